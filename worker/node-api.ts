@@ -1,0 +1,30 @@
+// The typed surface the Durable Object (worker/raft-node.ts) offers to the
+// HTTP layer (worker/api/) over Durable Object RPC. Expected outcomes are
+// tagged results; only bugs throw.
+import type { Message } from './raft/messages';
+import type { NodeStatus } from './raft/node';
+import type { Member } from './raft/types';
+import type { KvRequest, KvResult } from './kv/commands';
+
+/** Not the leader: `leader` is who this node believes leads, or null if nobody is known. */
+export interface NotLeader {
+  type: 'notLeader';
+  leader: Member | null;
+}
+/** Could not be confirmed in time; the outcome of a write is unknown (safe to retry with the same session). */
+export interface TimedOut {
+  type: 'timeout';
+}
+
+export type WriteOutcome = { type: 'ok'; result: KvResult } | NotLeader | TimedOut;
+export type ReadOutcome = { type: 'ok'; value: string | null } | NotLeader | TimedOut;
+
+export interface NodeApi {
+  /** Replicate a write through the log and wait for it to be applied. */
+  write(req: KvRequest): Promise<WriteOutcome>;
+  /** Linearizable read through ReadIndex (thesis §6.4). */
+  read(key: string): Promise<ReadOutcome>;
+  /** Deliver peer messages (already authenticated); returns the replies addressed to the sender. */
+  receive(messages: Message[]): Promise<Message[]>;
+  status(): Promise<NodeStatus>;
+}

@@ -1,0 +1,58 @@
+// The messages Raft nodes exchange. Every message carries the sender's term;
+// replies echo enough of the request they answer that a late, duplicated or
+// reordered reply is still interpreted correctly.
+import type { Entry, Index, NodeId, Term } from './types';
+
+interface Envelope {
+  from: NodeId;
+  to: NodeId;
+  term: Term;
+}
+
+/** RequestVote (§5.2), or a pre-vote (thesis §9.6) when `pre` is true. For a pre-vote, `term` is the term the sender would campaign in; nobody adopts it. */
+export interface VoteRequest extends Envelope {
+  type: 'vote';
+  pre: boolean;
+  lastLogIndex: Index;
+  lastLogTerm: Term;
+}
+
+export interface VoteResponse extends Envelope {
+  type: 'voteResp';
+  pre: boolean;
+  granted: boolean;
+}
+
+/** AppendEntries (§5.3). Also the heartbeat (no entries) and the ReadIndex confirmation round (`round`). */
+export interface AppendRequest extends Envelope {
+  type: 'append';
+  /** The leader's advertised URL, so followers can redirect clients to it. */
+  leaderUrl: string;
+  prevLogIndex: Index;
+  prevLogTerm: Term;
+  entries: Entry[];
+  commit: Index;
+  /** Leader's heartbeat round when sent (thesis §6.4); echoed in the response. */
+  round: number;
+}
+
+export interface AppendResponse extends Envelope {
+  type: 'appendResp';
+  success: boolean;
+  /** Echo of the request's prevLogIndex. */
+  prevLogIndex: Index;
+  /** On success: the highest index known to match the leader's log (prevLogIndex + entries.length). */
+  matchIndex: Index;
+  /** Echo of the request's round. */
+  round: number;
+  /**
+   * On rejection, hints for fast backoff: the follower's last index, and the
+   * term and first index of that term at the conflicting position, if any.
+   */
+  lastIndex: Index;
+  conflictTerm: Term;
+  conflictIndex: Index;
+}
+
+export type Message = VoteRequest | VoteResponse | AppendRequest | AppendResponse;
+export type MessageType = Message['type'];

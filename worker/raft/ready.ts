@@ -1,0 +1,66 @@
+// What the core asks its host to do after each step. Carry out in this order:
+//   1. persist: if `hardState` is set, store it; if `entries` is non-empty,
+//      delete every stored entry with index >= entries[0].index, then store
+//      `entries` (a follower overwriting a conflicting suffix, §5.3).
+//   2. send `messages` (only after step 1 is durable).
+//   3. apply `committed` to the state machine, in order.
+//   4. serve `reads` (their index is <= the last committed entry handed out,
+//      so after step 3 the state machine is recent enough).
+//   5. report `proposed` and `failed` to whoever is waiting.
+//   6. arrange to call `tick(now)` no later than `deadline`.
+import type { Entry, HardState, Index, Member, SoftState, Term } from './types';
+import type { Message } from './messages';
+
+/** A proposal accepted into the leader's log; it succeeds if and only if an entry with this index AND term is applied. */
+export interface Proposed {
+  ref: number;
+  index: Index;
+  term: Term;
+}
+
+/** A ReadIndex read that is now safe: serve it once entries up to `index` are applied (thesis §6.4). */
+export interface ReadReady {
+  ref: number;
+  index: Index;
+}
+
+export type FailureReason =
+  /** This node is not the leader; `leader` is the node it believes is, if any. */
+  | 'notLeader'
+  /** The node stopped being leader before a read could be confirmed. */
+  | 'leadershipLost';
+
+export interface Failed {
+  ref: number;
+  kind: 'propose' | 'read';
+  reason: FailureReason;
+  leader: Member | null;
+}
+
+export interface Ready {
+  hardState: HardState | null;
+  entries: Entry[];
+  messages: Message[];
+  committed: Entry[];
+  reads: ReadReady[];
+  proposed: Proposed[];
+  failed: Failed[];
+  /** Set when role or leader changed during the step. */
+  softState: SoftState | null;
+  /** Absolute time (same clock as `now`) by which tick() must be called. */
+  deadline: number;
+}
+
+export function emptyReady(deadline: number): Ready {
+  return {
+    hardState: null,
+    entries: [],
+    messages: [],
+    committed: [],
+    reads: [],
+    proposed: [],
+    failed: [],
+    softState: null,
+    deadline,
+  };
+}
