@@ -1,0 +1,156 @@
+// The mutable state of one Raft node and its role transitions. Handlers in
+// election.ts and replication.ts change it; node.ts turns the changes of one
+// step into a Ready. Nothing here performs I/O or reads a clock.
+import type { RaftConfig } from './config';
+import type { Logger } from './logger';
+import type { Message } from './messages';
+import { Progress } from './progress';
+import { ReadIndexQueue, type PendingRead } from './read-index';
+import { emptyReady, type FailureReason, type Ready } from './ready';
+import { RaftLog } from './log';
+import type { Entry, EntryKind, HardState, Index, Member, NodeId, Role, Term } from './types';
+
+export class Core {
+  readonly id: NodeId;
+  readonly members = new Map<NodeId, Member>();
+  /** Voters including this node. */
+  readonly voters: number;
+
+  term: Term;
+  vote: NodeId | null;
+  commit: Index;
+  /** Highest index handed to the host for applying. Invariant: handedOut <= commit. */
+  handedOut: Index = 0;
+
+  role: Role = 'follower';
+  leader: Member | null = null;
+  /** Follower: when we last heard from a current leader (for the vote lease, thesis §4.2.3). */
+  lastLeaderContact: number | null = null;
+
+  electionDeadline = 0;
+  heartbeatDeadline = Infinity;
+  quorumCheckAt = Infinity;
+
+  votes = new Map<NodeId, boolean>();
+  progress = new Map<NodeId, Progress>();
+  /** Leader: index of the no-op that opened this term. */
+  termStart: Index = 0;
+  readonly reads = new ReadIndexQueue();
+  /** Reads confirmed by a quorum round, waiting for commit to reach their index. */
+  confirmedReads: PendingRead[] = [];
+
+  /** Output of the step in progress. */
+  out: Ready = emptyReady(0);
+  /** Lowest log index changed in this step (Infinity: none). */
+  persistFrom = Infinity;
+
+  constructor(
+    readonly cfg: RaftConfig,
+    readonly log: RaftLog,
+    hard: HardState,
+    readonly random: () => number,
+    readonly logger: Logger,
+    now: number,
+  ) {
+    this.id = cfg.self.id;
+    for (const m of [cfg.self, ...cfg.peers]) this.members.set(m.id, m);
+    this.voters = cfg.peers.length + 1;
+    this.term = hard.term;
+    this.vote = hard.vote;
+    // A persisted commit beyond the persisted log cannot be trusted as ours to apply.
+    this.commit = Math.min(hard.commit, log.lastIndex);
+    this.resetElectionTimer(now);
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.commit };
+  }
+
+  send(msg: Message): void {
+    this.out.messages.push(msg);
+  }
+
+  resetElectionTimer(now: number): void {
+    const t = this.cfg.electionTimeoutMs;
+    this.electionDeadline = now + t + Math.floor(this.random() * t);
+  }
+
+  /** Append a new entry of our current term (leader). */
+  appendEntry(kind: EntryKind, data: string): Entry {
+    return this.pushEntry({ index: this.log.lastIndex + 1, term: this.term, kind, data });
+  }
+
+  /** Append an entry as given (a follower copying the leader's log). */
+  pushEntry(entry: Entry): Entry {
+    this.log.append(entry);
+    this.persistFrom = Math.min(this.persistFrom, entry.index);
+    return entry;
+  }
+
+  truncateFrom(index: Index): void {
+    // §5.3 / Leader Completeness: committed entries are never overwritten.
+    if (index <= this.commit) {
+      this.logger.log('error', 'refusing to truncate committed entries', { node: this.id, index, commit: this.commit });
+      throw new Error(`invariant: truncating at ${index} <= commit ${this.commit}`);
+    }
+    this.log.truncateFrom(index);
+    this.persistFrom = Math.min(this.persistFrom, index);
+  }
+
+  becomeFollower(term: Term, leader: Member | null, now: number): void {
+    const wasLeader = this.role === 'leader';
+    if (term > this.term) {
+      this.term = term;
+      this.vote = null;
+    }
+    this.role = 'follower';
+    this.leader = leader;
+    this.progress.clear();
+    this.votes.clear();
+    this.heartbeatDeadline = Infinity;
+    this.quorumCheckAt = Infinity;
+    if (wasLeader) this.failReads('leadershipLost');
+    this.resetElectionTimer(now);
+  }
+
+  /** §5.2: start an election in the next term (or, for pre-vote, ask whether we could win one). */
+  becomeCandidate(pre: boolean, now: number): void {
+    this.role = pre ? 'precandidate' : 'candidate';
+    this.leader = null;
+    this.lastLeaderContact = null;
+    if (!pre) {
+      this.term += 1;
+      this.vote = this.id;
+    }
+    this.votes.clear();
+    this.votes.set(this.id, true);
+    this.resetElectionTimer(now);
+  }
+
+  becomeLeader(now: number): void {
+    this.role = 'leader';
+    this.leader = this.cfg.self;
+    this.votes.clear();
+    this.progress.clear();
+    for (const p of this.cfg.peers) this.progress.set(p.id, new Progress(p, this.log.lastIndex));
+    this.reads.reset();
+    this.confirmedReads = [];
+    // §5.4.2 / thesis §6.4: an entry of our own term, so earlier entries can commit
+    // and ReadIndex has a commit index it can trust.
+    this.termStart = this.appendEntry('noop', '').index;
+    this.heartbeatDeadline = now; // announce ourselves at once
+    this.quorumCheckAt = now + this.cfg.electionTimeoutMs;
+    this.electionDeadline = Infinity;
+  }
+
+  failReads(reason: FailureReason): void {
+    for (const r of [...this.reads.drain(), ...this.confirmedReads]) {
+      this.out.failed.push({ ref: r.ref, kind: 'read', reason, leader: this.leader });
+    }
+    this.confirmedReads = [];
+  }
+
+  logInfo(msg: string, fields?: Record<string, unknown>): void {
+    this.logger.log('info', msg, { node: this.id, term: this.term, role: this.role, ...fields });
+  }
+}

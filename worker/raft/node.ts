@@ -1,0 +1,256 @@
+// The public face of the core: a deterministic Raft node. Each call takes an
+// event and the current time and returns a Ready: what the host must persist,
+// send, apply and report (see ready.ts for the order). No I/O, no clock, no
+// randomness of its own.
+import type { RaftConfig } from './config';
+import { Core } from './core';
+import { campaign, handleVoteRequest, handleVoteResponse, inLease } from './election';
+import { RaftLog } from './log';
+import { silentLogger, type Logger } from './logger';
+import type { Message } from './messages';
+import { emptyReady, type Ready } from './ready';
+import {
+  broadcastAppend,
+  confirmReads,
+  handleAppend,
+  handleAppendResponse,
+  maybeCommit,
+  quorumActive,
+  sendAppend,
+} from './replication';
+import type { Entry, HardState, Index, Member, NodeId, Role, Term } from './types';
+
+export interface Persisted {
+  hardState: HardState;
+  /** The whole stored log, contiguous from index 1. */
+  entries: Entry[];
+}
+
+export interface PeerStatus {
+  id: NodeId;
+  url: string;
+  matchIndex: Index;
+  nextIndex: Index;
+  lastContactMs: number | null;
+}
+
+export interface NodeStatus {
+  id: NodeId;
+  url: string;
+  role: Role;
+  term: Term;
+  leader: Member | null;
+  commitIndex: Index;
+  appliedIndex: Index;
+  lastLogIndex: Index;
+  lastLogTerm: Term;
+  peers: PeerStatus[];
+}
+
+export interface RaftNodeOptions {
+  config: RaftConfig;
+  persisted: Persisted;
+  random: () => number;
+  now: number;
+  logger?: Logger;
+}
+
+export const emptyPersisted = (): Persisted => ({ hardState: { term: 0, vote: null, commit: 0 }, entries: [] });
+
+export class RaftNode {
+  private readonly c: Core;
+  private lastHard: HardState;
+  private lastRole: Role;
+  private lastLeader: NodeId | null = null;
+
+  constructor(opts: RaftNodeOptions) {
+    const log = new RaftLog(opts.persisted.entries);
+    this.c = new Core(opts.config, log, opts.persisted.hardState, opts.random, opts.logger ?? silentLogger, opts.now);
+    this.lastHard = { ...opts.persisted.hardState };
+    this.lastRole = this.c.role;
+  }
+
+  step(msg: Message, now: number): Ready {
+    this.begin();
+    this.handle(msg, now);
+    return this.finish(now);
+  }
+
+  tick(now: number): Ready {
+    this.begin();
+    const c = this.c;
+    if (c.role === 'leader') {
+      if (now >= c.quorumCheckAt) {
+        if (c.cfg.checkQuorum && !quorumActive(c, now)) {
+          // Thesis §6.2: a leader cut off from a majority steps down within an election timeout.
+          c.logInfo('stepping down: no quorum heard within an election timeout');
+          c.becomeFollower(c.term, null, now);
+        } else {
+          c.quorumCheckAt = now + c.cfg.electionTimeoutMs;
+        }
+      }
+    } else if (now >= c.electionDeadline) {
+      campaign(c, c.cfg.preVote, now);
+    }
+    return this.finish(now);
+  }
+
+  propose(ref: number, data: string, now: number): Ready {
+    this.begin();
+    const c = this.c;
+    if (c.role !== 'leader') {
+      c.out.failed.push({ ref, kind: 'propose', reason: 'notLeader', leader: c.leader });
+    } else {
+      const e = c.appendEntry('command', data);
+      c.out.proposed.push({ ref, index: e.index, term: e.term });
+      for (const pr of c.progress.values()) sendAppend(c, pr, now, false);
+    }
+    return this.finish(now);
+  }
+
+  read(ref: number, now: number): Ready {
+    this.begin();
+    const c = this.c;
+    if (c.role !== 'leader') {
+      c.out.failed.push({ ref, kind: 'read', reason: 'notLeader', leader: c.leader });
+    } else {
+      // Thesis §6.4: the read index is our commit index once an entry of our term commits.
+      c.reads.add(ref, Math.max(c.commit, c.termStart));
+    }
+    return this.finish(now);
+  }
+
+  status(now: number): NodeStatus {
+    const c = this.c;
+    const peers: PeerStatus[] = [];
+    for (const pr of c.progress.values()) {
+      peers.push({
+        id: pr.member.id,
+        url: pr.member.url,
+        matchIndex: pr.match,
+        nextIndex: pr.next,
+        lastContactMs: pr.lastContact === null ? null : now - pr.lastContact,
+      });
+    }
+    return {
+      id: c.id,
+      url: c.cfg.self.url,
+      role: c.role,
+      term: c.term,
+      leader: c.leader,
+      commitIndex: c.commit,
+      appliedIndex: c.handedOut,
+      lastLogIndex: c.log.lastIndex,
+      lastLogTerm: c.log.lastTerm,
+      peers,
+    };
+  }
+
+  private handle(m: Message, now: number): void {
+    const c = this.c;
+    if (m.to !== c.id || !c.members.has(m.from) || m.from === c.id) {
+      c.logger.log('warn', 'dropping message not meant for this cluster member', { node: c.id, from: m.from, to: m.to });
+      return;
+    }
+    if (m.term > c.term) {
+      if (m.type === 'vote' && !m.pre) {
+        // Thesis §4.2.3: while following a live leader, ignore would-be disruptors entirely.
+        if (inLease(c, now)) return;
+        c.becomeFollower(m.term, null, now);
+      } else if (!(m.type === 'vote' || (m.type === 'voteResp' && m.pre && m.granted))) {
+        // A pre-vote request or a granted pre-vote carries a term nobody holds yet.
+        c.becomeFollower(m.term, m.type === 'append' ? { id: m.from, url: m.leaderUrl } : null, now);
+      }
+    } else if (m.term < c.term) {
+      this.answerStale(m);
+      return;
+    }
+    switch (m.type) {
+      case 'append':
+        if (c.role === 'leader') throw new Error(`invariant: two leaders in term ${c.term} (${c.id}, ${m.from})`);
+        if (c.role !== 'follower' || c.leader?.id !== m.from) c.becomeFollower(c.term, { id: m.from, url: m.leaderUrl }, now);
+        handleAppend(c, m, now);
+        return;
+      case 'appendResp':
+        if (c.role === 'leader') handleAppendResponse(c, m, now);
+        return;
+      case 'vote':
+        handleVoteRequest(c, m, now);
+        return;
+      case 'voteResp':
+        handleVoteResponse(c, m, now);
+        return;
+    }
+  }
+
+  /** A message from an older term: tell requesters our term so they step down; drop replies. */
+  private answerStale(m: Message): void {
+    const c = this.c;
+    if (m.type === 'append') {
+      c.send({
+        type: 'appendResp',
+        from: c.id,
+        to: m.from,
+        term: c.term,
+        success: false,
+        prevLogIndex: m.prevLogIndex,
+        matchIndex: 0,
+        round: m.round,
+        lastIndex: c.log.lastIndex,
+        conflictTerm: 0,
+        conflictIndex: 0,
+      });
+    } else if (m.type === 'vote') {
+      c.send({ type: 'voteResp', from: c.id, to: m.from, term: c.term, pre: m.pre, granted: false });
+    } else {
+      c.logger.log('debug', 'dropping stale reply', { node: c.id, term: c.term, from: m.from, type: m.type, msgTerm: m.term });
+    }
+  }
+
+  private begin(): void {
+    this.c.out = emptyReady(0);
+    this.c.persistFrom = Infinity;
+  }
+
+  private finish(now: number): Ready {
+    const c = this.c;
+    const out = c.out;
+    if (c.role === 'leader') {
+      maybeCommit(c);
+      let heartbeat = now >= c.heartbeatDeadline;
+      if (c.reads.wantsRound()) {
+        c.reads.startRound();
+        confirmReads(c); // a single-node cluster is its own quorum
+        heartbeat = true;
+      }
+      if (heartbeat) {
+        broadcastAppend(c, now, true);
+        c.heartbeatDeadline = now + c.cfg.heartbeatIntervalMs;
+      }
+      if (c.confirmedReads.length > 0) {
+        const ready = c.confirmedReads.filter((r) => r.index <= c.commit);
+        c.confirmedReads = c.confirmedReads.filter((r) => r.index > c.commit);
+        for (const r of ready) out.reads.push({ ref: r.ref, index: r.index });
+      }
+    }
+    if (c.commit > c.handedOut) {
+      out.committed = c.log.slice(c.handedOut + 1, c.commit);
+      c.handedOut = c.commit;
+    }
+    if (c.persistFrom !== Infinity) out.entries = c.log.slice(c.persistFrom, c.log.lastIndex);
+    const hard = c.hardState();
+    if (hard.term !== this.lastHard.term || hard.vote !== this.lastHard.vote || hard.commit !== this.lastHard.commit) {
+      out.hardState = hard;
+      this.lastHard = hard;
+    }
+    const leaderId = c.leader?.id ?? null;
+    if (c.role !== this.lastRole || leaderId !== this.lastLeader) {
+      out.softState = { role: c.role, leader: c.leader };
+      if (c.role !== this.lastRole) c.logInfo('role changed', { from: this.lastRole, leader: leaderId });
+      this.lastRole = c.role;
+      this.lastLeader = leaderId;
+    }
+    out.deadline = c.role === 'leader' ? Math.min(c.heartbeatDeadline, c.quorumCheckAt) : c.electionDeadline;
+    return out;
+  }
+}

@@ -1,0 +1,75 @@
+// What a leader knows about one follower (§5.3, plus flow control).
+// - probe: we do not know where the logs match; one AppendEntries at a time,
+//   walking nextIndex back with the follower's hints until one succeeds.
+// - replicate: the logs match up to `match`; send ahead optimistically, up to
+//   `maxInflight` unacknowledged messages (pipelining).
+import type { Index, Member } from './types';
+
+export interface Inflight {
+  /** Last index carried by the message. */
+  last: Index;
+  sentAt: number;
+}
+
+export class Progress {
+  match: Index = 0;
+  next: Index;
+  state: 'probe' | 'replicate' = 'probe';
+  /** In probe state: a probe is outstanding; wait for its answer or the next heartbeat. */
+  probeSent = false;
+  inflight: Inflight[] = [];
+  /** Highest ReadIndex round this follower acknowledged in the current term (thesis §6.4). */
+  ackedRound = 0;
+  /** When we last heard from this follower in the current term (any reply). */
+  lastContact: number | null = null;
+
+  constructor(
+    readonly member: Member,
+    lastIndex: Index,
+  ) {
+    this.next = lastIndex + 1;
+  }
+
+  becomeProbe(next: Index): void {
+    this.state = 'probe';
+    this.next = Math.max(next, this.match + 1);
+    this.probeSent = false;
+    this.inflight = [];
+  }
+
+  becomeReplicate(): void {
+    this.state = 'replicate';
+    this.next = Math.max(this.next, this.match + 1);
+    this.probeSent = false;
+    this.inflight = [];
+  }
+
+  /** Record a successful append up to `index`; false if it told us nothing new. */
+  acknowledge(index: Index): boolean {
+    this.inflight = this.inflight.filter((f) => f.last > index);
+    if (index <= this.match) return false;
+    this.match = index;
+    if (this.next <= index) this.next = index + 1;
+    return true;
+  }
+
+  canSend(maxInflight: number): boolean {
+    return this.state === 'probe' ? !this.probeSent : this.inflight.length < maxInflight;
+  }
+
+  /** Record that entries up to `last` went out. */
+  sent(last: Index, now: number): void {
+    if (this.state === 'probe') {
+      this.probeSent = true;
+    } else {
+      this.inflight.push({ last, sentAt: now });
+      this.next = last + 1;
+    }
+  }
+
+  /** The oldest unacknowledged message has waited longer than `timeoutMs`: assume it was lost. */
+  stalled(now: number, timeoutMs: number): boolean {
+    const first = this.inflight[0];
+    return first !== undefined && now - first.sentAt > timeoutMs;
+  }
+}
