@@ -1,0 +1,165 @@
+// Log replication (§5.3), batching and pipelining, and the commit rule (§5.4.2).
+import { describe, expect, it } from 'vitest';
+import { configFor, seeded, TestCluster } from '../../test/fixtures/raft-cluster';
+import { Core } from './core';
+import { RaftLog } from './log';
+import { silentLogger } from './logger';
+import type { AppendRequest } from './messages';
+import { maybeCommit } from './replication';
+import type { Entry } from './types';
+
+const entry = (index: number, term: number, data = `e${index}`): Entry => ({ index, term, kind: 'command', data });
+
+describe('replication', () => {
+  it('every node applies the same commands in the same order', () => {
+    const c = new TestCluster(5);
+    const leader = c.elect();
+    for (let i = 0; i < 50; i++) c.propose(leader, `cmd${i}`);
+    c.advance(200);
+    const want = Array.from({ length: 50 }, (_, i) => `cmd${i}`);
+    for (const id of c.nodes.keys()) expect(c.commands(id)).toEqual(want);
+  });
+
+  it('a proposal on a follower fails with the leader as a hint', () => {
+    const c = new TestCluster(3);
+    const leader = c.elect();
+    const follower = [...c.nodes.keys()].find((id) => id !== leader)!;
+    const ref = c.propose(follower, 'x');
+    expect(c.get(follower).failed).toContainEqual({ ref, kind: 'propose', reason: 'notLeader', leader: c.get(leader).node.status(c.now).leader });
+  });
+
+  it('a far-behind follower catches up in bounded messages', () => {
+    const c = new TestCluster(3, { maxEntriesPerMessage: 16, maxBytesPerMessage: 1 << 20 });
+    const leader = c.elect();
+    const laggard = [...c.nodes.keys()].find((id) => id !== leader)!;
+    c.isolate(laggard);
+    for (let i = 0; i < 500; i++) c.propose(leader, `v${i}`);
+    c.advance(100);
+    c.heal();
+    let biggest = 0;
+    const origDeliver = c.queue.push.bind(c.queue);
+    c.queue.push = (...ms) => {
+      for (const m of ms) if (m.type === 'append') biggest = Math.max(biggest, m.entries.length);
+      return origDeliver(...ms);
+    };
+    c.advance(2000);
+    expect(c.commands(laggard)).toHaveLength(500);
+    expect(biggest).toBeGreaterThan(1); // batched...
+    expect(biggest).toBeLessThanOrEqual(16); // ...but never one huge message
+  });
+
+  it('respects the byte limit but always sends at least one entry', () => {
+    const log = new RaftLog([entry(1, 1, 'x'.repeat(100)), entry(2, 1, 'y'.repeat(100)), entry(3, 1, 'z')]);
+    expect(log.sliceLimited(1, 10, 150)).toHaveLength(1);
+    expect(log.sliceLimited(1, 10, 1)).toHaveLength(1);
+    expect(log.sliceLimited(1, 10, 1000)).toHaveLength(3);
+    expect(log.sliceLimited(2, 1, 1000)).toHaveLength(1);
+  });
+
+  it('pipelines: several appends are in flight before the first reply', () => {
+    const c = new TestCluster(3, { maxEntriesPerMessage: 1, maxInflight: 4 });
+    const leader = c.elect();
+    c.advance(100);
+    c.queue.length = 0;
+    for (let i = 0; i < 10; i++) c.propose(leader, `p${i}`);
+    const appendsTo = (id: string) => c.queue.filter((m) => m.type === 'append' && m.to === id && m.entries.length > 0).length;
+    const follower = [...c.nodes.keys()].find((id) => id !== leader)!;
+    expect(appendsTo(follower)).toBe(4); // the inflight limit, not 1 and not 10
+    c.advance(300);
+    expect(c.commands(follower)).toHaveLength(10);
+  });
+
+  it('§5.3: a stale duplicate AppendEntries does not truncate a longer matching log', () => {
+    const c = new TestCluster(3);
+    const leader = c.elect();
+    c.advance(100);
+    const follower = [...c.nodes.keys()].find((id) => id !== leader)!;
+    const captured: AppendRequest[] = [];
+    for (let i = 0; i < 3; i++) {
+      c.propose(leader, `a${i}`);
+      captured.push(...c.queue.filter((m): m is AppendRequest => m.type === 'append' && m.to === follower && m.entries.length > 0));
+      c.deliver();
+    }
+    const before = c.get(follower).node.status(c.now).lastLogIndex;
+    const first = captured[0]!;
+    const r = c.get(follower).node.step(first, c.now); // replay the oldest append
+    expect(r.entries).toEqual([]); // nothing to persist: nothing was truncated or rewritten
+    c.apply(follower, r);
+    expect(c.get(follower).node.status(c.now).lastLogIndex).toBe(before);
+  });
+
+  it('§5.3: conflicting uncommitted entries are replaced, with few round trips (fast backoff)', () => {
+    const c = new TestCluster(3);
+    const old = c.elect();
+    c.advance(100);
+    // The old leader appends 200 entries nobody else gets.
+    c.isolate(old);
+    for (let i = 0; i < 200; i++) c.propose(old, `lost${i}`);
+    c.advance(50);
+    c.queue.length = 0;
+    c.advance(1500); // the rest elect a new leader and commit new entries
+    const leader = c.leaders().find((id) => id !== old)!;
+    for (let i = 0; i < 5; i++) c.propose(leader, `kept${i}`);
+    c.advance(100);
+    let rejections = 0;
+    const push = c.queue.push.bind(c.queue);
+    c.queue.push = (...ms) => {
+      for (const m of ms) if (m.type === 'appendResp' && !m.success && m.from === old) rejections++;
+      return push(...ms);
+    };
+    c.heal();
+    c.advance(1000);
+    const logOf = (id: string) => c.commands(id);
+    expect(logOf(old)).toEqual(logOf(leader));
+    expect(logOf(old).some((d) => d.startsWith('lost'))).toBe(false);
+    expect(rejections).toBeLessThanOrEqual(4); // one term-run skip, not 200 single steps
+  });
+
+  it('a restarted node keeps its log and term and rejoins', () => {
+    const c = new TestCluster(3);
+    const leader = c.elect();
+    for (let i = 0; i < 10; i++) c.propose(leader, `r${i}`);
+    c.advance(200);
+    const follower = [...c.nodes.keys()].find((id) => id !== leader)!;
+    const term = c.get(follower).node.status(c.now).term;
+    c.restart(follower);
+    expect(c.get(follower).node.status(c.now).term).toBe(term);
+    expect(c.get(follower).node.status(c.now).lastLogIndex).toBeGreaterThanOrEqual(11);
+    c.propose(leader, 'after');
+    c.advance(300);
+    expect(c.commands(follower)).toEqual([...Array.from({ length: 10 }, (_, i) => `r${i}`), 'after']);
+  });
+});
+
+describe('commit rule (§5.4.2)', () => {
+  function leaderCore(entries: Entry[], term: number) {
+    const core = new Core(configFor(1, 3), new RaftLog(entries), { term, vote: 'n1', commit: 0 }, seeded(1), silentLogger, 0);
+    core.becomeLeader(0);
+    return core;
+  }
+
+  it('does not commit an old-term entry by counting replicas', () => {
+    const core = leaderCore([entry(1, 1), entry(2, 2)], 3); // noop of term 3 lands at index 3
+    for (const pr of core.progress.values()) pr.match = 2; // a majority holds index 2 (term 2)
+    maybeCommit(core);
+    expect(core.commit).toBe(0);
+  });
+
+  it('commits old entries indirectly once an entry of the current term is on a majority', () => {
+    const core = leaderCore([entry(1, 1), entry(2, 2)], 3);
+    core.progress.get('n2')!.match = 3;
+    maybeCommit(core);
+    expect(core.commit).toBe(3);
+  });
+
+  it('needs a real majority in a 4-node cluster', () => {
+    const core = new Core(configFor(1, 4), new RaftLog([]), { term: 1, vote: 'n1', commit: 0 }, seeded(1), silentLogger, 0);
+    core.becomeLeader(0);
+    core.progress.get('n2')!.match = 1; // leader + 1 follower = 2 of 4
+    maybeCommit(core);
+    expect(core.commit).toBe(0);
+    core.progress.get('n3')!.match = 1;
+    maybeCommit(core);
+    expect(core.commit).toBe(1);
+  });
+});
