@@ -1,0 +1,27 @@
+// The bindings a node's Worker receives: the Durable Object namespace that
+// holds the node, and the configuration vars (wrangler [vars], `--var`, or
+// Miniflare `bindings`). Vars are strings; node-config.ts parses and checks them.
+import type { RaftNodeObject } from './raft-node';
+
+/** Names of the configuration vars, in the order they are documented. */
+export const configVarNames = [
+  'NODE_ID',
+  'NODE_URL',
+  'PEERS',
+  'CLUSTER_SECRET',
+  'ELECTION_TIMEOUT_MS',
+  'HEARTBEAT_INTERVAL_MS',
+  'REQUEST_TIMEOUT_MS',
+  'SLOWDOWN',
+  'LOG_LEVEL',
+] as const;
+
+export type ConfigVarName = (typeof configVarNames)[number];
+
+/** The raw configuration: every var may be missing, since a launcher may forget one. */
+export type ConfigVars = { [K in ConfigVarName]?: string };
+
+export interface Env extends ConfigVars {
+  /** One object per node, named "node" (see worker/index.ts). */
+  RAFT_NODE: DurableObjectNamespace<RaftNodeObject>;
+}

@@ -1,0 +1,143 @@
+// Turns the node's configuration vars (all strings) into a checked RaftConfig
+// plus the settings the Durable Object itself needs. A bad configuration is an
+// expected outcome (a typo in a launcher), so it comes back as a list of
+// readable errors, each naming the var that is wrong; the node then refuses
+// every request with that list instead of running half-configured.
+import { validateConfig } from './raft/config';
+import type { RaftConfig } from './raft/config';
+import type { LogLevel } from './raft/logger';
+import type { Member } from './raft/types';
+import type { ConfigVars } from './env';
+
+export interface NodeSettings {
+  /** Timeouts in here are already multiplied by the slowdown factor. */
+  raft: RaftConfig;
+  clusterSecret: string;
+  /** How long write() and read() wait before answering `timeout` (scaled). */
+  requestTimeoutMs: number;
+  /** How long one POST to a peer may take before it is abandoned (scaled). */
+  peerRequestTimeoutMs: number;
+  slowdown: number;
+  logLevel: LogLevel;
+}
+
+export type NodeConfigResult = { ok: true; settings: NodeSettings } | { ok: false; errors: string[] };
+
+export const configDefaults = {
+  ELECTION_TIMEOUT_MS: 400,
+  HEARTBEAT_INTERVAL_MS: 80,
+  REQUEST_TIMEOUT_MS: 3000,
+  SLOWDOWN: 1,
+  LOG_LEVEL: 'info',
+} as const;
+
+export function parseNodeConfig(vars: ConfigVars): NodeConfigResult {
+  const errors: string[] = [];
+  const id = requiredText(vars, 'NODE_ID', errors);
+  if (id !== null && /[=,\s]/.test(id)) errors.push(`NODE_ID "${id}" must not contain "=", "," or spaces`);
+  const url = requiredText(vars, 'NODE_URL', errors);
+  const secret = requiredText(vars, 'CLUSTER_SECRET', errors);
+  const peers = parsePeers(vars.PEERS ?? '', errors);
+  const electionMs = positiveNumber(vars, 'ELECTION_TIMEOUT_MS', configDefaults.ELECTION_TIMEOUT_MS, errors);
+  const heartbeatMs = positiveNumber(vars, 'HEARTBEAT_INTERVAL_MS', configDefaults.HEARTBEAT_INTERVAL_MS, errors);
+  const requestMs = positiveNumber(vars, 'REQUEST_TIMEOUT_MS', configDefaults.REQUEST_TIMEOUT_MS, errors);
+  const slowdown = positiveNumber(vars, 'SLOWDOWN', configDefaults.SLOWDOWN, errors);
+  const logLevel = parseLogLevel(vars.LOG_LEVEL, errors);
+  if (errors.length || id === null || url === null || secret === null) return { ok: false, errors };
+
+  const self: Member = { id, url: trimSlashes(url) };
+  for (const dup of sharedUrls([self, ...peers])) errors.push(dup);
+  const checked = validateConfig({
+    self,
+    peers,
+    electionTimeoutMs: electionMs * slowdown,
+    heartbeatIntervalMs: heartbeatMs * slowdown,
+  });
+  if (!checked.ok) errors.push(...checked.errors.map((e) => `${e} (check NODE_ID, NODE_URL, PEERS and the timeouts)`));
+  if (!checked.ok || errors.length) return { ok: false, errors };
+  return {
+    ok: true,
+    settings: {
+      raft: checked.config,
+      clusterSecret: secret,
+      requestTimeoutMs: requestMs * slowdown,
+      // A reply later than an election timeout is useless to the sender; give up on it.
+      peerRequestTimeoutMs: electionMs * slowdown,
+      slowdown,
+      logLevel,
+    },
+  };
+}
+
+/** One line for logs and error responses. */
+export function describeConfigErrors(errors: string[]): string {
+  return `invalid node configuration: ${errors.join('; ')}`;
+}
+
+/** PEERS is "id=url,id=url"; an empty or blank value means a single-node cluster. */
+export function parsePeers(text: string, errors: string[]): Member[] {
+  const peers: Member[] = [];
+  for (const raw of text.split(',')) {
+    const item = raw.trim();
+    if (item === '') continue;
+    const eq = item.indexOf('=');
+    const id = eq < 0 ? '' : item.slice(0, eq).trim();
+    const url = eq < 0 ? '' : item.slice(eq + 1).trim();
+    if (id === '' || url === '') {
+      errors.push(`PEERS item "${item}" must look like id=http://host:port`);
+      continue;
+    }
+    peers.push({ id, url: trimSlashes(url) });
+  }
+  return peers;
+}
+
+function requiredText(vars: ConfigVars, name: 'NODE_ID' | 'NODE_URL' | 'CLUSTER_SECRET', errors: string[]): string | null {
+  const v = vars[name]?.trim() ?? '';
+  if (v === '') {
+    errors.push(`${name} is required and must not be empty`);
+    return null;
+  }
+  return v;
+}
+
+type NumberVar = 'ELECTION_TIMEOUT_MS' | 'HEARTBEAT_INTERVAL_MS' | 'REQUEST_TIMEOUT_MS' | 'SLOWDOWN';
+
+function positiveNumber(vars: ConfigVars, name: NumberVar, fallback: number, errors: string[]): number {
+  const raw = vars[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw.trim());
+  if (!Number.isFinite(n) || n <= 0) {
+    errors.push(`${name} must be a positive number, got "${raw}"`);
+    return fallback;
+  }
+  return n;
+}
+
+const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+function parseLogLevel(raw: string | undefined, errors: string[]): LogLevel {
+  const v = raw?.trim().toLowerCase() ?? '';
+  if (v === '') return configDefaults.LOG_LEVEL;
+  // An explicit list: raft/logger.ts isLogLevel() uses `in`, which also accepts "toString".
+  const level = logLevels.find((l) => l === v);
+  if (level !== undefined) return level;
+  errors.push(`LOG_LEVEL must be one of debug, info, warn, error; got "${raw}"`);
+  return configDefaults.LOG_LEVEL;
+}
+
+/** Redirects append the request path to a member URL, so drop trailing slashes. */
+function trimSlashes(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+function sharedUrls(members: Member[]): string[] {
+  const seen = new Map<string, string>();
+  const errors: string[] = [];
+  for (const m of members) {
+    const other = seen.get(m.url);
+    if (other !== undefined) errors.push(`members "${other}" and "${m.id}" share the URL ${m.url}`);
+    else seen.set(m.url, m.id);
+  }
+  return errors;
+}
