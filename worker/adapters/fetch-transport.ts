@@ -1,0 +1,150 @@
+// Sends the core's messages to peers over HTTP: one POST per peer per Ready
+// to {peerUrl}/raft/messages, carrying every message for that peer, with the
+// cluster secret. The peer answers with the replies it produced for us, which
+// are handed to `deliver` (the Durable Object steps them into the core).
+//
+// Nothing here is awaited by the caller: each POST runs on its own, several
+// may be in flight per peer, and each has its own timeout, so a slow or dead
+// peer delays nobody else. Raft tolerates lost messages (§5.1: RPCs are
+// retried), so a failed POST is just logged and dropped.
+import type { Message, MessageType } from '../raft/messages';
+import type { Logger } from '../raft/logger';
+import type { Member, NodeId } from '../raft/types';
+import { LogThrottle } from '../logging';
+
+export interface TransportOptions {
+  self: NodeId;
+  peers: readonly Member[];
+  secret: string;
+  /** Per-POST limit; a reply later than this is abandoned. */
+  timeoutMs: number;
+  /** POSTs allowed in flight to one peer; beyond that, new batches are dropped. */
+  maxInflightPerPeer: number;
+  /** Minimum gap between two warnings about the same peer. */
+  warnIntervalMs: number;
+  logger: Logger;
+  /** Replies from a peer, addressed to us. */
+  deliver: (messages: Message[]) => void;
+  /** Keep the object alive until the POST settles (ctx.waitUntil). */
+  track: (work: Promise<unknown>) => void;
+  now: () => number;
+  fetch?: typeof fetch;
+}
+
+const messageTypes: readonly MessageType[] = ['vote', 'voteResp', 'append', 'appendResp'];
+
+export const raftMessagesPath = '/raft/messages';
+
+export class FetchTransport {
+  private readonly peers: Map<NodeId, Member>;
+  private readonly inflight = new Map<NodeId, number>();
+  private readonly failing = new Set<NodeId>();
+  private readonly throttle: LogThrottle;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(private readonly opts: TransportOptions) {
+    this.peers = new Map(opts.peers.map((p) => [p.id, p]));
+    this.throttle = new LogThrottle(opts.warnIntervalMs);
+    this.fetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  /** Group by destination and start one POST per peer. Returns at once. */
+  send(messages: readonly Message[]): void {
+    const batches = new Map<NodeId, Message[]>();
+    for (const m of messages) {
+      this.opts.logger.log('debug', 'send', { to: m.to, type: m.type, msgTerm: m.term });
+      const batch = batches.get(m.to);
+      if (batch) batch.push(m);
+      else batches.set(m.to, [m]);
+    }
+    for (const [to, batch] of batches) {
+      const peer = this.peers.get(to);
+      if (peer === undefined) {
+        this.opts.logger.log('error', 'core addressed a message to an unknown peer', { to });
+        continue;
+      }
+      const busy = this.inflight.get(to) ?? 0;
+      if (busy >= this.opts.maxInflightPerPeer) {
+        this.warn(peer, `dropped ${batch.length} message(s): ${busy} requests already in flight`);
+        continue;
+      }
+      this.inflight.set(to, busy + 1);
+      this.opts.track(this.post(peer, batch).finally(() => this.inflight.set(to, (this.inflight.get(to) ?? 1) - 1)));
+    }
+  }
+
+  /** POSTs currently in flight to `peer`. */
+  inflightTo(peer: NodeId): number {
+    return this.inflight.get(peer) ?? 0;
+  }
+
+  private async post(peer: Member, batch: Message[]): Promise<void> {
+    const outcome = await this.exchange(peer, batch);
+    if (outcome.type === 'failed') {
+      this.warn(peer, outcome.reason);
+      return;
+    }
+    if (this.failing.delete(peer.id)) this.opts.logger.log('info', 'peer reachable again', { peer: peer.id });
+    if (outcome.dropped > 0) this.warn(peer, `ignored ${outcome.dropped} malformed or misaddressed reply message(s)`);
+    if (outcome.replies.length > 0) this.opts.deliver(outcome.replies);
+  }
+
+  private async exchange(
+    peer: Member,
+    batch: Message[],
+  ): Promise<{ type: 'ok'; replies: Message[]; dropped: number } | { type: 'failed'; reason: string }> {
+    try {
+      const res = await this.fetchFn(`${peer.url}${raftMessagesPath}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.opts.secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: batch }),
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+      });
+      if (!res.ok) {
+        await res.body?.cancel();
+        const hint = res.status === 401 ? ' (CLUSTER_SECRET differs between nodes?)' : '';
+        return { type: 'failed', reason: `HTTP ${res.status}${hint}` };
+      }
+      return { type: 'ok', ...this.parseReplies(await res.json(), peer.id) };
+    } catch (err) {
+      return { type: 'failed', reason: describeError(err) };
+    }
+  }
+
+  /** Keep only well-formed messages from this peer to us; the peer is trusted but may run other code. */
+  private parseReplies(body: unknown, peer: NodeId): { replies: Message[]; dropped: number } {
+    const list = isRecord(body) && Array.isArray(body.messages) ? (body.messages as unknown[]) : null;
+    if (list === null) return { replies: [], dropped: 1 };
+    const replies: Message[] = [];
+    for (const m of list) {
+      if (isMessageFrom(m, peer, this.opts.self)) replies.push(m);
+    }
+    return { replies, dropped: list.length - replies.length };
+  }
+
+  private warn(peer: Member, reason: string): void {
+    this.failing.add(peer.id);
+    const held = this.throttle.admit(peer.id, this.opts.now());
+    if (held === null) return;
+    this.opts.logger.log('warn', 'peer request failed', { peer: peer.id, url: peer.url, reason, suppressed: held });
+  }
+}
+
+function isMessageFrom(m: unknown, from: NodeId, to: NodeId): m is Message {
+  return (
+    isRecord(m) &&
+    messageTypes.some((t) => t === m.type) &&
+    m.from === from &&
+    m.to === to &&
+    typeof m.term === 'number'
+  );
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof Error) return err.name === 'TimeoutError' ? 'timed out' : `${err.name}: ${err.message}`;
+  return String(err);
+}

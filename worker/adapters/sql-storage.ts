@@ -1,0 +1,119 @@
+// Durable storage of a node's Raft state in the Durable Object's SQLite
+// database: the hard state (term, vote, commit) in a one-row table and the log
+// one row per entry. Writes are synchronous (ctx.storage.sql), so the caller
+// persists a Ready before it sends anything; the output gate then holds those
+// messages until the write is durable (§5.1: a vote or an entry must survive a
+// crash before anyone is told about it).
+import type { Persisted } from '../raft/node';
+import type { Entry, EntryKind, HardState, Index } from '../raft/types';
+
+/** Each step upgrades the schema by one version; never edit a step once released. */
+const migrations: readonly (readonly string[])[] = [
+  [
+    `CREATE TABLE raft_hard_state (
+       id INTEGER PRIMARY KEY CHECK (id = 1),
+       term INTEGER NOT NULL,
+       vote TEXT,
+       commit_index INTEGER NOT NULL
+     )`,
+    `CREATE TABLE raft_log (
+       idx INTEGER PRIMARY KEY,
+       term INTEGER NOT NULL,
+       kind TEXT NOT NULL,
+       data TEXT NOT NULL
+     )`,
+  ],
+];
+
+type HardStateRow = { term: number; vote: string | null; commit_index: number };
+type EntryRow = { idx: number; term: number; kind: string; data: string };
+
+const entryKinds: readonly EntryKind[] = ['command', 'noop', 'config'];
+
+export class SqlRaftStorage {
+  /** Index of the last stored entry, kept to check that appends stay contiguous. */
+  private lastIndex: Index = 0;
+
+  constructor(private readonly storage: DurableObjectStorage) {}
+
+  /** Create the tables, or upgrade them from an older version. Idempotent. */
+  migrate(): void {
+    const sql = this.storage.sql;
+    sql.exec('CREATE TABLE IF NOT EXISTS raft_schema (version INTEGER NOT NULL)');
+    const row = sql.exec<{ version: number }>('SELECT version FROM raft_schema').toArray()[0];
+    const from = row?.version ?? 0;
+    if (from > migrations.length) {
+      throw new Error(`stored schema version ${from} is newer than this code knows (${migrations.length})`);
+    }
+    this.storage.transactionSync(() => {
+      for (const step of migrations.slice(from)) for (const stmt of step) sql.exec(stmt);
+      if (row === undefined) sql.exec('INSERT INTO raft_schema (version) VALUES (?)', migrations.length);
+      else sql.exec('UPDATE raft_schema SET version = ?', migrations.length);
+    });
+  }
+
+  /** Everything stored, for constructing the core after a (re)start. Throws if the log has holes. */
+  load(): Persisted {
+    const sql = this.storage.sql;
+    const hs = sql.exec<HardStateRow>('SELECT term, vote, commit_index FROM raft_hard_state').toArray()[0];
+    const hardState: HardState = hs ? { term: hs.term, vote: hs.vote, commit: hs.commit_index } : { term: 0, vote: null, commit: 0 };
+    const entries: Entry[] = [];
+    for (const row of sql.exec<EntryRow>('SELECT idx, term, kind, data FROM raft_log ORDER BY idx')) {
+      if (row.idx !== entries.length + 1) {
+        throw new Error(`stored log is not contiguous: expected index ${entries.length + 1}, found ${row.idx}`);
+      }
+      entries.push({ index: row.idx, term: row.term, kind: toKind(row.kind, row.idx), data: row.data });
+    }
+    this.lastIndex = entries.length;
+    return { hardState, entries };
+  }
+
+  /**
+   * Persist what a Ready asks for: the hard state if it changed, and the new
+   * entries, replacing any stored suffix from entries[0].index on (§5.3: a
+   * follower drops a conflicting suffix before taking the leader's entries).
+   * Atomic: either all of it is stored or none.
+   */
+  save(hardState: HardState | null, entries: readonly Entry[]): void {
+    if (hardState === null && entries.length === 0) return;
+    checkContiguous(entries, this.lastIndex);
+    const sql = this.storage.sql;
+    this.storage.transactionSync(() => {
+      if (hardState !== null) {
+        sql.exec(
+          `INSERT INTO raft_hard_state (id, term, vote, commit_index) VALUES (1, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET term = excluded.term, vote = excluded.vote, commit_index = excluded.commit_index`,
+          hardState.term,
+          hardState.vote,
+          hardState.commit,
+        );
+      }
+      const first = entries[0];
+      if (first === undefined) return;
+      sql.exec('DELETE FROM raft_log WHERE idx >= ?', first.index);
+      for (const e of entries) {
+        sql.exec('INSERT INTO raft_log (idx, term, kind, data) VALUES (?, ?, ?, ?)', e.index, e.term, e.kind, e.data);
+      }
+    });
+    const last = entries[entries.length - 1];
+    if (last !== undefined) this.lastIndex = last.index;
+  }
+}
+
+/** The core hands out a gap-free run that starts at or before the end of the stored log. */
+function checkContiguous(entries: readonly Entry[], lastIndex: Index): void {
+  const first = entries[0];
+  if (first === undefined) return;
+  if (first.index < 1 || first.index > lastIndex + 1) {
+    throw new Error(`entries start at ${first.index} but the stored log ends at ${lastIndex}`);
+  }
+  entries.forEach((e, i) => {
+    if (e.index !== first.index + i) throw new Error(`entries are not contiguous at position ${i} (index ${e.index})`);
+  });
+}
+
+function toKind(kind: string, idx: Index): EntryKind {
+  const k = entryKinds.find((x) => x === kind);
+  if (k === undefined) throw new Error(`stored entry ${idx} has unknown kind "${kind}"`);
+  return k;
+}
