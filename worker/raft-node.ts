@@ -1,0 +1,272 @@
+// The Durable Object that is one Raft node. Glue only: it owns the pure core
+// (raft/node.ts), the KV state machine, and the adapters, and carries out each
+// Ready in the order ready.ts documents. Every call into the core is followed,
+// synchronously, by the SQL writes it asks for; messages go out afterwards, and
+// the output gate holds them (and RPC replies) until those writes are durable.
+// Input gates open while we await, so nothing below assumes state survives an
+// await: every core call re-reads what it needs.
+import { DurableObject } from 'cloudflare:workers';
+import type { Env } from './env';
+import { describeConfigErrors, parseNodeConfig } from './node-config';
+import type { NodeSettings } from './node-config';
+import type { NodeApi, ReadOutcome, WriteOutcome } from './node-api';
+import { PendingRequests } from './pending-requests';
+import { AlarmTimers } from './adapters/alarm-timers';
+import { FetchTransport } from './adapters/fetch-transport';
+import { SqlRaftStorage } from './adapters/sql-storage';
+import { nodeLogger } from './logging';
+import type { LogContext } from './logging';
+import { encodeRequest } from './kv/commands';
+import type { KvRequest } from './kv/commands';
+import { KvStateMachine } from './kv/store';
+import { RaftNode } from './raft/node';
+import type { NodeStatus } from './raft/node';
+import type { Logger } from './raft/logger';
+import type { Message } from './raft/messages';
+import type { Ready } from './raft/ready';
+import type { Index, NodeId } from './raft/types';
+
+interface Live {
+  settings: NodeSettings;
+  core: RaftNode;
+  kv: KvStateMachine;
+  storage: SqlRaftStorage;
+  timers: AlarmTimers;
+  transport: FetchTransport;
+  pending: PendingRequests;
+  logger: Logger;
+  logContext: LogContext;
+}
+
+/** Messages for these peers are returned to the caller instead of being POSTed. */
+interface ReplyCapture {
+  to: ReadonlySet<NodeId>;
+  out: Message[];
+}
+
+/** Test-only access to the internals (a symbol, so it is not an RPC method). */
+export const inspectNode = Symbol('inspectNode');
+
+const tickTimer = 'tick';
+const requestTimer = (ref: number): string => `request:${ref}`;
+
+export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
+  private live: Live | null = null;
+  private readonly configError: string | null = null;
+  private startError: string | null = null;
+  /** Monotonic: never behind Date.now(), never behind an alarm that has fired. */
+  private clock = 0;
+  private nextRef = 1;
+  private appliedIndex: Index = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const parsed = parseNodeConfig(env);
+    if (!parsed.ok) {
+      this.configError = describeConfigErrors(parsed.errors);
+      console.log(JSON.stringify({ level: 'error', msg: this.configError, node: env.NODE_ID ?? null }));
+      return;
+    }
+    // No request may see a half-loaded node.
+    void ctx.blockConcurrencyWhile(() => this.start(parsed.settings));
+  }
+
+  async write(req: KvRequest): Promise<WriteOutcome> {
+    const live = this.requireLive();
+    const data = encodeRequest(req);
+    const ref = this.nextRef++;
+    const done = new Promise<WriteOutcome>((resolve) => live.pending.addWrite(ref, resolve));
+    this.armRequestDeadline(live, ref);
+    this.run((core, now) => core.propose(ref, data, now));
+    return done;
+  }
+
+  async read(key: string): Promise<ReadOutcome> {
+    const live = this.requireLive();
+    const ref = this.nextRef++;
+    const done = new Promise<ReadOutcome>((resolve) => live.pending.addRead(ref, key, resolve));
+    this.armRequestDeadline(live, ref);
+    this.run((core, now) => core.read(ref, now));
+    return done;
+  }
+
+  async receive(messages: Message[]): Promise<Message[]> {
+    const live = this.requireLive();
+    const self = live.settings.raft.self.id;
+    const capture: ReplyCapture = { to: new Set(messages.map((m) => m.from)), out: [] };
+    for (const m of messages) {
+      if (m.to !== self) {
+        live.logger.log('warn', 'dropped a message addressed to another node', { from: m.from, to: m.to, type: m.type });
+        continue;
+      }
+      live.logger.log('debug', 'recv', { from: m.from, type: m.type, msgTerm: m.term });
+      this.run((core, now) => core.step(m, now), capture);
+    }
+    return capture.out;
+  }
+
+  async status(): Promise<NodeStatus> {
+    return this.requireLive().core.status(this.now());
+  }
+
+  override async alarm(): Promise<void> {
+    const live = this.live;
+    if (live === null) return; // misconfigured or failed to start: nothing was scheduled
+    // The runtime fires an alarm no earlier than it was armed for, so the
+    // clock may safely move up to that time (this also lets tests force an
+    // alarm with runDurableObjectAlarm and see its deadlines as due).
+    const armedAt = live.timers.armedAt;
+    if (armedAt !== null) this.clock = Math.max(this.clock, armedAt);
+    live.timers.fire(this.now());
+  }
+
+  /** For tests in test/workers only. */
+  [inspectNode](): { timers: AlarmTimers; pendingRequests: number; now: number } {
+    const live = this.requireLive();
+    return { timers: live.timers, pendingRequests: live.pending.size, now: this.now() };
+  }
+
+  private async start(settings: NodeSettings): Promise<void> {
+    try {
+      const storage = new SqlRaftStorage(this.ctx.storage);
+      storage.migrate();
+      const persisted = storage.load();
+      const armedAt = await this.ctx.storage.getAlarm();
+      const logContext: LogContext = { node: settings.raft.self.id, term: persisted.hardState.term, role: 'follower' };
+      const logger = nodeLogger(settings.logLevel, logContext);
+      const timers = new AlarmTimers(this.ctx.storage, armedAt, (err) =>
+        logger.log('error', 'setAlarm failed', { err: String(err) }),
+      );
+      const transport = new FetchTransport({
+        self: settings.raft.self.id,
+        peers: settings.raft.peers,
+        secret: settings.clusterSecret,
+        timeoutMs: settings.peerRequestTimeoutMs,
+        maxInflightPerPeer: 32,
+        warnIntervalMs: 5000,
+        logger,
+        deliver: (replies) => this.deliver(replies),
+        track: (work) => this.ctx.waitUntil(work),
+        now: () => this.now(),
+      });
+      const pending = new PendingRequests(
+        (ref) => timers.clear(requestTimer(ref)),
+        (msg, fields) => logger.log('error', msg, fields),
+      );
+      const now = this.now();
+      const core = new RaftNode({ config: settings.raft, persisted, random: cryptoRandom, now, logger });
+      const kv = new KvStateMachine();
+      this.live = { settings, core, kv, storage, timers, transport, pending, logger, logContext };
+      logger.log('info', 'node started', {
+        url: settings.raft.self.url,
+        peers: settings.raft.peers.map((p) => p.id),
+        lastLogIndex: persisted.entries.length,
+        commit: persisted.hardState.commit,
+      });
+      // The first Ready replays the committed log into the fresh state machine.
+      this.run((c, t) => c.tick(t));
+    } catch (err) {
+      this.startError = `node failed to start: ${String(err)}`;
+      console.log(JSON.stringify({ level: 'error', msg: this.startError, node: settings.raft.self.id }));
+      throw err;
+    }
+  }
+
+  /** Replies that came back from a peer over the transport. */
+  private deliver(replies: Message[]): void {
+    if (this.live === null) return;
+    for (const m of replies) {
+      this.live.logger.log('debug', 'recv', { from: m.from, type: m.type, msgTerm: m.term });
+      this.run((core, now) => core.step(m, now));
+    }
+  }
+
+  /** One synchronous core call, then its Ready carried out in full. */
+  private run(call: (core: RaftNode, now: number) => Ready, capture?: ReplyCapture): void {
+    const live = this.requireLive();
+    try {
+      this.carry(live, call(live.core, this.now()), capture);
+    } catch (err) {
+      this.crash(live, err);
+    }
+  }
+
+  private carry(live: Live, ready: Ready, capture?: ReplyCapture): void {
+    // 1. Persist before anything depends on it (§5.1, thesis §3.8).
+    live.storage.save(ready.hardState, ready.entries);
+    if (ready.hardState !== null && ready.hardState.term !== live.logContext.term) {
+      live.logContext.term = ready.hardState.term;
+      live.logger.log('info', 'term changed', { vote: ready.hardState.vote });
+    }
+    // 2. Send; replies to the peer we are answering ride back on its request.
+    const outgoing = capture ? ready.messages.filter((m) => !capture.to.has(m.to)) : ready.messages;
+    if (capture) capture.out.push(...ready.messages.filter((m) => capture.to.has(m.to)));
+    live.transport.send(outgoing);
+    // 3. Apply. Proposals are noted first so the apply loop can answer them;
+    //    with no peers, a proposal commits in the very Ready that reports it.
+    for (const p of ready.proposed) live.pending.proposed(p, this.appliedIndex);
+    for (const entry of ready.committed) this.apply(live, entry);
+    // 4. Serve reads whose index is now applied (thesis §6.4).
+    const get = (key: string) => live.kv.get(key);
+    for (const r of ready.reads) live.pending.readReady(r, this.appliedIndex, get);
+    live.pending.serveReads(this.appliedIndex, get);
+    // 5. Report failures, and unknown outcomes when leadership is lost.
+    for (const f of ready.failed) live.pending.failed(f);
+    if (ready.softState !== null) this.noteSoftState(live, ready.softState);
+    // 6. Make sure tick() runs by the deadline.
+    live.timers.set(tickTimer, ready.deadline, () => this.run((core, now) => core.tick(now)));
+  }
+
+  private apply(live: Live, entry: Ready['committed'][number]): void {
+    if (entry.index !== this.appliedIndex + 1) {
+      throw new Error(`committed entry ${entry.index} handed out after applied index ${this.appliedIndex}`);
+    }
+    const result = live.kv.apply(entry);
+    this.appliedIndex = entry.index;
+    live.pending.applied(entry, result);
+  }
+
+  private noteSoftState(live: Live, soft: NonNullable<Ready['softState']>): void {
+    const was = live.logContext.role;
+    live.logContext.role = soft.role;
+    // The core logs role changes itself; add only what it does not say.
+    if (soft.role === was) live.logger.log('info', 'leader changed', { leader: soft.leader?.id ?? null });
+    if (was === 'leader' && soft.role !== 'leader') live.pending.leadershipLost();
+  }
+
+  private armRequestDeadline(live: Live, ref: number): void {
+    live.timers.set(requestTimer(ref), this.now() + live.settings.requestTimeoutMs, () => live.pending.expire(ref));
+  }
+
+  /**
+   * A throw from the core or from storage is a bug or a broken disk. The
+   * in-memory state may now be ahead of what is stored, so continuing could
+   * break safety; restart the object instead, and let it reload from storage.
+   */
+  private crash(live: Live, err: unknown): never {
+    live.logger.log('error', 'invariant broken; restarting the node', {
+      err: String(err),
+      stack: err instanceof Error ? err.stack : undefined,
+    });
+    this.live = null;
+    this.startError = `node stopped after an internal error: ${String(err)}`;
+    this.ctx.abort(this.startError);
+    throw err;
+  }
+
+  private requireLive(): Live {
+    if (this.live !== null) return this.live;
+    throw new Error(this.configError ?? this.startError ?? 'node is not running');
+  }
+
+  private now(): number {
+    this.clock = Math.max(this.clock, Date.now());
+    return this.clock;
+  }
+}
+
+/** Uniform in [0, 1) from the platform CSPRNG, for randomized election timeouts (§5.2). */
+function cryptoRandom(): number {
+  const word = crypto.getRandomValues(new Uint32Array(1))[0] ?? 0;
+  return word / 2 ** 32;
+}
