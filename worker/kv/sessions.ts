@@ -1,0 +1,284 @@
+// Client sessions: exactly-once execution of retried requests (thesis §6.3).
+//
+// A client that times out cannot tell whether its request was lost or was
+// committed and only the reply was lost, so it retries, possibly through a
+// new leader after a failover. Without sessions a retried write would be
+// applied twice. The rules, applied identically on every replica because
+// they depend only on the log:
+//
+// - A session is a `clientId`. Every new request of a client carries a new
+//   `serial`, normally increasing (1, 2, 3, ...). Several requests may be in
+//   flight at once, so serials may commit out of order.
+// - For each client the state machine remembers the highest serial it has
+//   applied and, for the most recent 64 serials (those greater than
+//   highest - 64), the result of each applied request together with a 32-bit
+//   FNV-1a hash of its command.
+// - Same serial, same command: a retry. The saved result is returned and the
+//   command is NOT applied again.
+// - Same serial, different command: `serial_reused`. Typically a client that
+//   restarted and counts from 1 again. It is told so; its write is never
+//   silently dropped.
+// - A serial at or below highest - 64 that is not remembered: `stale_serial`.
+//   Its result may have been forgotten, so the machine cannot tell a retry
+//   from a new request and refuses rather than risk applying twice.
+// - A serial within the window that is not remembered (7 arriving after 8) is
+//   a new request: it is applied and remembered.
+// - Only successful applications are saved. Errors are returned but not
+//   saved, and change nothing except the session's last-use time.
+// - Requests without a session are applied as they come, with no dedup.
+// - At most 10,000 sessions are kept. When a new client arrives and the table
+//   is full, the least recently used session (by the log index of its last
+//   request) is evicted. This depends only on the log, so every replica evicts
+//   the same one. A request from an evicted client is treated as a new
+//   session: it is applied, so a retry that arrives after its client was
+//   evicted is applied a second time.
+//
+// (64 and 10,000 are the defaults of `SessionLimits`; every replica must use
+// the same values.)
+//
+// The command hash is 32 bits, so a reused serial whose different command has
+// the same hash (odds about 1 in 4 billion) would be taken for a retry. This
+// buys storing 4 bytes per remembered serial instead of the whole command.
+import { encodeCommand } from './commands';
+import type { KvCommand, KvError, KvResult, KvSuccess, Session } from './commands';
+import type { Index } from '../raft/types';
+import { RecencyList } from './recency-list';
+
+export interface SessionLimits {
+  /** How many recent serials per client are remembered. */
+  window: number;
+  /** How many clients are remembered. */
+  maxSessions: number;
+}
+
+export const defaultSessionLimits: SessionLimits = { window: 64, maxSessions: 10_000 };
+
+/** A client's session as stored in snapshots. `saved` holds [serial, hash, result]. */
+export interface SessionRecord {
+  clientId: string;
+  highest: number;
+  lastIndex: Index;
+  saved: [number, number, KvSuccess][];
+}
+
+interface Saved {
+  hash: number;
+  result: KvSuccess;
+}
+
+interface ClientSession {
+  clientId: string;
+  highest: number;
+  /** Log index of the client's last request: what LRU eviction orders by. */
+  lastIndex: Index;
+  /** Invariant: every key is in (highest - window, highest]. */
+  saved: Map<number, Saved>;
+  /** Neighbours in the recency list. */
+  older: ClientSession | null;
+  newer: ClientSession | null;
+}
+
+export class SessionTable {
+  private readonly sessions = new Map<string, ClientSession>();
+  /**
+   * The same sessions by last use: every request moves its session to the
+   * newest end. Entries are applied in index order, so this is also lastIndex
+   * order, and eviction takes the oldest.
+   */
+  private readonly recency = new RecencyList<ClientSession>();
+
+  constructor(private readonly limits: SessionLimits = defaultSessionLimits) {
+    if (!(limits.window >= 1 && limits.maxSessions >= 1)) {
+      throw new Error(`invalid session limits ${JSON.stringify(limits)}`);
+    }
+  }
+
+  /**
+   * Run `execute` for the request at log `index` unless the session rules
+   * above say it is a retry or must be refused.
+   */
+  run(session: Session, cmd: KvCommand, index: Index, execute: () => KvSuccess): KvResult {
+    const { clientId, serial } = session;
+    const hash = fingerprint(encodeCommand(cmd));
+    const known = this.sessions.get(clientId);
+    if (known === undefined) {
+      const result = freeze(execute());
+      const saved = new Map([[serial, { hash, result }]]);
+      this.open({ clientId, highest: serial, lastIndex: index, saved, older: null, newer: null });
+      return result;
+    }
+    known.lastIndex = index;
+    this.recency.moveToNewest(known);
+    const saved = known.saved.get(serial);
+    if (saved !== undefined) {
+      if (saved.hash === hash) return saved.result;
+      return refuse(
+        'serial_reused',
+        `serial ${serial} of client "${clientId}" was already used for a different command; ` +
+          'a restarted client must start a new session or continue past its last serial',
+      );
+    }
+    if (serial <= known.highest - this.limits.window) {
+      return refuse(
+        'stale_serial',
+        `serial ${serial} of client "${clientId}" is too old: its highest serial is ${known.highest} ` +
+          `and only the last ${this.limits.window} are remembered`,
+      );
+    }
+    const result = freeze(execute());
+    this.remember(known, serial, hash, result);
+    return result;
+  }
+
+  size(): number {
+    return this.sessions.size;
+  }
+
+  /** The whole table, least recently used first. */
+  dump(): SessionRecord[] {
+    const out: SessionRecord[] = [];
+    for (const s of this.recency.fromOldest()) {
+      const saved: [number, number, KvSuccess][] = [];
+      for (const [serial, { hash, result }] of s.saved) saved.push([serial, hash, result]);
+      out.push({ clientId: s.clientId, highest: s.highest, lastIndex: s.lastIndex, saved });
+    }
+    return out;
+  }
+
+  /**
+   * Rebuild a table from `dump()` output, keeping its order. Throws if the
+   * records are malformed or exceed `limits`: replicas configured with
+   * different limits would diverge, which is a bug to surface, not to trim.
+   */
+  static load(records: unknown, limits: SessionLimits = defaultSessionLimits): SessionTable {
+    const table = new SessionTable(limits);
+    if (!Array.isArray(records)) return corrupt('sessions is not an array');
+    if (records.length > limits.maxSessions) {
+      return corrupt(`${records.length} sessions exceed the limit of ${limits.maxSessions}`);
+    }
+    for (const r of records as unknown[]) {
+      const session = parseRecord(r, limits.window);
+      if (table.sessions.has(session.clientId)) return corrupt(`duplicate session "${session.clientId}"`);
+      table.sessions.set(session.clientId, session);
+      table.recency.pushNewest(session);
+    }
+    return table;
+  }
+
+  private open(session: ClientSession): void {
+    const lru = this.recency.peekOldest();
+    if (this.sessions.size >= this.limits.maxSessions && lru !== null) {
+      this.recency.remove(lru);
+      this.sessions.delete(lru.clientId);
+    }
+    this.sessions.set(session.clientId, session);
+    this.recency.pushNewest(session);
+  }
+
+  private remember(session: ClientSession, serial: number, hash: number, result: KvSuccess): void {
+    session.saved.set(serial, { hash, result });
+    if (serial <= session.highest) return;
+    const previous = session.highest;
+    session.highest = serial;
+    const floor = serial - this.limits.window; // serials <= floor fall out of the window
+    if (serial - previous < this.limits.window) {
+      // Small step (the usual case): drop exactly the serials that just left.
+      for (let s = previous - this.limits.window + 1; s <= floor; s++) session.saved.delete(s);
+    } else {
+      // Big jump: scanning the at most `window` saved serials is cheaper than the range.
+      for (const s of session.saved.keys()) if (s <= floor) session.saved.delete(s);
+    }
+  }
+}
+
+/** FNV-1a, 32 bits, over the UTF-8 bytes of `text`. Cheap, and the same on every platform. */
+export function fingerprint(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const next = text.charCodeAt(i + 1); // NaN past the end
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+        i++;
+      } else {
+        c = 0xfffd; // a lone surrogate encodes as U+FFFD, as TextEncoder does
+      }
+    }
+    if (c < 0x80) {
+      h = mix(h, c);
+    } else if (c < 0x800) {
+      h = mix(mix(h, 0xc0 | (c >> 6)), 0x80 | (c & 0x3f));
+    } else if (c < 0x10000) {
+      h = mix(mix(mix(h, 0xe0 | (c >> 12)), 0x80 | ((c >> 6) & 0x3f)), 0x80 | (c & 0x3f));
+    } else {
+      h = mix(mix(h, 0xf0 | (c >> 18)), 0x80 | ((c >> 12) & 0x3f));
+      h = mix(mix(h, 0x80 | ((c >> 6) & 0x3f)), 0x80 | (c & 0x3f));
+    }
+  }
+  return h >>> 0;
+}
+
+/** One FNV-1a step: xor in a byte, multiply by the 32-bit FNV prime. */
+function mix(h: number, byte: number): number {
+  return Math.imul(h ^ byte, 0x01000193);
+}
+
+/** Saved results are handed back on every retry; freezing keeps callers from editing history. */
+function freeze(result: KvSuccess): KvSuccess {
+  return Object.freeze(result);
+}
+
+function refuse(error: KvError['error'], message: string): KvError {
+  return { ok: false, error, message };
+}
+
+function parseRecord(raw: unknown, window: number): ClientSession {
+  if (typeof raw !== 'object' || raw === null) return corrupt('session record is not an object');
+  const { clientId, highest, lastIndex, saved } = raw as Record<string, unknown>;
+  if (typeof clientId !== 'string' || clientId === '') return corrupt('bad clientId');
+  if (!isPositiveInt(highest)) return corrupt(`bad highest serial for "${clientId}"`);
+  if (typeof lastIndex !== 'number' || !Number.isSafeInteger(lastIndex) || lastIndex < 0) {
+    return corrupt(`bad lastIndex for "${clientId}"`);
+  }
+  if (!Array.isArray(saved)) return corrupt(`bad saved results for "${clientId}"`);
+  const map = new Map<number, Saved>();
+  for (const item of saved as unknown[]) {
+    if (!Array.isArray(item) || item.length !== 3) return corrupt(`bad saved result for "${clientId}"`);
+    const [serial, hash, result] = item as unknown[];
+    if (!isPositiveInt(serial) || serial > highest || serial <= highest - window || map.has(serial)) {
+      return corrupt(`saved serial ${String(serial)} of "${clientId}" is outside its window`);
+    }
+    if (typeof hash !== 'number' || !Number.isInteger(hash) || hash < 0 || hash > 0xffffffff) {
+      return corrupt(`bad hash for "${clientId}" serial ${serial}`);
+    }
+    map.set(serial, { hash, result: freeze(parseSuccess(result)) });
+  }
+  return { clientId, highest, lastIndex, saved: map, older: null, newer: null };
+}
+
+function parseSuccess(raw: unknown): KvSuccess {
+  if (typeof raw !== 'object' || raw === null) return corrupt('saved result is not an object');
+  const r = raw as Record<string, unknown>;
+  if (r.ok !== true) return corrupt('saved result is not a success');
+  switch (r.op) {
+    case 'set':
+      return { ok: true, op: 'set' };
+    case 'delete':
+      if (typeof r.existed !== 'boolean') break;
+      return { ok: true, op: 'delete', existed: r.existed };
+    case 'cas':
+      if (typeof r.swapped !== 'boolean') break;
+      if (r.current !== null && typeof r.current !== 'string') break;
+      return { ok: true, op: 'cas', swapped: r.swapped, current: r.current };
+  }
+  return corrupt(`bad saved result ${JSON.stringify(raw)}`);
+}
+
+function isPositiveInt(x: unknown): x is number {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 1;
+}
+
+function corrupt(why: string): never {
+  throw new Error(`invalid kv snapshot: ${why}`);
+}

@@ -1,0 +1,247 @@
+import { describe, expect, it } from 'vitest';
+import { KvStateMachine } from './store';
+import { encodeRequest } from './commands';
+import type { KvCommand, KvRequest } from './commands';
+import type { Entry } from '../raft/types';
+
+/** Feeds requests to a machine as consecutive log entries, the way the host applies them. */
+function feeder(machine = new KvStateMachine(), lastIndex = 0) {
+  let index = lastIndex;
+  const entry = (kind: Entry['kind'], data = ''): Entry => ({ index: ++index, term: 1, kind, data });
+  return {
+    machine,
+    req: (req: KvRequest) => machine.apply(entry('command', encodeRequest(req))),
+    cmd: (cmd: KvCommand) => machine.apply(entry('command', encodeRequest({ cmd }))),
+    as: (clientId: string, serial: number, cmd: KvCommand) =>
+      machine.apply(entry('command', encodeRequest({ cmd, session: { clientId, serial } }))),
+    other: (kind: 'noop' | 'config', data = '') => machine.apply(entry(kind, data)),
+  };
+}
+
+const set = (key: string, value: string): KvCommand => ({ op: 'set', key, value });
+const del = (key: string): KvCommand => ({ op: 'delete', key });
+const cas = (key: string, expected: string | null, value: string): KvCommand => ({ op: 'cas', key, expected, value });
+
+describe('commands', () => {
+  it('set, get, delete', () => {
+    const f = feeder();
+    expect(f.machine.get('k')).toBeNull();
+    expect(f.cmd(set('k', 'a'))).toEqual({ ok: true, op: 'set' });
+    expect(f.cmd(set('k', 'b'))).toEqual({ ok: true, op: 'set' });
+    expect(f.machine.get('k')).toBe('b');
+    expect(f.machine.size()).toBe(1);
+    expect(f.cmd(del('k'))).toEqual({ ok: true, op: 'delete', existed: true });
+    expect(f.cmd(del('k'))).toEqual({ ok: true, op: 'delete', existed: false });
+    expect(f.machine.get('k')).toBeNull();
+    expect(f.machine.size()).toBe(0);
+  });
+
+  it('an empty string is a value, not absence', () => {
+    const f = feeder();
+    f.cmd(set('k', ''));
+    expect(f.machine.get('k')).toBe('');
+    expect(f.cmd(cas('k', null, 'x'))).toEqual({ ok: true, op: 'cas', swapped: false, current: '' });
+  });
+
+  it('cas with expected null swaps only when the key is absent', () => {
+    const f = feeder();
+    expect(f.cmd(cas('k', null, 'a'))).toEqual({ ok: true, op: 'cas', swapped: true, current: 'a' });
+    expect(f.machine.get('k')).toBe('a');
+    expect(f.cmd(cas('k', null, 'b'))).toEqual({ ok: true, op: 'cas', swapped: false, current: 'a' });
+    expect(f.machine.get('k')).toBe('a');
+  });
+
+  it('cas with a value swaps on a match and reports the current value on a mismatch', () => {
+    const f = feeder();
+    expect(f.cmd(cas('k', 'a', 'b'))).toEqual({ ok: true, op: 'cas', swapped: false, current: null });
+    expect(f.machine.get('k')).toBeNull();
+    f.cmd(set('k', 'a'));
+    expect(f.cmd(cas('k', 'x', 'b'))).toEqual({ ok: true, op: 'cas', swapped: false, current: 'a' });
+    expect(f.cmd(cas('k', 'a', 'b'))).toEqual({ ok: true, op: 'cas', swapped: true, current: 'b' });
+    expect(f.machine.get('k')).toBe('b');
+  });
+
+  it('noop and config entries return null and change nothing', () => {
+    const f = feeder();
+    f.cmd(set('k', 'a'));
+    const before = f.machine.snapshot();
+    expect(f.other('noop')).toBeNull();
+    expect(f.other('config', '{"members":[]}')).toBeNull();
+    expect(f.machine.snapshot()).toBe(before);
+  });
+
+  it('throws on a command entry that is not a valid request (a bug upstream)', () => {
+    const m = new KvStateMachine();
+    expect(() => m.apply({ index: 1, term: 1, kind: 'command', data: 'garbage' })).toThrow(/invalid kv request/);
+  });
+
+  it('requests without a session are applied every time', () => {
+    const f = feeder();
+    f.cmd(cas('n', null, '1'));
+    f.cmd(del('n'));
+    expect(f.cmd(cas('n', null, '1'))).toMatchObject({ swapped: true });
+    expect(f.machine.sessionCount()).toBe(0);
+  });
+});
+
+describe('sessions (thesis §6.3)', () => {
+  it('a retry returns the saved result without applying again', () => {
+    const f = feeder();
+    expect(f.as('c', 1, set('k', 'a'))).toEqual({ ok: true, op: 'set' });
+    f.as('c', 2, set('k', 'b'));
+    expect(f.as('c', 1, set('k', 'a'))).toEqual({ ok: true, op: 'set' });
+    expect(f.machine.get('k')).toBe('b');
+  });
+
+  it('a retried cas returns its original outcome, not a fresh evaluation', () => {
+    const f = feeder();
+    expect(f.as('c', 1, cas('k', null, 'a'))).toEqual({ ok: true, op: 'cas', swapped: true, current: 'a' });
+    // Evaluated again it would fail; the saved success is what the client must see.
+    expect(f.as('c', 1, cas('k', null, 'a'))).toEqual({ ok: true, op: 'cas', swapped: true, current: 'a' });
+    f.as('c', 2, del('k'));
+    expect(f.as('c', 2, del('k'))).toEqual({ ok: true, op: 'delete', existed: true });
+  });
+
+  it('a reused serial with a different command is refused, not silently dropped', () => {
+    const f = feeder();
+    f.as('c', 1, set('k', 'a'));
+    const r = f.as('c', 1, set('k', 'z'));
+    expect(r).toMatchObject({ ok: false, error: 'serial_reused' });
+    expect(r?.ok === false && r.message).toContain('"c"');
+    expect(f.machine.get('k')).toBe('a');
+  });
+
+  it('a serial at or below highest - 64 is refused as stale', () => {
+    const f = feeder();
+    f.as('c', 1, set('k', '1'));
+    f.as('c', 65, set('k', '65'));
+    expect(f.as('c', 1, set('k', '1'))).toMatchObject({ ok: false, error: 'stale_serial' });
+    expect(f.as('c', 1, set('k', 'x'))).toMatchObject({ ok: false, error: 'stale_serial' });
+    expect(f.machine.get('k')).toBe('65');
+    expect(f.as('c', 2, set('k', '2'))).toEqual({ ok: true, op: 'set' });
+    expect(f.machine.get('k')).toBe('2');
+  });
+
+  it('serials inside the window may commit out of order, and each is then remembered', () => {
+    const f = feeder();
+    f.as('c', 8, set('a', '8'));
+    f.as('c', 7, set('b', '7'));
+    expect(f.machine.get('b')).toBe('7');
+    f.as('c', 9, set('b', '9'));
+    expect(f.as('c', 7, set('b', '7'))).toEqual({ ok: true, op: 'set' }); // retry of 7: not re-applied
+    expect(f.machine.get('b')).toBe('9');
+  });
+
+  it('sessions are per client', () => {
+    const f = feeder();
+    f.as('c1', 1, set('k', 'a'));
+    expect(f.as('c2', 1, set('k', 'b'))).toEqual({ ok: true, op: 'set' });
+    expect(f.machine.get('k')).toBe('b');
+    expect(f.machine.sessionCount()).toBe(2);
+  });
+
+  it('evicts the least recently used session when full', () => {
+    const f = feeder(new KvStateMachine({ sessionLimits: { maxSessions: 2 } }));
+    f.as('a', 1, set('x', 'a1'));
+    f.as('b', 1, set('x', 'b1'));
+    f.as('a', 2, set('y', 'a2')); // a is now more recent than b
+    f.as('c', 1, set('x', 'c1')); // evicts b
+    expect(f.machine.sessionCount()).toBe(2);
+    f.as('a', 1, set('x', 'a1')); // a is remembered: a retry, not applied
+    expect(f.machine.get('x')).toBe('c1');
+    f.as('b', 1, set('x', 'b1')); // b was evicted: treated as a new session and applied again
+    expect(f.machine.get('x')).toBe('b1');
+  });
+});
+
+describe('determinism and snapshots', () => {
+  /** A fixed pseudo-random workload: many clients, retries, reuses, out-of-order serials, evictions. */
+  function workload(seed: number, count: number): KvRequest[] {
+    let s = seed >>> 0;
+    const next = (n: number) => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return (s >>> 16) % n; // the low bits of an LCG cycle quickly; use the high ones
+    };
+    const out: KvRequest[] = [];
+    const serials = new Map<string, number>();
+    for (let i = 0; i < count; i++) {
+      const key = `k${next(20)}`;
+      const cmds: KvCommand[] = [set(key, `v${i}`), del(key), cas(key, next(2) ? null : `v${next(i + 1)}`, `v${i}`)];
+      const cmd = cmds[next(3)] as KvCommand;
+      if (next(8) === 0) {
+        out.push({ cmd });
+        continue;
+      }
+      const clientId = `client-${next(40)}`;
+      const highest = serials.get(clientId) ?? 0;
+      // Mostly new, sometimes a repeat or an older serial, now and then one far behind.
+      const serial = Math.max(1, next(16) === 0 ? highest - 10 : highest + next(4) - 1);
+      serials.set(clientId, Math.max(highest, serial));
+      out.push({ cmd, session: { clientId, serial } });
+    }
+    return out;
+  }
+
+  const feedAll = (f: ReturnType<typeof feeder>, reqs: KvRequest[]) => reqs.map((r) => f.req(r));
+  const small = { sessionLimits: { maxSessions: 16, window: 8 } };
+
+  it('two machines fed the same entries have equal results and snapshots, with evictions', () => {
+    const reqs = workload(42, 3000);
+    const a = feeder(new KvStateMachine(small));
+    const b = feeder(new KvStateMachine(small));
+    const resultsA = feedAll(a, reqs);
+    expect(feedAll(b, reqs)).toEqual(resultsA);
+    expect(b.machine.snapshot()).toBe(a.machine.snapshot());
+    expect(a.machine.sessionCount()).toBe(16); // the table filled up, so eviction happened
+    // The workload exercises every session outcome, not just the happy path.
+    const errors = new Set(resultsA.map((r) => (r?.ok === false ? r.error : 'ok')));
+    expect([...errors].sort()).toEqual(['ok', 'serial_reused', 'stale_serial']);
+  });
+
+  it('restore(snapshot()) gives a machine that behaves identically from then on', () => {
+    const reqs = workload(7, 2000);
+    const original = feeder(new KvStateMachine(small));
+    feedAll(original, reqs.slice(0, 1000));
+    const restored = feeder(new KvStateMachine(small), 1000); // continues at the same log index
+    restored.machine.restore(original.machine.snapshot());
+    expect(restored.machine.snapshot()).toBe(original.machine.snapshot());
+    // Continuing both shows the hidden state (saved results, LRU order) came across too.
+    const rest = reqs.slice(1000);
+    expect(feedAll(restored, rest)).toEqual(feedAll(original, rest));
+    expect(restored.machine.snapshot()).toBe(original.machine.snapshot());
+  });
+
+  it('restore replaces any previous state', () => {
+    const empty = new KvStateMachine().snapshot();
+    const f = feeder();
+    f.as('c', 1, set('k', 'a'));
+    f.machine.restore(empty);
+    expect(f.machine.get('k')).toBeNull();
+    expect(f.machine.sessionCount()).toBe(0);
+    expect(f.as('c', 1, set('k', 'b'))).toEqual({ ok: true, op: 'set' });
+    expect(f.machine.get('k')).toBe('b');
+  });
+
+  it('restore throws on a malformed snapshot and keeps the old state', () => {
+    const f = feeder();
+    f.cmd(set('k', 'a'));
+    const bad = [
+      'nope',
+      '{"version":2,"data":[],"sessions":[]}',
+      '{"version":1,"data":{},"sessions":[]}',
+      '{"version":1,"data":[["k",1]],"sessions":[]}',
+      '{"version":1,"data":[["k","a"],["k","b"]],"sessions":[]}',
+      '{"version":1,"data":[],"sessions":[{"clientId":"c"}]}',
+    ];
+    for (const s of bad) expect(() => f.machine.restore(s), s).toThrow(/invalid kv snapshot/);
+    expect(f.machine.get('k')).toBe('a');
+  });
+
+  it('a snapshot with more sessions than this machine allows is refused', () => {
+    const f = feeder();
+    f.as('a', 1, set('k', 'a'));
+    f.as('b', 1, set('k', 'b'));
+    const tight = new KvStateMachine({ sessionLimits: { maxSessions: 1 } });
+    expect(() => tight.restore(f.machine.snapshot())).toThrow(/limit/);
+  });
+});
