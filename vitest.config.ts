@@ -1,3 +1,4 @@
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 
 // Projects:
@@ -12,6 +13,22 @@ export default defineConfig({
           name: 'unit',
           environment: 'node',
           include: ['worker/raft/**/*.test.ts', 'worker/kv/**/*.test.ts', 'worker/api/**/*.test.ts', 'test/sim/**/*.test.ts', 'client/**/*.test.ts'],
+        },
+      },
+      {
+        // The real Worker (wrangler.toml: main, the RAFT_NODE binding, [vars]) inside
+        // workerd. Timeouts are long so that no alarm fires on its own during a
+        // test: tests fire them with runDurableObjectAlarm, which keeps them
+        // deterministic.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: { bindings: { ELECTION_TIMEOUT_MS: '10000', HEARTBEAT_INTERVAL_MS: '1000', LOG_LEVEL: 'warn' } },
+          }),
+        ],
+        test: {
+          name: 'workers',
+          include: ['test/workers/**/*.test.ts'],
         },
       },
       {

@@ -1,0 +1,185 @@
+/// <reference types="@cloudflare/vitest-pool-workers/types" />
+// The Durable Object node inside workerd: SQL storage round trip, restart from
+// storage, alarm multiplexing, and a single-node cluster serving writes and
+// reads through the RPC methods. The project's timeouts are long (see
+// vitest.config.ts), so alarms fire only when a test forces them.
+import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import type { Env } from '../../worker/env';
+import { SqlRaftStorage } from '../../worker/adapters/sql-storage';
+import { inspectNode, type RaftNodeObject } from '../../worker/raft-node';
+import type { Entry } from '../../worker/raft/types';
+import type { KvRequest } from '../../worker/kv/commands';
+
+const bindings = env as unknown as Env;
+const nodeNamed = (name: string) => bindings.RAFT_NODE.get(bindings.RAFT_NODE.idFromName(name));
+type Stub = ReturnType<typeof nodeNamed>;
+
+const entry = (index: number, term: number, data = `cmd-${index}-${term}`): Entry => ({ index, term, kind: 'command', data });
+const set = (key: string, value: string, session?: KvRequest['session']): KvRequest =>
+  session ? { cmd: { op: 'set', key, value }, session } : { cmd: { op: 'set', key, value } };
+
+/** Fire alarms until the node leads; a single node needs a pre-vote round and a vote round at most. */
+async function electAlone(stub: Stub): Promise<void> {
+  for (let i = 0; i < 4; i++) {
+    if ((await stub.status()).role === 'leader') return;
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+  }
+  expect((await stub.status()).role).toBe('leader');
+}
+
+describe('SqlRaftStorage', () => {
+  it('round-trips hard state and entries, and replaces a conflicting suffix (§5.3)', async () => {
+    await runInDurableObject(nodeNamed('storage-round-trip'), (_obj: RaftNodeObject, state) => {
+      const a = new SqlRaftStorage(state.storage);
+      a.migrate();
+      a.migrate(); // idempotent
+      expect(a.load()).toEqual({ hardState: { term: 0, vote: null, commit: 0 }, entries: [] });
+      a.save({ term: 2, vote: 'n1', commit: 1 }, [entry(1, 1), entry(2, 1), entry(3, 2)]);
+      a.save({ term: 3, vote: null, commit: 2 }, [entry(2, 3, 'new-2')]);
+      a.save(null, [entry(3, 3, 'new-3')]);
+
+      // A second adapter on the same database sees exactly what was stored.
+      const b = new SqlRaftStorage(state.storage);
+      b.migrate();
+      expect(b.load()).toEqual({
+        hardState: { term: 3, vote: null, commit: 2 },
+        entries: [entry(1, 1), entry(2, 3, 'new-2'), entry(3, 3, 'new-3')],
+      });
+    });
+  });
+
+  it('refuses to store a log with a hole, and stores nothing of that call', async () => {
+    await runInDurableObject(nodeNamed('storage-holes'), (_obj: RaftNodeObject, state) => {
+      const s = new SqlRaftStorage(state.storage);
+      s.migrate();
+      s.save({ term: 1, vote: null, commit: 0 }, [entry(1, 1)]);
+      expect(() => s.save({ term: 9, vote: null, commit: 0 }, [entry(3, 1)])).toThrow(/stored log ends at 1/);
+      expect(() => s.save(null, [entry(2, 1), entry(4, 1)])).toThrow(/not contiguous/);
+      expect(s.load()).toEqual({ hardState: { term: 1, vote: null, commit: 0 }, entries: [entry(1, 1)] });
+      // A hole made behind the adapter's back is caught on load.
+      state.storage.sql.exec("INSERT INTO raft_log (idx, term, kind, data) VALUES (5, 1, 'noop', '')");
+      expect(() => s.load()).toThrow(/expected index 2, found 5/);
+    });
+  });
+});
+
+describe('alarm multiplexing', () => {
+  it('arms the earliest deadline, skips needless setAlarm writes, and fires all that are due', async () => {
+    const stub = nodeNamed('alarms');
+    const fired: string[] = [];
+    const before = await runInDurableObject(stub, async (obj: RaftNodeObject, state) => {
+      const { timers, now } = obj[inspectNode]();
+      const tick = timers.armedAt;
+      // Only the core's election deadline so far: [now + t, now + 2t) with t = 10 s (§5.2).
+      expect(tick).not.toBeNull();
+      expect(tick! - now).toBeGreaterThanOrEqual(10_000);
+      expect(tick! - now).toBeLessThan(20_000);
+      expect(await state.storage.getAlarm()).toBe(tick);
+      const writes = timers.armWrites;
+
+      timers.set('later', now + 60_000, () => fired.push('later'));
+      expect(timers.armWrites).toBe(writes); // later than the armed alarm: no write
+      timers.set('soon', now + 5_000, () => fired.push('soon'));
+      timers.set('soon-too', now + 5_000, () => fired.push('soon-too'));
+      timers.set('cancelled', now + 4_000, () => fired.push('cancelled'));
+      timers.clear('cancelled');
+      expect(timers.armWrites).toBe(writes + 2); // 'soon' and 'cancelled' each moved it earlier
+      expect(await state.storage.getAlarm()).toBe(now + 4_000);
+      return { now, tick: tick! };
+    });
+
+    // The alarm armed for the cleared timer fires early, finds nothing, and re-arms.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(fired).toEqual([]);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(fired).toEqual(['soon', 'soon-too']);
+    await runInDurableObject(stub, async (obj: RaftNodeObject, state) => {
+      expect(obj[inspectNode]().timers.armedAt).toBe(before.tick);
+      expect(await state.storage.getAlarm()).toBe(before.tick);
+    });
+
+    // The next alarm is the core's: the lone node starts campaigning; 'later' stays pending.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await stub.status()).role).not.toBe('follower');
+    expect(fired).toEqual(['soon', 'soon-too']);
+    await runInDurableObject(stub, (obj: RaftNodeObject) => {
+      expect(obj[inspectNode]().timers.has('later')).toBe(true);
+    });
+  });
+});
+
+describe('single-node cluster through the RPC methods', () => {
+  it('refuses clients until elected, then serves writes and linearizable reads', async () => {
+    const stub = nodeNamed('single');
+    const s0 = await stub.status();
+    expect(s0).toMatchObject({ id: 'n1', role: 'follower', term: 0, leader: null, lastLogIndex: 0 });
+    expect(await stub.write(set('a', '1'))).toEqual({ type: 'notLeader', leader: null });
+    expect(await stub.read('a')).toEqual({ type: 'notLeader', leader: null });
+
+    await electAlone(stub);
+    const s1 = await stub.status();
+    expect(s1.term).toBeGreaterThanOrEqual(1);
+    expect(s1.leader).toEqual({ id: 'n1', url: 'http://127.0.0.1:8787' });
+
+    expect(await stub.read('a')).toEqual({ type: 'ok', value: null });
+    expect(await stub.write(set('a', '1'))).toEqual({ type: 'ok', result: { ok: true, op: 'set' } });
+    expect(await stub.read('a')).toEqual({ type: 'ok', value: '1' });
+    expect(await stub.write({ cmd: { op: 'cas', key: 'a', expected: '0', value: '2' } })).toEqual({
+      type: 'ok',
+      result: { ok: true, op: 'cas', swapped: false, current: '1' },
+    });
+    expect(await stub.write({ cmd: { op: 'delete', key: 'a' } })).toEqual({
+      type: 'ok',
+      result: { ok: true, op: 'delete', existed: true },
+    });
+    expect(await stub.read('a')).toEqual({ type: 'ok', value: null });
+
+    // Concurrent writes all settle, each with its own result.
+    const many = await Promise.all(Array.from({ length: 20 }, (_, i) => stub.write(set(`k${i}`, `v${i}`))));
+    expect(many.every((o) => o.type === 'ok')).toBe(true);
+    expect(await stub.read('k19')).toEqual({ type: 'ok', value: 'v19' });
+
+    const s2 = await stub.status();
+    expect(s2.commitIndex).toBe(s2.lastLogIndex);
+    expect(s2.appliedIndex).toBe(s2.lastLogIndex);
+    await runInDurableObject(stub, (obj: RaftNodeObject) => {
+      expect(obj[inspectNode]().pendingRequests).toBe(0);
+    });
+  });
+
+  it('a retried write with the same session returns the first result (thesis §6.3)', async () => {
+    const stub = nodeNamed('sessions');
+    await electAlone(stub);
+    const session = { clientId: 'c1', serial: 1 };
+    expect(await stub.write(set('x', 'first', session))).toEqual({ type: 'ok', result: { ok: true, op: 'set' } });
+    expect(await stub.write(set('y', 'other'))).toMatchObject({ type: 'ok' });
+    expect(await stub.write(set('x', 'first', session))).toEqual({ type: 'ok', result: { ok: true, op: 'set' } });
+    expect(await stub.write(set('x', 'changed', session))).toMatchObject({ type: 'ok', result: { ok: false, error: 'serial_reused' } });
+    expect(await stub.read('x')).toEqual({ type: 'ok', value: 'first' });
+  });
+
+  it('comes back from storage after a restart with its term, log and data', async () => {
+    const name = 'restart';
+    await electAlone(nodeNamed(name));
+    await nodeNamed(name).write(set('kept', 'yes'));
+    const before = await nodeNamed(name).status();
+
+    await abortAllDurableObjects(); // drops every instance; storage stays
+    const stub = nodeNamed(name);
+    const after = await stub.status();
+    expect(after).toMatchObject({
+      role: 'follower',
+      term: before.term,
+      lastLogIndex: before.lastLogIndex,
+      lastLogTerm: before.lastLogTerm,
+      appliedIndex: before.commitIndex, // replayed from index 1 into a fresh state machine
+    });
+    // The alarm survived the restart, so the node campaigns again on its own.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await electAlone(stub);
+    expect((await stub.status()).term).toBeGreaterThan(before.term);
+    expect(await stub.read('kept')).toEqual({ type: 'ok', value: 'yes' });
+  });
+});
