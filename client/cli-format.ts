@@ -1,0 +1,61 @@
+// Text rendering for the CLI: result lines, error lines and the status table.
+import type { ClientError, ClusterStatus } from './client-types';
+
+/** One readable line for a failed operation, with what to do about an unknown outcome. */
+export function errorLine(error: ClientError): string {
+  if (error.type === 'not_leader') {
+    const port = error.leader !== null && error.leader !== undefined ? portOf(error.leader) : null;
+    const hint = port !== null ? ` (send to PORT ${port}, or leave PORT out)` : '';
+    return `not the leader: ${error.message}${hint}`;
+  }
+  let line = `error (${error.type}): ${error.message}`;
+  if (error.outcomeUnknown) {
+    line += error.serial !== undefined
+      ? `; outcome unknown: the write may have been applied. Retrying it with REQUEST_ID ${error.serial} is safe`
+      : '; outcome unknown: the write may have been applied';
+  } else if (error.type === 'session') {
+    line += '; use a new REQUEST_ID, or another --client-id (or --first-serial) after a restart';
+  }
+  return line;
+}
+
+/** A printable form of a value: as is when plain, JSON-quoted when it has spaces, quotes or control characters. */
+export function showValue(value: string | null): string {
+  if (value === null) return '(absent)';
+  return /^[^\s"'\\\u0000-\u001f]+$/.test(value) ? value : JSON.stringify(value);
+}
+
+export function statusTable(status: ClusterStatus): string[] {
+  const header = ['NODE', 'URL', 'ROLE', 'TERM', 'COMMIT', 'APPLIED', 'LEADER'];
+  const rows: string[][] = status.nodes.map((n) => {
+    if (!n.reachable) return ['?', n.url, 'unreachable', '-', '-', '-', n.error];
+    const s = n.status;
+    return [
+      s.id,
+      n.url,
+      s.role,
+      String(s.term),
+      String(s.commitIndex),
+      String(s.appliedIndex),
+      s.leader === null ? '(none)' : s.leader.id,
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const render = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  const leaderLine =
+    status.leader === null ? 'leader: none known' : `leader: ${status.leader.id} at ${status.leader.url}`;
+  return [render(header), ...rows.map(render), leaderLine];
+}
+
+function portOf(url: string): string | null {
+  try {
+    const u = new URL(url);
+    return u.hostname === '127.0.0.1' && u.port !== '' ? u.port : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,169 @@
+// Shell lines and process arguments → commands and options. Table-driven.
+import { describe, expect, it } from 'vitest';
+import { parseLine, tokenize } from './cli-parse';
+import type { Command } from './cli-parse';
+import { defaultNodes, parseArgs } from './cli-args';
+import { errorLine, showValue, statusTable } from './cli-format';
+
+const p8788 = 'http://127.0.0.1:8788';
+
+describe('tokenize', () => {
+  it.each<[string, string[]]>([
+    ['set k v', ['set', 'k', 'v']],
+    ['  set   k\tv  ', ['set', 'k', 'v']],
+    ['set k "a b"', ['set', 'k', 'a b']],
+    ["set k 'a b'", ['set', 'k', 'a b']],
+    [`set k "say \\"hi\\""`, ['set', 'k', 'say "hi"']],
+    [`set k 'back\\slash'`, ['set', 'k', 'back\\slash']],
+    [`set k "it's"`, ['set', 'k', "it's"]],
+    [`set k 'say "x"'`, ['set', 'k', 'say "x"']],
+    ['set k a\\ b', ['set', 'k', 'a b']],
+    ['set k ab"c d"e', ['set', 'k', 'abc de']],
+    ['set k ""', ['set', 'k', '']],
+    ['set k "line\\nbreak"', ['set', 'k', 'line\nbreak']],
+    ['', []],
+  ])('%s', (line, words) => {
+    const t = tokenize(line);
+    expect(t.ok && t.tokens.map((x) => x.text)).toEqual(words);
+  });
+
+  it('refuses unterminated quotes', () => {
+    expect(tokenize('set k "a b')).toEqual({ ok: false, message: 'unterminated double quote' });
+    expect(tokenize("set k 'a b")).toEqual({ ok: false, message: 'unterminated single quote' });
+  });
+});
+
+describe('parseLine', () => {
+  it.each<[string, Command]>([
+    // The seed's forms, exactly.
+    ['get a 8788 3', { type: 'get', key: 'a', node: p8788 }],
+    ['set a 1 8788 3', { type: 'set', key: 'a', value: '1', node: p8788, serial: 3 }],
+    ['delete a 8788 3', { type: 'delete', key: 'a', node: p8788, serial: 3 }],
+    ['get a 8788', { type: 'get', key: 'a', node: p8788 }],
+    ['set a 1 8788', { type: 'set', key: 'a', value: '1', node: p8788 }],
+    ['delete a 8788', { type: 'delete', key: 'a', node: p8788 }],
+    // Without PORT: the client finds the leader.
+    ['get a', { type: 'get', key: 'a' }],
+    ['set a "x y"', { type: 'set', key: 'a', value: 'x y' }],
+    ['delete a', { type: 'delete', key: 'a' }],
+    ['set a 1 - 9', { type: 'set', key: 'a', value: '1', serial: 9 }],
+    ['set a 1 http://127.0.0.1:8788/ 9', { type: 'set', key: 'a', value: '1', node: p8788, serial: 9 }],
+    ['SET a 1', { type: 'set', key: 'a', value: '1' }],
+    ['del a', { type: 'delete', key: 'a' }],
+    // cas: unquoted - and null mean absent; quoted they are strings.
+    ['cas a - 1', { type: 'cas', key: 'a', expected: null, value: '1' }],
+    ['cas a null 1', { type: 'cas', key: 'a', expected: null, value: '1' }],
+    ['cas a "null" 1', { type: 'cas', key: 'a', expected: 'null', value: '1' }],
+    ["cas a '-' 1", { type: 'cas', key: 'a', expected: '-', value: '1' }],
+    ['cas a "old v" "new v" 8788 4', { type: 'cas', key: 'a', expected: 'old v', value: 'new v', node: p8788, serial: 4 }],
+    ['status', { type: 'status' }],
+    ['help', { type: 'help' }],
+    ['exit', { type: 'exit' }],
+    ['quit', { type: 'exit' }],
+    ['', { type: 'empty' }],
+    ['   # a comment', { type: 'empty' }],
+  ])('%s', (line, command) => {
+    expect(parseLine(line)).toEqual({ ok: true, command });
+  });
+
+  it.each<[string, RegExp]>([
+    ['get', /usage: get KEY/],
+    ['get a 8788 3 4', /usage: get KEY/],
+    ['set a', /usage: set KEY VALUE/],
+    ['cas a b', /usage: cas KEY EXPECTED VALUE/],
+    ['set a 1 notaport', /PORT must be/],
+    ['set a 1 70000', /PORT must be/],
+    ['set a 1 8788 x', /REQUEST_ID must be a positive integer/],
+    ['set a 1 8788 0', /REQUEST_ID must be a positive integer/],
+    ['set "" 1', /KEY must not be empty/],
+    ['status now', /takes no arguments/],
+    ['frobnicate', /unknown command "frobnicate"/],
+    ['set a "b', /unterminated/],
+  ])('%s is refused', (line, message) => {
+    const r = parseLine(line);
+    expect(r.ok).toBe(false);
+    expect(r.ok ? '' : r.message).toMatch(message);
+  });
+});
+
+describe('parseArgs', () => {
+  const words = (argv: string[]) => {
+    const r = parseArgs(argv, {});
+    return r.ok ? r.options.command.map((t) => t.text) : r.message;
+  };
+
+  it('defaults: the three local nodes, a shell', () => {
+    expect(parseArgs([], {})).toEqual({ ok: true, options: { nodes: defaultNodes, json: false, help: false, command: [] } });
+  });
+
+  it('RAFT_KV_NODES, then --nodes', () => {
+    const env = { RAFT_KV_NODES: 'http://h:1,http://h:2' };
+    expect(parseArgs([], env)).toMatchObject({ ok: true, options: { nodes: ['http://h:1', 'http://h:2'] } });
+    expect(parseArgs(['--nodes', '9001,9002'], env)).toMatchObject({ ok: true, options: { nodes: ['9001', '9002'] } });
+    expect(parseArgs(['--nodes=http://x:1'], env)).toMatchObject({ ok: true, options: { nodes: ['http://x:1'] } });
+  });
+
+  it("the seed's `client CLIENT_ID`: one number is the client id, and a shell", () => {
+    expect(parseArgs(['7'], {})).toMatchObject({ ok: true, options: { clientId: '7', command: [] } });
+    expect(parseArgs(['--client-id', 'bob', '7'], {})).toMatchObject({ ok: false });
+  });
+
+  it('one-shot commands, flags anywhere, -- ends the flags', () => {
+    expect(words(['set', 'k', 'a b'])).toEqual(['set', 'k', 'a b']);
+    expect(words(['get', 'k', '--json'])).toEqual(['get', 'k']);
+    expect(words(['--json', 'set', 'k', '--', '--v'])).toEqual(['set', 'k', '--v']);
+    expect(parseArgs(['--json', 'status'], {})).toMatchObject({ ok: true, options: { json: true } });
+    expect(parseArgs(['--client-id', 'x1', '--timeout-ms', '500', '--first-serial', '100', 'get', 'k'], {})).toMatchObject({
+      ok: true,
+      options: { clientId: 'x1', timeoutMs: 500, firstSerial: 100 },
+    });
+  });
+
+  it.each([['--bogus'], ['--nodes'], ['--timeout-ms', 'soon'], ['--client-id', ''], ['--first-serial', '0']])(
+    '%s is a usage error',
+    (...argv) => {
+      expect(parseArgs(argv, {}).ok).toBe(false);
+    },
+  );
+});
+
+describe('formatting', () => {
+  it('values: plain as is, odd ones JSON-quoted, absent marked', () => {
+    expect(showValue('abc')).toBe('abc');
+    expect(showValue('a b')).toBe('"a b"');
+    expect(showValue('')).toBe('""');
+    expect(showValue(null)).toBe('(absent)');
+  });
+
+  it('error lines say what to do', () => {
+    expect(
+      errorLine({ type: 'timeout', message: 'set "k" failed', outcomeUnknown: true, serial: 5 }),
+    ).toBe('error (timeout): set "k" failed; outcome unknown: the write may have been applied. Retrying it with REQUEST_ID 5 is safe');
+    expect(
+      errorLine({ type: 'not_leader', message: 'x is not the leader; the leader is http://127.0.0.1:8788', outcomeUnknown: false, leader: p8788 }),
+    ).toMatch(/^not the leader: .* \(send to PORT 8788, or leave PORT out\)$/);
+  });
+
+  it('status table', () => {
+    const lines = statusTable({
+      leader: { id: 'n1', url: 'http://127.0.0.1:8787' },
+      nodes: [
+        {
+          url: 'http://127.0.0.1:8787',
+          reachable: true,
+          status: {
+            id: 'n1', url: 'http://127.0.0.1:8787', role: 'leader', term: 3, leader: { id: 'n1', url: 'http://127.0.0.1:8787' },
+            commitIndex: 12, appliedIndex: 12, lastLogIndex: 12, lastLogTerm: 3, peers: [],
+          },
+        },
+        { url: p8788, reachable: false, error: 'connection refused' },
+      ],
+    });
+    expect(lines).toEqual([
+      'NODE  URL                    ROLE         TERM  COMMIT  APPLIED  LEADER',
+      'n1    http://127.0.0.1:8787  leader       3     12      12       n1',
+      '?     http://127.0.0.1:8788  unreachable  -     -       -        connection refused',
+      'leader: n1 at http://127.0.0.1:8787',
+    ]);
+  });
+});

@@ -1,0 +1,80 @@
+// Argument checks (the client refuses locally what every node would refuse,
+// by throwing: a bad argument is the caller's bug) and the shape check of a
+// node's /status answer.
+import { isRecord } from './client-http';
+import type { MemberRef, NodeStatus, PeerStatus } from './client-types';
+
+/** Limits of the HTTP API (issue 3). */
+export const limits = { keyMaxBytes: 512, valueMaxBytes: 64 * 1024, clientIdMaxChars: 128 } as const;
+
+const utf8 = new TextEncoder();
+
+export function checkKey(key: string): void {
+  if (typeof key !== 'string') throw new TypeError('key must be a string');
+  const bytes = utf8.encode(key).length;
+  if (bytes === 0) throw new RangeError('key must not be empty');
+  if (bytes > limits.keyMaxBytes) throw new RangeError(`key is ${bytes} bytes; the limit is ${limits.keyMaxBytes}`);
+}
+
+export function checkValue(name: string, value: string): void {
+  if (typeof value !== 'string') throw new TypeError(`${name} must be a string`);
+  const bytes = utf8.encode(value).length;
+  if (bytes > limits.valueMaxBytes) {
+    throw new RangeError(`${name} is ${bytes} bytes; the limit is ${limits.valueMaxBytes}`);
+  }
+}
+
+export function checkClientId(id: string): void {
+  if (typeof id !== 'string' || id.length < 1 || id.length > limits.clientIdMaxChars) {
+    throw new RangeError(`clientId must be 1..${limits.clientIdMaxChars} characters`);
+  }
+}
+
+export function checkSerial(serial: number): void {
+  if (!Number.isSafeInteger(serial) || serial < 1) {
+    throw new RangeError(`serial must be a positive integer, got ${serial}`);
+  }
+}
+
+/** A /status body, or null if it lacks the fields a status table needs. */
+export function parseNodeStatus(body: unknown): NodeStatus | null {
+  if (!isRecord(body)) return null;
+  const { id, url, role, term } = body;
+  if (typeof id !== 'string' || typeof url !== 'string' || typeof role !== 'string' || typeof term !== 'number') {
+    return null;
+  }
+  const peers = Array.isArray(body.peers) ? body.peers.map(parsePeer).filter((p): p is PeerStatus => p !== null) : [];
+  return {
+    id,
+    url,
+    role,
+    term,
+    leader: parseMember(body.leader),
+    commitIndex: num(body.commitIndex),
+    appliedIndex: num(body.appliedIndex),
+    lastLogIndex: num(body.lastLogIndex),
+    lastLogTerm: num(body.lastLogTerm),
+    peers,
+  };
+}
+
+function parseMember(x: unknown): MemberRef | null {
+  if (!isRecord(x) || typeof x.id !== 'string' || typeof x.url !== 'string') return null;
+  return { id: x.id, url: x.url };
+}
+
+function parsePeer(x: unknown): PeerStatus | null {
+  const m = parseMember(x);
+  if (m === null || !isRecord(x)) return null;
+  const last = x.lastContactMs;
+  return {
+    ...m,
+    matchIndex: num(x.matchIndex),
+    nextIndex: num(x.nextIndex),
+    lastContactMs: typeof last === 'number' ? last : null,
+  };
+}
+
+function num(x: unknown): number {
+  return typeof x === 'number' && Number.isFinite(x) ? x : 0;
+}

@@ -1,0 +1,135 @@
+// The public types of the raft-kv client library: options, per-request
+// options and the tagged results. Expected outcomes (not found, cas mismatch,
+// timeout, no leader) are results, never exceptions; the library throws only
+// for bad arguments and bugs.
+
+export interface RaftKvClientOptions {
+  /** Node base URLs (`http://127.0.0.1:8787`); a bare port means 127.0.0.1:PORT. At least one. */
+  nodes: string[];
+  /**
+   * Session id sent as `Client-Id` on writes (1..128 chars). Default: a random
+   * UUID per client instance, so a restarted program never collides with its
+   * earlier serials (see `firstSerial`).
+   */
+  clientId?: string;
+  /** Total deadline of one operation, all retries included. Default 10000. */
+  timeoutMs?: number;
+  /** Deadline of one HTTP attempt. Default max(1000, timeoutMs / 3), never past the total deadline. */
+  attemptTimeoutMs?: number;
+  /**
+   * How many times a failed attempt (connection error, no leader, timeout) is
+   * retried. Default: unlimited within `timeoutMs`. Following a redirect to
+   * the leader is not a retry.
+   */
+  retries?: number;
+  /** The first `Request-Serial` this instance uses. Default 1. */
+  firstSerial?: number;
+  /** Exponential backoff between failed attempts: `initialMs` doubling up to `maxMs`, with jitter. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** Injected `fetch` (tests, service bindings). Default: the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Random source in [0, 1) for backoff jitter. Default `Math.random`. */
+  random?: () => number;
+}
+
+export interface RequestOptions {
+  /**
+   * `Request-Serial` of this write (a positive integer). Default: the next
+   * serial of this client. Pass the same serial again only to retry the same
+   * write. A serial at or above the counter moves the counter past it.
+   */
+  serial?: number;
+  /** Send the first attempt to this node instead of the remembered leader. */
+  node?: string;
+  /**
+   * Default true. When false the client stays on its first node (`node`, or
+   * the remembered leader): a not-leader answer is returned as a
+   * `not_leader` error naming the leader, and other nodes are never tried.
+   */
+  followRedirects?: boolean;
+  /** Overrides the client's `timeoutMs` for this operation. */
+  timeoutMs?: number;
+  /** Overrides the client's `retries` for this operation. */
+  retries?: number;
+}
+
+export type ClientErrorType =
+  /** Some attempt ran out of time (our deadline or the node's 504). */
+  | 'timeout'
+  /** No node answered usefully: connection errors, no leader elected, broken answers. */
+  | 'unavailable'
+  /** The node refused the session: `serial_reused` or `stale_serial` (see `code`). */
+  | 'session'
+  /** Only with `followRedirects: false`: the node is not the leader. */
+  | 'not_leader'
+  /** The node refused the input (400/413) although the client checked it. */
+  | 'bad_request';
+
+export interface ClientError {
+  type: ClientErrorType;
+  /** One readable line. */
+  message: string;
+  /**
+   * True when a write may have been applied although no success was seen
+   * (an attempt reached a node and its answer was lost or was a timeout).
+   * Retrying with the same serial (`RequestOptions.serial`) is safe: the
+   * server applies a write at most once per Client-Id and serial.
+   */
+  outcomeUnknown: boolean;
+  /** The server's error code, when a node gave one (`serial_reused`, `no_leader`...). */
+  code?: string;
+  /** `not_leader` only: the leader the node named, or null if it knows none. */
+  leader?: string | null;
+  /** Writes only: the serial the write used, for a retry. */
+  serial?: number;
+}
+
+export interface Failure {
+  ok: false;
+  error: ClientError;
+}
+
+export type GetResult = { ok: true; value: string | null } | Failure;
+export type WriteResult = { ok: true } | Failure;
+/** `current` is the value found when the swap did not happen (null: absent). */
+export type CasResult =
+  | { ok: true; swapped: true }
+  | { ok: true; swapped: false; current: string | null }
+  | Failure;
+
+export interface MemberRef {
+  id: string;
+  url: string;
+}
+
+export interface PeerStatus {
+  id: string;
+  url: string;
+  matchIndex: number;
+  nextIndex: number;
+  lastContactMs: number | null;
+}
+
+/** A node's `GET /status` answer. */
+export interface NodeStatus {
+  id: string;
+  url: string;
+  role: string;
+  term: number;
+  leader: MemberRef | null;
+  commitIndex: number;
+  appliedIndex: number;
+  lastLogIndex: number;
+  lastLogTerm: number;
+  peers: PeerStatus[];
+}
+
+export type NodeStatusResult =
+  | { url: string; reachable: true; status: NodeStatus }
+  | { url: string; reachable: false; error: string };
+
+export interface ClusterStatus {
+  nodes: NodeStatusResult[];
+  /** The leader of the highest term any reachable node reports, or null. */
+  leader: MemberRef | null;
+}

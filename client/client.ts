@@ -1,0 +1,360 @@
+// RaftKvClient: the library programs use to talk to a raft-kv cluster.
+//
+// Leader discovery. The client remembers the last node that answered as
+// leader and sends there first. A follower answers 307 naming the leader; the
+// client re-sends to it (same scheme only). On a connection error, a 503
+// no_leader, a 504 or its own per-attempt timeout it tries the next node,
+// backing off 20 ms doubling to 500 ms with jitter, until the operation's
+// deadline (`timeoutMs`, default 10 s) or `retries` runs out.
+//
+// Exactly-once writes (thesis §6.3). Every write carries `Client-Id` (random
+// per instance unless given) and `Request-Serial`, the next value of a
+// per-instance counter starting at `firstSerial` (1). All retries of one
+// write, on any node, reuse its serial. Per Client-Id the server remembers the
+// highest serial and the results of the latest 64: the same serial with the
+// same command returns the saved result without applying it again; the same
+// serial with a different command is refused (`serial_reused`); a serial more
+// than 64 below the highest that it no longer remembers is refused
+// (`stale_serial`). Hence a program that restarts must either use a new
+// Client-Id (the default: a fresh random UUID) or continue its serials
+// (`firstSerial`) above those it used before.
+//
+// Web-standard APIs only (fetch, URL, AbortController, crypto.randomUUID), so
+// this file also runs inside a Worker.
+import { attempt, errorCode, isRecord, normalizeNodeUrl } from './client-http';
+import type { HttpRequest } from './client-http';
+import { backoffDelayMs, defaultBackoff, sleep } from './client-backoff';
+import type { BackoffPolicy } from './client-backoff';
+import { checkClientId, checkKey, checkSerial, checkValue, parseNodeStatus } from './client-checks';
+import type {
+  CasResult,
+  ClientError,
+  ClientErrorType,
+  ClusterStatus,
+  Failure,
+  GetResult,
+  MemberRef,
+  NodeStatusResult,
+  RaftKvClientOptions,
+  RequestOptions,
+  WriteResult,
+} from './client-types';
+
+export type * from './client-types';
+export { normalizeNodeUrl } from './client-http';
+
+/** Consecutive redirects followed at once before they count as a failed attempt (leader changing hands). */
+const maxRedirectHops = 3;
+/** A hard bound on attempts per operation, whatever the deadline. */
+const maxAttempts = 1000;
+
+interface Operation<T> {
+  /** For messages: `set "k"`. */
+  name: string;
+  write: boolean;
+  serial?: number;
+  request: HttpRequest;
+  /** Read a definite answer: a result, a final failure, or undefined if it is not a valid answer. */
+  interpret(status: number, body: unknown): T | Failure | undefined;
+}
+
+export class RaftKvClient {
+  readonly clientId: string;
+  readonly nodes: readonly string[];
+  private readonly timeoutMs: number;
+  private readonly attemptTimeoutMs: number;
+  private readonly retries: number;
+  private readonly backoff: BackoffPolicy;
+  private readonly fetchFn: typeof fetch;
+  private readonly random: () => number;
+  private serialCounter: number;
+  private knownLeader: string | null = null;
+  /** Where to start when no leader is known; advances so a dead first node is not always tried first. */
+  private cursor = 0;
+
+  constructor(options: RaftKvClientOptions) {
+    if (options.nodes.length === 0) throw new RangeError('nodes: at least one node URL is required');
+    this.nodes = [...new Set(options.nodes.map(normalizeNodeUrl))];
+    this.clientId = options.clientId ?? crypto.randomUUID();
+    checkClientId(this.clientId);
+    this.timeoutMs = positive('timeoutMs', options.timeoutMs ?? 10_000);
+    this.attemptTimeoutMs = positive('attemptTimeoutMs', options.attemptTimeoutMs ?? Math.max(1000, this.timeoutMs / 3));
+    this.retries = nonNegative('retries', options.retries ?? Number.POSITIVE_INFINITY);
+    this.backoff = {
+      initialMs: positive('backoff.initialMs', options.backoff?.initialMs ?? defaultBackoff.initialMs),
+      maxMs: positive('backoff.maxMs', options.backoff?.maxMs ?? defaultBackoff.maxMs),
+    };
+    this.serialCounter = options.firstSerial ?? 1;
+    checkSerial(this.serialCounter);
+    // Bound: a Worker's fetch must be called with the global as `this`.
+    this.fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.random = options.random ?? Math.random;
+  }
+
+  /** The node this client currently believes is the leader, or null. */
+  get leader(): string | null {
+    return this.knownLeader;
+  }
+
+  /** The serial the next write will use unless given one. */
+  get nextSerial(): number {
+    return this.serialCounter;
+  }
+
+  /** Linearizable read. An absent key is `{ ok: true, value: null }`. */
+  get(key: string, options: RequestOptions = {}): Promise<GetResult> {
+    checkKey(key);
+    return this.run<{ ok: true; value: string | null }>(options, {
+      name: `get ${JSON.stringify(key)}`,
+      write: false,
+      request: { method: 'GET', path: kvPath(key) },
+      interpret: (status, body) => {
+        if (status === 200 && isRecord(body) && typeof body.value === 'string') return { ok: true, value: body.value };
+        if (status === 404 && errorCode(body) === 'not_found') return { ok: true, value: null };
+        return refusal(status, body, false);
+      },
+    });
+  }
+
+  set(key: string, value: string, options: RequestOptions = {}): Promise<WriteResult> {
+    checkKey(key);
+    checkValue('value', value);
+    const serial = this.takeSerial(options);
+    return this.run<{ ok: true }>(options, {
+      name: `set ${JSON.stringify(key)}`,
+      write: true,
+      serial,
+      request: {
+        method: 'PUT',
+        path: kvPath(key),
+        headers: { ...this.sessionHeaders(serial), 'Content-Type': 'text/plain; charset=utf-8' },
+        body: value,
+      },
+      interpret: (status, body) => interpretOk(status, body),
+    });
+  }
+
+  /** Deleting an absent key succeeds too. */
+  delete(key: string, options: RequestOptions = {}): Promise<WriteResult> {
+    checkKey(key);
+    const serial = this.takeSerial(options);
+    return this.run<{ ok: true }>(options, {
+      name: `delete ${JSON.stringify(key)}`,
+      write: true,
+      serial,
+      request: { method: 'DELETE', path: kvPath(key), headers: this.sessionHeaders(serial) },
+      interpret: (status, body) => interpretOk(status, body),
+    });
+  }
+
+  /** Compare-and-set: write `value` only if the key holds `expected` (null: only if absent). */
+  cas(key: string, expected: string | null, value: string, options: RequestOptions = {}): Promise<CasResult> {
+    checkKey(key);
+    if (expected !== null) checkValue('expected', expected);
+    checkValue('value', value);
+    const serial = this.takeSerial(options);
+    type Done = { ok: true; swapped: true } | { ok: true; swapped: false; current: string | null };
+    return this.run<Done>(options, {
+      name: `cas ${JSON.stringify(key)}`,
+      write: true,
+      serial,
+      request: {
+        method: 'POST',
+        path: `${kvPath(key)}/cas`,
+        headers: { ...this.sessionHeaders(serial), 'Content-Type': 'application/json' },
+        body: JSON.stringify({ expected, value }),
+      },
+      interpret: (status, body) => {
+        if (status === 200 && isRecord(body) && body.ok === true) return { ok: true, swapped: true };
+        if (status === 409 && errorCode(body) === 'cas_mismatch' && isRecord(body)) {
+          const current = body.current;
+          if (current === null || typeof current === 'string') return { ok: true, swapped: false, current };
+        }
+        return refusal(status, body, true);
+      },
+    });
+  }
+
+  /** Every configured node's `/status`, in parallel; unreachable nodes are marked, not fatal. */
+  async status(options: { timeoutMs?: number } = {}): Promise<ClusterStatus> {
+    const timeoutMs = positive('timeoutMs', options.timeoutMs ?? Math.min(this.attemptTimeoutMs, this.timeoutMs));
+    const nodes = await Promise.all(
+      this.nodes.map(async (url): Promise<NodeStatusResult> => {
+        const a = await attempt(this.fetchFn, url, { method: 'GET', path: '/status' }, timeoutMs);
+        if (a.kind === 'answer' && a.status === 200) {
+          const status = parseNodeStatus(a.body);
+          if (status !== null) return { url, reachable: true, status };
+          return { url, reachable: false, error: `${url}: malformed status answer` };
+        }
+        if (a.kind === 'timeout' || a.kind === 'failed') return { url, reachable: false, error: a.message };
+        return { url, reachable: false, error: `${url}: unexpected status answer (${a.kind})` };
+      }),
+    );
+    let leader: MemberRef | null = null;
+    let leaderTerm = -1;
+    for (const n of nodes) {
+      if (n.reachable && n.status.leader !== null && n.status.term > leaderTerm) {
+        leader = n.status.leader;
+        leaderTerm = n.status.term;
+      }
+    }
+    return { nodes, leader };
+  }
+
+  private takeSerial(options: RequestOptions): number {
+    if (options.serial === undefined) return this.serialCounter++;
+    checkSerial(options.serial);
+    // Keep the counter ahead of any serial used explicitly, so a later default serial is fresh.
+    if (options.serial >= this.serialCounter) this.serialCounter = options.serial + 1;
+    return options.serial;
+  }
+
+  private sessionHeaders(serial: number): Record<string, string> {
+    return { 'Client-Id': this.clientId, 'Request-Serial': String(serial) };
+  }
+
+  private nextNode(current: string): string {
+    const i = this.nodes.indexOf(current);
+    if (i >= 0) return this.nodes[(i + 1) % this.nodes.length] ?? current;
+    const next = this.nodes[this.cursor % this.nodes.length] ?? current;
+    this.cursor++;
+    return next;
+  }
+
+  /** The retry loop shared by all operations. Bounded by the deadline, `retries` and `maxAttempts`. */
+  private async run<T extends { ok: true }>(options: RequestOptions, op: Operation<T>): Promise<T | Failure> {
+    const timeoutMs = positive('timeoutMs', options.timeoutMs ?? this.timeoutMs);
+    const retries = nonNegative('retries', options.retries ?? this.retries);
+    const pinned = options.followRedirects === false;
+    const started = Date.now();
+    const deadline = started + timeoutMs;
+    let target =
+      options.node !== undefined
+        ? normalizeNodeUrl(options.node)
+        : (this.knownLeader ?? this.nodes[this.cursor % this.nodes.length] ?? '');
+    let failures = 0;
+    let hops = 0;
+    let attempts = 0;
+    // Did any attempt of this write possibly reach a node that could apply it?
+    let reached = false;
+    let timedOut = false;
+    let lastMessage = 'no attempt was made';
+    let lastCode: string | undefined;
+    const fail = (type: ClientErrorType, message: string, extra: Partial<ClientError> = {}): Failure => ({
+      ok: false,
+      error: {
+        type,
+        message,
+        outcomeUnknown: op.write && reached,
+        ...(op.serial !== undefined ? { serial: op.serial } : {}),
+        ...extra,
+      },
+    });
+
+    while (attempts < maxAttempts) {
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) break;
+      attempts++;
+      const a = await attempt(this.fetchFn, target, op.request, Math.min(this.attemptTimeoutMs, remainingMs));
+      let retryAt: string | null = null;
+      switch (a.kind) {
+        case 'answer': {
+          const result = op.interpret(a.status, a.body);
+          if (result === undefined) {
+            reached ||= op.write;
+            lastMessage = `${target}: unexpected answer ${a.status} to ${op.name}`;
+            break;
+          }
+          if (result.ok) {
+            this.knownLeader = target;
+            return result;
+          }
+          // A definite refusal. serial_reused proves this serial holds another command, so ours was never applied.
+          const err = result.error;
+          const unknown = op.write && reached && err.code !== 'serial_reused';
+          const serial = op.serial !== undefined ? { serial: op.serial } : {};
+          return { ok: false, error: { ...err, ...serial, outcomeUnknown: unknown, message: `${op.name}: ${err.message}` } };
+        }
+        case 'redirect':
+          lastCode = 'not_leader';
+          if (pinned) {
+            const who = a.leader === null ? 'no leader is known' : `the leader is ${a.leader}`;
+            return fail('not_leader', `${target} is not the leader; ${who}`, { code: 'not_leader', leader: a.leader });
+          }
+          if (a.leader !== null && hops < maxRedirectHops) {
+            hops++;
+            this.knownLeader = a.leader;
+            target = a.leader;
+            continue;
+          }
+          lastMessage =
+            a.leader === null
+              ? `${target} is not the leader and names no usable leader`
+              : `redirected ${hops + 1} times in a row (leader changing?)`;
+          retryAt = a.leader;
+          break;
+        case 'no_leader':
+          lastCode = 'no_leader';
+          lastMessage = `${target}: no leader elected`;
+          break;
+        case 'timeout':
+          lastCode = 'timeout';
+          timedOut = true;
+          reached ||= op.write;
+          lastMessage = a.message;
+          break;
+        case 'failed':
+          lastCode = undefined;
+          reached ||= op.write && a.reached;
+          lastMessage = a.message;
+          break;
+      }
+      // This attempt failed: forget a leader that did not answer, back off, move on.
+      hops = 0;
+      if (this.knownLeader === target) this.knownLeader = null;
+      failures++;
+      if (failures > retries) break;
+      if (!pinned) target = retryAt ?? this.nextNode(target);
+      const waitMs = Math.min(backoffDelayMs(failures, this.backoff, this.random), deadline - Date.now());
+      if (waitMs > 0) await sleep(waitMs);
+    }
+
+    const elapsedMs = Date.now() - started;
+    const summary = `${op.name} failed after ${attempts} attempt${attempts === 1 ? '' : 's'} in ${elapsedMs} ms: ${lastMessage}`;
+    const extra: Partial<ClientError> = lastCode !== undefined ? { code: lastCode } : {};
+    return fail(timedOut ? 'timeout' : 'unavailable', summary, extra);
+  }
+}
+
+function kvPath(key: string): string {
+  return `/kv/${encodeURIComponent(key)}`;
+}
+
+/** Answer of set/delete: 200 {ok:true}, else a refusal. */
+function interpretOk(status: number, body: unknown): { ok: true } | Failure | undefined {
+  if (status === 200 && isRecord(body) && body.ok === true) return { ok: true };
+  return refusal(status, body, true);
+}
+
+/** A definite refusal by the node (session or bad input), or undefined if the answer is not one. */
+function refusal(status: number, body: unknown, write: boolean): Failure | undefined {
+  const code = errorCode(body);
+  const message = isRecord(body) && typeof body.message === 'string' ? body.message : (code ?? `status ${status}`);
+  if (write && status === 409 && (code === 'serial_reused' || code === 'stale_serial')) {
+    return { ok: false, error: { type: 'session', code, message: `${code}: ${message}`, outcomeUnknown: false } };
+  }
+  if ((status === 400 || status === 413) && code !== undefined) {
+    return { ok: false, error: { type: 'bad_request', code, message: `rejected (${status}): ${message}`, outcomeUnknown: false } };
+  }
+  return undefined;
+}
+
+function positive(name: string, n: number): number {
+  if (!(n > 0)) throw new RangeError(`${name} must be a positive number, got ${n}`);
+  return n;
+}
+
+function nonNegative(name: string, n: number): number {
+  if (!(n >= 0)) throw new RangeError(`${name} must be zero or more, got ${n}`);
+  return n;
+}
