@@ -1,0 +1,19 @@
+// What the HTTP layer needs from its host, as functions of the Worker's
+// bindings. The real entry (worker/index.ts) reaches the node's Durable
+// Object; route tests hand in an in-memory NodeApi instead.
+import type { NodeApi } from '../node-api';
+import type { Logger } from '../raft/logger';
+
+export interface AppDeps<B extends object> {
+  /** The node serving this request. Called per request, so it must be cheap (a stub, not a connection). */
+  node(env: B): NodeApi;
+  /** The secret peers must present; the empty string means none is configured and peer traffic is refused. */
+  clusterSecret(env: B): string;
+  /** Where refusals of peers and internal errors are logged. */
+  logger(env: B): Logger;
+}
+
+/** The Hono environment of every route module. */
+export interface AppEnv<B extends object> {
+  Bindings: B;
+}

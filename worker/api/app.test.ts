@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { createApp } from './app';
+import { FakeNode, appWith, fakeStatus } from './fake-node';
+import { silentLogger, type Logger } from '../raft/logger';
+
+const base = 'http://127.0.0.1:8787';
+
+describe('GET /status', () => {
+  it('returns the node status as JSON', async () => {
+    const node = new FakeNode();
+    const res = await appWith(node).request(`${base}/status`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual(fakeStatus);
+  });
+});
+
+describe('HEAD', () => {
+  it('is answered like GET, without a body', async () => {
+    const node = new FakeNode();
+    node.store.set('k', 'v');
+    const res = await appWith(node).request(`${base}/kv/k`, { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('');
+  });
+});
+
+describe('a failure of the node', () => {
+  it('is a 500 JSON naming the error, and is logged', async () => {
+    const lines: string[] = [];
+    const logger: Logger = { log: (level, msg, fields) => lines.push(JSON.stringify({ level, msg, ...fields })) };
+    const broken = new FakeNode();
+    broken.read = () => Promise.reject(new Error('Durable Object reset'));
+    const app = createApp<object>({ node: () => broken, clusterSecret: () => 's', logger: () => logger });
+    const res = await app.request(`${base}/kv/k`);
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ error: 'internal', message: 'Durable Object reset' });
+    expect(lines.join('\n')).toContain('Durable Object reset');
+  });
+
+  it('a result for another op is a bug, reported as 500', async () => {
+    const node = new FakeNode().resultNext({ ok: true, op: 'delete', existed: false });
+    const res = await createApp<object>({ node: () => node, clusterSecret: () => 's', logger: () => silentLogger }).request(
+      `${base}/kv/k`,
+      { method: 'PUT', body: 'v' },
+    );
+    expect(res.status).toBe(500);
+  });
+});

@@ -1,0 +1,45 @@
+// The Worker's HTTP app: the route modules plus the answers for everything
+// they do not cover (unknown route 404, wrong method 405, thrown error 500),
+// all as JSON. Built from `AppDeps` so tests can serve it from an in-memory node.
+import { Hono } from 'hono';
+import { methodNotAllowed } from 'hono/method-not-allowed';
+import type { AppDeps, AppEnv } from './app-deps';
+import { refuse } from './errors';
+import { kvRoutes } from './kv-routes';
+import { peerRoutes } from './peer-routes';
+import { seedRoutes } from './seed-routes';
+import { statusRoutes } from './status-routes';
+
+export function createApp<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> {
+  const app = new Hono<AppEnv<B>>();
+
+  // Turns the 404 of a known path with an unregistered method into a 405 with Allow.
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, allow) => refuse(c, { error: 'method_not_allowed', allow }),
+    }),
+  );
+
+  app.route('/', kvRoutes(deps));
+  app.route('/', seedRoutes(deps));
+  app.route('/', peerRoutes(deps));
+  app.route('/', statusRoutes(deps));
+
+  app.notFound((c) =>
+    refuse(c, { error: 'not_found_route', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }),
+  );
+
+  // Bad input never gets here (routes refuse it with a 4xx); what does is a bug
+  // or a failure of the node's Durable Object, and the client should know which.
+  app.onError((err, c) => {
+    deps.logger(c.env).log('error', 'request failed', {
+      method: c.req.method,
+      path: new URL(c.req.url).pathname,
+      error: err instanceof Error ? err.message : String(err),
+    });
+    return refuse(c, { error: 'internal', message: err instanceof Error ? err.message : 'internal error' });
+  });
+
+  return app;
+}

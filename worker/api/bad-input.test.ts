@@ -1,0 +1,139 @@
+// Every kind of bad client input gets a 4xx JSON body that says what is wrong,
+// and the node never sees the request.
+import { beforeEach, describe, expect, it } from 'vitest';
+import { FakeNode, appWith } from './fake-node';
+
+const base = 'http://127.0.0.1:8787';
+let node: FakeNode;
+let app: ReturnType<typeof appWith>;
+
+beforeEach(() => {
+  node = new FakeNode();
+  app = appWith(node);
+});
+
+const kb64 = 64 * 1024;
+const json = (body: unknown) => ({
+  method: 'POST',
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+  headers: { 'Content-Type': 'application/json' },
+});
+const putWith = (headers: Record<string, string>) => ({ method: 'PUT', body: 'v', headers });
+
+type Case = [name: string, path: string, init: RequestInit | undefined, status: number, error: string];
+
+const cases: Case[] = [
+  // keys
+  ['empty key (GET /kv/)', '/kv/', undefined, 400, 'bad_request'],
+  ['empty key (PUT /kv)', '/kv', { method: 'PUT', body: 'v' }, 400, 'bad_request'],
+  ['empty seed key', '/get/', undefined, 400, 'bad_request'],
+  ['key of 513 bytes', `/kv/${'k'.repeat(513)}`, undefined, 400, 'bad_request'],
+  ['key of 514 bytes in 257 characters', `/kv/${'%C3%A9'.repeat(257)}`, undefined, 400, 'bad_request'],
+  ['oversized key on PUT', `/kv/${'k'.repeat(600)}`, { method: 'PUT', body: 'v' }, 400, 'bad_request'],
+  ['oversized seed key', `/set/${'k'.repeat(600)}`, json({ clientId: 1, value: 'v', requestSerial: 1 }), 400, 'bad_request'],
+  ['truncated percent-encoding', '/kv/%E0%A4', undefined, 400, 'bad_request'],
+  ['invalid percent-escape', '/kv/a%ZZ', undefined, 400, 'bad_request'],
+  ['percent-encoded invalid UTF-8', '/kv/%FF', undefined, 400, 'bad_request'],
+  // values
+  ['value over 64 KiB', '/kv/k', { method: 'PUT', body: 'x'.repeat(kb64 + 1) }, 413, 'payload_too_large'],
+  ['value over 64 KiB in UTF-8', '/kv/k', { method: 'PUT', body: 'é'.repeat(kb64 / 2 + 1) }, 413, 'payload_too_large'],
+  ['value that is not UTF-8', '/kv/k', { method: 'PUT', body: new Uint8Array([0x61, 0xff, 0xfe]) }, 400, 'bad_request'],
+  // cas bodies
+  ['cas: malformed JSON', '/kv/k/cas', json('{"expected":'), 400, 'bad_request'],
+  ['cas: empty body', '/kv/k/cas', json(''), 400, 'bad_request'],
+  ['cas: expected missing', '/kv/k/cas', json({ value: 'v' }), 400, 'bad_request'],
+  ['cas: value missing', '/kv/k/cas', json({ expected: null }), 400, 'bad_request'],
+  ['cas: value is a number', '/kv/k/cas', json({ expected: null, value: 1 }), 400, 'bad_request'],
+  ['cas: value is null', '/kv/k/cas', json({ expected: 'a', value: null }), 400, 'bad_request'],
+  ['cas: expected is an object', '/kv/k/cas', json({ expected: {}, value: 'v' }), 400, 'bad_request'],
+  ['cas: unknown field', '/kv/k/cas', json({ expected: null, value: 'v', expect: 'x' }), 400, 'bad_request'],
+  ['cas: array body', '/kv/k/cas', json([null, 'v']), 400, 'bad_request'],
+  ['cas: JSON string body', '/kv/k/cas', json('"v"'), 400, 'bad_request'],
+  ['cas: value over 64 KiB', '/kv/k/cas', json({ expected: null, value: 'x'.repeat(kb64 + 1) }), 413, 'payload_too_large'],
+  ['cas: expected over 64 KiB', '/kv/k/cas', json({ expected: 'x'.repeat(kb64 + 1), value: 'v' }), 413, 'payload_too_large'],
+  ['cas: body over 1 MiB', '/kv/k/cas', json(' '.repeat(1024 * 1024 + 1)), 413, 'payload_too_large'],
+  // request identity
+  ['Client-Id without Request-Serial', '/kv/k', putWith({ 'Client-Id': 'c' }), 400, 'bad_request'],
+  ['Request-Serial without Client-Id', '/kv/k', putWith({ 'Request-Serial': '1' }), 400, 'bad_request'],
+  ['empty Client-Id', '/kv/k', putWith({ 'Client-Id': '', 'Request-Serial': '1' }), 400, 'bad_request'],
+  ['Client-Id of 129 characters', '/kv/k', putWith({ 'Client-Id': 'c'.repeat(129), 'Request-Serial': '1' }), 400, 'bad_request'],
+  ['Request-Serial 0', '/kv/k', putWith({ 'Client-Id': 'c', 'Request-Serial': '0' }), 400, 'bad_request'],
+  ['Request-Serial negative', '/kv/k', putWith({ 'Client-Id': 'c', 'Request-Serial': '-1' }), 400, 'bad_request'],
+  ['Request-Serial fractional', '/kv/k', putWith({ 'Client-Id': 'c', 'Request-Serial': '1.5' }), 400, 'bad_request'],
+  ['Request-Serial not a number', '/kv/k', putWith({ 'Client-Id': 'c', 'Request-Serial': 'one' }), 400, 'bad_request'],
+  ['Request-Serial with leading zero', '/kv/k', putWith({ 'Client-Id': 'c', 'Request-Serial': '07' }), 400, 'bad_request'],
+  ['Request-Serial above 2^53-1', '/kv/k', putWith({ 'Client-Id': 'c', 'Request-Serial': '9007199254740992' }), 400, 'bad_request'],
+  ['half an identity on DELETE', '/kv/k', { method: 'DELETE', headers: { 'Client-Id': 'c' } }, 400, 'bad_request'],
+  ['half an identity on cas', '/kv/k/cas', { ...json({ expected: null, value: 'v' }), headers: { 'Request-Serial': '2' } }, 400, 'bad_request'],
+  // routes and methods
+  ['unknown route', '/nope', undefined, 404, 'not_found_route'],
+  ['unknown route under /kv', '/kv/a/b', undefined, 404, 'not_found_route'],
+  ['root', '/', undefined, 404, 'not_found_route'],
+  ['PATCH /kv/:key', '/kv/k', { method: 'PATCH', body: 'v' }, 405, 'method_not_allowed'],
+  ['POST /kv/:key', '/kv/k', { method: 'POST', body: 'v' }, 405, 'method_not_allowed'],
+  ['GET /kv/:key/cas', '/kv/k/cas', undefined, 405, 'method_not_allowed'],
+  ['GET /raft/messages', '/raft/messages', undefined, 405, 'method_not_allowed'],
+  ['PUT /status', '/status', { method: 'PUT' }, 405, 'method_not_allowed'],
+  ['GET /set/:key', '/set/k', undefined, 405, 'method_not_allowed'],
+  ['DELETE /delete/:key', '/delete/k', { method: 'DELETE' }, 405, 'method_not_allowed'],
+];
+
+describe('bad input', () => {
+  it.each(cases)('%s → %i', async (_, path, init, status, error) => {
+    const res = await app.request(`${base}${path}`, init);
+    expect(res.status).toBe(status);
+    expect(res.headers.get('Content-Type')).toMatch(/^application\/json/);
+    const body = (await res.json()) as { error: string; message?: string };
+    expect(body.error).toBe(error);
+    expect(typeof body.message).toBe('string');
+    expect(body.message!.length).toBeGreaterThan(0);
+    expect(node.calls).toEqual([]);
+  });
+
+  it('405 names the allowed methods in Allow', async () => {
+    const res = await app.request(`${base}/kv/k`, { method: 'PATCH' });
+    expect(res.headers.get('Allow')?.split(', ').sort()).toEqual(['DELETE', 'GET', 'HEAD', 'PUT']);
+    const cas = await app.request(`${base}/kv/k/cas`, { method: 'PUT' });
+    expect(cas.headers.get('Allow')).toBe('POST');
+  });
+
+  it('caps a streamed body that declares no length', async () => {
+    const chunk = new Uint8Array(16 * 1024).fill(0x61);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 10) return controller.close();
+        sent++;
+        controller.enqueue(chunk);
+      },
+    });
+    const res = await app.request(`${base}/kv/k`, { method: 'PUT', body, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(sent).toBeLessThan(10);
+    expect(node.calls).toEqual([]);
+  });
+
+  it('refuses a declared Content-Length over the cap without reading', async () => {
+    const res = await app.request(`${base}/kv/k`, {
+      method: 'PUT',
+      body: 'small',
+      headers: { 'Content-Length': String(kb64 + 1) },
+    });
+    expect(res.status).toBe(413);
+  });
+});
+
+describe('limits are inclusive', () => {
+  it('accepts a key of exactly 512 bytes and a value of exactly 64 KiB', async () => {
+    const key = 'é'.repeat(256);
+    const value = 'v'.repeat(kb64);
+    const res = await app.request(`${base}/kv/${encodeURIComponent(key)}`, { method: 'PUT', body: value });
+    expect(res.status).toBe(200);
+    expect(node.store.get(key)).toBe(value);
+  });
+
+  it('accepts Request-Serial 2^53-1 and a Client-Id of 128 characters', async () => {
+    const res = await app.request(`${base}/kv/k`, putWith({ 'Client-Id': 'c'.repeat(128), 'Request-Serial': '9007199254740991' }));
+    expect(res.status).toBe(200);
+  });
+});

@@ -1,0 +1,104 @@
+// An in-memory NodeApi for route tests: a map that applies writes at once,
+// outcomes that can be scripted per call, and a record of every call so a
+// test can assert that a refused request reached nothing. The real node is
+// tested with its Durable Object elsewhere; this double only has to be
+// faithful to the NodeApi contract.
+import type { NodeApi, NotLeader, ReadOutcome, TimedOut, WriteOutcome } from '../node-api';
+import type { KvRequest, KvResult, KvSuccess } from '../kv/commands';
+import type { Message } from '../raft/messages';
+import { unreachable } from '../raft/types';
+import { silentLogger } from '../raft/logger';
+import { createApp } from './app';
+
+type NodeStatus = Awaited<ReturnType<NodeApi['status']>>;
+
+export type Call =
+  | { method: 'write'; req: KvRequest }
+  | { method: 'read'; key: string }
+  | { method: 'receive'; messages: Message[] }
+  | { method: 'status' };
+
+export const fakeStatus: NodeStatus = {
+  id: 'n1',
+  url: 'http://127.0.0.1:8787',
+  role: 'leader',
+  term: 3,
+  leader: { id: 'n1', url: 'http://127.0.0.1:8787' },
+  commitIndex: 7,
+  appliedIndex: 7,
+  lastLogIndex: 7,
+  lastLogTerm: 3,
+  peers: [{ id: 'n2', url: 'http://127.0.0.1:8788', matchIndex: 7, nextIndex: 8, lastContactMs: 12 }],
+};
+
+export class FakeNode implements NodeApi {
+  readonly store = new Map<string, string>();
+  readonly calls: Call[] = [];
+  /** Replies `receive` returns. */
+  replies: Message[] = [];
+  private readonly refusals: (NotLeader | TimedOut)[] = [];
+  private readonly results: KvResult[] = [];
+
+  /** The next read or write answers with this instead of touching the map. */
+  refuseNext(outcome: NotLeader | TimedOut): this {
+    this.refusals.push(outcome);
+    return this;
+  }
+
+  /** The next write answers with this result (e.g. a session error) without applying. */
+  resultNext(result: KvResult): this {
+    this.results.push(result);
+    return this;
+  }
+
+  async write(req: KvRequest): Promise<WriteOutcome> {
+    this.calls.push({ method: 'write', req });
+    const refusal = this.refusals.shift();
+    if (refusal) return refusal;
+    const scripted = this.results.shift();
+    if (scripted) return { type: 'ok', result: scripted };
+    return { type: 'ok', result: this.apply(req) };
+  }
+
+  async read(key: string): Promise<ReadOutcome> {
+    this.calls.push({ method: 'read', key });
+    const refusal = this.refusals.shift();
+    if (refusal) return refusal;
+    return { type: 'ok', value: this.store.get(key) ?? null };
+  }
+
+  async receive(messages: Message[]): Promise<Message[]> {
+    this.calls.push({ method: 'receive', messages });
+    return this.replies;
+  }
+
+  async status(): Promise<NodeStatus> {
+    this.calls.push({ method: 'status' });
+    return fakeStatus;
+  }
+
+  private apply({ cmd }: KvRequest): KvSuccess {
+    switch (cmd.op) {
+      case 'set':
+        this.store.set(cmd.key, cmd.value);
+        return { ok: true, op: 'set' };
+      case 'delete':
+        return { ok: true, op: 'delete', existed: this.store.delete(cmd.key) };
+      case 'cas': {
+        const current = this.store.get(cmd.key) ?? null;
+        if (current !== cmd.expected) return { ok: true, op: 'cas', swapped: false, current };
+        this.store.set(cmd.key, cmd.value);
+        return { ok: true, op: 'cas', swapped: true, current: cmd.value };
+      }
+      default:
+        return unreachable(cmd);
+    }
+  }
+}
+
+export const TEST_SECRET = 'test-cluster-secret';
+
+/** The app served from `node`, with the given cluster secret ('' = none configured). */
+export function appWith(node: NodeApi, clusterSecret = TEST_SECRET) {
+  return createApp<object>({ node: () => node, clusterSecret: () => clusterSecret, logger: () => silentLogger });
+}

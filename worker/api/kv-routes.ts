@@ -1,0 +1,91 @@
+// The key-value API: GET/PUT/DELETE /kv/:key and POST /kv/:key/cas.
+//
+// Each handler validates everything (key, request identity, body) before it
+// touches the node, so a refused request has changed nothing.
+import { Hono, type Context } from 'hono';
+import type { AppDeps, AppEnv } from './app-deps';
+import type { WriteOutcome } from '../node-api';
+import type { KvCommand, KvSuccess } from '../kv/commands';
+import { readBodyText } from './body';
+import { outcomeRefusal, refuse } from './errors';
+import { MAX_JSON_BODY_BYTES, MAX_VALUE_BYTES, checkValue, parseCasBody, parseKeyFromUrl, parseSessionHeaders } from './schemas';
+
+/** Position of the key in "/kv/<key>" and "/kv/<key>/cas" after splitting on "/". */
+const KEY_SEGMENT = 2;
+
+export function kvRoutes<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> {
+  const r = new Hono<AppEnv<B>>();
+
+  // Linearizable: the node answers through ReadIndex (thesis §6.4) or refuses.
+  r.get('/kv/:key', async (c) => {
+    const key = parseKeyFromUrl(c.req.url, KEY_SEGMENT);
+    if (!key.ok) return refuse(c, key);
+    const outcome = await deps.node(c.env).read(key.value);
+    if (outcome.type !== 'ok') return refuse(c, outcomeRefusal(outcome));
+    if (outcome.value === null) return refuse(c, { error: 'not_found', key: key.value });
+    return c.json({ key: key.value, value: outcome.value });
+  });
+
+  // The body is the value itself, whatever its Content-Type.
+  r.put('/kv/:key', async (c) => {
+    const key = parseKeyFromUrl(c.req.url, KEY_SEGMENT);
+    if (!key.ok) return refuse(c, key);
+    const session = parseSessionHeaders(c.req.raw.headers);
+    if (!session.ok) return refuse(c, session);
+    const body = await readBodyText(c.req.raw, MAX_VALUE_BYTES);
+    if (!body.ok) return refuse(c, body);
+    const value = checkValue(body.value);
+    if (!value.ok) return refuse(c, value);
+    return write(c, deps, { op: 'set', key: key.value, value: value.value }, session.value);
+  });
+
+  // Deleting an absent key succeeds too: the client's intent ("absent") holds.
+  r.delete('/kv/:key', async (c) => {
+    const key = parseKeyFromUrl(c.req.url, KEY_SEGMENT);
+    if (!key.ok) return refuse(c, key);
+    const session = parseSessionHeaders(c.req.raw.headers);
+    if (!session.ok) return refuse(c, session);
+    return write(c, deps, { op: 'delete', key: key.value }, session.value);
+  });
+
+  r.post('/kv/:key/cas', async (c) => {
+    const key = parseKeyFromUrl(c.req.url, KEY_SEGMENT);
+    if (!key.ok) return refuse(c, key);
+    const session = parseSessionHeaders(c.req.raw.headers);
+    if (!session.ok) return refuse(c, session);
+    const body = await readBodyText(c.req.raw, MAX_JSON_BODY_BYTES);
+    if (!body.ok) return refuse(c, body);
+    const cmd = parseCasBody(body.value, key.value);
+    if (!cmd.ok) return refuse(c, cmd);
+    return write(c, deps, cmd.value, session.value);
+  });
+
+  // "/kv" and "/kv/" name no key; say so instead of a bare 404.
+  for (const path of ['/kv', '/kv/']) {
+    r.all(path, (c) => refuse(c, { error: 'bad_request', message: 'key must not be empty: use /kv/<key>' }));
+  }
+
+  return r;
+}
+
+async function write<B extends object>(
+  c: Context<AppEnv<B>>,
+  deps: AppDeps<B>,
+  cmd: KvCommand,
+  session: { clientId: string; serial: number } | undefined,
+): Promise<Response> {
+  const outcome: WriteOutcome = await deps.node(c.env).write(session ? { cmd, session } : { cmd });
+  if (outcome.type !== 'ok') return refuse(c, outcomeRefusal(outcome));
+  const result = outcome.result;
+  if (!result.ok) return refuse(c, { error: result.error, message: result.message });
+  return success(c, cmd, result);
+}
+
+function success(c: Context, cmd: KvCommand, result: KvSuccess): Response {
+  if (result.op !== cmd.op) {
+    // The state machine answers the command it was given; anything else is a bug.
+    throw new Error(`write of op ${cmd.op} returned a result for op ${result.op}`);
+  }
+  if (result.op === 'cas' && !result.swapped) return refuse(c, { error: 'cas_mismatch', current: result.current });
+  return c.json({ ok: true });
+}

@@ -1,0 +1,32 @@
+// Checking the cluster secret a peer presents as `Authorization: Bearer <secret>`.
+//
+// The comparison must not reveal how much of a guess was right. Both sides
+// are hashed first, so the bytes compared have a fixed length and no
+// relation an attacker can steer, and then compared without an early exit.
+// (workerd has crypto.subtle.timingSafeEqual, Node does not; hashing plus a
+// full-length loop works in both, and route tests run in Node.)
+
+export type PeerAuth = { ok: true } | { ok: false; reason: 'missing' | 'malformed' | 'wrong' };
+
+const bearer = /^Bearer[ ]+(\S+)[ ]*$/i;
+
+export async function checkPeerAuth(header: string | null, secret: string): Promise<PeerAuth> {
+  if (header === null) return { ok: false, reason: 'missing' };
+  const match = bearer.exec(header);
+  const presented = match?.[1];
+  if (presented === undefined) return { ok: false, reason: 'malformed' };
+  return (await sameSecret(presented, secret)) ? { ok: true } : { ok: false, reason: 'wrong' };
+}
+
+async function sameSecret(a: string, b: string): Promise<boolean> {
+  const encoder = new TextEncoder();
+  const [da, db] = await Promise.all([
+    crypto.subtle.digest('SHA-256', encoder.encode(a)),
+    crypto.subtle.digest('SHA-256', encoder.encode(b)),
+  ]);
+  const x = new Uint8Array(da);
+  const y = new Uint8Array(db);
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}

@@ -1,0 +1,56 @@
+// POST /raft/messages: peer RPC. Order matters: refuse when no secret is
+// configured, then authenticate, then validate; only then deliver. A refused
+// request never reaches the node, and an unauthenticated one learns nothing
+// about what a valid body looks like.
+import { Hono } from 'hono';
+import type { AppDeps, AppEnv } from './app-deps';
+import type { PeerResponse } from './message-schemas';
+import { readBodyText } from './body';
+import { refuse } from './errors';
+import { peerRequestSchema } from './message-schemas';
+import { checkPeerAuth } from './peer-auth';
+import { describeIssues } from './schemas';
+
+/**
+ * Generous next to the core's per-message byte cap: entry data is JSON inside
+ * JSON, so escaping can double it, and a batch carries envelopes too.
+ */
+export const MAX_PEER_BODY_BYTES = 16 * 1024 * 1024;
+
+export function peerRoutes<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> {
+  const r = new Hono<AppEnv<B>>();
+
+  r.post('/raft/messages', async (c) => {
+    const secret = deps.clusterSecret(c.env);
+    if (secret === '') {
+      return refuse(c, {
+        error: 'cluster_secret_not_configured',
+        message: 'cluster secret not configured; this node refuses all peer traffic',
+      });
+    }
+    const auth = await checkPeerAuth(c.req.header('Authorization') ?? null, secret);
+    if (!auth.ok) {
+      deps.logger(c.env).log('warn', 'refused peer request', { reason: auth.reason });
+      return refuse(c, { error: 'unauthorized', message: 'peer requests need Authorization: Bearer <cluster secret>' });
+    }
+
+    const body = await readBodyText(c.req.raw, MAX_PEER_BODY_BYTES);
+    if (!body.ok) return refuse(c, body);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(body.value);
+    } catch {
+      return refuse(c, { error: 'bad_request', message: 'body is not valid JSON' });
+    }
+    const parsed = peerRequestSchema.safeParse(raw);
+    if (!parsed.success) {
+      deps.logger(c.env).log('warn', 'refused malformed peer messages', { issues: describeIssues(parsed.error) });
+      return refuse(c, { error: 'bad_request', message: describeIssues(parsed.error) });
+    }
+
+    const replies: PeerResponse = { messages: await deps.node(c.env).receive(parsed.data.messages) };
+    return c.json(replies);
+  });
+
+  return r;
+}

@@ -1,0 +1,160 @@
+// What client input the HTTP API accepts, in one place. Every parser returns
+// a tagged result so routes can turn a refusal into a 4xx before anything
+// reaches the node.
+//
+// Limits (documented for clients):
+// - key: 1..512 bytes of UTF-8 after percent-decoding one path segment
+//   (encode "/" as %2F). "." and ".." cannot be addressed: URL parsing
+//   removes them as dot segments before the Worker sees the path.
+// - value: at most 64 KiB (65,536 bytes) of UTF-8; the empty string is allowed.
+// - JSON bodies (cas, seed routes): at most 1 MiB on the wire, so escaped
+//   values up to the value limit still fit.
+// - Client-Id: 1..128 characters; Request-Serial: a positive safe integer in
+//   decimal without sign or leading zeros. Both or neither.
+import { z } from 'zod';
+import type { KvCommand, KvRequest, Session } from '../kv/commands';
+
+export const MAX_KEY_BYTES = 512;
+export const MAX_VALUE_BYTES = 64 * 1024;
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+export const MAX_CLIENT_ID_CHARS = 128;
+
+export type Parsed<T> =
+  | { ok: true; value: T }
+  | { ok: false; error: 'bad_request' | 'payload_too_large'; message: string };
+
+const utf8 = new TextEncoder();
+
+export function utf8Length(s: string): number {
+  return utf8.encode(s).length;
+}
+
+function badRequest(message: string): Parsed<never> {
+  return { ok: false, error: 'bad_request', message };
+}
+
+function tooLarge(message: string): Parsed<never> {
+  return { ok: false, error: 'payload_too_large', message };
+}
+
+/**
+ * The key is taken from the raw URL, not from the router's already-decoded
+ * parameter: the router silently keeps malformed escapes as literal text,
+ * and a client that sends "%E0%A4" deserves a 400, not a key nobody asked for.
+ */
+export function parseKeyFromUrl(url: string, segmentIndex: number): Parsed<string> {
+  const raw = new URL(url).pathname.split('/')[segmentIndex];
+  if (raw === undefined || raw === '') return badRequest('key must not be empty');
+  let key: string;
+  try {
+    key = decodeURIComponent(raw);
+  } catch {
+    return badRequest('key is not valid percent-encoded UTF-8');
+  }
+  return checkKey(key);
+}
+
+export function checkKey(key: string): Parsed<string> {
+  if (key === '') return badRequest('key must not be empty');
+  const bytes = utf8Length(key);
+  if (bytes > MAX_KEY_BYTES) {
+    return badRequest(`key is ${bytes} bytes of UTF-8; the limit is ${MAX_KEY_BYTES}`);
+  }
+  return { ok: true, value: key };
+}
+
+export function checkValue(value: string, field = 'value'): Parsed<string> {
+  const bytes = utf8Length(value);
+  if (bytes > MAX_VALUE_BYTES) {
+    return tooLarge(`${field} is ${bytes} bytes of UTF-8; the limit is ${MAX_VALUE_BYTES}`);
+  }
+  return { ok: true, value };
+}
+
+const serialText = /^[1-9][0-9]*$/;
+
+/**
+ * Optional request identity for exactly-once writes (thesis §6.3). Half an
+ * identity is refused rather than ignored: the client believes its retry is
+ * safe, and silently dropping the pair would make it unsafe.
+ */
+export function parseSessionHeaders(headers: Headers): Parsed<Session | undefined> {
+  const clientId = headers.get('Client-Id');
+  const serialRaw = headers.get('Request-Serial');
+  if (clientId === null && serialRaw === null) return { ok: true, value: undefined };
+  if (clientId === null) return badRequest('Request-Serial was sent without Client-Id; send both or neither');
+  if (serialRaw === null) return badRequest('Client-Id was sent without Request-Serial; send both or neither');
+  if (clientId.length < 1 || clientId.length > MAX_CLIENT_ID_CHARS) {
+    return badRequest(`Client-Id must be 1..${MAX_CLIENT_ID_CHARS} characters`);
+  }
+  const serial = Number(serialRaw);
+  if (!serialText.test(serialRaw) || !Number.isSafeInteger(serial)) {
+    return badRequest('Request-Serial must be a positive integer (decimal, at most 2^53-1)');
+  }
+  return { ok: true, value: { clientId, serial } };
+}
+
+const casBody = z.strictObject({
+  expected: z.string().nullable(),
+  value: z.string(),
+});
+
+/** POST /kv/:key/cas body: `{"expected": string|null, "value": string}`; `expected: null` means "absent". */
+export function parseCasBody(text: string, key: string): Parsed<KvCommand> {
+  const body = parseJson(text, casBody);
+  if (!body.ok) return body;
+  const { expected, value } = body.value;
+  const v = checkValue(value);
+  if (!v.ok) return v;
+  if (expected !== null) {
+    const e = checkValue(expected, 'expected');
+    if (!e.ok) return e;
+  }
+  return { ok: true, value: { op: 'cas', key, expected, value } };
+}
+
+/**
+ * The seed's body for /set and /delete. Its client numbers itself and its
+ * requests; `value` is required for /set and ignored for /delete.
+ */
+const seedBody = z.object({
+  // zod's int() accepts safe integers only.
+  clientId: z.number().int(),
+  requestSerial: z.number().int().positive(),
+  value: z.string().optional(),
+});
+
+/** A seed write as the request the node replicates. */
+export function parseSeedBody(text: string, op: 'set' | 'delete', key: string): Parsed<KvRequest> {
+  const body = parseJson(text, seedBody);
+  if (!body.ok) return body;
+  const { clientId, requestSerial, value } = body.value;
+  // The seed names clients by number; the prefix keeps them apart from Client-Id strings.
+  const session = { clientId: `seed-${clientId}`, serial: requestSerial };
+  if (op === 'delete') return { ok: true, value: { cmd: { op, key }, session } };
+  if (value === undefined) return badRequest('value: required for /set');
+  const v = checkValue(value);
+  if (!v.ok) return v;
+  return { ok: true, value: { cmd: { op, key, value }, session } };
+}
+
+function parseJson<T>(text: string, schema: z.ZodType<T>): Parsed<T> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return badRequest(text.trim() === '' ? 'body must be JSON, got an empty body' : 'body is not valid JSON');
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) return badRequest(describeIssues(result.error));
+  return { ok: true, value: result.data };
+}
+
+/** Problems joined by "; ", each naming its field, e.g. "value: Invalid input: expected string, received number". */
+export function describeIssues(error: z.ZodError, limit = 10): string {
+  const shown = error.issues
+    .slice(0, limit)
+    .map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message));
+  const hidden = error.issues.length - shown.length;
+  return hidden > 0 ? `${shown.join('; ')}; and ${hidden} more` : shown.join('; ');
+}
