@@ -38,23 +38,27 @@ export function parseNodeConfig(vars: ConfigVars): NodeConfigResult {
   const url = requiredText(vars, 'NODE_URL', errors);
   const secret = requiredText(vars, 'CLUSTER_SECRET', errors);
   const peers = parsePeers(vars.PEERS ?? '', errors);
+  const numbersBefore = errors.length;
   const electionMs = positiveNumber(vars, 'ELECTION_TIMEOUT_MS', configDefaults.ELECTION_TIMEOUT_MS, errors);
   const heartbeatMs = positiveNumber(vars, 'HEARTBEAT_INTERVAL_MS', configDefaults.HEARTBEAT_INTERVAL_MS, errors);
   const requestMs = positiveNumber(vars, 'REQUEST_TIMEOUT_MS', configDefaults.REQUEST_TIMEOUT_MS, errors);
   const slowdown = positiveNumber(vars, 'SLOWDOWN', configDefaults.SLOWDOWN, errors);
+  const numbersOk = errors.length === numbersBefore;
   const logLevel = parseLogLevel(vars.LOG_LEVEL, errors);
-  if (errors.length || id === null || url === null || secret === null) return { ok: false, errors };
 
-  const self: Member = { id, url: trimSlashes(url) };
-  for (const dup of sharedUrls([self, ...peers])) errors.push(dup);
+  // Check the members even when other vars are wrong, so one run reports everything.
+  const self: Member = { id: id ?? '', url: trimSlashes(url ?? '') };
+  const members = id !== null && url !== null ? [self, ...peers] : peers;
+  errors.push(...sharedUrls(members));
   const checked = validateConfig({
-    self,
-    peers,
-    electionTimeoutMs: electionMs * slowdown,
-    heartbeatIntervalMs: heartbeatMs * slowdown,
+    self: members[0] ?? self,
+    peers: members.slice(1),
+    // Defaults are known-good, so bad numbers (already reported) add no second error.
+    electionTimeoutMs: numbersOk ? electionMs * slowdown : configDefaults.ELECTION_TIMEOUT_MS,
+    heartbeatIntervalMs: numbersOk ? heartbeatMs * slowdown : configDefaults.HEARTBEAT_INTERVAL_MS,
   });
   if (!checked.ok) errors.push(...checked.errors.map((e) => `${e} (check NODE_ID, NODE_URL, PEERS and the timeouts)`));
-  if (!checked.ok || errors.length) return { ok: false, errors };
+  if (!checked.ok || errors.length || id === null || url === null || secret === null) return { ok: false, errors };
   return {
     ok: true,
     settings: {

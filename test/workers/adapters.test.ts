@@ -1,0 +1,326 @@
+/// <reference types="@cloudflare/vitest-pool-workers/types" />
+// The pieces the Durable Object is glued from, each on its own: configuration
+// parsing, the fetch transport (with a scripted fetch), the waiting-request
+// bookkeeping, and the structured logger. They run in workerd like the node.
+import { runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import type { Env } from '../../worker/env';
+import { FetchTransport } from '../../worker/adapters/fetch-transport';
+import type { TransportOptions } from '../../worker/adapters/fetch-transport';
+import { LogThrottle, nodeLogger } from '../../worker/logging';
+import { describeConfigErrors, parseNodeConfig } from '../../worker/node-config';
+import { PendingRequests } from '../../worker/pending-requests';
+import type { ReadOutcome, WriteOutcome } from '../../worker/node-api';
+import { RaftNodeObject } from '../../worker/raft-node';
+import type { Logger, LogLevel } from '../../worker/raft/logger';
+import type { AppendRequest, AppendResponse, Message } from '../../worker/raft/messages';
+
+const bindings = env as unknown as Env;
+
+const goodVars = {
+  NODE_ID: 'n1',
+  NODE_URL: 'http://127.0.0.1:8787/',
+  PEERS: ' n2=http://127.0.0.1:8788 , n3=http://10.0.0.3:9000/,',
+  CLUSTER_SECRET: 's3cret',
+};
+
+describe('parseNodeConfig', () => {
+  it('parses a full configuration and scales every timeout by SLOWDOWN', () => {
+    const r = parseNodeConfig({
+      ...goodVars,
+      ELECTION_TIMEOUT_MS: '300',
+      HEARTBEAT_INTERVAL_MS: '50',
+      REQUEST_TIMEOUT_MS: '1000',
+      SLOWDOWN: '2.5',
+      LOG_LEVEL: 'DEBUG',
+    });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.settings.raft.self).toEqual({ id: 'n1', url: 'http://127.0.0.1:8787' });
+    expect(r.settings.raft.peers).toEqual([
+      { id: 'n2', url: 'http://127.0.0.1:8788' },
+      { id: 'n3', url: 'http://10.0.0.3:9000' },
+    ]);
+    expect(r.settings.raft.electionTimeoutMs).toBe(750);
+    expect(r.settings.raft.heartbeatIntervalMs).toBe(125);
+    expect(r.settings.requestTimeoutMs).toBe(2500);
+    expect(r.settings.peerRequestTimeoutMs).toBe(750);
+    expect(r.settings).toMatchObject({ clusterSecret: 's3cret', slowdown: 2.5, logLevel: 'debug' });
+  });
+
+  it('fills in defaults, and an empty PEERS means a single-node cluster', () => {
+    const r = parseNodeConfig({ ...goodVars, PEERS: '' });
+    expect(r.ok && r.settings).toMatchObject({
+      raft: { peers: [], electionTimeoutMs: 400, heartbeatIntervalMs: 80 },
+      requestTimeoutMs: 3000,
+      slowdown: 1,
+      logLevel: 'info',
+    });
+  });
+
+  it('reports every problem at once, naming the var', () => {
+    const r = parseNodeConfig({
+      NODE_URL: ' ',
+      PEERS: 'n2,=http://x:1',
+      ELECTION_TIMEOUT_MS: 'abc',
+      HEARTBEAT_INTERVAL_MS: '0',
+      SLOWDOWN: '-1',
+      LOG_LEVEL: 'toString',
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const text = describeConfigErrors(r.errors);
+    expect(text).toMatch(/^invalid node configuration: /);
+    for (const name of ['NODE_ID', 'NODE_URL', 'CLUSTER_SECRET', 'ELECTION_TIMEOUT_MS', 'HEARTBEAT_INTERVAL_MS', 'SLOWDOWN', 'LOG_LEVEL']) {
+      expect(text).toContain(name);
+    }
+    expect(text).toContain('PEERS item "n2"');
+    expect(text).toContain('PEERS item "=http://x:1"');
+  });
+
+  it.each([
+    [{ PEERS: 'n1=http://127.0.0.1:8788' }, /duplicate member id "n1"/],
+    [{ PEERS: 'n2=http://127.0.0.1:8787' }, /"n1" and "n2" share the URL/],
+    [{ PEERS: 'n2=ftp://127.0.0.1:21' }, /"n2" has an invalid URL/],
+    [{ NODE_ID: 'n 1' }, /NODE_ID "n 1" must not contain/],
+    [{ ELECTION_TIMEOUT_MS: '100', HEARTBEAT_INTERVAL_MS: '80' }, /at most half of electionTimeoutMs/],
+  ])('refuses %j', (override, message) => {
+    const r = parseNodeConfig({ ...goodVars, ...override });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(describeConfigErrors(r.errors)).toMatch(message);
+  });
+
+  it('a misconfigured node object fails every call with the reason', async () => {
+    await runInDurableObject(bindings.RAFT_NODE.get(bindings.RAFT_NODE.idFromName('bad-config')), async (_obj, state) => {
+      const lines: string[] = [];
+      const log = console.log;
+      console.log = (line: string) => lines.push(line);
+      let bad: RaftNodeObject;
+      try {
+        bad = new RaftNodeObject(state, { ...bindings, NODE_URL: 'not a url', SLOWDOWN: 'fast' });
+      } finally {
+        console.log = log;
+      }
+      const logged = lines.map((l) => JSON.parse(l) as { level: string; msg: string; node: string });
+      expect(logged).toMatchObject([{ level: 'error', node: 'n1' }]);
+      expect(logged[0]?.msg).toMatch(/SLOWDOWN must be a positive number.*invalid URL "not a url"/);
+      for (const call of [() => bad.status(), () => bad.read('k'), () => bad.receive([])]) {
+        await expect(call()).rejects.toThrow(/invalid node configuration: SLOWDOWN/);
+      }
+      await expect(bad.alarm()).resolves.toBeUndefined(); // nothing scheduled, nothing to do
+    });
+  });
+});
+
+const heartbeat = (to: string, round: number): AppendRequest => ({
+  type: 'append', from: 'n1', to, term: 3, leaderUrl: 'http://n1', prevLogIndex: 0, prevLogTerm: 0, entries: [], commit: 0, round,
+});
+const ack = (from: string, round: number): AppendResponse => ({
+  type: 'appendResp', from, to: 'n1', term: 3, success: true, prevLogIndex: 0, matchIndex: 0, round,
+  lastIndex: 0, conflictTerm: 0, conflictIndex: 0,
+});
+
+interface LoggedLine { level: LogLevel; msg: string; fields: Record<string, unknown> }
+
+/** n2 answers, n3 never answers (until the timeout aborts), n4 refuses our secret. */
+function scriptedTransport(overrides: Partial<TransportOptions> = {}) {
+  const posts: { url: string; auth: string | null; body: { messages: Message[] } }[] = [];
+  const events: string[] = [];
+  const logs: LoggedLine[] = [];
+  const work: Promise<unknown>[] = [];
+  const clock = { now: 1_000 };
+  const logger: Logger = { log: (level, msg, fields = {}) => logs.push({ level, msg, fields }) };
+  const fakeFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const url = String(input);
+    const body = JSON.parse(String(init?.body)) as { messages: Message[] };
+    posts.push({ url, auth: new Headers(init?.headers).get('authorization'), body });
+    if (url.startsWith('http://n2')) {
+      const replies = [...body.messages.map((m) => ack('n2', (m as AppendRequest).round)), ack('n3', 99), { junk: true }];
+      return Response.json({ messages: replies });
+    }
+    if (url.startsWith('http://n4')) return new Response('no', { status: 401 });
+    return new Promise<Response>((_, reject) => {
+      init?.signal?.addEventListener('abort', () => {
+        events.push('n3 aborted');
+        reject(init.signal?.reason);
+      });
+    });
+  };
+  const transport = new FetchTransport({
+    self: 'n1',
+    peers: ['n2', 'n3', 'n4'].map((id) => ({ id, url: `http://${id}:1` })),
+    secret: 'sekret',
+    timeoutMs: 50,
+    maxInflightPerPeer: 4,
+    warnIntervalMs: 5_000,
+    logger,
+    deliver: (msgs) => events.push(`deliver ${msgs.map((m) => `${m.from}:${m.type}:${(m as AppendResponse).round}`).join(',')}`),
+    track: (p) => work.push(p),
+    now: () => clock.now,
+    fetch: fakeFetch as typeof fetch,
+    ...overrides,
+  });
+  const settle = () => Promise.all(work.splice(0));
+  return { transport, posts, events, logs, clock, settle };
+}
+
+describe('FetchTransport', () => {
+  it('sends one authenticated POST per peer per batch and never waits for a slow peer', async () => {
+    const t = scriptedTransport();
+    t.transport.send([heartbeat('n2', 1), heartbeat('n3', 1), heartbeat('n2', 2), heartbeat('n4', 1)]);
+    // send() returned before any reply: the POSTs run on their own.
+    expect(t.events).toEqual([]);
+    expect(t.posts.map((p) => [p.url, p.body.messages.map((m) => m.to + '#' + (m as AppendRequest).round)])).toEqual([
+      ['http://n2:1/raft/messages', ['n2#1', 'n2#2']],
+      ['http://n3:1/raft/messages', ['n3#1']],
+      ['http://n4:1/raft/messages', ['n4#1']],
+    ]);
+    expect(t.posts.every((p) => p.auth === 'Bearer sekret')).toBe(true);
+    await t.settle();
+    // n2's replies were delivered before n3's POST gave up; the misaddressed and malformed ones were dropped.
+    expect(t.events).toEqual(['deliver n2:appendResp:1,n2:appendResp:2', 'n3 aborted']);
+    const warns = t.logs.filter((l) => l.level === 'warn').map((l) => [l.fields.peer, l.fields.reason]);
+    expect(warns).toEqual(
+      expect.arrayContaining([
+        ['n2', 'ignored 2 malformed or misaddressed reply message(s)'],
+        ['n3', 'timed out'],
+        ['n4', 'HTTP 401 (CLUSTER_SECRET differs between nodes?)'],
+      ]),
+    );
+    expect(warns).toHaveLength(3);
+  });
+
+  it('rate-limits warnings per peer and says how many it held back', async () => {
+    const t = scriptedTransport();
+    for (let i = 0; i < 3; i++) {
+      t.transport.send([heartbeat('n4', i)]);
+      await t.settle();
+    }
+    t.clock.now += 5_000;
+    t.transport.send([heartbeat('n4', 9)]);
+    await t.settle();
+    const warns = t.logs.filter((l) => l.level === 'warn');
+    expect(warns.map((w) => w.fields.suppressed)).toEqual([0, 2]);
+  });
+
+  it('caps requests in flight per peer, and drops messages for unknown peers', async () => {
+    const t = scriptedTransport({ maxInflightPerPeer: 2, timeoutMs: 100 });
+    for (let i = 0; i < 3; i++) t.transport.send([heartbeat('n3', i)]);
+    t.transport.send([heartbeat('n9', 0)]);
+    expect(t.transport.inflightTo('n3')).toBe(2);
+    expect(t.posts.map((p) => p.url)).toEqual(['http://n3:1/raft/messages', 'http://n3:1/raft/messages']);
+    expect(t.logs.filter((l) => l.level !== 'debug').map((l) => [l.level, l.msg])).toEqual([
+      ['warn', 'peer request failed'],
+      ['error', 'core addressed a message to an unknown peer'],
+    ]);
+    await t.settle();
+    expect(t.transport.inflightTo('n3')).toBe(0);
+  });
+
+  it('reports a closed port quickly through the real fetch', async () => {
+    const t = scriptedTransport({ fetch: undefined, peers: [{ id: 'n2', url: 'http://127.0.0.1:9' }], timeoutMs: 2_000 });
+    const started = Date.now();
+    t.transport.send([heartbeat('n2', 1)]);
+    await t.settle();
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(t.logs.filter((l) => l.level === 'warn')).toHaveLength(1);
+  });
+});
+
+describe('PendingRequests', () => {
+  function harness() {
+    const settled: number[] = [];
+    const broken: string[] = [];
+    const out = new Map<number, WriteOutcome | ReadOutcome>();
+    const p = new PendingRequests((ref) => settled.push(ref), (msg) => broken.push(msg));
+    const write = (ref: number) => p.addWrite(ref, (o) => out.set(ref, o));
+    const read = (ref: number, key: string) => p.addRead(ref, key, (o) => out.set(ref, o));
+    return { p, settled, broken, out, write, read };
+  }
+  const cmd = (index: number, term: number) => ({ index, term, kind: 'command' as const, data: '' });
+  const okSet = { ok: true, op: 'set' } as const;
+  const store = (key: string) => (key === 'k' ? 'v' : null);
+
+  it('a write succeeds only if its own index and term are applied (§5.3)', () => {
+    const h = harness();
+    h.write(1);
+    h.write(2);
+    h.p.proposed({ ref: 1, index: 5, term: 2 }, 4);
+    h.p.proposed({ ref: 2, index: 6, term: 2 }, 4);
+    h.p.applied(cmd(5, 2), okSet);
+    h.p.applied(cmd(6, 3), okSet); // another leader's entry took index 6
+    expect(h.out.get(1)).toEqual({ type: 'ok', result: okSet });
+    expect(h.out.get(2)).toEqual({ type: 'timeout' });
+    expect(h.settled).toEqual([1, 2]);
+    expect(h.p.size).toBe(0);
+  });
+
+  it('reads wait for their confirmed index to be applied (thesis §6.4)', () => {
+    const h = harness();
+    h.read(7, 'k');
+    h.p.serveReads(10, store);
+    expect(h.out.size).toBe(0); // no confirmed index yet
+    h.p.readReady({ ref: 7, index: 12 }, 10, store);
+    expect(h.out.size).toBe(0);
+    h.p.serveReads(12, store);
+    expect(h.out.get(7)).toEqual({ type: 'ok', value: 'v' });
+  });
+
+  it('losing leadership times out writes but keeps confirmed reads; failures carry the leader hint', () => {
+    const h = harness();
+    h.write(1);
+    h.p.proposed({ ref: 1, index: 3, term: 1 }, 2);
+    h.read(2, 'k');
+    h.p.readReady({ ref: 2, index: 3 }, 2, store);
+    h.read(3, 'k');
+    h.p.leadershipLost();
+    expect(h.out.get(1)).toEqual({ type: 'timeout' });
+    h.p.failed({ ref: 3, kind: 'read', reason: 'leadershipLost', leader: { id: 'n2', url: 'http://n2' } });
+    expect(h.out.get(3)).toEqual({ type: 'notLeader', leader: { id: 'n2', url: 'http://n2' } });
+    h.p.serveReads(3, store);
+    expect(h.out.get(2)).toEqual({ type: 'ok', value: 'v' });
+  });
+
+  it('settles each request once: after a deadline, later news is ignored', () => {
+    const h = harness();
+    h.write(1);
+    h.p.proposed({ ref: 1, index: 3, term: 1 }, 2);
+    h.p.expire(1);
+    h.p.applied(cmd(3, 1), okSet);
+    h.p.expire(1);
+    expect(h.out.get(1)).toEqual({ type: 'timeout' });
+    expect(h.settled).toEqual([1]);
+  });
+
+  it('flags a proposal reported after its index was already applied', () => {
+    const h = harness();
+    h.write(1);
+    h.p.proposed({ ref: 1, index: 3, term: 1 }, 3);
+    expect(h.broken).toEqual(['proposal reported after its index was applied']);
+    expect(h.out.get(1)).toEqual({ type: 'timeout' });
+  });
+});
+
+describe('logging', () => {
+  it('writes JSON lines with the live term and role, and filters by level', () => {
+    const lines: string[] = [];
+    const ctx = { node: 'n1', term: 1, role: 'follower' as const };
+    const context: { node: string; term: number; role: 'follower' | 'leader' } = ctx;
+    const log = nodeLogger('info', context, (l) => lines.push(l));
+    log.log('debug', 'hidden');
+    log.log('info', 'hello', { peer: 'n2' });
+    context.term = 2;
+    context.role = 'leader';
+    log.log('warn', 'again');
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      { level: 'info', msg: 'hello', node: 'n1', term: 1, role: 'follower', peer: 'n2' },
+      { level: 'warn', msg: 'again', node: 'n1', term: 2, role: 'leader' },
+    ]);
+  });
+
+  it('LogThrottle admits one line per key per interval', () => {
+    const t = new LogThrottle(100);
+    expect([t.admit('a', 0), t.admit('a', 50), t.admit('b', 50), t.admit('a', 99), t.admit('a', 100)]).toEqual([0, null, 0, null, 2]);
+  });
+});
