@@ -1,0 +1,189 @@
+// `npm start`: a local cluster (3 nodes on 127.0.0.1:8787-8789 by default),
+// state under .data/ so a restart keeps the data. Prints each node's URL, the
+// leader once elected and every leader change; Ctrl-C stops everything.
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseFlags, parseIntIn, parsePort, parsePositive, UsageError } from './launcher-flags';
+import { logLevels } from './launcher-node-config';
+import { isAlive } from './launcher-procfs';
+import { loadOrCreateSecret } from './launcher-secret';
+import { agreedLeader, collectStatuses } from './launcher-status';
+import { startCluster, type Cluster, type LaunchOptions } from './launcher';
+
+const usage = `usage: npm start -- [options]
+  --nodes N                  number of nodes (default 3)
+  --base-port P              node i listens on P+i-1 (default 8787)
+  --data DIR                 data folder (default .data); node data in DIR/<id>,
+                             the cluster secret in DIR/cluster-secret, logs in DIR/logs/<id>.log
+  --election-timeout-ms N    (default 400)
+  --heartbeat-interval-ms N  (default 80)
+  --request-timeout-ms N     (default 3000)
+  --slowdown F               multiply every timeout by F (default 1)
+  --log-level L              debug|info|warn|error (default info)
+  --mode M                   inprocess (one Miniflare per node, default) or process (one OS process per node)
+  --verbose                  also print node logs here
+  --help`;
+
+const known = {
+  nodes: 'string',
+  'base-port': 'string',
+  data: 'string',
+  'election-timeout-ms': 'string',
+  'heartbeat-interval-ms': 'string',
+  'request-timeout-ms': 'string',
+  slowdown: 'string',
+  'log-level': 'string',
+  mode: 'string',
+  verbose: 'boolean',
+  help: 'boolean',
+} as const;
+
+interface ClusterArgs {
+  options: LaunchOptions;
+  dataDir: string;
+  verbose: boolean;
+}
+
+function parseArgs(argv: string[]): ClusterArgs | null {
+  const f = parseFlags(argv, known);
+  if (f.has('help')) return null;
+  const opt = <T>(name: string, parse: (what: string, text: string) => T): T | undefined => {
+    const v = f.get(name);
+    return v === undefined ? undefined : parse(`--${name}`, v);
+  };
+  const ms = (what: string, text: string): number => parseIntIn(what, text, 1, 3_600_000);
+  const nodes = opt('nodes', (w, t) => parseIntIn(w, t, 1, 15)) ?? 3;
+  const basePort = opt('base-port', parsePort) ?? 8787;
+  if (basePort + nodes - 1 > 65535) throw new UsageError(`--base-port ${basePort} leaves no room for ${nodes} nodes`);
+  const mode = f.get('mode') ?? 'inprocess';
+  if (mode !== 'inprocess' && mode !== 'process') throw new UsageError(`--mode must be inprocess or process, got "${mode}"`);
+  const logLevel = f.get('log-level');
+  if (logLevel !== undefined && !(logLevels as readonly string[]).includes(logLevel)) {
+    throw new UsageError(`--log-level must be one of ${logLevels.join('|')}, got "${logLevel}"`);
+  }
+  const electionTimeoutMs = opt('election-timeout-ms', ms);
+  const heartbeatIntervalMs = opt('heartbeat-interval-ms', ms);
+  if ((heartbeatIntervalMs ?? 80) * 2 > (electionTimeoutMs ?? 400)) {
+    throw new UsageError('the heartbeat interval must be at most half the election timeout');
+  }
+  const dataDir = resolve(f.get('data') ?? '.data');
+  return {
+    dataDir,
+    verbose: f.has('verbose'),
+    options: {
+      nodes,
+      basePort,
+      dataDir,
+      mode,
+      electionTimeoutMs,
+      heartbeatIntervalMs,
+      requestTimeoutMs: opt('request-timeout-ms', ms),
+      slowdown: opt('slowdown', parsePositive),
+      logLevel,
+    },
+  };
+}
+
+/** Prints the leader whenever a majority agrees on a new one (or on none for a while). */
+function watchLeader(cluster: Cluster, isStopping: () => boolean): void {
+  let shown = '';
+  let noLeaderSince = Date.now();
+  const tick = async (): Promise<void> => {
+    if (isStopping()) return;
+    const statuses = await collectStatuses(cluster.members, 500);
+    const leader = agreedLeader(statuses, cluster.members.length);
+    if (isStopping()) return;
+    if (leader) {
+      const term = statuses.find((s) => s.id === leader.id)?.term;
+      const key = `${leader.id}@${term}`;
+      if (key !== shown) console.log(`leader: ${leader.id} ${leader.url} (term ${term})`);
+      shown = key;
+      noLeaderSince = Date.now();
+    } else if (shown !== 'none' && Date.now() - noLeaderSince > 2000) {
+      console.log('leader: none (no majority agrees on a leader)');
+      shown = 'none';
+    }
+    setTimeout(() => void tick(), 250);
+  };
+  void tick();
+}
+
+async function main(): Promise<void> {
+  let args: ClusterArgs | null;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`cluster: ${err.message} (see --help)\n`);
+    process.exit(2);
+  }
+  if (!args) {
+    console.log(usage);
+    return;
+  }
+  const { dataDir, verbose } = args;
+  const { secret, created } = await loadOrCreateSecret(join(dataDir, 'cluster-secret'));
+  mkdirSync(join(dataDir, 'logs'), { recursive: true });
+  const logFiles = new Map<string, WriteStream>();
+  const onLog = (id: string, line: string): void => {
+    let file = logFiles.get(id);
+    if (!file) {
+      file = createWriteStream(join(dataDir, 'logs', `${id}.log`), { flags: 'a' });
+      logFiles.set(id, file);
+    }
+    file.write(`${line}\n`);
+    if (verbose) console.log(`[${id}] ${line}`);
+  };
+
+  // Listen for signals before the nodes start (see launcher-instance.ts on Miniflare's own handlers).
+  let cluster: Cluster | null = null;
+  let stopping = false;
+  let firstSignalAt = 0;
+  const stop = async (why: string): Promise<void> => {
+    if (stopping) {
+      // npm and tsx relay a Ctrl-C that the terminal already delivered, so
+      // copies arrive within milliseconds: only a later one means "force".
+      if (Date.now() - firstSignalAt < 2000) return;
+      console.log('second signal: killing nodes now');
+      process.exit(1); // the launcher's exit hook SIGKILLs every node
+    }
+    stopping = true;
+    firstSignalAt = Date.now();
+    if (!cluster) return; // still starting: stopped right after start-up
+    console.log(`${why}: stopping the cluster`);
+    const c = cluster;
+    const pids = c.members.flatMap((m) => c.pids(m.id));
+    await c.stop();
+    const left = pids.filter(isAlive);
+    for (const f of logFiles.values()) f.end();
+    if (left.length) {
+      console.log(`warning: processes still alive after stop: ${left.join(' ')}`);
+      process.exit(1);
+    }
+    console.log(`stopped (${pids.length} node processes ended)`);
+    process.exit(0);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void stop(sig));
+
+  const t0 = performance.now();
+  console.log(`starting ${args.options.nodes} nodes (${args.options.mode}), data in ${dataDir}` + (created ? ' (new cluster secret)' : ''));
+  try {
+    cluster = await startCluster({ ...args.options, secret, onLog });
+  } catch (err) {
+    process.stderr.write(`cluster: failed to start: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  if (stopping) {
+    stopping = false;
+    await stop('signal during start-up');
+    return;
+  }
+  for (const m of cluster.members) console.log(`node ${m.id} ${m.url}`);
+  console.log(`all nodes up in ${Math.round(performance.now() - t0)} ms; logs in ${join(dataDir, 'logs')}; Ctrl-C to stop`);
+  watchLeader(cluster, () => stopping);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`cluster: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,147 @@
+// Command line and environment of `npm run node` / `npm run server`
+// (client/node-process.ts), resolved into one node's settings.
+import { dirname, join, resolve } from 'node:path';
+import { parseFlags, parseIntIn, parsePort, parsePositive, UsageError } from './launcher-flags';
+import { isHttpUrl, logLevels, parsePeers, stripSlash, type Member, type NodeSettings } from './launcher-node-config';
+
+export const nodeUsage = `usage: npm run node -- --id n1 --port 8787 --peers n2=http://127.0.0.1:8788,n3=http://127.0.0.1:8789 --data .data/n1 [options]
+   or: PORT=8787 OTHER_PORTS=8788,8789 PERSISTENCE_FILE_PATH=.data/n1 LOG_LEVEL=info npm run server
+
+  --id ID                    node id (env NODE_ID; default n<port>)
+  --port PORT                port to listen on (env PORT; required)
+  --host HOST                interface to listen on (env NODE_HOST; default 127.0.0.1)
+  --url URL                  advertised URL (env NODE_URL; default http://<host>:<port>)
+  --peers id=url,...         the other members (env PEERS, or OTHER_PORTS=p1,p2 for ids n<port>
+                             on 127.0.0.1); --peers= (empty) runs a single-node cluster
+  --data DIR                 this node's data folder (env PERSISTENCE_FILE_PATH or DATA_DIR;
+                             default .data/<id>)
+  --secret S                 cluster secret (env CLUSTER_SECRET); default: read from
+                             <parent of data folder>/cluster-secret, created 0600 if absent
+  --secret-file FILE         read (or create) the secret in FILE instead
+  --election-timeout-ms N    (env ELECTION_TIMEOUT_MS; default 400)
+  --heartbeat-interval-ms N  (env HEARTBEAT_INTERVAL_MS; default 80)
+  --request-timeout-ms N     (env REQUEST_TIMEOUT_MS; default 3000)
+  --slowdown F               multiply every timeout by F (env SLOWDOWN; default 1)
+  --log-level L              debug|info|warn|error (env LOG_LEVEL; default info)
+  --help`;
+
+const known = {
+  id: 'string',
+  port: 'string',
+  host: 'string',
+  url: 'string',
+  peers: 'string',
+  data: 'string',
+  secret: 'string',
+  'secret-file': 'string',
+  'election-timeout-ms': 'string',
+  'heartbeat-interval-ms': 'string',
+  'request-timeout-ms': 'string',
+  slowdown: 'string',
+  'log-level': 'string',
+  help: 'boolean',
+} as const;
+
+export type NodeArgs =
+  | { help: true }
+  | {
+      help: false;
+      /** Everything but the secret. */
+      settings: Omit<NodeSettings, 'secret'>;
+      /** Either the secret itself, or the file to read or create it in. */
+      secret: { value: string } | { file: string };
+    };
+
+const defaultElectionTimeoutMs = 400;
+const defaultHeartbeatIntervalMs = 80;
+
+/** Flags win over environment variables. Throws UsageError. */
+export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): NodeArgs {
+  const flags = parseFlags(argv, known);
+  if (flags.has('help')) return { help: true };
+  const pick = (flag: string, ...vars: string[]): { what: string; value: string } | undefined => {
+    const f = flags.get(flag);
+    if (f !== undefined) return { what: `--${flag}`, value: f };
+    for (const v of vars) {
+      const e = env[v];
+      if (e !== undefined && e !== '') return { what: v, value: e };
+    }
+    return undefined;
+  };
+
+  const portArg = pick('port', 'PORT');
+  if (!portArg) throw new UsageError('missing --port (or PORT)');
+  const port = parsePort(portArg.what, portArg.value);
+
+  const id = pick('id', 'NODE_ID')?.value ?? `n${port}`;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id)) throw new UsageError(`node id "${id}" must be 1-64 letters, digits, "_", "." or "-"`);
+
+  const host = pick('host', 'NODE_HOST')?.value ?? '127.0.0.1';
+  const urlArg = pick('url', 'NODE_URL');
+  const advertisedHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const url = stripSlash(urlArg?.value ?? `http://${advertisedHost}:${port}`);
+  if (!isHttpUrl(url)) throw new UsageError(`${urlArg?.what ?? '--url'} is not an http(s) URL: "${url}"`);
+
+  const peers = resolvePeers(flags.get('peers'), env);
+  for (const p of peers) {
+    if (p.id === id) throw new UsageError(`peer list contains this node's own id "${id}"`);
+    if (p.url === url) throw new UsageError(`peer "${p.id}" has this node's own URL ${url}`);
+  }
+
+  const dataDir = resolve(pick('data', 'PERSISTENCE_FILE_PATH', 'DATA_DIR')?.value ?? join('.data', id));
+
+  const num = (flag: string, envName: string): number | undefined => {
+    const a = pick(flag, envName);
+    return a === undefined ? undefined : parseIntIn(a.what, a.value, 1, 3_600_000);
+  };
+  const electionTimeoutMs = num('election-timeout-ms', 'ELECTION_TIMEOUT_MS');
+  const heartbeatIntervalMs = num('heartbeat-interval-ms', 'HEARTBEAT_INTERVAL_MS');
+  const requestTimeoutMs = num('request-timeout-ms', 'REQUEST_TIMEOUT_MS');
+  const election = electionTimeoutMs ?? defaultElectionTimeoutMs;
+  const heartbeat = heartbeatIntervalMs ?? defaultHeartbeatIntervalMs;
+  if (heartbeat * 2 > election) {
+    throw new UsageError(`heartbeat interval (${heartbeat} ms) must be at most half the election timeout (${election} ms)`);
+  }
+  const slowdownArg = pick('slowdown', 'SLOWDOWN');
+  const slowdown = slowdownArg ? parsePositive(slowdownArg.what, slowdownArg.value) : undefined;
+  const logArg = pick('log-level', 'LOG_LEVEL');
+  const logLevel = logArg?.value.toLowerCase();
+  if (logArg && !(logLevels as readonly string[]).includes(logLevel!)) {
+    throw new UsageError(`${logArg.what} must be one of ${logLevels.join('|')}, got "${logArg.value}"`);
+  }
+
+  const secretArg = pick('secret', 'CLUSTER_SECRET');
+  const secretFile = flags.get('secret-file');
+  if (secretArg && secretFile !== undefined) throw new UsageError('give either a secret or --secret-file, not both');
+  if (secretArg && secretArg.value.length < 8) throw new UsageError(`${secretArg.what} must be at least 8 characters`);
+  const secret = secretArg
+    ? { value: secretArg.value }
+    : { file: resolve(secretFile ?? join(dirname(dataDir), 'cluster-secret')) };
+
+  return {
+    help: false,
+    settings: { id, host, port, url, peers, dataDir, electionTimeoutMs, heartbeatIntervalMs, requestTimeoutMs, slowdown, logLevel },
+    secret,
+  };
+}
+
+function resolvePeers(flag: string | undefined, env: NodeJS.ProcessEnv): Member[] {
+  const wrap = (what: string, text: string): Member[] => {
+    try {
+      return parsePeers(text);
+    } catch (err) {
+      throw new UsageError(`${what}: ${(err as Error).message}`);
+    }
+  };
+  if (flag !== undefined) return wrap('--peers', flag);
+  if (env.PEERS !== undefined) return wrap('PEERS', env.PEERS);
+  if (env.OTHER_PORTS !== undefined) {
+    const ports = env.OTHER_PORTS.split(',').map((p) => p.trim()).filter((p) => p !== '');
+    const list = ports.map((p) => {
+      const port = parsePort('OTHER_PORTS', p);
+      return `n${port}=http://127.0.0.1:${port}`;
+    });
+    return wrap('OTHER_PORTS', list.join(','));
+  }
+  throw new UsageError('missing --peers id=url,... (or PEERS, or OTHER_PORTS); use --peers= for a single-node cluster');
+}

@@ -1,0 +1,78 @@
+// One node's configuration as the launcher sees it, and its translation into
+// the string vars the Worker reads (the same under Miniflare and wrangler dev).
+
+export interface Member {
+  id: string;
+  url: string;
+}
+
+export interface NodeSettings {
+  id: string;
+  /** Interface to listen on. */
+  host: string;
+  port: number;
+  /** Advertised URL (what peers and clients are told). */
+  url: string;
+  peers: Member[];
+  secret: string;
+  /** This node's own data folder (its Durable Object storage lives under it). */
+  dataDir: string;
+  electionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  requestTimeoutMs?: number;
+  slowdown?: number;
+  logLevel?: string;
+}
+
+export const logLevels = ['debug', 'info', 'warn', 'error'] as const;
+
+/** "n2=http://127.0.0.1:8788,n3=http://127.0.0.1:8789" */
+export function formatPeers(peers: Member[]): string {
+  return peers.map((p) => `${p.id}=${p.url}`).join(',');
+}
+
+/** Parses the PEERS format; throws an Error whose message says what is wrong. */
+export function parsePeers(text: string): Member[] {
+  const trimmed = text.trim();
+  if (trimmed === '') return [];
+  const peers: Member[] = [];
+  for (const part of trimmed.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new Error(`peer "${part}" is not of the form id=url`);
+    const id = part.slice(0, eq).trim();
+    const url = part.slice(eq + 1).trim();
+    if (!isHttpUrl(url)) throw new Error(`peer "${id}" has an invalid URL "${url}"`);
+    if (peers.some((p) => p.id === id)) throw new Error(`peer id "${id}" appears twice`);
+    peers.push({ id, url: stripSlash(url) });
+  }
+  return peers;
+}
+
+export function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+export function stripSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+/** The Worker's configuration vars (all strings, as wrangler --var would pass them). */
+export function nodeVars(s: NodeSettings): Record<string, string> {
+  const vars: Record<string, string> = {
+    NODE_ID: s.id,
+    NODE_URL: s.url,
+    PEERS: formatPeers(s.peers),
+    CLUSTER_SECRET: s.secret,
+  };
+  if (s.electionTimeoutMs !== undefined) vars.ELECTION_TIMEOUT_MS = String(s.electionTimeoutMs);
+  if (s.heartbeatIntervalMs !== undefined) vars.HEARTBEAT_INTERVAL_MS = String(s.heartbeatIntervalMs);
+  if (s.requestTimeoutMs !== undefined) vars.REQUEST_TIMEOUT_MS = String(s.requestTimeoutMs);
+  if (s.slowdown !== undefined) vars.SLOWDOWN = String(s.slowdown);
+  if (s.logLevel !== undefined) vars.LOG_LEVEL = s.logLevel;
+  return vars;
+}

@@ -1,0 +1,63 @@
+// Reading /status from nodes and deciding who leads, for the launchers.
+import type { Member } from './launcher-node-config';
+
+/** The part of GET /status the launchers rely on. */
+export interface StatusView {
+  id: string;
+  url: string;
+  role: string;
+  term: number;
+  leader: Member | null;
+  commitIndex: number;
+  appliedIndex: number;
+  lastLogIndex: number;
+}
+
+/** GET <url>/status; throws on a network error, a timeout or a non-200 answer. */
+export async function fetchStatus(url: string, timeoutMs = 1000): Promise<StatusView> {
+  const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(timeoutMs) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`GET ${url}/status answered ${res.status}: ${text.slice(0, 200)}`);
+  return JSON.parse(text) as StatusView;
+}
+
+/**
+ * The leader, if a majority of the cluster (clusterSize, not just the nodes
+ * that answered) names the same node in the same term, and that node itself
+ * says it leads in that term. Otherwise null.
+ */
+export function agreedLeader(statuses: StatusView[], clusterSize: number): Member | null {
+  const majority = Math.floor(clusterSize / 2) + 1;
+  for (const s of statuses) {
+    if (s.role !== 'leader') continue;
+    const votes = statuses.filter((o) => o.term === s.term && o.leader?.id === s.id).length;
+    if (votes >= majority) return { id: s.id, url: s.url };
+  }
+  return null;
+}
+
+/** Statuses of every member that answers (the others are skipped). */
+export async function collectStatuses(members: Member[], timeoutMs = 500): Promise<StatusView[]> {
+  const answers = await Promise.allSettled(members.map((m) => fetchStatus(m.url, timeoutMs)));
+  return answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+}
+
+/** Polls until a majority agrees on a leader; throws after timeoutMs. */
+export async function waitForAgreedLeader(
+  members: Member[],
+  clusterSize: number,
+  timeoutMs: number,
+  pollMs = 50,
+): Promise<Member> {
+  const deadline = Date.now() + timeoutMs;
+  let last: StatusView[] = [];
+  for (;;) {
+    last = await collectStatuses(members, Math.min(500, Math.max(50, deadline - Date.now())));
+    const leader = agreedLeader(last, clusterSize);
+    if (leader) return leader;
+    if (Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  const seen = last.map((s) => `${s.id}:${s.role}@${s.term}->${s.leader?.id ?? 'none'}`).join(' ');
+  throw new Error(`no leader agreed by a majority within ${timeoutMs} ms (answers: ${seen || 'none'})`);
+}

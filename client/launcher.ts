@@ -1,0 +1,217 @@
+// The programmatic launcher: start an N-node cluster on 127.0.0.1, crash,
+// restart, pause and resume single nodes, find the leader, stop everything.
+//
+// mode 'inprocess' (default): one Miniflare instance per node, each with its
+//   own workerd child of this process. kill = SIGKILL of that workerd.
+// mode 'process': one OS process per node (client/node-process.ts), each in
+//   its own process group. kill = SIGKILL of the group.
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { writeWorkerBundle } from './bundle';
+import { NodeInstance, type LineSink } from './launcher-instance';
+import type { Member, NodeSettings } from './launcher-node-config';
+import { ProcessMember, type ExitRecord } from './launcher-process';
+import { isAlive } from './launcher-procfs';
+import { generateSecret } from './launcher-secret';
+import { fetchStatus, waitForAgreedLeader } from './launcher-status';
+
+export type { Member } from './launcher-node-config';
+export type { ExitRecord } from './launcher-process';
+export type { StatusView } from './launcher-status';
+
+export interface LaunchOptions {
+  /** Number of nodes (default 3). */
+  nodes?: number;
+  /** Node i (from 0) listens on basePort + i (default 8787). */
+  basePort?: number;
+  /** Interface and advertised host (default 127.0.0.1). */
+  host?: string;
+  /** Parent of the nodes' data folders (<dataDir>/<id>); default: a fresh temp folder, removed by stop(). */
+  dataDir?: string;
+  electionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  requestTimeoutMs?: number;
+  slowdown?: number;
+  logLevel?: string;
+  /** Cluster secret; generated if absent. */
+  secret?: string;
+  mode?: 'process' | 'inprocess';
+  /** Every log line of every node; lines are also kept (the last 2000 per node) for logs(id). */
+  onLog?: (nodeId: string, line: string) => void;
+}
+
+export interface Cluster {
+  members: Member[];
+  secret: string;
+  dataDir: string;
+  mode: 'process' | 'inprocess';
+  /** Crash a node: SIGKILL, no clean shutdown. */
+  kill(id: string): Promise<void>;
+  /** Start a node again on the same port and data (kills it first if it still runs). */
+  restart(id: string): Promise<void>;
+  /** SIGSTOP / SIGCONT. */
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  /** Stop every node; idempotent. */
+  stop(): Promise<void>;
+  /** The node a majority agrees leads (and that says so itself). */
+  waitForLeader(timeoutMs?: number): Promise<Member>;
+  /** GET /status of one node (throws if it does not answer). */
+  status(id: string): Promise<unknown>;
+  /** Live OS processes of a node: its workerd (inprocess) or its process group (process). */
+  pids(id: string): number[];
+  /** The buffered log lines of a node. */
+  logs(id: string): string[];
+  /** Nodes that exited without being asked to. */
+  crashes(): ExitRecord[];
+}
+
+interface Driver {
+  start(): Promise<void>;
+  kill(): Promise<void>;
+  pause(): void;
+  resume(): void;
+  stop(): Promise<void>;
+  pids(): number[];
+  /** Signal sent from a process 'exit' hook: must be synchronous. */
+  killSync(): void;
+}
+
+function inprocessDriver(settings: NodeSettings, sink: LineSink): Driver {
+  const node = new NodeInstance(settings, sink);
+  return {
+    start: () => node.start(),
+    kill: () => node.kill(),
+    pause: () => node.pause(),
+    resume: () => node.resume(),
+    stop: () => node.dispose(),
+    pids: () => (node.pid !== null && isAlive(node.pid) ? [node.pid] : []),
+    killSync: () => {
+      if (node.pid !== null) trySignal(node.pid, 'SIGKILL');
+    },
+  };
+}
+
+function processDriver(settings: NodeSettings, sink: LineSink, onExit: (r: ExitRecord) => void, bundleFile: string): Driver {
+  const member = new ProcessMember(settings, sink, onExit, bundleFile);
+  return {
+    start: () => member.start(),
+    kill: () => member.kill(),
+    pause: () => member.pause(),
+    resume: () => member.resume(),
+    stop: () => member.stop(),
+    pids: () => member.pids(),
+    killSync: () => {
+      if (member.pgid !== null) trySignal(-member.pgid, 'SIGKILL');
+    },
+  };
+}
+
+function trySignal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // gone
+  }
+}
+
+const maxLogLines = 2000;
+
+export async function startCluster(opts: LaunchOptions = {}): Promise<Cluster> {
+  const count = opts.nodes ?? 3;
+  const basePort = opts.basePort ?? 8787;
+  const host = opts.host ?? '127.0.0.1';
+  const mode = opts.mode ?? 'inprocess';
+  if (!Number.isInteger(count) || count < 1) throw new Error(`nodes must be a positive integer, got ${count}`);
+  if (!Number.isInteger(basePort) || basePort < 1 || basePort + count - 1 > 65535) {
+    throw new Error(`ports ${basePort}..${basePort + count - 1} are not all valid`);
+  }
+  const ownsDataDir = opts.dataDir === undefined;
+  const dataDir = ownsDataDir ? mkdtempSync(join(tmpdir(), 'raft-kv-')) : resolve(opts.dataDir!);
+  mkdirSync(dataDir, { recursive: true });
+  const secret = opts.secret ?? generateSecret();
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const members: Member[] = Array.from({ length: count }, (_, i) => ({ id: `n${i + 1}`, url: `http://${urlHost}:${basePort + i}` }));
+
+  const logs = new Map<string, string[]>(members.map((m) => [m.id, []]));
+  const crashes: ExitRecord[] = [];
+  const drivers = new Map<string, Driver>();
+  // Process mode: bundle once here rather than once per node process.
+  const bundleFile = mode === 'process' ? await writeWorkerBundle(join(dataDir, '.worker-bundle.js')) : '';
+  for (const [i, m] of members.entries()) {
+    const settings: NodeSettings = {
+      id: m.id,
+      host,
+      port: basePort + i,
+      url: m.url,
+      peers: members.filter((p) => p.id !== m.id),
+      secret,
+      dataDir: join(dataDir, m.id),
+      electionTimeoutMs: opts.electionTimeoutMs,
+      heartbeatIntervalMs: opts.heartbeatIntervalMs,
+      requestTimeoutMs: opts.requestTimeoutMs,
+      slowdown: opts.slowdown,
+      logLevel: opts.logLevel,
+    };
+    const sink: LineSink = (line) => {
+      const buf = logs.get(m.id)!;
+      buf.push(line);
+      if (buf.length > maxLogLines) buf.splice(0, buf.length - maxLogLines);
+      opts.onLog?.(m.id, line);
+    };
+    drivers.set(m.id, mode === 'process' ? processDriver(settings, sink, (r) => crashes.push(r), bundleFile) : inprocessDriver(settings, sink));
+  }
+
+  // If this process exits without stop(), take the nodes down with it.
+  const exitHook = (): void => drivers.forEach((d) => d.killSync());
+  process.on('exit', exitHook);
+
+  let stopped = false;
+  const stopAll = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await Promise.allSettled([...drivers.values()].map((d) => d.stop()));
+    process.off('exit', exitHook);
+    if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+
+  const started = await Promise.allSettled([...drivers.values()].map((d) => d.start()));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await stopAll();
+    throw failed.reason;
+  }
+
+  const driver = (id: string): Driver => {
+    const d = drivers.get(id);
+    if (!d) throw new Error(`no node "${id}" (members: ${members.map((m) => m.id).join(', ')})`);
+    return d;
+  };
+  const member = (id: string): Member => {
+    driver(id); // throws for an unknown id
+    return members.find((m) => m.id === id)!;
+  };
+  const electionMs = (opts.electionTimeoutMs ?? 400) * (opts.slowdown ?? 1);
+
+  return {
+    members,
+    secret,
+    dataDir,
+    mode,
+    kill: (id) => driver(id).kill(),
+    restart: async (id) => {
+      const d = driver(id);
+      await d.kill();
+      await d.start();
+    },
+    pause: async (id) => driver(id).pause(),
+    resume: async (id) => driver(id).resume(),
+    stop: stopAll,
+    waitForLeader: (timeoutMs = Math.max(10_000, 25 * electionMs)) => waitForAgreedLeader(members, count, timeoutMs),
+    status: (id) => fetchStatus(member(id).url, 2000),
+    pids: (id) => driver(id).pids(),
+    logs: (id) => [...(logs.get(member(id).id) ?? [])],
+    crashes: () => [...crashes],
+  };
+}
