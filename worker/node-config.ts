@@ -43,22 +43,28 @@ export function parseNodeConfig(vars: ConfigVars): NodeConfigResult {
   const heartbeatMs = positiveNumber(vars, 'HEARTBEAT_INTERVAL_MS', configDefaults.HEARTBEAT_INTERVAL_MS, errors);
   const requestMs = positiveNumber(vars, 'REQUEST_TIMEOUT_MS', configDefaults.REQUEST_TIMEOUT_MS, errors);
   const slowdown = positiveNumber(vars, 'SLOWDOWN', configDefaults.SLOWDOWN, errors);
+  if (errors.length === numbersBefore && heartbeatMs * 2 > electionMs) {
+    // The core checks this too, but in its own field names; say it in the vars' names.
+    errors.push(`HEARTBEAT_INTERVAL_MS (${heartbeatMs}) must be at most half of ELECTION_TIMEOUT_MS (${electionMs})`);
+  }
   const numbersOk = errors.length === numbersBefore;
   const logLevel = parseLogLevel(vars.LOG_LEVEL, errors);
 
   // Check the members even when other vars are wrong, so one run reports everything.
-  const self: Member = { id: id ?? '', url: trimSlashes(url ?? '') };
-  const members = id !== null && url !== null ? [self, ...peers] : peers;
+  const self: Member | null = id !== null && url !== null ? { id, url: trimSlashes(url) } : null;
+  const members = self ? [self, ...peers] : peers;
   errors.push(...sharedUrls(members));
+  const first = members[0];
+  if (first === undefined) return { ok: false, errors };
   const checked = validateConfig({
-    self: members[0] ?? self,
+    self: first,
     peers: members.slice(1),
-    // Defaults are known-good, so bad numbers (already reported) add no second error.
+    // Defaults are known-good, so timings already reported add no second error.
     electionTimeoutMs: numbersOk ? electionMs * slowdown : configDefaults.ELECTION_TIMEOUT_MS,
     heartbeatIntervalMs: numbersOk ? heartbeatMs * slowdown : configDefaults.HEARTBEAT_INTERVAL_MS,
   });
-  if (!checked.ok) errors.push(...checked.errors.map((e) => `${e} (check NODE_ID, NODE_URL, PEERS and the timeouts)`));
-  if (!checked.ok || errors.length || id === null || url === null || secret === null) return { ok: false, errors };
+  if (!checked.ok) errors.push(...checked.errors.map((e) => `${e} (check NODE_ID, NODE_URL and PEERS)`));
+  if (!checked.ok || errors.length || self === null || secret === null) return { ok: false, errors };
   return {
     ok: true,
     settings: {

@@ -214,6 +214,7 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     for (const f of ready.failed) live.pending.failed(f);
     if (ready.softState !== null) this.noteSoftState(live, ready.softState);
     // 6. Make sure tick() runs by the deadline.
+    if (!Number.isFinite(ready.deadline)) throw new Error(`core returned deadline ${ready.deadline}`);
     live.timers.set(tickTimer, ready.deadline, () => this.run((core, now) => core.tick(now)));
   }
 

@@ -77,6 +77,7 @@ describe('parseNodeConfig', () => {
     }
     expect(text).toContain('PEERS item "n2"');
     expect(text).toContain('PEERS item "=http://x:1"');
+    expect(r.errors).toHaveLength(9); // each problem once, no echoes from the core's own checks
   });
 
   it.each([
@@ -84,7 +85,7 @@ describe('parseNodeConfig', () => {
     [{ PEERS: 'n2=http://127.0.0.1:8787' }, /"n1" and "n2" share the URL/],
     [{ PEERS: 'n2=ftp://127.0.0.1:21' }, /"n2" has an invalid URL/],
     [{ NODE_ID: 'n 1' }, /NODE_ID "n 1" must not contain/],
-    [{ ELECTION_TIMEOUT_MS: '100', HEARTBEAT_INTERVAL_MS: '80' }, /at most half of electionTimeoutMs/],
+    [{ ELECTION_TIMEOUT_MS: '100', HEARTBEAT_INTERVAL_MS: '80' }, /HEARTBEAT_INTERVAL_MS \(80\) must be at most half of ELECTION_TIMEOUT_MS \(100\)$/],
   ])('refuses %j', (override, message) => {
     const r = parseNodeConfig({ ...goodVars, ...override });
     expect(r.ok).toBe(false);
