@@ -179,8 +179,15 @@ function errorCodes(err: unknown): string[] {
 
 /** True only when we know the request never reached the node (refused, unresolvable). */
 function neverSent(err: unknown): boolean {
+  // fetch refuses some ports outright ("bad port", per the Fetch standard) before connecting.
+  if (causeMessage(err) === 'bad port') return true;
   const codes = errorCodes(err);
   return codes.length > 0 && codes.every((c) => notSentCodes.has(c));
+}
+
+function causeMessage(err: unknown): string | null {
+  const cause = err instanceof Error ? err.cause : undefined;
+  return cause instanceof Error ? cause.message : null;
 }
 
 function describeFetchError(err: unknown): string {
@@ -188,5 +195,7 @@ function describeFetchError(err: unknown): string {
   if (codes.includes('ECONNREFUSED')) return 'connection refused';
   if (codes.includes('ECONNRESET')) return 'connection reset';
   if (codes.length > 0) return `connection error (${[...new Set(codes)].join(', ')})`;
+  const cause = causeMessage(err);
+  if (cause !== null) return `${err instanceof Error ? err.message : 'error'} (${cause})`;
   return err instanceof Error ? err.message : String(err);
 }

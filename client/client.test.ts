@@ -222,6 +222,13 @@ describe('deadlines and unknown outcomes', () => {
     expect(r.ok ? '' : r.error.message).toMatch(/connection refused/);
   });
 
+  it('a port fetch refuses to use (bad port) is known not to have been sent', async () => {
+    const c = new RaftKvClient({ nodes: ['http://127.0.0.1:1'], timeoutMs: 100, ...fast });
+    const r = await c.set('k', 'v');
+    expect(r).toMatchObject({ ok: false, error: { type: 'unavailable', outcomeUnknown: false } });
+    expect(r.ok ? '' : r.error.message).toMatch(/bad port/);
+  });
+
   it('retries bounds the attempts', async () => {
     const a = await node(() => ({ status: 503, json: { error: 'no_leader' } }));
     const c = new RaftKvClient({ nodes: [a.url], retries: 2, ...fast });
