@@ -194,10 +194,8 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   private carry(live: Live, ready: Ready, capture?: ReplyCapture): void {
     // 1. Persist before anything depends on it (§5.1, thesis §3.8).
     live.storage.save(ready.hardState, ready.entries);
-    if (ready.hardState !== null && ready.hardState.term !== live.logContext.term) {
-      live.logContext.term = ready.hardState.term;
-      live.logger.log('info', 'term changed', { vote: ready.hardState.vote });
-    }
+    const wasLeader = live.logContext.role === 'leader';
+    this.noteStateChanges(live, ready);
     // 2. Send; replies to the peer we are answering ride back on its request.
     const outgoing = capture ? ready.messages.filter((m) => !capture.to.has(m.to)) : ready.messages;
     if (capture) capture.out.push(...ready.messages.filter((m) => capture.to.has(m.to)));
@@ -212,7 +210,7 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     live.pending.serveReads(this.appliedIndex, get);
     // 5. Report failures, and unknown outcomes when leadership is lost.
     for (const f of ready.failed) live.pending.failed(f);
-    if (ready.softState !== null) this.noteSoftState(live, ready.softState);
+    if (wasLeader && live.logContext.role !== 'leader') live.pending.leadershipLost();
     // 6. Make sure tick() runs by the deadline.
     if (!Number.isFinite(ready.deadline)) throw new Error(`core returned deadline ${ready.deadline}`);
     live.timers.set(tickTimer, ready.deadline, () => this.run((core, now) => core.tick(now)));
@@ -227,12 +225,19 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     live.pending.applied(entry, result);
   }
 
-  private noteSoftState(live: Live, soft: NonNullable<Ready['softState']>): void {
-    const was = live.logContext.role;
-    live.logContext.role = soft.role;
-    // The core logs role changes itself; add only what it does not say.
-    if (soft.role === was) live.logger.log('info', 'leader changed', { leader: soft.leader?.id ?? null });
-    if (was === 'leader' && soft.role !== 'leader') live.pending.leadershipLost();
+  /** Keep the log context current and log what the core does not (it logs role changes itself). */
+  private noteStateChanges(live: Live, ready: Ready): void {
+    const ctx = live.logContext;
+    const soft = ready.softState;
+    if (soft !== null) {
+      if (soft.role === ctx.role) live.logger.log('info', 'leader changed', { leader: soft.leader?.id ?? null });
+      ctx.role = soft.role;
+    }
+    const hard = ready.hardState;
+    if (hard !== null && hard.term !== ctx.term) {
+      ctx.term = hard.term;
+      live.logger.log('info', 'term changed', { vote: hard.vote });
+    }
   }
 
   private armRequestDeadline(live: Live, ref: number): void {
