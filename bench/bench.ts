@@ -1,0 +1,62 @@
+// `npm run bench -- ...`: see options.ts for the flags. Prints one table per
+// workload (medians over --runs) and writes everything, per run, as JSON.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { repoRoot } from '../client/bundle';
+import { parseOptions, usage, UsageError, type BenchOptions } from './options';
+import { formatSummary, summarizeRuns } from './report';
+import { reportMeta, runOnce, type BenchReport } from './run';
+
+export function defaultJsonPath(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  return join(repoRoot, 'bench', 'results', `${stamp}.json`);
+}
+
+/** Runs the whole benchmark; returns the report and where its JSON went. */
+export async function runBench(o: BenchOptions, log: (line: string) => void = () => {}): Promise<{ report: BenchReport; jsonPath: string }> {
+  const report: BenchReport = { meta: reportMeta(o), runs: [] };
+  for (let run = 1; run <= o.runs; run++) {
+    if (o.runs > 1) log(`--- run ${run}/${o.runs}`);
+    report.runs.push(await runOnce(o, run, log));
+  }
+  const jsonPath = resolve(o.jsonPath ?? defaultJsonPath());
+  mkdirSync(dirname(jsonPath), { recursive: true });
+  writeFileSync(jsonPath, `${JSON.stringify({ ...report, summary: summarizeRuns(report.runs) }, null, 2)}\n`);
+  return { report, jsonPath };
+}
+
+async function main(): Promise<void> {
+  let o: BenchOptions | 'help';
+  try {
+    o = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`bench: ${err.message}\n\n${usage}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (o === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return;
+  }
+  const opts = o;
+  const log = (line: string): void => {
+    if (!opts.quiet) process.stderr.write(`${line}\n`);
+  };
+  const { report, jsonPath } = await runBench(opts, log);
+  process.stdout.write(`\n${formatSummary(report, summarizeRuns(report.runs))}\n\nJSON: ${jsonPath}\n`);
+  const warnings = report.runs.flatMap((r) => r.nodeWarnings);
+  if (warnings.length > 0) process.stderr.write(`\nnode warnings (first ${Math.min(10, warnings.length)}):\n${warnings.slice(0, 10).join('\n')}\n`);
+}
+
+// Run only as the entry point, so tests can import runBench.
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(repoRoot, 'bench', 'bench.ts')) {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,132 @@
+// CPU time and memory of processes, read from Linux /proc.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { commandLine, processTree, rssKiB } from '../client/launcher-procfs';
+
+/** A process the benchmark watches, with a label for the tables ("n1 workerd"). */
+export interface Watched {
+  label: string;
+  pid: number;
+}
+
+let ticksPerSecond: number | null = null;
+
+function clockTicks(): number {
+  if (ticksPerSecond === null) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** User + system CPU time of pid in ms, or null if it is gone. */
+export function cpuMs(pid: number): number | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    // Fields after the name: state(0) ppid(1) ... utime(11) stime(12).
+    const ticks = Number(rest[11]) + Number(rest[12]);
+    return (ticks * 1000) / clockTicks();
+  } catch {
+    return null;
+  }
+}
+
+/** Peak resident memory (VmHWM) of pid in KiB, or 0. */
+export function peakRssKiB(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m?.[1] ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** A short name for a process: its executable's base name. */
+export function shortName(pid: number): string {
+  const cmd = commandLine(pid);
+  const exe = cmd.split(' ')[0] ?? '';
+  const base = exe.slice(exe.lastIndexOf('/') + 1) || '?';
+  if (base === 'node' && cmd.includes('wrangler')) return 'wrangler(node)';
+  return base;
+}
+
+/** pid and its descendants, each labelled "<prefix> <name>". */
+export function watchTree(prefix: string, pid: number): Watched[] {
+  return processTree(pid).map((p) => ({ label: `${prefix} ${shortName(p)}`, pid: p }));
+}
+
+export interface CpuSample {
+  atMs: number;
+  byPid: Map<number, number>;
+  /** process.cpuUsage() of this process, in ms. */
+  selfMs: number;
+}
+
+export function sampleCpu(watched: Watched[]): CpuSample {
+  const byPid = new Map<number, number>();
+  for (const w of watched) {
+    const ms = cpuMs(w.pid);
+    if (ms !== null) byPid.set(w.pid, ms);
+  }
+  const u = process.cpuUsage();
+  return { atMs: performance.now(), byPid, selfMs: (u.user + u.system) / 1000 };
+}
+
+export interface CpuUse {
+  label: string;
+  pid: number;
+  /** CPU ms used in the window. */
+  cpuMs: number;
+  /** Share of one core, in percent. */
+  percent: number;
+}
+
+/** CPU use between two samples, per watched process plus this process ("bench (self)"). */
+export function cpuBetween(watched: Watched[], a: CpuSample, b: CpuSample): CpuUse[] {
+  const wallMs = b.atMs - a.atMs;
+  const out: CpuUse[] = [];
+  for (const w of watched) {
+    const before = a.byPid.get(w.pid);
+    const after = b.byPid.get(w.pid);
+    if (before === undefined || after === undefined) continue;
+    const used = after - before;
+    out.push({ label: w.label, pid: w.pid, cpuMs: used, percent: (100 * used) / wallMs });
+  }
+  const self = b.selfMs - a.selfMs;
+  out.push({ label: 'bench (this process)', pid: process.pid, cpuMs: self, percent: (100 * self) / wallMs });
+  return out;
+}
+
+export interface MemoryUse {
+  label: string;
+  pid: number;
+  rssMiB: number;
+  peakMiB: number;
+}
+
+export function memoryOf(watched: Watched[]): MemoryUse[] {
+  return watched
+    .map((w) => ({ label: w.label, pid: w.pid, rssMiB: rssKiB(w.pid) / 1024, peakMiB: peakRssKiB(w.pid) / 1024 }))
+    .filter((m) => m.rssMiB > 0);
+}
+
+/** The machine's load: 1-minute load average and the number of CPUs, for the report. */
+export function machineLoad(): { loadAvg1: number; cpus: number } {
+  let loadAvg1 = Number.NaN;
+  try {
+    loadAvg1 = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+  } catch {
+    // not Linux
+  }
+  let cpus = 0;
+  try {
+    cpus = readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length;
+  } catch {
+    // not Linux
+  }
+  return { loadAvg1, cpus };
+}

@@ -1,0 +1,65 @@
+// The benchmark runs end to end on a small 3-node cluster and produces sane
+// output. It asserts no timings: the machine is shared, and `npm run bench`
+// is a measuring tool, not a test.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runBench } from '../../bench/bench';
+import { parseOptions, type BenchOptions } from '../../bench/options';
+import { formatSummary, summarizeRuns } from '../../bench/report';
+
+const dir = mkdtempSync(join(tmpdir(), 'raft-kv-bench-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function options(argv: string[]): BenchOptions {
+  const o = parseOptions(argv);
+  if (o === 'help') throw new Error('unexpected help');
+  return o;
+}
+
+describe('npm run bench', () => {
+  it('measures writes and reads at two concurrency levels on 3 Miniflare nodes', async () => {
+    const jsonPath = join(dir, 'out.json');
+    const o = options(['--start', '--cluster-size', '3', '--concurrency', '1,4', '--duration', '1', '--warmup', '0.2']);
+    Object.assign(o, { keys: 50, idleS: 0.5, jsonPath, quiet: true });
+    const { report } = await runBench(o);
+
+    expect(report.runs).toHaveLength(1);
+    const run = report.runs[0]!;
+    expect(run.workloads.map((w) => w.workload)).toEqual(['write', 'read']);
+    for (const w of run.workloads) {
+      expect(w.levels.map((l) => l.concurrency)).toEqual([1, 4]);
+      for (const l of w.levels) {
+        expect(l.ops).toBeGreaterThan(0);
+        expect(l.opsPerSec).toBeGreaterThan(0);
+        const { p50Ms, p90Ms, p99Ms, maxMs } = l.latency;
+        expect(p50Ms).toBeGreaterThan(0);
+        expect(p50Ms).toBeLessThanOrEqual(p90Ms);
+        expect(p90Ms).toBeLessThanOrEqual(p99Ms);
+        expect(p99Ms).toBeLessThanOrEqual(maxMs);
+        expect(l.cpu.length).toBeGreaterThan(1); // the nodes' workerd processes and this process
+      }
+    }
+    const s = run.startup!;
+    expect(s.spawnMs).toBeGreaterThan(0);
+    expect(s.leaderMs).toBeGreaterThanOrEqual(0);
+    expect(s.firstWriteMs).toBeGreaterThanOrEqual(s.leaderMs);
+    expect(run.memoryIdle!.clusterMiB).toBeGreaterThan(0);
+    expect(run.memoryIdle!.processes.length).toBeGreaterThanOrEqual(3);
+
+    // The JSON on disk holds the same runs plus the summary the table is printed from.
+    const saved = JSON.parse(readFileSync(jsonPath, 'utf8')) as { runs: unknown[]; summary: { levels: unknown[] } };
+    expect(saved.runs).toHaveLength(1);
+    expect(saved.summary.levels).toHaveLength(4);
+    const table = formatSummary(report, summarizeRuns(report.runs));
+    expect(table).toContain('workload: write');
+    expect(table).toContain('p99 ms');
+  }, 120_000);
+
+  it('refuses contradictory flags with a readable message', () => {
+    expect(() => parseOptions(['--start', '--nodes', 'http://127.0.0.1:1'])).toThrow(/exclude each other/);
+    expect(() => parseOptions(['--mix', 'write=x'])).toThrow(/--mix/);
+    expect(() => parseOptions(['--failover', '--cluster-size', '1'])).toThrow(/cluster-size 3/);
+  });
+});
