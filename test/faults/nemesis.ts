@@ -1,0 +1,138 @@
+// The nemesis: a schedule of faults drawn from one seed. Every few seconds a
+// fault starts or one of the active ones heals; faults overlap, so
+// combinations (a partition while a node is down, a paused leader on the
+// minority side) happen. At the end everything heals. Every event is recorded
+// with its time, so a failing history can be read against the schedule.
+import type { Prng } from '../sim/prng';
+import type { FaultCluster } from './cluster';
+import { describeFault, drawKind, drawPartition, type Fault } from './faults';
+
+export interface NemesisEvent {
+  atMs: number;
+  action: 'start' | 'heal' | 'restarted' | 'heal-all' | 'error';
+  fault: string;
+  /** The links cut and the node states after the event. */
+  network: string;
+  nodes: string;
+  detail?: Fault;
+}
+
+export interface NemesisOptions {
+  minGapMs: number;
+  maxGapMs: number;
+  /** At most this many faults at once. */
+  maxActive: number;
+  now: () => number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class Nemesis {
+  readonly events: NemesisEvent[] = [];
+  private active: Fault[] = [];
+  /** Restarts in progress: a restart takes seconds, and the schedule goes on meanwhile. */
+  private readonly restarts = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly cluster: FaultCluster,
+    private readonly rng: Prng,
+    private readonly o: NemesisOptions,
+  ) {}
+
+  /** Runs faults until `untilMs` (on the `now` clock), then heals everything. */
+  async run(untilMs: number, shouldStop: () => boolean = () => false): Promise<void> {
+    try {
+      for (let step = 0; step < 10_000 && !shouldStop(); step++) {
+        const gap = this.rng.between(this.o.minGapMs, this.o.maxGapMs);
+        if (this.o.now() + gap >= untilMs) break;
+        await sleep(gap);
+        if (shouldStop()) break;
+        const start = this.active.length === 0 || (this.active.length < this.o.maxActive && this.rng.below(2) === 0);
+        if (start) await this.startOne();
+        else await this.healOne(this.rng.below(this.active.length));
+      }
+      const left = untilMs - this.o.now();
+      if (left > 0 && !shouldStop()) await sleep(left);
+    } finally {
+      await this.healAll();
+    }
+  }
+
+  async healAll(): Promise<void> {
+    this.active = [];
+    try {
+      await Promise.all(this.restarts.values());
+      await this.cluster.healAll();
+      this.record('heal-all', 'heal everything');
+    } catch (err) {
+      this.record('error', `heal everything failed: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  private async startOne(): Promise<void> {
+    const kind = drawKind(this.rng);
+    const aimAtLeader = this.rng.below(2) === 0;
+    const ids = this.cluster.ids;
+    const leader = aimAtLeader ? await this.cluster.leader() : null;
+    if (kind === 'kill' || kind === 'pause') {
+      const busy = new Set(this.active.flatMap((f) => (f.kind === 'partition' ? [] : [f.node])));
+      const candidates = ids.filter((id) => !busy.has(id) && this.cluster.node(id).state === 'running');
+      if (candidates.length === 0) return;
+      const node = leader !== null && candidates.includes(leader) ? leader : this.rng.pick(candidates);
+      const fault: Fault = { kind, node, wasLeader: node === leader };
+      if (kind === 'kill') await this.cluster.node(node).kill();
+      else this.cluster.node(node).pause();
+      this.active.push(fault);
+      this.record('start', describeFault(fault), fault);
+      return;
+    }
+    const target = leader ?? this.rng.pick(ids);
+    const fault = drawPartition(this.rng, kind, ids, target, leader !== null);
+    this.active.push(fault);
+    this.applyNetwork();
+    this.record('start', describeFault(fault), fault);
+  }
+
+  private async healOne(index: number): Promise<void> {
+    const fault = this.active[index];
+    if (!fault) return;
+    this.active.splice(index, 1);
+    switch (fault.kind) {
+      case 'partition':
+        this.applyNetwork();
+        break;
+      case 'pause':
+        this.cluster.node(fault.node).resume();
+        break;
+      case 'kill': {
+        // Recorded when issued; the node rejoins once its process serves again.
+        const node = fault.node;
+        const restart = this.cluster
+          .restart(node)
+          .then(() => this.record('restarted', `${node} serves again`))
+          .catch((err: unknown) => {
+            this.record('error', `restart of ${node} failed: ${(err as Error).message}`);
+            throw err;
+          })
+          .finally(() => this.restarts.delete(node));
+        restart.catch(() => {}); // awaited (and its failure raised) by healAll
+        this.restarts.set(node, restart);
+        break;
+      }
+    }
+    this.record('heal', describeFault(fault), fault);
+  }
+
+  private applyNetwork(): void {
+    this.cluster.network.apply(this.active.flatMap((f) => (f.kind === 'partition' ? f.cuts : [])));
+  }
+
+  private record(action: NemesisEvent['action'], fault: string, detail?: Fault): void {
+    const nodes = this.cluster.ids.map((id) => `${id}:${this.cluster.node(id).state}`).join(' ');
+    const ev: NemesisEvent = { atMs: Math.round(this.o.now()), action, fault, network: this.cluster.network.describe(), nodes };
+    if (detail) ev.detail = detail;
+    this.events.push(ev);
+    process.stdout.write(`[nemesis] t=${(ev.atMs / 1000).toFixed(1)}s ${action} ${fault} | ${nodes}\n`);
+  }
+}

@@ -1,0 +1,83 @@
+// `npm run faults -- [--time 60] [--nodes 3|5] [--seed N] [--clients 5] [--keys 4] [--keep]`
+// Exit code 0 when every check passed, 1 otherwise; the last line is a summary.
+import { parseArgs } from 'node:util';
+import { defaultOptions, killEverything, randomSeed, runFaults, type FaultRunOptions } from './run-faults';
+
+const usage = `usage: npm run faults -- [--time SEC] [--nodes 3|5] [--seed N] [--clients N] [--keys N]
+                        [--node-port P] [--proxy-port P] [--keep]
+  --time        seconds of faults (default ${defaultOptions.timeSec})
+  --nodes       cluster size (default ${defaultOptions.nodes})
+  --seed        replays a run's random choices (default: random, printed)
+  --clients     concurrent clients (default ${defaultOptions.clients})
+  --keys        keys they share (default ${defaultOptions.keys})
+  --node-port   first node port (default ${defaultOptions.nodeBasePort}); nodes use the next N-1 too
+  --proxy-port  first link-proxy port (default ${defaultOptions.proxyBasePort}); proxies use N*N ports
+  --keep        keep the run folder (logs, data, history) even when the run passes`;
+
+function int(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    process.stderr.write(`--${name} must be an integer in [${min}, ${max}], got "${text}"\n${usage}\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+function parse(argv: string[]): FaultRunOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        time: { type: 'string' },
+        nodes: { type: 'string' },
+        seed: { type: 'string' },
+        clients: { type: 'string' },
+        keys: { type: 'string' },
+        'node-port': { type: 'string' },
+        'proxy-port': { type: 'string' },
+        keep: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+    }));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${usage}\n`);
+    process.exit(2);
+  }
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  const d = defaultOptions;
+  return {
+    ...d,
+    timeSec: int('time', values.time, d.timeSec, 1, 24 * 3600),
+    nodes: int('nodes', values.nodes, d.nodes, 3, 9),
+    seed: int('seed', values.seed, randomSeed(), 0, Number.MAX_SAFE_INTEGER),
+    clients: int('clients', values.clients, d.clients, 1, 50),
+    keys: int('keys', values.keys, d.keys, 1, 100),
+    nodeBasePort: int('node-port', values['node-port'], d.nodeBasePort, 1024, 65000),
+    proxyBasePort: int('proxy-port', values['proxy-port'], d.proxyBasePort, 1024, 65000),
+    keep: values.keep ?? false,
+  };
+}
+
+const options = parse(process.argv.slice(2));
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write(`faults: ${sig}: killing every node and stopping (seed ${options.seed})\n`);
+    killEverything();
+    process.exit(130);
+  });
+}
+runFaults(options)
+  .then((r) => process.exit(r.ok ? 0 : 1))
+  .catch((err: unknown) => {
+    process.stderr.write(`faults: ${(err as Error).stack ?? String(err)}\n`);
+    killEverything();
+    process.exit(1);
+  });
