@@ -50,6 +50,22 @@ describe('SqlRaftStorage', () => {
     });
   });
 
+  it('writes a commit-only change with the next write instead of on its own', async () => {
+    await runInDurableObject(nodeNamed('storage-commit'), (_obj: RaftNodeObject, state) => {
+      const s = new SqlRaftStorage(state.storage);
+      s.migrate();
+      const stored = () => new SqlRaftStorage(state.storage).load().hardState;
+      s.save({ term: 1, vote: 'n1', commit: 0 }, [entry(1, 1)]);
+      s.save({ term: 1, vote: 'n1', commit: 1 }, []);
+      expect(stored()).toEqual({ term: 1, vote: 'n1', commit: 0 });
+      s.save(null, [entry(2, 1)]);
+      expect(stored()).toEqual({ term: 1, vote: 'n1', commit: 1 });
+      s.save({ term: 1, vote: 'n1', commit: 2 }, []);
+      s.save({ term: 2, vote: null, commit: 2 }, []); // a new term is written at once
+      expect(stored()).toEqual({ term: 2, vote: null, commit: 2 });
+    });
+  });
+
   it('refuses to store a log with a hole, and stores nothing of that call', async () => {
     await runInDurableObject(nodeNamed('storage-holes'), (_obj: RaftNodeObject, state) => {
       const s = new SqlRaftStorage(state.storage);

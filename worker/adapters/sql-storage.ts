@@ -33,6 +33,10 @@ const entryKinds: readonly EntryKind[] = ['command', 'noop', 'config'];
 export class SqlRaftStorage {
   /** Index of the last stored entry, kept to check that appends stay contiguous. */
   private lastIndex: Index = 0;
+  /** The hard state as stored. */
+  private stored: HardState = { term: 0, vote: null, commit: 0 };
+  /** A newer commit index not yet written (see save). */
+  private unwrittenCommit: Index | null = null;
 
   constructor(private readonly storage: DurableObjectStorage) {}
 
@@ -65,6 +69,8 @@ export class SqlRaftStorage {
       entries.push({ index: row.idx, term: row.term, kind: toKind(row.kind, row.idx), data: row.data });
     }
     this.lastIndex = entries.length;
+    this.stored = hardState;
+    this.unwrittenCommit = null;
     return { hardState, entries };
   }
 
@@ -73,21 +79,31 @@ export class SqlRaftStorage {
    * entries, replacing any stored suffix from entries[0].index on (§5.3: a
    * follower drops a conflicting suffix before taking the leader's entries).
    * Atomic: either all of it is stored or none.
+   *
+   * A change of the commit index alone is not written at once. The commit
+   * index is volatile state in Raft (§5, Figure 2): after a restart the node
+   * relearns it from the leader, so storing it only saves replay work. Writing
+   * it on its own would cost every client write one more durable storage
+   * round on the leader (the output gate holds the reply until the write is
+   * durable), so it rides along with the next write that has to happen anyway.
    */
   save(hardState: HardState | null, entries: readonly Entry[]): void {
+    if (hardState !== null && entries.length === 0 && hardState.term === this.stored.term && hardState.vote === this.stored.vote) {
+      this.unwrittenCommit = hardState.commit;
+      return;
+    }
     if (hardState === null && entries.length === 0) return;
     checkContiguous(entries, this.lastIndex);
+    const hs = hardState ?? { ...this.stored, commit: this.unwrittenCommit ?? this.stored.commit };
     const sql = this.storage.sql;
     this.storage.transactionSync(() => {
-      if (hardState !== null) {
-        sql.exec(
-          `INSERT INTO raft_hard_state (id, term, vote, commit_index) VALUES (1, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET term = excluded.term, vote = excluded.vote, commit_index = excluded.commit_index`,
-          hardState.term,
-          hardState.vote,
-          hardState.commit,
-        );
-      }
+      sql.exec(
+        `INSERT INTO raft_hard_state (id, term, vote, commit_index) VALUES (1, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET term = excluded.term, vote = excluded.vote, commit_index = excluded.commit_index`,
+        hs.term,
+        hs.vote,
+        hs.commit,
+      );
       const first = entries[0];
       if (first === undefined) return;
       sql.exec('DELETE FROM raft_log WHERE idx >= ?', first.index);
@@ -95,6 +111,8 @@ export class SqlRaftStorage {
         sql.exec('INSERT INTO raft_log (idx, term, kind, data) VALUES (?, ?, ?, ?)', e.index, e.term, e.kind, e.data);
       }
     });
+    this.stored = hs;
+    this.unwrittenCommit = null;
     const last = entries[entries.length - 1];
     if (last !== undefined) this.lastIndex = last.index;
   }
