@@ -10,12 +10,14 @@ export type PartitionName = 'halves' | 'isolate' | 'bridge' | 'one-way-out' | 'o
 export type Fault =
   | { kind: 'partition'; name: PartitionName; mode: CutMode; groups: string[][]; target: string | null; targetWasLeader: boolean; cuts: Cut[] }
   | { kind: 'kill'; node: string; wasLeader: boolean }
-  | { kind: 'pause'; node: string; wasLeader: boolean };
+  | { kind: 'pause'; node: string; wasLeader: boolean }
+  /** A pause shorter than an election timeout or two: does a leader that blinked act on stale beliefs? */
+  | { kind: 'blip'; node: string; wasLeader: boolean; pauseMs: number };
 
-export type FaultKind = 'halves' | 'isolate' | 'bridge' | 'one-way' | 'kill' | 'pause';
+export type FaultKind = 'halves' | 'isolate' | 'bridge' | 'one-way' | 'kill' | 'pause' | 'blip';
 
-const kinds: FaultKind[] = ['halves', 'isolate', 'bridge', 'one-way', 'kill', 'pause'];
-const weights = [2, 3, 1, 2, 2, 2];
+const kinds: FaultKind[] = ['halves', 'isolate', 'bridge', 'one-way', 'kill', 'pause', 'blip'];
+const weights = [2, 3, 1, 2, 2, 2, 1];
 
 export function drawKind(rng: Prng): FaultKind {
   return kinds[rng.weighted(weights)] as FaultKind;
@@ -75,6 +77,8 @@ export function describeFault(f: Fault): string {
       return `kill ${f.node}${f.wasLeader ? ' (leader)' : ''}`;
     case 'pause':
       return `pause ${f.node}${f.wasLeader ? ' (leader)' : ''}`;
+    case 'blip':
+      return `pause ${f.node}${f.wasLeader ? ' (leader)' : ''} for ${f.pauseMs} ms`;
     case 'partition': {
       const groups = f.groups.map((g) => `{${g.join(',')}}`).join(' | ');
       const who = f.target && f.targetWasLeader ? ` ${f.target} (leader)` : f.target ? ` ${f.target}` : '';

@@ -75,14 +75,26 @@ export class Nemesis {
     const aimAtLeader = this.rng.below(2) === 0;
     const ids = this.cluster.ids;
     const leader = aimAtLeader ? await this.cluster.leader() : null;
-    if (kind === 'kill' || kind === 'pause') {
+    if (kind === 'kill' || kind === 'pause' || kind === 'blip') {
       const busy = new Set(this.active.flatMap((f) => (f.kind === 'partition' ? [] : [f.node])));
       const candidates = ids.filter((id) => !busy.has(id) && this.cluster.node(id).state === 'running');
       if (candidates.length === 0) return;
       const node = leader !== null && candidates.includes(leader) ? leader : this.rng.pick(candidates);
-      const fault: Fault = { kind, node, wasLeader: node === leader };
-      if (kind === 'kill') await this.cluster.node(node).kill();
-      else this.cluster.node(node).pause();
+      const wasLeader = node === leader;
+      const runner = this.cluster.node(node);
+      if (kind === 'blip') {
+        // Starts and heals at once: it does not stay active.
+        const fault: Fault = { kind, node, wasLeader, pauseMs: this.rng.between(100, 900) };
+        runner.pause();
+        this.record('start', describeFault(fault), fault);
+        await sleep(fault.pauseMs);
+        runner.resume();
+        this.record('heal', describeFault(fault), fault);
+        return;
+      }
+      const fault: Fault = { kind, node, wasLeader };
+      if (kind === 'kill') await runner.kill();
+      else runner.pause();
       this.active.push(fault);
       this.record('start', describeFault(fault), fault);
       return;
@@ -103,6 +115,7 @@ export class Nemesis {
         this.applyNetwork();
         break;
       case 'pause':
+      case 'blip':
         this.cluster.node(fault.node).resume();
         break;
       case 'kill': {
