@@ -131,11 +131,13 @@ function scriptedTransport(overrides: Partial<TransportOptions> = {}) {
   const logs: LoggedLine[] = [];
   const work: Promise<unknown>[] = [];
   const clock = { now: 1_000 };
+  const down = new Set<string>();
   const logger: Logger = { log: (level, msg, fields = {}) => logs.push({ level, msg, fields }) };
   const fakeFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const url = String(input);
     const body = JSON.parse(String(init?.body)) as { messages: Message[] };
     posts.push({ url, auth: new Headers(init?.headers).get('authorization'), body });
+    if (down.has(url.slice('http://'.length, url.indexOf(':', 'http://'.length)))) throw new TypeError('connection refused');
     if (url.startsWith('http://n2')) {
       const replies = [...body.messages.map((m) => ack('n2', (m as AppendRequest).round)), ack('n3', 99), { junk: true }];
       return Response.json({ messages: replies });
@@ -163,7 +165,7 @@ function scriptedTransport(overrides: Partial<TransportOptions> = {}) {
     ...overrides,
   });
   const settle = () => Promise.all(work.splice(0));
-  return { transport, posts, events, logs, clock, settle };
+  return { transport, posts, events, logs, clock, down, settle };
 }
 
 describe('FetchTransport', () => {
@@ -203,6 +205,23 @@ describe('FetchTransport', () => {
     await t.settle();
     const warns = t.logs.filter((l) => l.level === 'warn');
     expect(warns.map((w) => w.fields.suppressed)).toEqual([0, 2]);
+  });
+
+  it('says once that a failing peer is reachable again', async () => {
+    const t = scriptedTransport();
+    t.down.add('n2');
+    t.transport.send([heartbeat('n2', 1)]);
+    await t.settle();
+    t.down.clear();
+    for (let i = 2; i < 5; i++) {
+      t.transport.send([heartbeat('n2', i)]);
+      await t.settle();
+    }
+    expect(t.logs.filter((l) => l.level !== 'debug').map((l) => [l.msg, l.fields.reason])).toEqual([
+      ['peer request failed', 'TypeError: connection refused'],
+      ['peer reachable again', undefined],
+      // (n2's junk replies would warn too, but the first warning's interval holds them back)
+    ]);
   });
 
   it('caps requests in flight per peer, and drops messages for unknown peers', async () => {

@@ -65,7 +65,8 @@ export class FetchTransport {
       }
       const busy = this.inflight.get(to) ?? 0;
       if (busy >= this.opts.maxInflightPerPeer) {
-        this.warn(peer, `dropped ${batch.length} message(s): ${busy} requests already in flight`);
+        // Slow, not necessarily down: warn, but do not mark it failing.
+        this.warn(peer, `dropped ${batch.length} message(s): ${busy} requests already in flight`, false);
         continue;
       }
       this.inflight.set(to, busy + 1);
@@ -81,11 +82,13 @@ export class FetchTransport {
   private async post(peer: Member, batch: Message[]): Promise<void> {
     const outcome = await this.exchange(peer, batch);
     if (outcome.type === 'failed') {
-      this.warn(peer, outcome.reason);
+      this.warn(peer, outcome.reason, true);
       return;
     }
-    if (this.failing.delete(peer.id)) this.opts.logger.log('info', 'peer reachable again', { peer: peer.id });
-    if (outcome.dropped > 0) this.warn(peer, `ignored ${outcome.dropped} malformed or misaddressed reply message(s)`);
+    if (this.failing.delete(peer.id) && this.throttle.admit(`up:${peer.id}`, this.opts.now()) !== null) {
+      this.opts.logger.log('info', 'peer reachable again', { peer: peer.id });
+    }
+    if (outcome.dropped > 0) this.warn(peer, `ignored ${outcome.dropped} malformed or misaddressed reply message(s)`, false);
     if (outcome.replies.length > 0) this.opts.deliver(outcome.replies);
   }
 
@@ -122,8 +125,8 @@ export class FetchTransport {
     return { replies, dropped: list.length - replies.length };
   }
 
-  private warn(peer: Member, reason: string): void {
-    this.failing.add(peer.id);
+  private warn(peer: Member, reason: string, failing: boolean): void {
+    if (failing) this.failing.add(peer.id);
     const held = this.throttle.admit(peer.id, this.opts.now());
     if (held === null) return;
     this.opts.logger.log('warn', 'peer request failed', { peer: peer.id, url: peer.url, reason, suppressed: held });
