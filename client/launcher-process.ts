@@ -11,11 +11,19 @@ import type { LineSink } from './launcher-instance';
 import { formatPeers, type NodeSettings } from './launcher-node-config';
 import { processGroupMembers } from './launcher-procfs';
 
-/** `node --import <tsx loader>` (no tsx CLI wrapper, so the group is just node + workerd). */
-export function nodeProcessCommand(): { command: string; prefixArgs: string[] } {
+/**
+ * `node --import <tsx loader> <script>`: runs a TypeScript script of this
+ * repository without the tsx CLI wrapper process, so the process group of a
+ * node is just node + workerd.
+ */
+export function tsxScriptCommand(script: string): { command: string; prefixArgs: string[] } {
   const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
   const loader = pathToFileURL(join(dirname(tsxPackage), 'dist/loader.mjs')).href;
-  return { command: process.execPath, prefixArgs: ['--import', loader, resolve(repoRoot, 'client/node-process.ts')] };
+  return { command: process.execPath, prefixArgs: ['--import', loader, resolve(repoRoot, script)] };
+}
+
+export function nodeProcessCommand(): { command: string; prefixArgs: string[] } {
+  return tsxScriptCommand('client/node-process.ts');
 }
 
 /** The node-process flags for these settings (the secret travels in the environment). */

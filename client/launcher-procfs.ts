@@ -127,3 +127,18 @@ export function isAlive(pid: number): boolean {
   const st = readStat(pid);
   return st !== null && st.state !== 'Z';
 }
+
+/** The one-letter state of pid ('R', 'S', 'T' for stopped, 'Z'...), or null if it is gone. */
+export function processState(pid: number): string | null {
+  return readStat(pid)?.state ?? null;
+}
+
+/** Waits until every pid is stopped (SIGSTOP took effect) or gone; false on timeout. */
+export async function waitStopped(pids: number[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (pids.every((p) => ['T', 't', null].includes(processState(p)))) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -12,7 +12,7 @@ import { writeWorkerBundle } from './bundle';
 import { NodeInstance, type LineSink } from './launcher-instance';
 import type { Member, NodeSettings } from './launcher-node-config';
 import { ProcessMember, type ExitRecord } from './launcher-process';
-import { isAlive } from './launcher-procfs';
+import { isAlive, waitStopped } from './launcher-procfs';
 import { generateSecret } from './launcher-secret';
 import { fetchStatus, waitForAgreedLeader } from './launcher-status';
 
@@ -199,17 +199,22 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<Cluster> {
     secret,
     dataDir,
     mode,
-    kill: (id) => driver(id).kill(),
+    kill: async (id) => driver(id).kill(),
     restart: async (id) => {
       const d = driver(id);
       await d.kill();
       await d.start();
     },
-    pause: async (id) => driver(id).pause(),
+    pause: async (id) => {
+      const d = driver(id);
+      d.pause();
+      // SIGSTOP lands asynchronously; "paused" should mean paused.
+      await waitStopped(d.pids(), 2000);
+    },
     resume: async (id) => driver(id).resume(),
     stop: stopAll,
     waitForLeader: (timeoutMs = Math.max(10_000, 25 * electionMs)) => waitForAgreedLeader(members, count, timeoutMs),
-    status: (id) => fetchStatus(member(id).url, 2000),
+    status: async (id) => fetchStatus(member(id).url, 2000),
     pids: (id) => driver(id).pids(),
     logs: (id) => [...(logs.get(member(id).id) ?? [])],
     crashes: () => [...crashes],

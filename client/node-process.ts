@@ -5,7 +5,6 @@
 // Kill its process group with SIGKILL and run the same command again: the
 // node comes back with its data (Durable Object storage under --data).
 import { UsageError } from './launcher-flags';
-import { NodeInstance } from './launcher-instance';
 import { nodeUsage, parseNodeArgs } from './launcher-node-args';
 import { isAlive } from './launcher-procfs';
 import { loadOrCreateSecret } from './launcher-secret';
@@ -39,6 +38,8 @@ async function main(): Promise<void> {
     process.stderr.write(`node-process: cluster secret ${loaded.created ? 'created in' : 'read from'} ${args.secret.file}\n`);
   }
   const settings = { ...args.settings, secret };
+  // Loaded only now: Miniflare takes seconds to import, and argument errors should be instant.
+  const { NodeInstance } = await import('./launcher-instance');
   const node = new NodeInstance(settings, (line) => process.stdout.write(`${line}\n`));
 
   let stopping = false;

@@ -1,0 +1,172 @@
+// The in-process launcher (one Miniflare instance, one workerd, per node):
+// election, writes through the leader, crash of the leader, restart and
+// catch-up, pause/resume; plus the single-node command's argument checks.
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type Cluster, type StatusView } from '../../client/launcher';
+import { parseNodeArgs } from '../../client/launcher-node-args';
+import { tsxScriptCommand } from '../../client/launcher-process';
+import { isAlive, rssKiB } from '../../client/launcher-procfs';
+
+const electionTimeoutMs = 150;
+
+async function put(url: string, key: string, value: string): Promise<Response> {
+  return fetch(`${url}/kv/${key}`, { method: 'PUT', body: value, redirect: 'manual', signal: AbortSignal.timeout(5000) });
+}
+
+async function get(url: string, key: string): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${url}/kv/${key}`, { redirect: 'manual', signal: AbortSignal.timeout(5000) });
+  return { status: res.status, body: await res.json() };
+}
+
+/** Polls until check passes or timeoutMs elapses; returns the last value. */
+async function eventually<T>(probe: () => Promise<T>, check: (v: T) => boolean, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined as T);
+    if (v !== undefined && check(v)) return v;
+    if (Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('in-process cluster (3 Miniflare instances)', () => {
+  let cluster: Cluster;
+  let startupMs = 0;
+
+  beforeAll(async () => {
+    const t0 = performance.now();
+    cluster = await startCluster({ nodes: 3, basePort: 18_700, electionTimeoutMs, heartbeatIntervalMs: 30, requestTimeoutMs: 2000, logLevel: 'warn' });
+    startupMs = performance.now() - t0;
+  });
+
+  afterAll(async () => {
+    const pids = cluster?.members.flatMap((m) => cluster.pids(m.id)) ?? [];
+    await cluster?.stop();
+    expect(pids.filter(isAlive)).toEqual([]);
+  });
+
+  it('starts one workerd per node and elects a leader', async () => {
+    const t0 = performance.now();
+    const leader = await cluster.waitForLeader();
+    const electMs = performance.now() - t0;
+    const pids = cluster.members.map((m) => cluster.pids(m.id));
+    for (const p of pids) expect(p).toHaveLength(1);
+    expect(new Set(pids.flat()).size).toBe(3);
+    const rssMiB = pids.flat().reduce((sum, pid) => sum + rssKiB(pid), 0) / 1024;
+    console.log(`startup ${startupMs.toFixed(0)} ms, first leader ${leader.id} after ${electMs.toFixed(0)} ms more, workerd RSS total ${rssMiB.toFixed(0)} MiB`);
+    expect(cluster.members.map((m) => m.url)).toEqual(['http://127.0.0.1:18700', 'http://127.0.0.1:18701', 'http://127.0.0.1:18702']);
+  });
+
+  it('writes through the leader, survives the leader being killed, and the restarted node catches up', async () => {
+    const leader = await cluster.waitForLeader();
+    expect((await put(leader.url, 'k1', 'v1')).status).toBe(200);
+    expect(await get(leader.url, 'k1')).toEqual({ status: 200, body: { key: 'k1', value: 'v1' } });
+
+    const [workerd] = cluster.pids(leader.id);
+    const t0 = performance.now();
+    await cluster.kill(leader.id);
+    expect(isAlive(workerd!)).toBe(false);
+    expect(cluster.pids(leader.id)).toEqual([]);
+    const next = await cluster.waitForLeader(10_000);
+    const failoverMs = performance.now() - t0;
+    console.log(`new leader ${next.id} ${failoverMs.toFixed(0)} ms after SIGKILL of leader ${leader.id} (election timeout ${electionTimeoutMs} ms)`);
+    expect(next.id).not.toBe(leader.id);
+    expect(failoverMs).toBeLessThan(40 * electionTimeoutMs); // generous: the machine is shared
+    expect(await get(next.url, 'k1')).toEqual({ status: 200, body: { key: 'k1', value: 'v1' } });
+    expect((await put(next.url, 'k2', 'v2')).status).toBe(200);
+
+    const t1 = performance.now();
+    await cluster.restart(leader.id);
+    console.log(`restart of ${leader.id} took ${(performance.now() - t1).toFixed(0)} ms`);
+    expect(cluster.pids(leader.id)).toHaveLength(1);
+    const target = ((await cluster.status(next.id)) as StatusView).commitIndex;
+    const caughtUp = await eventually(
+      async () => (await cluster.status(leader.id)) as StatusView,
+      (s) => s.appliedIndex >= target,
+      15_000,
+    );
+    expect(caughtUp.appliedIndex).toBeGreaterThanOrEqual(target);
+    // A follower redirects to the leader it knows.
+    const viaFollower = await get(leader.url, 'k2');
+    expect([200, 307]).toContain(viaFollower.status);
+  });
+
+  it('pauses and resumes a follower without losing the cluster', async () => {
+    const leader = await cluster.waitForLeader();
+    const follower = cluster.members.find((m) => m.id !== leader.id)!;
+    await cluster.pause(follower.id);
+    try {
+      expect((await put(leader.url, 'k3', 'v3')).status).toBe(200);
+    } finally {
+      await cluster.resume(follower.id);
+    }
+    const target = ((await cluster.status(leader.id)) as StatusView).commitIndex;
+    const s = await eventually(
+      async () => (await cluster.status(follower.id)) as StatusView,
+      (v) => v.appliedIndex >= target,
+      10_000,
+    );
+    expect(s.appliedIndex).toBeGreaterThanOrEqual(target);
+  });
+
+  it('refuses unknown node ids', async () => {
+    await expect(cluster.kill('n9')).rejects.toThrow(/no node "n9"/);
+    expect(() => cluster.pids('n9')).toThrow(/no node/);
+  });
+});
+
+describe('node-process arguments', () => {
+  const base = ['--id', 'n1', '--port', '8787', '--peers', 'n2=http://127.0.0.1:8788,n3=http://127.0.0.1:8789'];
+  const noEnv = {};
+
+  it('accepts the documented flags', () => {
+    const a = parseNodeArgs([...base, '--data', '/tmp/x/n1', '--secret', 'abcdefgh', '--election-timeout-ms', '300', '--log-level', 'debug'], noEnv);
+    if (a.help) throw new Error('help');
+    expect(a.settings).toMatchObject({ id: 'n1', port: 8787, host: '127.0.0.1', url: 'http://127.0.0.1:8787', dataDir: '/tmp/x/n1', electionTimeoutMs: 300, logLevel: 'debug' });
+    expect(a.settings.peers).toEqual([
+      { id: 'n2', url: 'http://127.0.0.1:8788' },
+      { id: 'n3', url: 'http://127.0.0.1:8789' },
+    ]);
+    expect(a.secret).toEqual({ value: 'abcdefgh' });
+  });
+
+  it("accepts the seed's environment form, with the secret in a shared file", () => {
+    const a = parseNodeArgs([], { PORT: '8787', OTHER_PORTS: '8788,8789', PERSISTENCE_FILE_PATH: '/tmp/d/n1', LOG_LEVEL: 'info' });
+    if (a.help) throw new Error('help');
+    expect(a.settings.id).toBe('n8787');
+    expect(a.settings.peers.map((p) => `${p.id}=${p.url}`)).toEqual(['n8788=http://127.0.0.1:8788', 'n8789=http://127.0.0.1:8789']);
+    expect(a.settings.dataDir).toBe('/tmp/d/n1');
+    expect(a.secret).toEqual({ file: '/tmp/d/cluster-secret' });
+  });
+
+  it.each([
+    [['--id', 'n1', '--peers='], /missing --port/],
+    [['--port', 'abc', '--peers='], /--port must be an integer from 1 to 65535, got "abc"/],
+    [['--port', '70000', '--peers='], /--port must be an integer/],
+    [['--port', '8787'], /missing --peers/],
+    [['--port', '8787', '--peers', 'n2'], /--peers: peer "n2" is not of the form id=url/],
+    [['--port', '8787', '--peers', 'n2=ftp://x'], /invalid URL/],
+    [['--port', '8787', '--peers', 'n2=http://a:1,n2=http://b:2'], /appears twice/],
+    [['--id', 'n1', '--port', '8787', '--peers', 'n1=http://127.0.0.1:8788'], /own id "n1"/],
+    [['--port', '8787', '--peers', 'n2=http://127.0.0.1:8787'], /own URL/],
+    [[...base, '--election-timeout-ms', '100', '--heartbeat-interval-ms', '80'], /at most half/],
+    [[...base, '--slowdown', '0'], /--slowdown must be a number greater than 0/],
+    [[...base, '--log-level', 'loud'], /--log-level must be one of/],
+    [[...base, '--bogus', '1'], /unknown option --bogus/],
+    [[...base, '--port', '1'], /given twice/],
+    [[...base, '--data'], /--data needs a value/],
+    [[...base, 'stray'], /unexpected argument "stray"/],
+    [[...base, '--secret', 'short'], /at least 8 characters/],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseNodeArgs(argv, noEnv)).toThrow(message);
+  });
+
+  it('exits with code 2 and one line on stderr', () => {
+    const { command, prefixArgs } = tsxScriptCommand('client/node-process.ts');
+    const r = spawnSync(command, [...prefixArgs, '--port', 'x', '--peers='], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, PORT: '', PEERS: '' } });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual(['node-process: --port must be an integer from 1 to 65535, got "x" (see --help)']);
+    expect(r.stdout).toBe('');
+  });
+});
