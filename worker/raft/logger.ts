@@ -24,5 +24,5 @@ export function jsonLogger(
 }
 
 export function isLogLevel(s: string): s is LogLevel {
-  return s in order;
+  return Object.hasOwn(order, s);
 }
