@@ -1,0 +1,181 @@
+// The Raft safety properties (§5.4, Figure 3), checked as the run goes:
+//   - election safety: at most one leader per term, ever;
+//   - log matching: two logs holding an entry with the same index and term
+//     are identical up to that index;
+//   - leader completeness: a leader's log holds every entry committed in an
+//     earlier term;
+//   - state machine safety: no two nodes apply different entries at one index;
+//   - committed entries are never lost: never truncated from a log, and always
+//     on a majority of disks, crashes included.
+// "Committed" means applied by some node: the checker keeps the one true
+// commit history (the first application of each index) and compares every
+// node against it, like VOPR's state checker.
+import type { Entry, Index, NodeId, Term } from '../../../worker/raft/types';
+import { violation } from './violation';
+
+/** A node's durable log: `entries[i - 1]` holds index i. */
+export interface DiskView {
+  readonly entries: readonly Entry[];
+}
+
+export class SafetyChecker {
+  private readonly leaders = new Map<Term, NodeId>();
+  private readonly committed: Entry[] = [];
+  /**
+   * For each committed entry, the highest term any leader had when it was
+   * first applied: the term it was committed in is at most this, so every
+   * leader of a higher term must hold it (a leader of a lower term may still
+   * be elected later, by votes granted before the commit).
+   */
+  private readonly committedBy: Term[] = [];
+  private maxLeaderTerm: Term = 0;
+  private readonly disks = new Map<NodeId, DiskView>();
+  /** Counters for the report: how much each check actually looked at. */
+  readonly counts = { elections: 0, applies: 0, persistedEntries: 0, durabilityChecks: 0 };
+
+  constructor(private readonly clock: { now: number }) {}
+
+  get commitIndex(): Index {
+    return this.committed.length;
+  }
+
+  register(node: NodeId, disk: DiskView): void {
+    this.disks.set(node, disk);
+  }
+
+  /** `node` became leader of `term`; its disk already holds what the step persisted. */
+  onLeader(node: NodeId, term: Term): void {
+    this.counts.elections++;
+    const prior = this.leaders.get(term);
+    if (prior !== undefined && prior !== node) {
+      throw violation('electionSafety', this.clock.now, `two leaders in term ${term}: ${prior} and ${node}`);
+    }
+    this.leaders.set(term, node);
+    this.maxLeaderTerm = Math.max(this.maxLeaderTerm, term);
+    const log = this.disk(node).entries;
+    // committedBy never decreases along the log, so the entries to check are a prefix.
+    for (let i = 0; i < this.committed.length && (this.committedBy[i] as Term) < term; i++) {
+      const c = this.committed[i] as Entry;
+      const mine = log[i];
+      if (!mine || mine.term !== c.term) {
+        throw violation(
+          'leaderCompleteness',
+          this.clock.now,
+          `${node} became leader of term ${term} without committed entry ${describe(c)}; it has ${mine ? describe(mine) : 'nothing'} there (log length ${log.length})`,
+        );
+      }
+    }
+  }
+
+  /** `node` applied `entry`. The host has already checked it applies in index order. */
+  onApply(node: NodeId, entry: Entry): void {
+    this.counts.applies++;
+    const own = this.disk(node).entries[entry.index - 1];
+    if (!own || !sameEntry(own, entry)) {
+      throw violation(
+        'stateMachineSafety',
+        this.clock.now,
+        `${node} applied ${describe(entry)} but its log holds ${own ? describe(own) : 'nothing'} at that index`,
+      );
+    }
+    const known = this.committed[entry.index - 1];
+    if (known) {
+      if (!sameEntry(known, entry)) {
+        throw violation(
+          'stateMachineSafety',
+          this.clock.now,
+          `${node} applied ${describe(entry)} where ${describe(known)} was applied before`,
+        );
+      }
+      return;
+    }
+    if (entry.index !== this.committed.length + 1) {
+      throw violation('host', this.clock.now, `${node} applied index ${entry.index} before anyone applied ${this.committed.length + 1}`);
+    }
+    this.committed.push(entry);
+    this.committedBy.push(this.maxLeaderTerm);
+  }
+
+  /**
+   * Called before `node` stores `entries` (deleting everything from
+   * entries[0].index on): no committed entry may disappear or change.
+   */
+  beforePersist(node: NodeId, entries: readonly Entry[]): void {
+    const first = entries[0];
+    if (!first) return;
+    const log = this.disk(node).entries;
+    const end = Math.min(log.length, this.committed.length);
+    for (let i = first.index; i <= end; i++) {
+      const old = log[i - 1] as Entry;
+      const c = this.committed[i - 1] as Entry;
+      if (old.term !== c.term) continue; // this disk never held the committed entry here
+      const replacement = entries[i - first.index];
+      if (!replacement || !sameEntry(replacement, old)) {
+        throw violation(
+          'committedLost',
+          this.clock.now,
+          `${node} truncated committed entry ${describe(c)} (storing ${entries.length} entries from index ${first.index})`,
+        );
+      }
+    }
+  }
+
+  /** Called after `node` stored entries from `fromIndex` on: log matching against every other disk. */
+  afterPersist(node: NodeId, fromIndex: Index): void {
+    const mine = this.disk(node).entries;
+    for (let i = fromIndex; i <= mine.length; i++) {
+      this.counts.persistedEntries++;
+      const e = mine[i - 1] as Entry;
+      const prevTerm = i > 1 ? (mine[i - 2] as Entry).term : 0;
+      for (const [other, disk] of this.disks) {
+        if (other === node) continue;
+        const theirs = disk.entries[i - 1];
+        if (!theirs || theirs.term !== e.term) continue;
+        const theirPrevTerm = i > 1 ? (disk.entries[i - 2]?.term ?? -1) : 0;
+        if (!sameEntry(theirs, e) || theirPrevTerm !== prevTerm) {
+          throw violation(
+            'logMatching',
+            this.clock.now,
+            `${node} and ${other} both hold index ${i} term ${e.term} but differ: ${describe(e)} (prev term ${prevTerm}) vs ${describe(theirs)} (prev term ${theirPrevTerm})`,
+          );
+        }
+      }
+    }
+  }
+
+  /** Every committed entry must sit on a majority of disks (crashed nodes' disks count). */
+  checkDurable(why: string): void {
+    this.counts.durabilityChecks++;
+    const majority = Math.floor(this.disks.size / 2) + 1;
+    for (let i = 0; i < this.committed.length; i++) {
+      const c = this.committed[i] as Entry;
+      let holders = 0;
+      for (const disk of this.disks.values()) {
+        const e = disk.entries[i];
+        if (e && e.term === c.term) holders++;
+      }
+      if (holders < majority) {
+        throw violation(
+          'committedLost',
+          this.clock.now,
+          `after ${why}: committed entry ${describe(c)} is on ${holders} disks, fewer than a majority of ${majority}`,
+        );
+      }
+    }
+  }
+
+  private disk(node: NodeId): DiskView {
+    const d = this.disks.get(node);
+    if (!d) throw new Error(`safety checker: unknown node ${node}`);
+    return d;
+  }
+}
+
+export function sameEntry(a: Entry, b: Entry): boolean {
+  return a.index === b.index && a.term === b.term && a.kind === b.kind && a.data === b.data;
+}
+
+function describe(e: Entry): string {
+  const data = e.data.length > 60 ? e.data.slice(0, 57) + '...' : e.data;
+  return `#${e.index}@t${e.term} ${e.kind}${data ? ` ${data}` : ''}`;
+}

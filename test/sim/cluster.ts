@@ -1,0 +1,181 @@
+// Runs one seed end to end:
+//   1. draw every knob from the seed (swarm.ts);
+//   2. safety phase: nodes, clients and the nemesis run for `safetyPhaseMs`
+//      while the safety checkers watch every persist, apply and election;
+//   3. liveness phase: all faults heal; within `livenessBudgetMs` the nodes
+//      must agree on a leader and every pending client operation must finish;
+//   4. the client history must be linearizable.
+// The run stops at the first violation. Nothing here reads a real clock or
+// Math.random, so a seed replays exactly.
+import { validateConfig } from '../../worker/raft/config';
+import type { LogLevel } from '../../worker/raft/logger';
+import type { Message } from '../../worker/raft/messages';
+import type { Member } from '../../worker/raft/types';
+import type { Operation } from './checkers/history';
+import { checkLinearizable } from './checkers/linearizability';
+import { SafetyChecker } from './checkers/safety';
+import { SimViolation, violation, type Violation } from './checkers/violation';
+import { Clients } from './clients';
+import { Clock, EventLimitExceeded } from './clock';
+import { Nemesis } from './nemesis';
+import { Network } from './network';
+import { Prng } from './prng';
+import { SimNode, type Plant } from './sim-node';
+import { drawOptions, tuneForPlant, type SimOptions } from './swarm';
+import { Trace } from './trace';
+
+export interface RunOptions {
+  plant?: Plant | null;
+  /** Lowest level kept in the log ring (default 'info'; replays of failures use 'debug'). */
+  logLevel?: LogLevel;
+  logCapacity?: number;
+  /** Fail as looping after this many events; default 30 per virtual millisecond of the longest possible run. */
+  eventLimit?: number;
+  /** Caps the safety phase (the quick profile of `npm test`). */
+  phaseMaxMs?: number;
+  /** Adjusts the drawn options further. A run tuned this way cannot be replayed from the command line. */
+  tune?: (o: SimOptions) => void;
+}
+
+export interface RunResult {
+  seed: number;
+  ok: boolean;
+  violation: Violation | null;
+  options: SimOptions;
+  /** Digest of the event trace: the same seed must give the same digest. */
+  digest: string;
+  virtualMs: number;
+  /** Time from healing to convergence (liveness), or null if never reached. */
+  convergedAfterMs: number | null;
+  events: number;
+  stats: Record<string, number>;
+  /** What the clients saw, as given to the linearizability checker. */
+  history: Operation[];
+  /** Linearizability search gave up (budget); not a failure. */
+  linearizabilityUnknown: string | null;
+  logs: () => string[];
+}
+
+export function runSeed(seed: number, run: RunOptions = {}): RunResult {
+  const root = new Prng(seed);
+  const options = drawOptions(root.fork());
+  if (run.plant) tuneForPlant(options, run.plant);
+  if (run.phaseMaxMs !== undefined) options.safetyPhaseMs = Math.min(options.safetyPhaseMs, run.phaseMaxMs);
+  run.tune?.(options);
+  const clock = new Clock();
+  clock.eventLimit = run.eventLimit ?? 30 * (options.safetyPhaseMs + options.livenessBudgetMs);
+  const trace = new Trace(clock, run.logCapacity ?? 4000, run.logLevel ?? 'info');
+  const safety = new SafetyChecker(clock);
+  const ids = Array.from({ length: options.nodeCount }, (_, i) => `n${i + 1}`);
+  const members: Member[] = ids.map((id) => ({ id, url: `http://${id}.sim` }));
+  const nodes: SimNode[] = [];
+  const deliver = (m: Message) => nodes[ids.indexOf(m.to)]?.receive(m);
+  const network = new Network(clock, root.fork(), options.network, ids, deliver, trace.digest);
+  for (const self of members) {
+    const prng = root.fork();
+    nodes.push(
+      new SimNode({
+        config: raftConfig(self, members, options),
+        clock,
+        prng,
+        trace,
+        safety,
+        send: (m) => network.send(m),
+        clockOffsetMs: options.clockSkewMaxMs > 0 ? prng.between(0, options.clockSkewMaxMs) : 0,
+        tickJitterMaxMs: options.tickJitterMaxMs,
+        plant: run.plant ?? null,
+      }),
+    );
+  }
+  const clients = new Clients(clock, root.fork(), options.clients, nodes, network, trace);
+  const nemesis = new Nemesis(clock, root.fork(), options.faults, nodes, network, trace);
+  trace.log('sim', 'info', 'sim: start', { seed, nodes: ids.length, plant: run.plant ?? null });
+
+  let found: Violation | null = null;
+  let convergedAfterMs: number | null = null;
+  let linearizabilityUnknown: string | null = null;
+  try {
+    for (const n of nodes) n.start();
+    clients.start();
+    nemesis.start();
+    clock.runUntil(options.safetyPhaseMs);
+    nemesis.healAll();
+    clients.stopIssuing();
+    convergedAfterMs = runLiveness(clock, options, nodes, clients);
+    safety.checkDurable('the end of the run');
+    const lin = checkLinearizable(clients.history);
+    if (lin.ok === false) {
+      throw violation('linearizability', clock.now, `key ${JSON.stringify(lin.key)}: ${lin.explanation}`);
+    }
+    if (lin.ok === 'unknown') linearizabilityUnknown = lin.reason;
+  } catch (err) {
+    found = asViolation(err, clock.now);
+    trace.log('sim', 'error', `VIOLATION ${found.kind}: ${found.message}`);
+  }
+  trace.digest.int(clock.processed);
+  return {
+    seed,
+    ok: found === null,
+    violation: found,
+    options,
+    digest: trace.digest.hex(),
+    virtualMs: clock.now,
+    convergedAfterMs,
+    events: clock.processed,
+    stats: collectStats(nodes, clients, network, nemesis, safety),
+    linearizabilityUnknown,
+    history: clients.history,
+    logs: () => trace.format(),
+  };
+}
+
+/** Runs until some leader is known to every node and no client waits; returns how long that took. */
+function runLiveness(clock: Clock, o: SimOptions, nodes: SimNode[], clients: Clients): number {
+  const healedAt = clock.now;
+  const deadline = healedAt + o.livenessBudgetMs;
+  const converged = () => clients.pending().length === 0 && agreedLeader(nodes) !== null;
+  while (clock.now < deadline) {
+    clock.runUntil(Math.min(deadline, clock.now + 10));
+    if (converged()) return clock.now - healedAt;
+  }
+  const roles = nodes.map((n) => `${n.id}:${n.up ? n.role : 'down'}(leader ${n.leader?.id ?? '?'})`).join(' ');
+  throw violation(
+    'liveness',
+    clock.now,
+    `no convergence ${o.livenessBudgetMs}ms after healing: nodes ${roles}; pending ${clients.pending().join(', ') || 'none'}`,
+  );
+}
+
+function agreedLeader(nodes: SimNode[]): string | null {
+  const leader = nodes.find((n) => n.role === 'leader');
+  if (!leader) return null;
+  return nodes.every((n) => n.leader?.id === leader.id) ? leader.id : null;
+}
+
+function raftConfig(self: Member, members: Member[], o: SimOptions) {
+  const result = validateConfig({ self, peers: members.filter((m) => m.id !== self.id), ...o.raft });
+  if (!result.ok) throw new Error(`simulator drew an invalid config: ${result.errors.join('; ')}`);
+  return result.config;
+}
+
+function asViolation(err: unknown, now: number): Violation {
+  if (err instanceof SimViolation) return err.violation;
+  if (err instanceof EventLimitExceeded) return { kind: 'liveness', at: now, message: err.message };
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { kind: 'host', at: now, message: `exception: ${e.stack ?? e.message}` };
+}
+
+function collectStats(nodes: SimNode[], clients: Clients, network: Network, nemesis: Nemesis, safety: SafetyChecker): Record<string, number> {
+  const sum = (f: (n: SimNode) => number) => nodes.reduce((a, n) => a + f(n), 0);
+  const out: Record<string, number> = {
+    commitIndex: safety.commitIndex,
+    elections: sum((n) => n.stats.elections),
+    crashes: sum((n) => n.stats.crashes),
+    applied: sum((n) => n.stats.applied),
+    plantFired: sum((n) => n.stats.plantFired),
+  };
+  for (const [k, v] of Object.entries(clients.stats)) out[`ops.${k}`] = v;
+  for (const [k, v] of Object.entries(network.stats)) out[`net.${k}`] = v;
+  for (const [k, v] of Object.entries(nemesis.counts)) out[`faults.${k}`] = v;
+  return out;
+}
