@@ -8,7 +8,7 @@ import { logLevels } from './launcher-node-config';
 import { isAlive } from './launcher-procfs';
 import { loadOrCreateSecret } from './launcher-secret';
 import { agreedLeader, collectStatuses } from './launcher-status';
-import { startCluster, type Cluster, type LaunchOptions } from './launcher';
+import type { Cluster, LaunchOptions } from './launcher';
 
 const usage = `usage: npm start -- [options]
   --nodes N                  number of nodes (default 3)
@@ -168,6 +168,8 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   console.log(`starting ${args.options.nodes} nodes (${args.options.mode}), data in ${dataDir}` + (created ? ' (new cluster secret)' : ''));
   try {
+    // Imported here: Miniflare takes seconds to load, and option errors should be instant.
+    const { startCluster } = await import('./launcher');
     cluster = await startCluster({ ...args.options, secret, onLog });
   } catch (err) {
     process.stderr.write(`cluster: failed to start: ${(err as Error).message}\n`);

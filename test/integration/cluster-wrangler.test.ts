@@ -1,0 +1,94 @@
+// `npm run dev:cluster` (client/dev-cluster.ts): three `wrangler dev`
+// processes, one per node, elect a leader and serve the API; Ctrl-C stops
+// every process tree. Heavy (about 400 MiB per node), so one cluster only.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tsxScriptCommand } from '../../client/launcher-process';
+import { isAlive, processTree } from '../../client/launcher-procfs';
+
+const basePort = 18_740;
+const inspectorBasePort = 18_750;
+
+describe('npm run dev:cluster (wrangler dev per node)', () => {
+  let dir: string;
+  let child: ChildProcess | null = null;
+  let tree: number[] = [];
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'raft-kv-wrangler-'));
+  });
+
+  afterAll(async () => {
+    if (child?.pid && isAlive(child.pid)) {
+      process.kill(child.pid, 'SIGTERM');
+      await new Promise((r) => setTimeout(r, 10_000));
+    }
+    for (const pid of tree.filter(isAlive)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('prints the single-node commands', () => {
+    const { command, prefixArgs } = tsxScriptCommand('client/dev-cluster.ts');
+    const r = spawnSync(command, [...prefixArgs, '--print-commands', '--base-port', String(basePort), '--inspector-base-port', String(inspectorBasePort), '--data', dir], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.status).toBe(0);
+    const n2 = r.stdout.split('\n').find((l) => l.includes('--var NODE_ID:n2'));
+    expect(n2).toContain('CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_HIDE_BANNER=true');
+    expect(n2).toContain(`npx wrangler dev --ip 127.0.0.1 --port ${basePort + 1} --inspector-port ${inspectorBasePort + 1} --persist-to ${join(dir, 'n2')}`);
+    expect(n2).toContain(`--var PEERS:n1=http://127.0.0.1:${basePort},n3=http://127.0.0.1:${basePort + 2}`);
+    expect(n2).toContain(`--var "CLUSTER_SECRET:$(cat ${join(dir, 'cluster-secret')})"`);
+    expect(n2).toContain('--show-interactive-dev-session=false --log-level warn < /dev/null');
+  });
+
+  it('elects a leader, serves writes and reads, and Ctrl-C stops every wrangler tree', async () => {
+    const { command, prefixArgs } = tsxScriptCommand('client/dev-cluster.ts');
+    const args = ['--base-port', String(basePort), '--inspector-base-port', String(inspectorBasePort), '--data', dir, '--election-timeout-ms', '300', '--heartbeat-interval-ms', '50'];
+    const c = spawn(command, [...prefixArgs, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = c;
+    const lines: string[] = [];
+    const exit = new Promise<number | null>((r) => c.on('exit', (code) => r(code)));
+    const leaderLine = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no leader:\n${lines.join('\n')}`)), 150_000);
+      for (const s of [c.stdout!, c.stderr!]) {
+        createInterface({ input: s }).on('line', (line) => {
+          lines.push(line);
+          if (line.startsWith('leader: ')) {
+            clearTimeout(timer);
+            resolve(line);
+          }
+        });
+      }
+      void exit.then((code) => reject(new Error(`exited (${code}):\n${lines.join('\n')}`)));
+    });
+    console.log(leaderLine);
+    tree = processTree(c.pid!);
+    const leaderUrl = leaderLine.split(' ')[2]!;
+    const follower = [0, 1, 2].map((i) => `http://127.0.0.1:${basePort + i}`).find((u) => u !== leaderUrl)!;
+
+    const put = await fetch(`${leaderUrl}/kv/w`, { method: 'PUT', body: 'wrangler', signal: AbortSignal.timeout(10_000) });
+    expect(put.status).toBe(200);
+    const redirected = await fetch(`${follower}/kv/w`, { redirect: 'manual', signal: AbortSignal.timeout(10_000) });
+    expect(redirected.status).toBe(307);
+    expect(redirected.headers.get('location')).toBe(`${leaderUrl}/kv/w`);
+    const got = await fetch(`${follower}/kv/w`, { signal: AbortSignal.timeout(10_000) });
+    expect(await got.json()).toEqual({ key: 'w', value: 'wrangler' });
+
+    expect(tree.length).toBeGreaterThan(6); // dev-cluster + 3 × (wrangler, its node child, workerd...)
+    process.kill(-c.pid!, 'SIGINT');
+    expect(await exit).toBe(0);
+    expect(lines).toContain('stopped');
+    expect(tree.filter(isAlive)).toEqual([]);
+  }, 200_000);
+});
