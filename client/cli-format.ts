@@ -6,7 +6,7 @@ export function errorLine(error: ClientError): string {
   if (error.type === 'not_leader') {
     const port = error.leader !== null && error.leader !== undefined ? portOf(error.leader) : null;
     const hint = port !== null ? ` (send to PORT ${port}, or leave PORT out)` : '';
-    return `not the leader: ${error.message}${hint}`;
+    return `${error.message}${hint}`;
   }
   let line = `error (${error.type}): ${error.message}`;
   if (error.outcomeUnknown) {

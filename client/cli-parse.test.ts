@@ -141,7 +141,7 @@ describe('formatting', () => {
     ).toBe('error (timeout): set "k" failed; outcome unknown: the write may have been applied. Retrying it with REQUEST_ID 5 is safe');
     expect(
       errorLine({ type: 'not_leader', message: 'x is not the leader; the leader is http://127.0.0.1:8788', outcomeUnknown: false, leader: p8788 }),
-    ).toMatch(/^not the leader: .* \(send to PORT 8788, or leave PORT out\)$/);
+    ).toBe('x is not the leader; the leader is http://127.0.0.1:8788 (send to PORT 8788, or leave PORT out)');
   });
 
   it('status table', () => {

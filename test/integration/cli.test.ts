@@ -120,7 +120,7 @@ describe('shell over a pipe', () => {
     ]);
     const err = lines(r.stderr);
     expect(err[0]).toBe(
-      `not the leader: http://127.0.0.1:${follower} is not the leader; the leader is http://127.0.0.1:${leader} (send to PORT ${leader}, or leave PORT out)`,
+      `http://127.0.0.1:${follower} is not the leader; the leader is http://127.0.0.1:${leader} (send to PORT ${leader}, or leave PORT out)`,
     );
     expect(err.slice(1)).toEqual(['error: unknown command "bogus" (try help)', 'error: unterminated double quote']);
     expect(r.stderr).not.toMatch(/\n\s+at /);
