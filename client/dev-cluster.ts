@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { repoRoot } from './bundle';
 import { parseFlags, parseIntIn, parsePort, parsePositive, UsageError } from './launcher-flags';
@@ -175,6 +176,16 @@ async function main(): Promise<void> {
     for (const n of nodes) if (n.child?.pid) signalGroup(n.child.pid, 'SIGKILL');
   });
 
+  // wrangler dev does not always fail fast on a taken port, so check first.
+  for (const n of nodes) {
+    for (const port of [n.settings.port, n.inspectorPort]) {
+      if (!(await portIsFree(port, n.settings.host))) {
+        process.stderr.write(`dev-cluster: port ${port} on ${n.settings.host} is already in use\n`);
+        process.exit(1);
+      }
+    }
+  }
+
   const t0 = performance.now();
   for (const n of nodes) {
     mkdirSync(n.settings.dataDir, { recursive: true });
@@ -206,6 +217,14 @@ async function main(): Promise<void> {
     stopping = true;
     await stopAll(1);
   }
+}
+
+function portIsFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
 }
 
 function signalGroup(pgid: number, sig: NodeJS.Signals): void {

@@ -103,6 +103,7 @@ export class NodeInstance {
     try {
       await mf.ready;
       this.workerdPid = pidListeningOn(s.port);
+      if (this.workerdPid === null) this.sink(`[launcher] warning: no workerd found listening on port ${s.port}; kill and pause will not work`);
       await this.wake(wakeTimeoutMs);
     } catch (err) {
       await this.dispose();
