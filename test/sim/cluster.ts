@@ -82,7 +82,7 @@ export function runSeed(seed: number, run: RunOptions = {}): RunResult {
         safety,
         send: (m) => network.send(m),
         clockOffsetMs: options.clockSkewMaxMs > 0 ? prng.between(0, options.clockSkewMaxMs) : 0,
-        tickJitterMaxMs: options.tickJitterMaxMs,
+        alarm: { jitterMaxMs: options.tickJitterMaxMs, spurious: options.spuriousTick },
         plant: run.plant ?? null,
       }),
     );
@@ -172,6 +172,7 @@ function collectStats(nodes: SimNode[], clients: Clients, network: Network, neme
     elections: sum((n) => n.stats.elections),
     crashes: sum((n) => n.stats.crashes),
     applied: sum((n) => n.stats.applied),
+    truncations: sum((n) => n.stats.truncations),
     plantFired: sum((n) => n.stats.plantFired),
   };
   for (const [k, v] of Object.entries(clients.stats)) out[`ops.${k}`] = v;

@@ -39,6 +39,7 @@ export function summaryLine(r: RunResult): string {
     `ops=${s['ops.ok']}/${s['ops.invoked']} unknown=${s['ops.unknown']}`,
     `elections=${s.elections}`,
     `crashes=${s.crashes}`,
+    `truncations=${s.truncations}`,
     `converged=${r.convergedAfterMs ?? '-'}ms`,
     `digest=${r.digest}`,
   ].join(' ');

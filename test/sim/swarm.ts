@@ -40,6 +40,8 @@ export interface SimOptions {
   faults: FaultOptions;
   /** A node's tick runs up to this late after its deadline. */
   tickJitterMaxMs: number;
+  /** Chance, each time a node's alarm is set, of an extra tick before the deadline. */
+  spuriousTick: Ratio;
   /** Each node's clock is offset from the others by up to this much. */
   clockSkewMaxMs: number;
   clients: ClientOptions;
@@ -102,6 +104,7 @@ export function drawOptions(p: Prng): SimOptions {
     network,
     faults,
     tickJitterMaxMs: p.pick([0, 0, 2, 10, 30]),
+    spuriousTick: ratio(maybe(p, p.between(1, 10)), 100),
     clockSkewMaxMs: p.pick([0, 1000, 1_000_000]),
     clients,
     safetyPhaseMs: p.between(5_000, 15_000),
@@ -122,7 +125,7 @@ export function describeOptions(o: SimOptions): string[] {
   const c = o.clients;
   const w = faultKinds.map((k) => `${k}=${f.weights[k]}`).join(' ');
   return [
-    `nodes=${o.nodeCount} phase=${o.safetyPhaseMs}ms liveness<=${o.livenessBudgetMs}ms tickJitter<=${o.tickJitterMaxMs}ms clockSkew<=${o.clockSkewMaxMs}ms`,
+    `nodes=${o.nodeCount} phase=${o.safetyPhaseMs}ms liveness<=${o.livenessBudgetMs}ms tickJitter<=${o.tickJitterMaxMs}ms spuriousTick=${formatRatio(o.spuriousTick)} clockSkew<=${o.clockSkewMaxMs}ms`,
     `raft: election=${r.electionTimeoutMs}ms heartbeat=${r.heartbeatIntervalMs}ms maxEntries=${r.maxEntriesPerMessage} maxBytes=${r.maxBytesPerMessage} inflight=${r.maxInflight} preVote=${r.preVote} checkQuorum=${r.checkQuorum}`,
     `network: delay=${n.delayMinMs}..${n.delayMaxMs}ms drop=${formatRatio(n.drop)} dup=${formatRatio(n.duplicate)} slow=${formatRatio(n.slow)}(<=${n.slowMaxMs}ms) client: delay<=${n.clientDelayMaxMs}ms drop=${formatRatio(n.clientDrop)} wireCopy=${n.wireCopy}`,
     `faults: every ${f.intervalMinMs}..${f.intervalMaxMs}ms weights ${w} down<=${f.downMaxMs}ms pause<=${f.pauseMaxMs}ms leaderBias=${formatRatio(f.leaderBias)}`,
