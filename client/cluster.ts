@@ -160,7 +160,7 @@ async function main(): Promise<void> {
       console.log(`warning: processes still alive after stop: ${left.join(' ')}`);
       process.exit(1);
     }
-    console.log(`stopped (${pids.length} node processes ended)`);
+    console.log('stopped');
     process.exit(0);
   };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void stop(sig));

@@ -84,7 +84,7 @@ describe('npm start (client/cluster.ts)', () => {
     expect(processGroupMembers(pgid).length).toBeGreaterThanOrEqual(4); // node + 3 workerd
     process.kill(-pgid, 'SIGINT'); // what a terminal does on Ctrl-C
     expect(await run.exit).toBe(0);
-    expect(run.lines.some((l) => /^stopped \(3 node processes ended\)/.test(l))).toBe(true);
+    expect(run.lines).toContain('stopped');
     expect(await waitGroupGone(pgid, 5000)).toBe(true);
     for (let i = 0; i < 3; i++) {
       await expect(fetch(`http://127.0.0.1:${basePort + i}/status`, { signal: AbortSignal.timeout(1000) })).rejects.toThrow();
