@@ -76,10 +76,13 @@ interface Driver {
   pids(): number[];
   /** Signal sent from a process 'exit' hook: must be synchronous. */
   killSync(): void;
+  /** True once for each time the node's process vanished while it should run (in-process mode checks on demand). */
+  lost(): boolean;
 }
 
 function inprocessDriver(settings: NodeSettings, sink: LineSink): Driver {
   const node = new NodeInstance(settings, sink);
+  let reportedPid: number | null = null;
   return {
     start: () => node.start(),
     kill: () => node.kill(),
@@ -89,6 +92,12 @@ function inprocessDriver(settings: NodeSettings, sink: LineSink): Driver {
     pids: () => (node.pid !== null && isAlive(node.pid) ? [node.pid] : []),
     killSync: () => {
       if (node.pid !== null) trySignal(node.pid, 'SIGKILL');
+    },
+    lost: () => {
+      const pid = node.pid;
+      if (pid === null || pid === reportedPid || isAlive(pid)) return false;
+      reportedPid = pid;
+      return true;
     },
   };
 }
@@ -105,6 +114,7 @@ function processDriver(settings: NodeSettings, sink: LineSink, onExit: (r: ExitR
     killSync: () => {
       if (member.pgid !== null) trySignal(-member.pgid, 'SIGKILL');
     },
+    lost: () => false, // exits are recorded as they happen
   };
 }
 
@@ -138,7 +148,13 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<Cluster> {
   const crashes: ExitRecord[] = [];
   const drivers = new Map<string, Driver>();
   // Process mode: bundle once here rather than once per node process.
-  const bundleFile = mode === 'process' ? await writeWorkerBundle(join(dataDir, '.worker-bundle.js')) : '';
+  let bundleFile = '';
+  try {
+    if (mode === 'process') bundleFile = await writeWorkerBundle(join(dataDir, '.worker-bundle.js'));
+  } catch (err) {
+    if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   for (const [i, m] of members.entries()) {
     const settings: NodeSettings = {
       id: m.id,
@@ -217,6 +233,11 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<Cluster> {
     status: async (id) => fetchStatus(member(id).url, 2000),
     pids: (id) => driver(id).pids(),
     logs: (id) => [...(logs.get(member(id).id) ?? [])],
-    crashes: () => [...crashes],
+    crashes: () => {
+      for (const [id, d] of drivers) {
+        if (d.lost()) crashes.push({ id, code: null, signal: null, atMs: Date.now() });
+      }
+      return [...crashes];
+    },
   };
 }

@@ -110,6 +110,19 @@ describe('in-process cluster (3 Miniflare instances)', () => {
     expect(s.appliedIndex).toBeGreaterThanOrEqual(target);
   });
 
+  it('reports a workerd that died without being asked, and restarts it', async () => {
+    expect(cluster.crashes()).toEqual([]);
+    const leader = await cluster.waitForLeader();
+    const victim = cluster.members.find((m) => m.id !== leader.id)!;
+    const [pid] = cluster.pids(victim.id);
+    process.kill(pid!, 'SIGKILL'); // behind the launcher's back
+    const crashes = await eventually(async () => cluster.crashes(), (c) => c.length > 0, 5000);
+    expect(crashes.map((c) => c.id)).toEqual([victim.id]);
+    await cluster.restart(victim.id);
+    expect(cluster.pids(victim.id)).toHaveLength(1);
+    expect(cluster.crashes()).toHaveLength(1); // reported once
+  });
+
   it('refuses unknown node ids', async () => {
     await expect(cluster.kill('n9')).rejects.toThrow(/no node "n9"/);
     expect(() => cluster.pids('n9')).toThrow(/no node/);
