@@ -24,6 +24,8 @@ export class LinkProxy {
   private readonly pairs = new Set<{ down: Socket; up: Socket }>();
   /** Accepted sockets whose data is being thrown away (blackhole). */
   private readonly held = new Set<Socket>();
+  /** Every accepted socket not yet closed, whatever its state. */
+  private readonly accepted = new Set<Socket>();
   connectionsAccepted = 0;
 
   constructor(
@@ -69,15 +71,30 @@ export class LinkProxy {
     }
   }
 
+  /**
+   * Stops listening and ends every connection. It does not wait for the
+   * server's close callback beyond a moment: after a reset, Node does not
+   * always count the connection as closed, and the callback may never come.
+   */
   async close(): Promise<void> {
     this.set('reset');
+    for (const s of this.accepted) s.destroy();
+    this.accepted.clear();
     const server = this.server;
     this.server = null;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (!server) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => server.close(() => resolve())),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, 500))),
+    ]);
+    clearTimeout(timer);
   }
 
   private accept(down: Socket): void {
     this.connectionsAccepted++;
+    this.accepted.add(down);
+    down.on('close', () => this.accepted.delete(down));
     down.on('error', () => {});
     switch (this.state) {
       case 'reset':
@@ -122,6 +139,9 @@ export class LinkProxy {
 
 function reset(s: Socket): void {
   if (s.destroyed) return;
-  if (typeof s.resetAndDestroy === 'function') s.resetAndDestroy();
-  else s.destroy();
+  try {
+    s.resetAndDestroy();
+  } catch {
+    s.destroy();
+  }
 }

@@ -74,8 +74,19 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.exit(130);
   });
 }
+let finished = false;
+process.on('beforeExit', () => {
+  // The event loop drained while a run was still awaiting something: a bug here, not in the nodes.
+  if (!finished) process.stderr.write(`faults: internal error: the run stopped waiting for work that can never finish (seed ${options.seed})\n`);
+});
+process.on('exit', (code) => {
+  if (!finished && !interrupted) process.stderr.write(`faults: exiting with code ${code} before the run finished (seed ${options.seed})\n`);
+});
 runFaults(options)
-  .then((r) => process.exit(r.ok ? 0 : 1))
+  .then((r) => {
+    finished = true;
+    process.exit(r.ok ? 0 : 1);
+  })
   .catch((err: unknown) => {
     process.stderr.write(`faults: ${(err as Error).stack ?? String(err)}\n`);
     killEverything();
