@@ -43,6 +43,8 @@ export function parsePeers(text: string): Member[] {
     const url = part.slice(eq + 1).trim();
     if (!isHttpUrl(url)) throw new Error(`peer "${id}" has an invalid URL "${url}"`);
     if (peers.some((p) => p.id === id)) throw new Error(`peer id "${id}" appears twice`);
+    const twin = peers.find((p) => p.url === stripSlash(url));
+    if (twin) throw new Error(`peers "${twin.id}" and "${id}" share the URL ${url}`);
     peers.push({ id, url: stripSlash(url) });
   }
   return peers;

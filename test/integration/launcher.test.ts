@@ -161,6 +161,7 @@ describe('node-process arguments', () => {
     [['--port', '8787', '--peers', 'n2'], /--peers: peer "n2" is not of the form id=url/],
     [['--port', '8787', '--peers', 'n2=ftp://x'], /invalid URL/],
     [['--port', '8787', '--peers', 'n2=http://a:1,n2=http://b:2'], /appears twice/],
+    [['--port', '8787', '--peers', 'n2=http://a:1,n3=http://a:1'], /share the URL/],
     [['--id', 'n1', '--port', '8787', '--peers', 'n1=http://127.0.0.1:8788'], /own id "n1"/],
     [['--port', '8787', '--peers', 'n2=http://127.0.0.1:8787'], /own URL/],
     [[...base, '--election-timeout-ms', '100', '--heartbeat-interval-ms', '80'], /at most half/],
