@@ -105,7 +105,7 @@ export function runSeed(seed: number, run: RunOptions = {}): RunResult {
     safety.checkDurable('the end of the run');
     const lin = checkLinearizable(clients.history);
     if (lin.ok === false) {
-      throw violation('linearizability', clock.now, `key ${JSON.stringify(lin.key)}: ${lin.explanation}`);
+      throw violation('linearizability', clock.now, lin.explanation);
     }
     if (lin.ok === 'unknown') linearizabilityUnknown = lin.reason;
   } catch (err) {
@@ -174,6 +174,7 @@ function collectStats(nodes: SimNode[], clients: Clients, network: Network, neme
     applied: sum((n) => n.stats.applied),
     truncations: sum((n) => n.stats.truncations),
     plantFired: sum((n) => n.stats.plantFired),
+    staleOverwrites: safety.counts.staleOverwrites,
   };
   for (const [k, v] of Object.entries(clients.stats)) out[`ops.${k}`] = v;
   for (const [k, v] of Object.entries(network.stats)) out[`net.${k}`] = v;

@@ -201,8 +201,9 @@ export class SimNode {
     ready.entries.forEach((e, i) => {
       if (e.index !== first.index + i) throw violation('host', now, `${this.id}: Ready entries are not contiguous at ${e.index}`);
     });
-    this.deps.safety.beforePersist(this.id, ready.entries);
+    this.deps.safety.beforePersist(this.id, ready.entries, this.disk.hardState.term);
     if (first.index <= log.length) this.stats.truncations++;
+    this.deps.trace.log(this.id, 'debug', 'sim: persist', { from: first.index, count: ready.entries.length, replacing: Math.max(0, log.length - first.index + 1) });
     log.length = first.index - 1;
     for (const e of ready.entries) log.push(e);
     this.deps.safety.afterPersist(this.id, first.index);
@@ -228,7 +229,8 @@ export class SimNode {
     if (e.index !== this.applied + 1) {
       throw violation('host', this.deps.clock.now, `${this.id}: committed entry ${e.index} handed out after ${this.applied}`);
     }
-    this.deps.safety.onApply(this.id, e);
+    this.deps.safety.onApply(this.id, e, this.disk.hardState.term);
+    this.deps.trace.log(this.id, 'debug', 'sim: apply', { index: e.index, term: e.term });
     const result = this.sm.apply(e);
     this.applied = e.index;
     this.stats.applied++;

@@ -16,9 +16,9 @@ function cluster(n = 3) {
     safety.register(`n${i}`, d);
   }
   /** Stores entries the way the host does, with both persist hooks. */
-  const persist = (node: string, entries: Entry[]) => {
+  const persist = (node: string, entries: Entry[], term = 9) => {
     const d = disks.get(node)!;
-    safety.beforePersist(node, entries);
+    safety.beforePersist(node, entries, term);
     d.entries.length = entries[0]!.index - 1;
     d.entries.push(...entries);
     safety.afterPersist(node, entries[0]!.index);
@@ -42,8 +42,8 @@ describe('SafetyChecker', () => {
     safety.onLeader('n1', 1);
     for (const n of ['n1', 'n2', 'n3']) persist(n, [e(1, 1), e(2, 1)]);
     for (const n of ['n1', 'n2']) {
-      safety.onApply(n, e(1, 1));
-      safety.onApply(n, e(2, 1));
+      safety.onApply(n, e(1, 1), 9);
+      safety.onApply(n, e(2, 1), 9);
     }
     safety.checkDurable('test');
     safety.onLeader('n2', 2);
@@ -81,13 +81,13 @@ describe('SafetyChecker', () => {
     const { safety, persist } = cluster();
     persist('n1', [e(1, 1)]);
     persist('n2', [e(1, 2)]);
-    safety.onApply('n1', e(1, 1));
-    expect(kindOf(() => safety.onApply('n2', e(1, 2)))).toBe('stateMachineSafety');
+    safety.onApply('n1', e(1, 1), 9);
+    expect(kindOf(() => safety.onApply('n2', e(1, 2), 9))).toBe('stateMachineSafety');
   });
 
   it('state machine safety: applying an entry that is not in the node own log', () => {
     const { safety } = cluster();
-    expect(kindOf(() => safety.onApply('n1', e(1, 1)))).toBe('stateMachineSafety');
+    expect(kindOf(() => safety.onApply('n1', e(1, 1), 9))).toBe('stateMachineSafety');
   });
 
   it('leader completeness: a leader of a later term without a committed entry', () => {
@@ -95,7 +95,7 @@ describe('SafetyChecker', () => {
     safety.onLeader('n1', 1);
     persist('n1', [e(1, 1)]);
     persist('n2', [e(1, 1)]);
-    safety.onApply('n1', e(1, 1));
+    safety.onApply('n1', e(1, 1), 9);
     expect(kindOf(() => safety.onLeader('n3', 2))).toBe('leaderCompleteness');
   });
 
@@ -104,27 +104,41 @@ describe('SafetyChecker', () => {
     safety.onLeader('n1', 2);
     persist('n1', [e(1, 2)]);
     persist('n2', [e(1, 2)]);
-    safety.onApply('n1', e(1, 2));
+    safety.onApply('n1', e(1, 2), 9);
     // n3 collected its term-1 votes before term 2 began; their replies arrived late.
     expect(kindOf(() => safety.onLeader('n3', 1))).toBeNull();
   });
 
-  it('committed entries are never truncated', () => {
+  it('committed entries are never truncated by a node in a later term', () => {
     const { safety, persist } = cluster();
+    safety.onLeader('n1', 1);
     persist('n1', [e(1, 1), e(2, 1)]);
     persist('n2', [e(1, 1), e(2, 1)]);
-    safety.onApply('n1', e(1, 1));
-    safety.onApply('n1', e(2, 1));
+    safety.onApply('n1', e(1, 1), 9);
+    safety.onApply('n1', e(2, 1), 9);
     // Overwriting with identical entries is fine; replacing or dropping a committed one is not.
-    expect(kindOf(() => persist('n2', [e(2, 1)]))).toBeNull();
-    expect(kindOf(() => persist('n2', [e(2, 3)]))).toBe('committedLost');
+    expect(kindOf(() => persist('n2', [e(2, 1)], 1))).toBeNull();
+    expect(kindOf(() => persist('n2', [e(2, 3)], 3))).toBe('committedLost');
+  });
+
+  it('a stale leader may overwrite a committed entry on a lagging node (seed 202916)', () => {
+    const { safety, persist } = cluster(5);
+    // n1 leads term 3 and commits #2@t1 with n2 and n4 (by committing its own #3@t3).
+    safety.onLeader('n1', 3);
+    for (const n of ['n1', 'n2', 'n4']) persist(n, [e(1, 1), e(2, 1), e(3, 3)], 3);
+    persist('n5', [e(1, 1), e(2, 1)], 1);
+    for (const x of [e(1, 1), e(2, 1), e(3, 3)]) safety.onApply('n1', x, 9);
+    // n3, a leader of term 2 that never had #2@t1, reaches n5 (still in term 1) and overwrites it.
+    expect(kindOf(() => persist('n5', [e(2, 2)], 2))).toBeNull();
+    expect(safety.counts.staleOverwrites).toBe(1);
+    safety.checkDurable('still on n1, n2, n4');
   });
 
   it('committed entries stay on a majority of disks', () => {
     const { safety, persist, disks } = cluster();
     persist('n1', [e(1, 1)]);
     persist('n2', [e(1, 1)]);
-    safety.onApply('n1', e(1, 1));
+    safety.onApply('n1', e(1, 1), 9);
     safety.checkDurable('ok');
     disks.get('n2')!.entries.length = 0; // a crash lost an acknowledged write
     expect(kindOf(() => safety.checkDurable('crash'))).toBe('committedLost');
@@ -134,7 +148,7 @@ describe('SafetyChecker', () => {
     const { safety, persist } = cluster(4);
     persist('n1', [e(1, 1)]);
     persist('n2', [e(1, 1)]);
-    safety.onApply('n1', e(1, 1));
+    safety.onApply('n1', e(1, 1), 9);
     expect(kindOf(() => safety.checkDurable('even'))).toBe('committedLost');
     persist('n3', [e(1, 1)]);
     expect(kindOf(() => safety.checkDurable('even'))).toBeNull();

@@ -5,8 +5,9 @@
 //   - leader completeness: a leader's log holds every entry committed in an
 //     earlier term;
 //   - state machine safety: no two nodes apply different entries at one index;
-//   - committed entries are never lost: never truncated from a log, and always
-//     on a majority of disks, crashes included.
+//   - committed entries are never lost: always on a majority of disks, crashes
+//     included, and never truncated by a node in a term above their commit
+//     term (a stale leader may overwrite one on a lagging minority node).
 // "Committed" means applied by some node: the checker keeps the one true
 // commit history (the first application of each index) and compares every
 // node against it, like VOPR's state checker.
@@ -22,16 +23,18 @@ export class SafetyChecker {
   private readonly leaders = new Map<Term, NodeId>();
   private readonly committed: Entry[] = [];
   /**
-   * For each committed entry, the highest term any leader had when it was
-   * first applied: the term it was committed in is at most this, so every
-   * leader of a higher term must hold it (a leader of a lower term may still
-   * be elected later, by votes granted before the commit).
+   * For each committed entry, an upper bound on the term it was committed
+   * in: the term of the node that first applied it (a leader applies what it
+   * commits in the same step, so that is usually exact), capped by the
+   * highest leader term seen so far. Every leader of a higher term must hold
+   * the entry; a leader of a lower term may still be elected later, by votes
+   * granted before the commit. Never decreases along the log.
    */
   private readonly committedBy: Term[] = [];
   private maxLeaderTerm: Term = 0;
   private readonly disks = new Map<NodeId, DiskView>();
   /** Counters for the report: how much each check actually looked at. */
-  readonly counts = { elections: 0, applies: 0, persistedEntries: 0, durabilityChecks: 0 };
+  readonly counts = { elections: 0, applies: 0, persistedEntries: 0, durabilityChecks: 0, staleOverwrites: 0 };
 
   constructor(private readonly clock: { now: number }) {}
 
@@ -67,8 +70,8 @@ export class SafetyChecker {
     }
   }
 
-  /** `node` applied `entry`. The host has already checked it applies in index order. */
-  onApply(node: NodeId, entry: Entry): void {
+  /** `node`, in `term`, applied `entry`. The host has already checked it applies in index order. */
+  onApply(node: NodeId, entry: Entry, term: Term): void {
     this.counts.applies++;
     const own = this.disk(node).entries[entry.index - 1];
     if (!own || !sameEntry(own, entry)) {
@@ -93,14 +96,20 @@ export class SafetyChecker {
       throw violation('host', this.clock.now, `${node} applied index ${entry.index} before anyone applied ${this.committed.length + 1}`);
     }
     this.committed.push(entry);
-    this.committedBy.push(this.maxLeaderTerm);
+    const previous = this.committedBy[this.committedBy.length - 1] ?? 0;
+    this.committedBy.push(Math.max(previous, Math.min(this.maxLeaderTerm, term)));
   }
 
   /**
    * Called before `node` stores `entries` (deleting everything from
-   * entries[0].index on): no committed entry may disappear or change.
+   * entries[0].index on), `term` being the node's term once this step is
+   * persisted. A node may lose a committed entry only to a stale leader, one
+   * whose term is below the entry's commit term: such a leader never held
+   * the entry, and the committing majority, already in a higher term, never
+   * listens to it (the entry stays on a majority, which checkDurable checks).
+   * A leader of a higher term must hold the entry, so it never truncates it.
    */
-  beforePersist(node: NodeId, entries: readonly Entry[]): void {
+  beforePersist(node: NodeId, entries: readonly Entry[], term: Term): void {
     const first = entries[0];
     if (!first) return;
     const log = this.disk(node).entries;
@@ -110,13 +119,16 @@ export class SafetyChecker {
       const c = this.committed[i - 1] as Entry;
       if (old.term !== c.term) continue; // this disk never held the committed entry here
       const replacement = entries[i - first.index];
-      if (!replacement || !sameEntry(replacement, old)) {
-        throw violation(
-          'committedLost',
-          this.clock.now,
-          `${node} truncated committed entry ${describe(c)} (storing ${entries.length} entries from index ${first.index})`,
-        );
+      if (replacement && sameEntry(replacement, old)) continue;
+      if (term <= (this.committedBy[i - 1] as Term)) {
+        this.counts.staleOverwrites++; // legal: a stale leader, see above
+        continue;
       }
+      throw violation(
+        'committedLost',
+        this.clock.now,
+        `${node} in term ${term} truncated entry ${describe(c)}, committed by term ${this.committedBy[i - 1]} at the latest (storing ${entries.length} entries from index ${first.index})`,
+      );
     }
   }
 
