@@ -20,9 +20,11 @@ export function explainViolation(key: string, ops: readonly Operation[], longest
     `key ${JSON.stringify(key)}: no linearization exists.`,
     `The longest linearizable prefix places ${placedDue} of the ${due} operations that must take effect` +
       ` (${longestPrefix.length} operations in all).`,
-    // Otherwise an unknown outcome printed with a finite interval would puzzle.
-    'An unknown write shows a deadline when it was the only writer of a value some operation saw.',
   ];
+  // Otherwise an unknown outcome printed with a finite interval would puzzle.
+  if (ops.some((op) => op.observed === null && isDue(op))) {
+    lines.push('An unknown write shows a deadline when it was the only writer of a value some operation saw.');
+  }
   const state = describePrefix(ops, longestPrefix, lines);
   lines.push(`Register value after it: ${describeValue(state)}.`);
   describeStuck(ops, placed, state, lines);
