@@ -56,7 +56,50 @@ export interface RunResult {
   logs: () => string[];
 }
 
+interface World {
+  options: SimOptions;
+  clock: Clock;
+  trace: Trace;
+  safety: SafetyChecker;
+  network: Network;
+  nodes: SimNode[];
+  clients: Clients;
+  nemesis: Nemesis;
+}
+
 export function runSeed(seed: number, run: RunOptions = {}): RunResult {
+  const w = buildWorld(seed, run);
+  let found: Violation | null = null;
+  let convergedAfterMs: number | null = null;
+  let linearizabilityUnknown: string | null = null;
+  try {
+    convergedAfterMs = runPhases(w);
+    const lin = checkLinearizable(w.clients.history);
+    if (lin.ok === false) throw violation('linearizability', w.clock.now, lin.explanation);
+    if (lin.ok === 'unknown') linearizabilityUnknown = lin.reason;
+  } catch (err) {
+    found = asViolation(err, w.clock.now);
+    w.trace.log('sim', 'error', `VIOLATION ${found.kind}: ${found.message}`);
+  }
+  w.trace.digest.int(w.clock.processed);
+  return {
+    seed,
+    ok: found === null,
+    violation: found,
+    options: w.options,
+    digest: w.trace.digest.hex(),
+    virtualMs: w.clock.now,
+    convergedAfterMs,
+    events: w.clock.processed,
+    stats: collectStats(w),
+    linearizabilityUnknown,
+    history: w.clients.history,
+    logs: () => w.trace.format(),
+  };
+}
+
+/** Draws the options and wires nodes, network, clients and nemesis, each with its own PRNG stream. */
+function buildWorld(seed: number, run: RunOptions): World {
   const root = new Prng(seed);
   const options = drawOptions(root.fork());
   if (run.plant) tuneForPlant(options, run.plant);
@@ -90,43 +133,20 @@ export function runSeed(seed: number, run: RunOptions = {}): RunResult {
   const clients = new Clients(clock, root.fork(), options.clients, nodes, network, trace);
   const nemesis = new Nemesis(clock, root.fork(), options.faults, nodes, network, trace);
   trace.log('sim', 'info', 'sim: start', { seed, nodes: ids.length, plant: run.plant ?? null });
+  return { options, clock, trace, safety, network, nodes, clients, nemesis };
+}
 
-  let found: Violation | null = null;
-  let convergedAfterMs: number | null = null;
-  let linearizabilityUnknown: string | null = null;
-  try {
-    for (const n of nodes) n.start();
-    clients.start();
-    nemesis.start();
-    clock.runUntil(options.safetyPhaseMs);
-    nemesis.healAll();
-    clients.stopIssuing();
-    convergedAfterMs = runLiveness(clock, options, nodes, clients);
-    safety.checkDurable('the end of the run');
-    const lin = checkLinearizable(clients.history);
-    if (lin.ok === false) {
-      throw violation('linearizability', clock.now, lin.explanation);
-    }
-    if (lin.ok === 'unknown') linearizabilityUnknown = lin.reason;
-  } catch (err) {
-    found = asViolation(err, clock.now);
-    trace.log('sim', 'error', `VIOLATION ${found.kind}: ${found.message}`);
-  }
-  trace.digest.int(clock.processed);
-  return {
-    seed,
-    ok: found === null,
-    violation: found,
-    options,
-    digest: trace.digest.hex(),
-    virtualMs: clock.now,
-    convergedAfterMs,
-    events: clock.processed,
-    stats: collectStats(nodes, clients, network, nemesis, safety),
-    linearizabilityUnknown,
-    history: clients.history,
-    logs: () => trace.format(),
-  };
+/** The safety phase, then the liveness phase; returns how long convergence took after healing. */
+function runPhases(w: World): number {
+  for (const n of w.nodes) n.start();
+  w.clients.start();
+  w.nemesis.start();
+  w.clock.runUntil(w.options.safetyPhaseMs);
+  w.nemesis.healAll();
+  w.clients.stopIssuing();
+  const convergedAfterMs = runLiveness(w.clock, w.options, w.nodes, w.clients);
+  w.safety.checkDurable('the end of the run');
+  return convergedAfterMs;
 }
 
 /** Runs until some leader is known to every node and no client waits; returns how long that took. */
@@ -165,7 +185,7 @@ function asViolation(err: unknown, now: number): Violation {
   return { kind: 'host', at: now, message: `exception: ${e.stack ?? e.message}` };
 }
 
-function collectStats(nodes: SimNode[], clients: Clients, network: Network, nemesis: Nemesis, safety: SafetyChecker): Record<string, number> {
+function collectStats({ nodes, clients, network, nemesis, safety }: World): Record<string, number> {
   const sum = (f: (n: SimNode) => number) => nodes.reduce((a, n) => a + f(n), 0);
   const out: Record<string, number> = {
     commitIndex: safety.commitIndex,
