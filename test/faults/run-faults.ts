@@ -12,7 +12,7 @@ import { checkSafety, finalPhase } from './check';
 import { FaultCluster } from './cluster';
 import { Nemesis } from './nemesis';
 import { repoRoot } from './node-runner';
-import { logErrors, writeArtifacts } from './report';
+import { scanLogs, writeArtifacts } from './report';
 import { Workload } from './workload';
 
 export interface FaultRunOptions {
@@ -155,8 +155,9 @@ export async function runFaults(o: FaultRunOptions, log: (line: string) => void 
 
   for (const c of cluster.crashes) failures.push(`node ${c.node} exited on its own at t=${(c.atMs / 1000).toFixed(1)}s (code ${c.code}, signal ${c.signal})`);
   if (workload.anomalies.length > 0) failures.push(`${workload.anomalies.length} answers outside the API contract, first: ${workload.anomalies[0]}`);
-  const errors = logErrors(cluster.logFiles());
-  if (errors.length > 0) failures.push(`node logs report errors (${errors.length}${errors.length >= 20 ? '+' : ''}):\n  ${errors.join('\n  ')}`);
+  const scan = scanLogs(cluster.logFiles());
+  if (scan.errors.length > 0) failures.push(`node logs report errors (${scan.errors.length}${scan.errors.length >= 20 ? '+' : ''}):\n  ${scan.errors.join('\n  ')}`);
+  for (const [why, count] of scan.known) notes.push(`known log error ×${count}: ${why}`);
   const safety = checkSafety(workload.history);
   failures.push(...safety.failures);
   notes.push(...safety.notes);
