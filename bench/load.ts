@@ -3,7 +3,8 @@
 // client call with performance.now(), so it includes leader discovery and any
 // retries the client makes, as a user of the client would see it.
 import { RaftKvClient } from '../client/client';
-import type { Mix } from './options';
+import { LeanHttpClient, leanAgent, type LoadClient } from './http-client';
+import type { ClientKind, Mix } from './options';
 import { SampleBuffer, summarize, type LatencySummary } from './stats';
 
 export interface LoadSpec {
@@ -15,6 +16,7 @@ export interface LoadSpec {
   valueSize: number;
   /** Per-operation deadline of the client (all retries included). */
   opTimeoutMs?: number;
+  client?: ClientKind;
 }
 
 export interface LoadResult {
@@ -53,18 +55,26 @@ export function keyName(i: number): string {
   return `bench-${i}`;
 }
 
-export function makeClients(urls: string[], count: number, opTimeoutMs: number, tag: string): RaftKvClient[] {
-  return Array.from(
-    { length: count },
-    (_, i) => new RaftKvClient({ nodes: urls, clientId: `bench-${tag}-${i}-${process.pid}`, timeoutMs: opTimeoutMs }),
-  );
+export function makeClients(urls: string[], count: number, opTimeoutMs: number, tag: string, kind: ClientKind = 'client'): { clients: LoadClient[]; close: () => void } {
+  const id = (i: number): string => `bench-${tag}-${i}-${process.pid}`;
+  if (kind === 'http') {
+    const agent = leanAgent();
+    return {
+      clients: Array.from({ length: count }, (_, i) => new LeanHttpClient(urls, id(i), agent, opTimeoutMs)),
+      close: () => agent.destroy(),
+    };
+  }
+  return {
+    clients: Array.from({ length: count }, (_, i) => new RaftKvClient({ nodes: urls, clientId: id(i), timeoutMs: opTimeoutMs })),
+    close: () => {},
+  };
 }
 
 let clientGeneration = 0;
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const opTimeoutMs = spec.opTimeoutMs ?? 5000;
-  const clients = makeClients(spec.urls, spec.concurrency, opTimeoutMs, `${Date.now().toString(36)}-${clientGeneration++}`);
+  const { clients, close } = makeClients(spec.urls, spec.concurrency, opTimeoutMs, `${Date.now().toString(36)}-${clientGeneration++}`, spec.client);
   const all = new SampleBuffer();
   const byOp = { write: new SampleBuffer(), read: new SampleBuffer() };
   const errorKinds: Record<string, number> = {};
@@ -99,6 +109,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     }
   };
   await Promise.all(clients.map((_, w) => worker(w)));
+  close();
   const elapsed = Math.max(spec.durationMs, 1);
   const ops = all.length;
   const result: LoadResult = {
@@ -121,7 +132,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
 
 /** Writes every key once, so reads find values (and the leader is found and warmed). */
 export async function prefill(urls: string[], keys: number, valueSize: number, concurrency = 16): Promise<number> {
-  const clients = makeClients(urls, Math.min(concurrency, keys), 10_000, `prefill-${Date.now().toString(36)}`);
+  const { clients, close } = makeClients(urls, Math.min(concurrency, keys), 10_000, `prefill-${Date.now().toString(36)}`, 'http');
   let next = 0;
   let failures = 0;
   await Promise.all(
@@ -132,5 +143,6 @@ export async function prefill(urls: string[], keys: number, valueSize: number, c
       }
     }),
   );
+  close();
   return failures;
 }

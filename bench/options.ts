@@ -7,6 +7,8 @@
 //     [--failover] [--failover-trials 5] [--runs N] [--base-port 18900]
 
 export type Mode = 'miniflare' | 'process' | 'wrangler';
+/** The load generator's client: the project's RaftKvClient (on fetch), or a lean node:http one. */
+export type ClientKind = 'client' | 'http';
 
 /** One workload: the share of each operation, summing to 1. */
 export interface Mix {
@@ -25,6 +27,7 @@ export interface BenchOptions {
   valueSize: number;
   keys: number;
   mixes: Mix[];
+  client: ClientKind;
   /** Where the JSON goes; null means bench/results/<timestamp>.json. */
   jsonPath: string | null;
   failover: boolean;
@@ -61,6 +64,8 @@ export const usage = `npm run bench -- [options]
   --value-size B           value length in bytes (default 100)
   --keys K                 key space (default 1000)
   --mix write=1.0          a workload; repeat the flag or separate with ';' (default: write=1.0 then read=1.0)
+  --client K               client (default): the project's RaftKvClient, one per worker (on Node's fetch);
+                           http: a lean node:http keep-alive client (a third of fetch's CPU, no gzip)
   --json FILE              results file (default bench/results/<timestamp>.json)
   --failover               also measure leader failover (needs a started cluster of 3+)
   --failover-trials N      failover trials (default 5)
@@ -125,6 +130,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     valueSize: 100,
     keys: 1000,
     mixes: [],
+    client: 'client',
     jsonPath: null,
     failover: false,
     failoverTrials: 5,
@@ -193,6 +199,12 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
         const v = value();
         if (!v) throw new UsageError('--mix needs a value such as write=1.0');
         for (const one of v.split(';')) if (one.trim() !== '') o.mixes.push(parseMix(one));
+        break;
+      }
+      case '--client': {
+        const v = value();
+        if (v !== 'client' && v !== 'http') throw new UsageError(`--client must be client or http, got ${v}`);
+        o.client = v;
         break;
       }
       case '--json': {

@@ -1,6 +1,6 @@
 // CPU time and memory of processes, read from Linux /proc.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { commandLine, processTree, rssKiB } from '../client/launcher-procfs';
 
 /** A process the benchmark watches, with a label for the tables ("n1 workerd"). */
@@ -35,6 +35,30 @@ export function cpuMs(pid: number): number | null {
   }
 }
 
+/**
+ * Time all threads of pid spent waiting on a run queue (runnable but not
+ * running), in ms, from /proc/<pid>/task/<tid>/schedstat; null if unavailable.
+ * Large next to the CPU time means the process was starved by other load.
+ */
+export function runQueueWaitMs(pid: number): number | null {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+  let ns = 0;
+  for (const tid of tids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ');
+      ns += Number(fields[1]);
+    } catch {
+      // thread ended
+    }
+  }
+  return ns / 1e6;
+}
+
 /** Peak resident memory (VmHWM) of pid in KiB, or 0. */
 export function peakRssKiB(pid: number): number {
   try {
@@ -62,18 +86,22 @@ export function watchTree(prefix: string, pid: number): Watched[] {
 export interface CpuSample {
   atMs: number;
   byPid: Map<number, number>;
+  waitByPid: Map<number, number>;
   /** process.cpuUsage() of this process, in ms. */
   selfMs: number;
 }
 
 export function sampleCpu(watched: Watched[]): CpuSample {
   const byPid = new Map<number, number>();
-  for (const w of watched) {
+  const waitByPid = new Map<number, number>();
+  for (const w of [...watched, { label: 'self', pid: process.pid }]) {
     const ms = cpuMs(w.pid);
     if (ms !== null) byPid.set(w.pid, ms);
+    const wait = runQueueWaitMs(w.pid);
+    if (wait !== null) waitByPid.set(w.pid, wait);
   }
   const u = process.cpuUsage();
-  return { atMs: performance.now(), byPid, selfMs: (u.user + u.system) / 1000 };
+  return { atMs: performance.now(), byPid, waitByPid, selfMs: (u.user + u.system) / 1000 };
 }
 
 export interface CpuUse {
@@ -83,21 +111,34 @@ export interface CpuUse {
   cpuMs: number;
   /** Share of one core, in percent. */
   percent: number;
+  /** Time runnable but waiting for a CPU, as a percent of the window (summed over threads). */
+  runQueueWaitPercent: number;
 }
 
 /** CPU use between two samples, per watched process plus this process ("bench (self)"). */
 export function cpuBetween(watched: Watched[], a: CpuSample, b: CpuSample): CpuUse[] {
   const wallMs = b.atMs - a.atMs;
+  const waited = (pid: number): number => {
+    const before = a.waitByPid.get(pid);
+    const after = b.waitByPid.get(pid);
+    return before === undefined || after === undefined ? Number.NaN : (100 * (after - before)) / wallMs;
+  };
   const out: CpuUse[] = [];
   for (const w of watched) {
     const before = a.byPid.get(w.pid);
     const after = b.byPid.get(w.pid);
     if (before === undefined || after === undefined) continue;
     const used = after - before;
-    out.push({ label: w.label, pid: w.pid, cpuMs: used, percent: (100 * used) / wallMs });
+    out.push({ label: w.label, pid: w.pid, cpuMs: used, percent: (100 * used) / wallMs, runQueueWaitPercent: waited(w.pid) });
   }
   const self = b.selfMs - a.selfMs;
-  out.push({ label: 'bench (this process)', pid: process.pid, cpuMs: self, percent: (100 * self) / wallMs });
+  out.push({
+    label: 'bench (this process)',
+    pid: process.pid,
+    cpuMs: self,
+    percent: (100 * self) / wallMs,
+    runQueueWaitPercent: waited(process.pid),
+  });
   return out;
 }
 
@@ -129,4 +170,24 @@ export function machineLoad(): { loadAvg1: number; cpus: number } {
     // not Linux
   }
   return { loadAvg1, cpus };
+}
+
+/** Jiffies of the whole machine from /proc/stat: busy and total, over all CPUs. */
+export function machineTicks(): { busy: number; total: number } | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest is already inside user)
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+}
+
+/** Busy CPU of the whole machine between two readings, in percent of one core (2 busy cores = 200). */
+export function machineBusyPercent(a: ReturnType<typeof machineTicks>, b: ReturnType<typeof machineTicks>, cpus: number): number {
+  if (a === null || b === null || b.total === a.total) return Number.NaN;
+  return (100 * cpus * (b.busy - a.busy)) / (b.total - a.total);
 }

@@ -16,6 +16,10 @@ export interface MedianLevel {
   leaderCpuPercent: number;
   followerCpuPercent: number;
   benchCpuPercent: number;
+  /** Leader's time runnable but not running (starved by other processes), percent of the window. */
+  leaderWaitPercent: number;
+  /** CPU used by processes outside the benchmark during the window (percent of one core). */
+  otherBusyPercent: number;
   clusterCpuMsPerOp: number;
   clusterCpuMsPerOpNet: number;
 }
@@ -70,6 +74,8 @@ export function summarizeRuns(runs: RunResult[]): Summary {
         leaderCpuPercent: median(shares.map((s) => s.leader)),
         followerCpuPercent: median(shares.map((s) => s.follower)),
         benchCpuPercent: median(shares.map((s) => s.bench)),
+        leaderWaitPercent: median(same.map((x) => x.cpu.filter((c) => c.label.endsWith('(leader)')).reduce((a, c) => a + c.runQueueWaitPercent, 0))),
+        otherBusyPercent: median(same.map((x) => x.otherBusyPercent)),
         clusterCpuMsPerOp: median(same.map((x) => x.clusterCpuMsPerOp)),
         clusterCpuMsPerOpNet: median(same.map((x) => x.clusterCpuMsPerOpNet)),
       });
@@ -120,7 +126,7 @@ export function formatSummary(report: BenchReport, summary: Summary): string {
   const out: string[] = [];
   const runs = report.runs.length;
   out.push(
-    `raft-kv bench: ${m.mode}, ${m.clusterSize} node(s), ${m.cpus} CPU(s) (${m.cpuModel}), Node ${m.node}, ` +
+    `raft-kv bench: ${m.mode}, ${m.clusterSize} node(s), load client ${m.options.client}, ${m.cpus} CPU(s) (${m.cpuModel}), Node ${m.node}, ` +
       `${runs} run(s)${runs > 1 ? ', medians shown' : ''}; load average at start ${m.loadAvgAtStart}`,
   );
   const workloads = [...new Set(summary.levels.map((l) => l.workload))];
@@ -139,16 +145,24 @@ export function formatSummary(report: BenchReport, summary: Summary): string {
         fmt(l.leaderCpuPercent),
         fmt(l.followerCpuPercent),
         fmt(l.benchCpuPercent),
+        fmt(l.leaderWaitPercent),
+        fmt(l.otherBusyPercent),
         fmt(l.clusterCpuMsPerOp, 2),
         fmt(l.clusterCpuMsPerOpNet, 2),
       ]);
     out.push(
       table(
-        ['conc', 'ops/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'leader cpu%', 'follower cpu%', 'bench cpu%', 'node cpu ms/op', 'net of idle'],
+        ['conc', 'ops/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'leader cpu%', 'follower cpu%', 'bench cpu%', 'leader runq%', 'others cpu%', 'node cpu ms/op', 'net of idle'],
         rows,
       ),
     );
   }
+  out.push(
+    '',
+    'cpu% = percent of one core during the measured window; leader runq% = time the leader was runnable but waiting for a CPU;',
+    'others cpu% = CPU used by processes outside this benchmark; node cpu ms/op = CPU of all node processes per operation',
+    '(net of idle: less the heartbeat baseline). On a shared machine compare ms/op more than ops/s.',
+  );
   if (summary.startup) {
     const s = summary.startup;
     out.push('', `start-up (spawn -> ...): nodes up ${fmt(s.spawnMs)} ms, leader ${fmt(s.leaderMs)} ms, first write ${fmt(s.firstWriteMs)} ms`);

@@ -6,7 +6,17 @@ import type { Member } from '../client/launcher';
 import { currentLeader, failoverTrial, measureStartup, type FailoverTrial, type StartupTiming } from './cluster-timing';
 import { prefill, runLoad, type LoadResult } from './load';
 import { mixName, type BenchOptions, type Mix } from './options';
-import { cpuBetween, machineLoad, memoryOf, sampleCpu, type CpuUse, type MemoryUse, type Watched } from './procstat';
+import {
+  cpuBetween,
+  machineBusyPercent,
+  machineLoad,
+  machineTicks,
+  memoryOf,
+  sampleCpu,
+  type CpuUse,
+  type MemoryUse,
+  type Watched,
+} from './procstat';
 import { externalTarget, startTarget, type BenchTarget } from './target';
 
 export interface LevelResult extends LoadResult {
@@ -18,6 +28,10 @@ export interface LevelResult extends LoadResult {
   /** The same, less the idle baseline (heartbeats and timers) for the same time. */
   clusterCpuMsPerOpNet: number;
   machineLoadAfter: number;
+  /** CPU the whole machine used during the window (percent of one core; the machine has `cpus` cores). */
+  machineBusyPercent: number;
+  /** The part of it used by processes that are neither the nodes nor this one (other work on a shared machine). */
+  otherBusyPercent: number;
 }
 
 export interface WorkloadResult {
@@ -121,14 +135,17 @@ export async function runOnce(o: BenchOptions, run: number, log: Logger): Promis
           filled = true;
         }
         for (const concurrency of o.concurrency) {
-          const spec = { urls, concurrency, mix, keys: o.keys, valueSize: o.valueSize };
+          const spec = { urls, concurrency, mix, keys: o.keys, valueSize: o.valueSize, client: o.client };
           if (o.warmupS > 0) await runLoad({ ...spec, durationMs: o.warmupS * 1000 });
           const leader = await currentLeader(target.members);
           const watched = labelLeader(target.processes(), leader);
+          const ticks0 = machineTicks();
           const before = sampleCpu(watched);
           const load = await runLoad({ ...spec, durationMs: o.durationS * 1000 });
           const after = sampleCpu(watched);
+          const busy = machineBusyPercent(ticks0, machineTicks(), machineLoad().cpus);
           const cpu = cpuBetween(watched, before, after);
+          const oursPercent = cpu.reduce((s, c) => s + c.percent, 0);
           const clusterCpu = cpu.filter((c) => c.pid !== process.pid).reduce((s, c) => s + c.cpuMs, 0);
           const level: LevelResult = {
             ...load,
@@ -138,6 +155,8 @@ export async function runOnce(o: BenchOptions, run: number, log: Logger): Promis
             clusterCpuMsPerOpNet:
               load.ops > 0 ? (clusterCpu - (idleNodeCpuPercent / 100) * (after.atMs - before.atMs)) / load.ops : Number.NaN,
             machineLoadAfter: machineLoad().loadAvg1,
+            machineBusyPercent: busy,
+            otherBusyPercent: busy - oursPercent,
           };
           workload.levels.push(level);
           log(
