@@ -108,7 +108,7 @@ export function drawOptions(p: Prng): SimOptions {
     clockSkewMaxMs: p.pick([0, 1000, 1_000_000]),
     clients,
     safetyPhaseMs: p.between(5_000, 15_000),
-    livenessBudgetMs: 30 * electionTimeoutMs + 6 * requestTimeoutMs,
+    livenessBudgetMs: 12 * electionTimeoutMs + 3 * requestTimeoutMs,
   };
 }
 
