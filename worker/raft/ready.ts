@@ -3,10 +3,12 @@
 //      delete every stored entry with index >= entries[0].index, then store
 //      `entries` (a follower overwriting a conflicting suffix, §5.3).
 //   2. send `messages` (only after step 1 is durable).
-//   3. apply `committed` to the state machine, in order.
+//   3. note `proposed` (which index/term each proposal got), then apply
+//      `committed` to the state machine, in order. Note first: in a
+//      one-node cluster a proposal commits in the very Ready that reports it.
 //   4. serve `reads` (their index is <= the last committed entry handed out,
 //      so after step 3 the state machine is recent enough).
-//   5. report `proposed` and `failed` to whoever is waiting.
+//   5. report `failed` to whoever is waiting.
 //   6. arrange to call `tick(now)` no later than `deadline`.
 import type { Entry, HardState, Index, Member, SoftState, Term } from './types';
 import type { Message } from './messages';

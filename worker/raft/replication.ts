@@ -114,7 +114,9 @@ export function handleAppendResponse(c: Core, m: AppendResponse, now: number): v
     sendAppend(c, pr, now, false);
     return;
   }
-  if (m.prevLogIndex < pr.match) return; // stale: we already know the logs match further
+  // Stale: we already know the logs match at or beyond this point. (Only a follower that
+  // lost acknowledged entries could reject here; probing again would loop.)
+  if (m.prevLogIndex <= pr.match) return;
   if (pr.state === 'probe' && m.prevLogIndex !== pr.next - 1) return; // answers an older probe
   pr.becomeProbe(backoffTarget(c, m));
   sendAppend(c, pr, now, false);
