@@ -120,7 +120,8 @@ export function parseCasBody(text: string, key: string): Parsed<KvCommand> {
 const seedBody = z.object({
   // zod's int() accepts safe integers only.
   clientId: z.number().int(),
-  requestSerial: z.number().int().positive(),
+  // The seed's client may count its requests from 0; sessions count from 1.
+  requestSerial: z.number().int().nonnegative(),
   value: z.string().optional(),
 });
 
@@ -130,7 +131,7 @@ export function parseSeedBody(text: string, op: 'set' | 'delete', key: string): 
   if (!body.ok) return body;
   const { clientId, requestSerial, value } = body.value;
   // The seed names clients by number; the prefix keeps them apart from Client-Id strings.
-  const session = { clientId: `seed-${clientId}`, serial: requestSerial };
+  const session = { clientId: `seed-${clientId}`, serial: requestSerial + 1 };
   if (op === 'delete') return { ok: true, value: { cmd: { op, key }, session } };
   if (value === undefined) return badRequest('value: required for /set');
   const v = checkValue(value);

@@ -20,7 +20,8 @@ const seedPost = (path: string, body: unknown) =>
 
 describe('POST /set/:key', () => {
   it('answers ok in text and maps the numeric client to a session', async () => {
-    const res = await seedPost('/set/color', { clientId: 7, value: 'blue', requestSerial: 1 });
+    // The seed's serials may start at 0; sessions start at 1, so the node sees serial + 1.
+    const res = await seedPost('/set/color', { clientId: 7, value: 'blue', requestSerial: 0 });
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('ok');
     expect(node.store.get('color')).toBe('blue');
@@ -79,7 +80,7 @@ describe('POST /delete/:key', () => {
     expect(await res.text()).toBe('ok');
     expect(node.store.has('k')).toBe(false);
     expect(node.calls).toEqual([
-      { method: 'write', req: { cmd: { op: 'delete', key: 'k' }, session: { clientId: 'seed-3', serial: 5 } } },
+      { method: 'write', req: { cmd: { op: 'delete', key: 'k' }, session: { clientId: 'seed-3', serial: 6 } } },
     ]);
   });
 
@@ -122,7 +123,7 @@ describe('bad seed bodies', () => {
     ['clientId as a string', '/set/k', { clientId: '1', value: 'v', requestSerial: 1 }],
     ['fractional clientId', '/set/k', { clientId: 1.5, value: 'v', requestSerial: 1 }],
     ['missing requestSerial', '/delete/k', { clientId: 1 }],
-    ['requestSerial zero', '/delete/k', { clientId: 1, requestSerial: 0 }],
+    ['requestSerial negative', '/delete/k', { clientId: 1, requestSerial: -1 }],
     ['value as a number', '/set/k', { clientId: 1, value: 5, requestSerial: 1 }],
     ['body is an array', '/set/k', [1, 2]],
   ];
