@@ -2,6 +2,7 @@
 // the test's link proxies, plus what the nemesis and the checks ask of it
 // (who leads, kill, restart, pause, resume, heal, stop).
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Network } from './network';
 import { NodeRunner, type CrashRecord } from './node-runner';
@@ -79,6 +80,12 @@ export class FaultCluster {
   }
 
   async start(): Promise<void> {
+    // A busy port would make a node exit at start-up, which reads as a crash:
+    // say plainly that something else holds it.
+    const nodePorts = this.ids.map((id) => this.node(id).spec.port);
+    for (const port of nodePorts) {
+      if (!(await waitPortFree(port, 10_000))) throw new Error(`port ${port} is in use by another process (choose others with --node-port)`);
+    }
     await this.network.start();
     await Promise.all(this.ids.map((id) => this.node(id).start(this.opts.startTimeoutMs)));
   }
@@ -138,5 +145,22 @@ export class FaultCluster {
   /** Synchronous: SIGKILL every node group still alive (exit and signal handlers). */
   killNow(): void {
     for (const id of this.ids) this.node(id).killNow();
+  }
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
+async function waitPortFree(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await portFree(port)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
