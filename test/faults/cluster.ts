@@ -1,7 +1,7 @@
 // The cluster under test: N node processes whose peer URLs all go through
 // the test's link proxies, plus what the nemesis and the checks ask of it
 // (who leads, kill, restart, pause, resume, heal, stop).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Network } from './network';
@@ -88,6 +88,13 @@ export class FaultCluster {
     }
     await this.network.start();
     await Promise.all(this.ids.map((id) => this.node(id).start(this.opts.startTimeoutMs)));
+  }
+
+  /** Deletes a stopped node's data (only for the amnesia self-test). */
+  wipe(id: string): void {
+    const r = this.node(id);
+    if (r.state !== 'down') throw new Error(`cannot wipe running node ${id}`);
+    rmSync(r.spec.dataDir, { recursive: true, force: true });
   }
 
   async restart(id: string): Promise<void> {

@@ -5,11 +5,12 @@
 // with its time, so a failing history can be read against the schedule.
 import type { Prng } from '../sim/prng';
 import type { FaultCluster } from './cluster';
+import { amnesiaScenario } from './amnesia';
 import { describeFault, drawKind, drawPartition, type Fault } from './faults';
 
 export interface NemesisEvent {
   atMs: number;
-  action: 'start' | 'heal' | 'restarted' | 'heal-all' | 'error';
+  action: 'start' | 'heal' | 'restarted' | 'self-test' | 'heal-all' | 'error';
   fault: string;
   /** The links cut and the node states after the event. */
   network: string;
@@ -22,6 +23,8 @@ export interface NemesisOptions {
   maxGapMs: number;
   /** At most this many faults at once. */
   maxActive: number;
+  /** Self-test of the checks: open with the amnesia scenario (amnesia.ts), which Raft does not survive. */
+  amnesia: boolean;
   now: () => number;
 }
 
@@ -42,6 +45,7 @@ export class Nemesis {
   /** Runs faults until `untilMs` (on the `now` clock), then heals everything. */
   async run(untilMs: number, shouldStop: () => boolean = () => false): Promise<void> {
     try {
+      if (this.o.amnesia) await amnesiaScenario(this.cluster, (what) => this.record('self-test', what));
       for (let step = 0; step < 10_000 && !shouldStop(); step++) {
         const gap = this.rng.between(this.o.minGapMs, this.o.maxGapMs);
         if (this.o.now() + gap >= untilMs) break;

@@ -69,6 +69,9 @@ export interface LogScan {
  */
 export function scanLogs(logFiles: string[], max = 20): LogScan {
   const scan: LogScan = { errors: [], known: new Map() };
+  // One entry per file and message, with a count: a node stuck in a loop
+  // would otherwise fill the report with one line.
+  const seen = new Map<string, { line: string; count: number }>();
   for (const file of logFiles) {
     let text: string;
     try {
@@ -76,12 +79,24 @@ export function scanLogs(logFiles: string[], max = 20): LogScan {
     } catch {
       continue;
     }
+    const name = file.slice(file.lastIndexOf('/') + 1);
     for (const line of text.split('\n')) {
       if (!line.includes('"level":"error"') && !/\bUncaught\b/.test(line)) continue;
       const known = knownErrors.find((k) => k.pattern.test(line));
-      if (known) scan.known.set(known.why, (scan.known.get(known.why) ?? 0) + 1);
-      else if (scan.errors.length < max) scan.errors.push(`${file.slice(file.lastIndexOf('/') + 1)}: ${line.slice(0, 400)}`);
+      if (known) {
+        scan.known.set(known.why, (scan.known.get(known.why) ?? 0) + 1);
+        continue;
+      }
+      const msg = /"msg":"([^"]*)"/.exec(line)?.[1] ?? line.slice(0, 80);
+      const key = `${name}: ${msg}`;
+      const entry = seen.get(key);
+      if (entry) entry.count++;
+      else seen.set(key, { line: `${name}: ${line.slice(0, 400)}`, count: 1 });
     }
+  }
+  for (const { line, count } of seen.values()) {
+    if (scan.errors.length >= max) break;
+    scan.errors.push(count > 1 ? `(×${count}) ${line}` : line);
   }
   return scan;
 }

@@ -33,6 +33,8 @@ export interface FaultRunOptions {
   recoveryBudgetMs: number;
   /** Keep the run folder even when the run passes. */
   keep: boolean;
+  /** Self-test: killed nodes may restart with their data wiped (see Nemesis). */
+  amnesia: boolean;
   runsDir: string;
 }
 
@@ -51,6 +53,7 @@ export const defaultOptions: Omit<FaultRunOptions, 'seed'> = {
   thinkMaxMs: 40,
   recoveryBudgetMs: 10_000,
   keep: false,
+  amnesia: false,
   runsDir: join(repoRoot, 'test/faults/runs'),
 };
 
@@ -82,7 +85,7 @@ export function killEverything(): void {
 
 export async function runFaults(o: FaultRunOptions, log: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<FaultRunResult> {
   if (o.nodes < 3 || o.nodes > 9) throw new Error(`--nodes must be 3..9, got ${o.nodes}`);
-  const replay = `npm run faults -- --seed ${o.seed} --time ${o.timeSec} --nodes ${o.nodes} --clients ${o.clients} --keys ${o.keys}`;
+  const replay = `npm run faults -- --seed ${o.seed} --time ${o.timeSec} --nodes ${o.nodes} --clients ${o.clients} --keys ${o.keys}${o.amnesia ? ' --unsafe-amnesia' : ''}`;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const runDir = join(o.runsDir, `${stamp}-seed${o.seed}`);
   mkdirSync(runDir, { recursive: true });
@@ -123,7 +126,7 @@ export async function runFaults(o: FaultRunOptions, log: (line: string) => void 
     },
     clientRng,
   );
-  const nemesis = new Nemesis(cluster, nemesisRng, { minGapMs: 1000, maxGapMs: 4000, maxActive: o.nodes >= 5 ? 3 : 2, now });
+  const nemesis = new Nemesis(cluster, nemesisRng, { minGapMs: 1000, maxGapMs: 4000, maxActive: o.nodes >= 5 ? 3 : 2, amnesia: o.amnesia, now });
   const failures: string[] = [];
   const notes: string[] = [];
   let violation: Awaited<ReturnType<typeof checkSafety>>['violation'] = null;

@@ -12,7 +12,9 @@ const usage = `usage: npm run faults -- [--time SEC] [--nodes 3|5] [--seed N] [-
   --keys        keys they share (default ${defaultOptions.keys})
   --node-port   first node port (default ${defaultOptions.nodeBasePort}); nodes use the next N-1 too
   --proxy-port  first link-proxy port (default ${defaultOptions.proxyBasePort}); proxies use N*N ports
-  --keep        keep the run folder (logs, data, history) even when the run passes`;
+  --keep        keep the run folder (logs, data, history) even when the run passes
+  --unsafe-amnesia  self-test of the checks: killed nodes restart with no data,
+                which Raft does not survive; such a run is expected to fail sooner or later`;
 
 function int(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
   if (text === undefined) return fallback;
@@ -38,6 +40,7 @@ function parse(argv: string[]): FaultRunOptions {
         'node-port': { type: 'string' },
         'proxy-port': { type: 'string' },
         keep: { type: 'boolean' },
+        'unsafe-amnesia': { type: 'boolean' },
         help: { type: 'boolean' },
       },
     }));
@@ -60,6 +63,7 @@ function parse(argv: string[]): FaultRunOptions {
     nodeBasePort: int('node-port', values['node-port'], d.nodeBasePort, 1024, 65000),
     proxyBasePort: int('proxy-port', values['proxy-port'], d.proxyBasePort, 1024, 65000),
     keep: values.keep ?? false,
+    amnesia: values['unsafe-amnesia'] ?? false,
   };
 }
 
