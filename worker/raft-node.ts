@@ -142,7 +142,7 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
         peers: settings.raft.peers,
         secret: settings.clusterSecret,
         timeoutMs: settings.peerRequestTimeoutMs,
-        maxInflightPerPeer: 32,
+        maxInflightPerPeer: 2,
         warnIntervalMs: 5000,
         logger,
         deliver: (replies) => this.deliver(replies),

@@ -224,17 +224,22 @@ describe('FetchTransport', () => {
     ]);
   });
 
-  it('caps requests in flight per peer, and drops messages for unknown peers', async () => {
+  it('caps requests in flight per peer, coalesces the rest into one POST, and drops messages for unknown peers', async () => {
     const t = scriptedTransport({ maxInflightPerPeer: 2, timeoutMs: 100 });
-    for (let i = 0; i < 3; i++) t.transport.send([heartbeat('n3', i)]);
+    for (let i = 0; i < 5; i++) t.transport.send([heartbeat('n3', i)]);
     t.transport.send([heartbeat('n9', 0)]);
     expect(t.transport.inflightTo('n3')).toBe(2);
+    expect(t.transport.heldFor('n3')).toBe(3);
     expect(t.posts.map((p) => p.url)).toEqual(['http://n3:1/raft/messages', 'http://n3:1/raft/messages']);
     expect(t.logs.filter((l) => l.level !== 'debug').map((l) => [l.level, l.msg])).toEqual([
-      ['warn', 'peer request failed'],
       ['error', 'core addressed a message to an unknown peer'],
     ]);
-    await t.settle();
+    await t.settle(); // the first two time out...
+    await t.settle(); // ...and the third, started when a slot freed
+    // the three held heartbeats went out together, in order, in a third POST
+    expect(t.posts).toHaveLength(3);
+    expect(t.posts[2]!.body.messages.map((m) => (m as AppendRequest).round)).toEqual([2, 3, 4]);
+    expect(t.transport.heldFor('n3')).toBe(0);
     expect(t.transport.inflightTo('n3')).toBe(0);
   });
 

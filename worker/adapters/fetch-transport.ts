@@ -1,10 +1,11 @@
-// Sends the core's messages to peers over HTTP: one POST per peer per Ready
-// to {peerUrl}/raft/messages, carrying every message for that peer, with the
-// cluster secret. The peer answers with the replies it produced for us, which
+// Sends the core's messages to peers over HTTP: POSTs to
+// {peerUrl}/raft/messages carrying a batch of messages for that peer, with the
+// cluster secret. At most `maxInflightPerPeer` POSTs are open per peer; what
+// the core produces meanwhile is held and goes out together in the next one. The peer answers with the replies it produced for us, which
 // are handed to `deliver` (the Durable Object steps them into the core).
 //
-// Nothing here is awaited by the caller: each POST runs on its own, several
-// may be in flight per peer, and each has its own timeout, so a slow or dead
+// Nothing here is awaited by the caller: each POST runs on its own and has its
+// own timeout, so a slow or dead
 // peer delays nobody else. Raft tolerates lost messages (§5.1: RPCs are
 // retried), so a failed POST is just logged and dropped.
 import type { Message, MessageType } from '../raft/messages';
@@ -18,7 +19,7 @@ export interface TransportOptions {
   secret: string;
   /** Per-POST limit; a reply later than this is abandoned. */
   timeoutMs: number;
-  /** POSTs allowed in flight to one peer; beyond that, new batches are dropped. */
+  /** POSTs allowed in flight to one peer; beyond that, messages are held and coalesced. */
   maxInflightPerPeer: number;
   /** Minimum gap between two warnings about the same peer. */
   warnIntervalMs: number;
@@ -35,9 +36,13 @@ const messageTypes: readonly MessageType[] = ['vote', 'voteResp', 'append', 'app
 
 export const raftMessagesPath = '/raft/messages';
 
+/** Messages held per peer while its POST slots are busy; older ones are dropped beyond this. */
+const maxHeldPerPeer = 256;
+
 export class FetchTransport {
   private readonly peers: Map<NodeId, Member>;
   private readonly inflight = new Map<NodeId, number>();
+  private readonly held = new Map<NodeId, Message[]>();
   private readonly failing = new Set<NodeId>();
   private readonly throttle: LogThrottle;
   private readonly fetchFn: typeof fetch;
@@ -63,15 +68,47 @@ export class FetchTransport {
         this.opts.logger.log('error', 'core addressed a message to an unknown peer', { to });
         continue;
       }
-      const busy = this.inflight.get(to) ?? 0;
-      if (busy >= this.opts.maxInflightPerPeer) {
-        // Slow, not necessarily down: warn, but do not mark it failing.
-        this.warn(peer, `dropped ${batch.length} message(s): ${busy} requests already in flight`, false);
-        continue;
-      }
-      this.inflight.set(to, busy + 1);
-      this.opts.track(this.post(peer, batch).finally(() => this.inflight.set(to, (this.inflight.get(to) ?? 1) - 1)));
+      this.enqueue(peer, batch);
     }
+  }
+
+  /**
+   * Start a POST now if the peer has a free slot; otherwise hold the messages
+   * and send everything held in one POST when a slot frees. Under load this
+   * turns many small AppendEntries into one request, so the peer persists
+   * them in one event instead of one durable write each.
+   */
+  private enqueue(peer: Member, batch: Message[]): void {
+    const held = this.held.get(peer.id);
+    if (held !== undefined) {
+      held.push(...batch);
+      if (held.length > maxHeldPerPeer) {
+        // Raft survives lost messages (§5.1); the core re-sends what matters.
+        const dropped = held.splice(0, held.length - maxHeldPerPeer).length;
+        this.warn(peer, `dropped ${dropped} held message(s): peer is not keeping up`, false);
+      }
+      return;
+    }
+    const busy = this.inflight.get(peer.id) ?? 0;
+    if (busy >= this.opts.maxInflightPerPeer) {
+      this.held.set(peer.id, batch.slice());
+      return;
+    }
+    this.inflight.set(peer.id, busy + 1);
+    const done = this.post(peer, batch).finally(() => {
+      this.inflight.set(peer.id, (this.inflight.get(peer.id) ?? 1) - 1);
+      const next = this.held.get(peer.id);
+      if (next !== undefined) {
+        this.held.delete(peer.id);
+        this.enqueue(peer, next);
+      }
+    });
+    this.opts.track(done);
+  }
+
+  /** Messages held for `peer` until a POST slot frees. */
+  heldFor(peer: NodeId): number {
+    return this.held.get(peer)?.length ?? 0;
   }
 
   /** POSTs currently in flight to `peer`. */
