@@ -152,7 +152,8 @@ function runPhases(w: World): number {
 /** Runs until some leader is known to every node and no client waits; returns how long that took. */
 function runLiveness(clock: Clock, o: SimOptions, nodes: SimNode[], clients: Clients): number {
   const healedAt = clock.now;
-  const deadline = healedAt + o.livenessBudgetMs;
+  const budgetMs = o.livenessBudgetMs + catchUpAllowanceMs(o, nodes);
+  const deadline = healedAt + budgetMs;
   const converged = () => clients.pending().length === 0 && agreedLeader(nodes) !== null;
   while (clock.now < deadline) {
     clock.runUntil(Math.min(deadline, clock.now + 10));
@@ -162,8 +163,24 @@ function runLiveness(clock: Clock, o: SimOptions, nodes: SimNode[], clients: Cli
   throw violation(
     'liveness',
     clock.now,
-    `no convergence ${o.livenessBudgetMs}ms after healing: nodes ${roles}; pending ${clients.pending().join(', ') || 'none'}`,
+    `no convergence ${budgetMs}ms after healing: nodes ${roles}; pending ${clients.pending().join(', ') || 'none'}`,
   );
+}
+
+/**
+ * Time a lagging follower needs to catch up at the configured batch limits:
+ * with one entry per message and one message in flight, 150 missing entries
+ * take 150 round trips however healthy the network is. Waiting for that is not
+ * a liveness failure, so the budget grows with the lag left at healing time.
+ */
+function catchUpAllowanceMs(o: SimOptions, nodes: SimNode[]): number {
+  const lasts = nodes.map((n) => n.disk.entries.length);
+  const lag = Math.max(...lasts) - Math.min(...lasts);
+  const r = o.raft;
+  // Encoded KV commands are under ~150 bytes; the byte limit always lets one through.
+  const perMessage = Math.max(1, Math.min(r.maxEntriesPerMessage, Math.floor(r.maxBytesPerMessage / 150)));
+  const roundTripMs = 2 * o.network.delayMaxMs + o.tickJitterMaxMs + 1;
+  return Math.ceil(lag / (perMessage * r.maxInflight)) * 2 * roundTripMs;
 }
 
 function agreedLeader(nodes: SimNode[]): string | null {
