@@ -33,7 +33,11 @@ export function createApp<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> {
   // Bad input never gets here (routes refuse it with a 4xx); what does is a bug
   // or a failure of the node's Durable Object, and the client should know which.
   app.onError((err, c) => {
-    deps.logger(c.env).log('error', 'request failed', {
+    // workerd reports a call into the Durable Object cut short (its caller went away, or the
+    // object restarted) as a lost connection: transient, not a broken invariant. The outcome
+    // of a write caught in it is unknown, so the answer stays a 500, never a definite failure.
+    const transient = err instanceof Error && /network connection lost/i.test(err.message);
+    deps.logger(c.env).log(transient ? 'warn' : 'error', 'request failed', {
       method: c.req.method,
       path: new URL(c.req.url).pathname,
       error: err instanceof Error ? err.message : String(err),
