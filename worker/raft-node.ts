@@ -20,7 +20,7 @@ import { encodeRequest } from './kv/commands';
 import type { KvRequest } from './kv/commands';
 import { KvStateMachine } from './kv/store';
 import { RaftNode } from './raft/node';
-import type { NodeStatus } from './raft/node';
+import type { NodeStatus, Proposal } from './raft/node';
 import type { Logger } from './raft/logger';
 import type { Message } from './raft/messages';
 import type { Ready } from './raft/ready';
@@ -57,6 +57,8 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   /** Monotonic: never behind Date.now(), never behind an alarm that has fired. */
   private clock = 0;
   private nextRef = 1;
+  /** Writes waiting for the next group-commit flush. */
+  private proposals: Proposal[] = [];
   private appliedIndex: Index = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -77,8 +79,23 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     const ref = this.nextRef++;
     const done = new Promise<WriteOutcome>((resolve) => live.pending.addWrite(ref, resolve));
     this.armRequestDeadline(live, ref);
-    this.run((core, now) => core.propose(ref, data, now));
+    this.queueProposal({ ref, data });
     return done;
+  }
+
+  /**
+   * Group commit: writes arriving together are proposed together, one macrotask
+   * later, so they share one durable write and one AppendEntries per peer
+   * instead of one of each per write.
+   */
+  private queueProposal(p: Proposal): void {
+    this.proposals.push(p);
+    if (this.proposals.length > 1) return; // a flush is already scheduled
+    setTimeout(() => {
+      const batch = this.proposals;
+      this.proposals = [];
+      if (this.live !== null) this.run((core, now) => core.proposeBatch(batch, now));
+    }, 0);
   }
 
   async read(key: string): Promise<ReadOutcome> {

@@ -18,12 +18,18 @@ export async function checkPeerAuth(header: string | null, secret: string): Prom
   return (await sameSecret(presented, secret)) ? { ok: true } : { ok: false, reason: 'wrong' };
 }
 
+/** The configured secret's digest, computed once rather than on every peer request. */
+let secretDigest: { secret: string; digest: Promise<ArrayBuffer> } | null = null;
+
+function digestOfSecret(secret: string): Promise<ArrayBuffer> {
+  if (secretDigest?.secret !== secret) {
+    secretDigest = { secret, digest: crypto.subtle.digest('SHA-256', new TextEncoder().encode(secret)) };
+  }
+  return secretDigest.digest;
+}
+
 async function sameSecret(a: string, b: string): Promise<boolean> {
-  const encoder = new TextEncoder();
-  const [da, db] = await Promise.all([
-    crypto.subtle.digest('SHA-256', encoder.encode(a)),
-    crypto.subtle.digest('SHA-256', encoder.encode(b)),
-  ]);
+  const [da, db] = await Promise.all([crypto.subtle.digest('SHA-256', new TextEncoder().encode(a)), digestOfSecret(b)]);
   const x = new Uint8Array(da);
   const y = new Uint8Array(db);
   let diff = 0;

@@ -47,6 +47,12 @@ export interface NodeStatus {
   peers: PeerStatus[];
 }
 
+/** A command to replicate, and the host's reference for the answer. */
+export interface Proposal {
+  ref: number;
+  data: string;
+}
+
 export interface RaftNodeOptions {
   config: RaftConfig;
   persisted: Persisted;
@@ -96,13 +102,25 @@ export class RaftNode {
   }
 
   propose(ref: number, data: string, now: number): Ready {
+    return this.proposeBatch([{ ref, data }], now);
+  }
+
+  /**
+   * Append several commands in one step: one Ready, so the host persists them
+   * in one write and peers get them in one AppendEntries (group commit).
+   */
+  proposeBatch(items: readonly Proposal[], now: number): Ready {
     this.begin();
     const c = this.c;
-    if (c.role !== 'leader') {
-      c.out.failed.push({ ref, kind: 'propose', reason: 'notLeader', leader: c.leader });
-    } else {
-      const e = c.appendEntry('command', data);
-      c.out.proposed.push({ ref, index: e.index, term: e.term });
+    for (const { ref, data } of items) {
+      if (c.role !== 'leader') {
+        c.out.failed.push({ ref, kind: 'propose', reason: 'notLeader', leader: c.leader });
+      } else {
+        const e = c.appendEntry('command', data);
+        c.out.proposed.push({ ref, index: e.index, term: e.term });
+      }
+    }
+    if (c.role === 'leader' && c.out.proposed.length > 0) {
       for (const pr of c.progress.values()) sendAppend(c, pr, now, false);
     }
     return this.finish(now);

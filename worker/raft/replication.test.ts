@@ -163,3 +163,33 @@ describe('commit rule (§5.4.2)', () => {
     expect(core.commit).toBe(1);
   });
 });
+
+describe('group commit', () => {
+  it('proposeBatch appends every command in one Ready and one AppendEntries per follower', () => {
+    const c = new TestCluster(3);
+    const leader = c.elect();
+    c.advance(100);
+    c.queue.length = 0;
+    const r = c.apply(leader, c.get(leader).node.proposeBatch([1, 2, 3, 4].map((ref) => ({ ref, data: `b${ref}` })), c.now));
+    expect(r.entries.map((e) => e.data)).toEqual(['b1', 'b2', 'b3', 'b4']);
+    expect(r.proposed.map((p) => p.ref)).toEqual([1, 2, 3, 4]);
+    const appends = r.messages.filter((m): m is AppendRequest => m.type === 'append' && m.entries.length > 0);
+    expect(appends).toHaveLength(2);
+    for (const a of appends) expect(a.entries.map((e) => e.data)).toEqual(['b1', 'b2', 'b3', 'b4']);
+    c.advance(100);
+    for (const id of c.nodes.keys()) expect(c.commands(id)).toEqual(['b1', 'b2', 'b3', 'b4']);
+  });
+
+  it('on a follower every proposal of the batch fails with the leader hint', () => {
+    const c = new TestCluster(3);
+    const leader = c.elect();
+    c.advance(100);
+    const f = [...c.nodes.keys()].find((id) => id !== leader)!;
+    const r = c.get(f).node.proposeBatch([{ ref: 7, data: 'x' }, { ref: 8, data: 'y' }], c.now);
+    expect(r.failed.map((x) => [x.ref, x.reason, x.leader?.id])).toEqual([
+      [7, 'notLeader', leader],
+      [8, 'notLeader', leader],
+    ]);
+    expect(r.entries).toEqual([]);
+  });
+});
