@@ -2,6 +2,7 @@
 // `options_swarm`): cluster size, Raft timings, network fault rates, which
 // faults the nemesis may inject and how often, client mix. A seed that turns
 // a fault off explores deeper states of the others, so no rate is fixed.
+import type { RaftConfig } from '../../worker/raft/config';
 import type { ClientOptions } from './clients';
 import type { NetworkOptions } from './network';
 import type { Plant } from './sim-node';
@@ -23,15 +24,8 @@ export interface FaultOptions {
   leaderBias: Ratio;
 }
 
-export interface RaftKnobs {
-  electionTimeoutMs: number;
-  heartbeatIntervalMs: number;
-  maxEntriesPerMessage: number;
-  maxBytesPerMessage: number;
-  maxInflight: number;
-  preVote: boolean;
-  checkQuorum: boolean;
-}
+/** Every knob of the core's configuration except membership. */
+export type RaftKnobs = Omit<RaftConfig, 'self' | 'peers'>;
 
 export interface SimOptions {
   nodeCount: number;
