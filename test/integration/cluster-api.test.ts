@@ -1,0 +1,578 @@
+// The HTTP API of real nodes, as a client on the network sees it:
+// - a 5-node in-process cluster (one Miniflare/workerd per node): election,
+//   307s from followers (by hand and followed by fetch), reads through every
+//   node, set/get/delete/cas, the bad-input table and peer authentication
+//   against a real node (nothing reaches the log), the seed routes,
+//   exactly-once over HTTP, an old leader frozen while the others move on,
+//   and losing two of five nodes;
+// - a 3-node cluster of node processes whose peer links go through the
+//   test/faults proxies: the leader cut off from its peers never serves a
+//   stale read, neither while cut off nor after the links heal.
+// Ports 19700-19716. Every wait is a bounded poll; no timing is asserted.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type Cluster, type Member, type StatusView } from '../../client/launcher';
+import { FaultCluster } from '../faults/cluster';
+
+const timing = { electionTimeoutMs: 300, heartbeatIntervalMs: 60, requestTimeoutMs: 1000 };
+const runId = Math.random().toString(36).slice(2, 8);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The body parsed as JSON, or undefined when it is not JSON. */
+  json: any;
+}
+
+interface Send {
+  method?: string;
+  body?: string | Uint8Array;
+  headers?: Record<string, string>;
+  redirect?: 'manual' | 'follow';
+  timeoutMs?: number;
+}
+
+/** One HTTP exchange; 307s are returned as they are unless redirect is 'follow'. */
+async function http(url: string, init: Send = {}): Promise<Answer> {
+  const res = await fetch(url, {
+    method: init.method ?? 'GET',
+    body: init.body,
+    headers: init.headers,
+    redirect: init.redirect ?? 'manual',
+    signal: AbortSignal.timeout(init.timeoutMs ?? 8000),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+/**
+ * Sends the same request until it gets an answer other than "try again"
+ * (503, 504, 500 from a cut-short call, or no connection), following 307s by
+ * hand and checking each one. Safe for writes only when they carry a request
+ * identity: a retry is then never applied twice.
+ */
+async function settle(urls: string[], path: string, init: Send = {}, timeoutMs = 25_000): Promise<Answer> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'nothing sent';
+  for (let attempt = 0; ; attempt++) {
+    let url = `${urls[attempt % urls.length]}${path}`;
+    try {
+      for (let hop = 0; hop < 5; hop++) {
+        const a = await http(url, init);
+        if (a.status === 307) {
+          expect(a.json).toMatchObject({ error: 'not_leader' });
+          expect(a.headers.get('Location')).toBe(`${a.json.leader}${path}`);
+          url = a.headers.get('Location')!;
+          continue;
+        }
+        if (a.status !== 503 && a.status !== 504 && a.status !== 500) return a;
+        last = `${a.status} ${a.text}`;
+        break;
+      }
+    } catch (err) {
+      last = String(err);
+    }
+    if (Date.now() > deadline) throw new Error(`no settled answer for ${init.method ?? 'GET'} ${path} within ${timeoutMs} ms; last: ${last}`);
+    await sleep(100);
+  }
+}
+
+let serial = 0;
+/** A fresh request identity for one write (retries of it reuse it). */
+function identity(): Record<string, string> {
+  return { 'Client-Id': `cluster-api-${runId}`, 'Request-Serial': String(++serial) };
+}
+
+const put = (urls: string[], key: string, value: string) =>
+  settle(urls, `/kv/${encodeURIComponent(key)}`, { method: 'PUT', body: value, headers: identity() });
+const read = (urls: string[], key: string) => settle(urls, `/kv/${encodeURIComponent(key)}`);
+
+/** Polls probe until check passes; returns the last value (undefined if every probe threw). */
+async function eventually<T>(probe: () => Promise<T>, check: (v: T) => boolean, timeoutMs: number, pollMs = 100): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    try {
+      last = await probe();
+      if (check(last)) return last;
+    } catch {
+      // not answering yet
+    }
+    if (Date.now() > deadline) return last;
+    await sleep(pollMs);
+  }
+}
+
+describe('5-node in-process cluster', () => {
+  let cluster: Cluster;
+  let urls: string[] = [];
+  /** Every write acknowledged so far: key → value (null: deleted). */
+  const acked = new Map<string, string | null>();
+
+  const status = async (id: string): Promise<StatusView> => (await cluster.status(id)) as StatusView;
+  const leader = (): Promise<Member> => cluster.waitForLeader(30_000);
+  const followerOf = (l: Member, skip = 0): Member => cluster.members.filter((m) => m.id !== l.id)[skip]!;
+
+  beforeAll(async () => {
+    try {
+      cluster = await startCluster({ nodes: 5, basePort: 19_700, ...timing, logLevel: 'warn' });
+    } catch (err) {
+      await cluster?.stop();
+      throw err;
+    }
+    urls = cluster.members.map((m) => m.url);
+  });
+
+  afterAll(async () => {
+    if (cluster) for (const m of cluster.members) await cluster.resume(m.id).catch(() => {});
+    await cluster?.stop();
+  });
+
+  it('elects a leader; a follower answers 307 to it; the write lands and reads back through every node', async () => {
+    const l = await leader();
+    expect(cluster.members.map((m) => m.url)).toEqual(['http://127.0.0.1:19700', 'http://127.0.0.1:19701', 'http://127.0.0.1:19702', 'http://127.0.0.1:19703', 'http://127.0.0.1:19704']);
+    const path = '/kv/via%20follower?x=1&y=two';
+    const headers = identity();
+    // The leader may change under load between asking and sending: try a few times.
+    let redirect: Answer | undefined;
+    let expectedLeader = l;
+    for (let i = 0; i < 5 && redirect === undefined; i++) {
+      expectedLeader = await leader();
+      const a = await http(`${followerOf(expectedLeader).url}${path}`, { method: 'PUT', body: 'v-follower', headers });
+      if (a.status === 307 && a.json?.leader === expectedLeader.url) redirect = a;
+      else await sleep(200);
+    }
+    expect(redirect, 'a follower answered 307 naming the agreed leader').toBeDefined();
+    expect(redirect!.json).toEqual({ error: 'not_leader', leader: expectedLeader.url });
+    expect(redirect!.headers.get('Location')).toBe(`${expectedLeader.url}${path}`);
+    expect(redirect!.headers.get('Content-Type')).toMatch(/^application\/json/);
+
+    // Follow it by hand: the same request, with the same identity, to the Location.
+    let done = await http(redirect!.headers.get('Location')!, { method: 'PUT', body: 'v-follower', headers });
+    if (done.status !== 200) done = await settle(urls, path, { method: 'PUT', body: 'v-follower', headers });
+    expect(done.status).toBe(200);
+    expect(done.json).toEqual({ ok: true });
+    acked.set('via follower', 'v-follower');
+
+    for (const m of cluster.members) {
+      const a = await settle([m.url], '/kv/via%20follower');
+      expect(a.status, `read through ${m.id}`).toBe(200);
+      expect(a.json).toEqual({ key: 'via follower', value: 'v-follower' });
+    }
+    // GET from a follower without following: a 307 too (reads are served by the leader only).
+    const l2 = await leader();
+    const r = await http(`${followerOf(l2, 1).url}/kv/via%20follower`);
+    expect([200, 307]).toContain(r.status); // 200 only if it became the leader meanwhile
+    if (r.status === 307) expect(r.headers.get('Location')).toBe(`${r.json.leader}/kv/via%20follower`);
+  });
+
+  it("set/get/delete/cas through every node, with fetch's own redirect following", async () => {
+    // fetch (undici) re-sends the method and a string body on a 307; check that it does,
+    // then use it for the whole round trip, once starting from each node.
+    for (const [i, m] of cluster.members.entries()) {
+      const key = `any-${i}`;
+      const follow = async (path: string, init: Send): Promise<Answer> => {
+        // A 503/504/500 can happen during an election on a loaded machine: retry (writes carry an identity).
+        const a = await eventually(() => http(`${m.url}${path}`, { ...init, redirect: 'follow' }), (x) => ![500, 503, 504].includes(x.status), 20_000);
+        if (a === undefined) throw new Error(`${m.id}: no answer for ${path}`);
+        return a;
+      };
+      const set = await follow(`/kv/${key}`, { method: 'PUT', body: `v${i}`, headers: identity() });
+      expect(set.status, `PUT via ${m.id}`).toBe(200);
+      expect(set.json).toEqual({ ok: true });
+      expect((await follow(`/kv/${key}`, {})).json).toEqual({ key, value: `v${i}` });
+
+      const casHeaders = { ...identity(), 'Content-Type': 'application/json' };
+      const swapped = await follow(`/kv/${key}/cas`, { method: 'POST', body: JSON.stringify({ expected: `v${i}`, value: `w${i}` }), headers: casHeaders });
+      expect(swapped.status, `cas via ${m.id}`).toBe(200);
+      expect(swapped.json).toEqual({ ok: true });
+      const mismatch = await follow(`/kv/${key}/cas`, { method: 'POST', body: JSON.stringify({ expected: 'nope', value: 'x' }), headers: { ...identity(), 'Content-Type': 'application/json' } });
+      expect(mismatch.status).toBe(409);
+      expect(mismatch.json).toEqual({ error: 'cas_mismatch', current: `w${i}` });
+      const fromAbsent = await follow(`/kv/${key}-new/cas`, { method: 'POST', body: JSON.stringify({ expected: null, value: 'born' }), headers: { ...identity(), 'Content-Type': 'application/json' } });
+      expect(fromAbsent.status).toBe(200);
+      acked.set(`${key}-new`, 'born');
+      expect((await follow(`/kv/${key}`, {})).json).toEqual({ key, value: `w${i}` });
+
+      const del = await follow(`/kv/${key}`, { method: 'DELETE', headers: identity() });
+      expect(del.status, `DELETE via ${m.id}`).toBe(200);
+      expect(del.json).toEqual({ ok: true });
+      const gone = await follow(`/kv/${key}`, {});
+      expect(gone.status).toBe(404);
+      expect(gone.json).toEqual({ error: 'not_found', key });
+      // Deleting again still succeeds.
+      expect((await follow(`/kv/${key}`, { method: 'DELETE', headers: identity() })).status).toBe(200);
+      acked.set(key, null);
+    }
+  });
+
+  it('refuses bad input with a JSON 4xx and appends nothing to the log', async () => {
+    const kb64 = 64 * 1024;
+    const json = (body: string) => ({ method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
+    const withIds = (headers: Record<string, string>) => ({ method: 'PUT', body: 'v', headers });
+    const cases: [name: string, path: string, init: Send, status: number, error: string][] = [
+      ['cas: malformed JSON', '/kv/k/cas', json('{"expected":'), 400, 'bad_request'],
+      ['cas: empty body', '/kv/k/cas', json(''), 400, 'bad_request'],
+      ['cas: wrong types', '/kv/k/cas', json('{"expected":1,"value":2}'), 400, 'bad_request'],
+      ['cas: unknown field', '/kv/k/cas', json('{"expected":null,"value":"v","extra":1}'), 400, 'bad_request'],
+      ['empty key (PUT /kv/)', '/kv/', { method: 'PUT', body: 'v' }, 400, 'bad_request'],
+      ['empty key (GET /kv)', '/kv', {}, 400, 'bad_request'],
+      ['key of 600 bytes', `/kv/${'k'.repeat(600)}`, { method: 'PUT', body: 'v' }, 400, 'bad_request'],
+      ['bad percent-encoding', '/kv/%E0%A4', { method: 'PUT', body: 'v' }, 400, 'bad_request'],
+      ['value of 64 KiB + 1', '/kv/k', { method: 'PUT', body: 'x'.repeat(kb64 + 1) }, 413, 'payload_too_large'],
+      ['cas value of 64 KiB + 1', '/kv/k/cas', json(JSON.stringify({ expected: null, value: 'x'.repeat(kb64 + 1) })), 413, 'payload_too_large'],
+      ['unknown route', '/nope', {}, 404, 'not_found_route'],
+      ['unknown route under /kv', '/kv/a/b', { method: 'PUT', body: 'v' }, 404, 'not_found_route'],
+      ['wrong method (PATCH /kv/:key)', '/kv/k', { method: 'PATCH', body: 'v' }, 405, 'method_not_allowed'],
+      ['wrong method (GET /kv/:key/cas)', '/kv/k/cas', {}, 405, 'method_not_allowed'],
+      ['Client-Id without Request-Serial', '/kv/k', withIds({ 'Client-Id': 'c' }), 400, 'bad_request'],
+      ['Request-Serial without Client-Id', '/kv/k', withIds({ 'Request-Serial': '1' }), 400, 'bad_request'],
+      ['Request-Serial 0', '/kv/k', withIds({ 'Client-Id': 'c', 'Request-Serial': '0' }), 400, 'bad_request'],
+      ['Request-Serial not a number', '/kv/k', { method: 'DELETE', headers: { 'Client-Id': 'c', 'Request-Serial': 'x' } }, 400, 'bad_request'],
+      ['seed /set: malformed JSON', '/set/k', { method: 'POST', body: '{', headers: { 'Content-Type': 'text/plain' } }, 400, 'bad_request'],
+      ['seed /set: wrong types', '/set/k', { method: 'POST', body: '{"clientId":"a","value":1,"requestSerial":-1}' }, 400, 'bad_request'],
+    ];
+
+    // The table runs against the leader (where an accepted write would be appended) and a follower.
+    // An election in the middle would append a no-op; then the comparison is meaningless, so run again.
+    for (let round = 0; ; round++) {
+      const l = await leader();
+      const f = followerOf(l);
+      const before = await status(l.id);
+      for (const target of [l, f]) {
+        for (const [name, path, init, code, error] of cases) {
+          const a = await http(`${target.url}${path}`, init);
+          expect(a.status, `${name} on ${target.id}: ${a.text.slice(0, 200)}`).toBe(code);
+          expect(a.headers.get('Content-Type'), name).toMatch(/^application\/json/);
+          expect(a.json?.error, name).toBe(error);
+          expect(typeof a.json?.message, name).toBe('string');
+        }
+      }
+      const wrongMethod = await http(`${l.url}/kv/k`, { method: 'PATCH' });
+      expect(wrongMethod.headers.get('Allow')?.split(', ').sort()).toEqual(['DELETE', 'GET', 'HEAD', 'PUT']);
+      await sleep(3 * timing.heartbeatIntervalMs); // let anything wrongly appended show up in commitIndex
+      const after = await status(l.id);
+      if ((after.term !== before.term || after.role !== 'leader') && round < 3) continue;
+      expect(after.term).toBe(before.term);
+      expect(after.lastLogIndex).toBe(before.lastLogIndex);
+      expect(after.commitIndex).toBe(before.commitIndex);
+      break;
+    }
+    // And no key "k" was ever written by any of them.
+    expect((await read(urls, 'k')).status).toBe(404);
+  });
+
+  it('authenticates peers: 401 without or with a wrong secret, 400 for a garbage body; a forged vote moves no term', async () => {
+    const forgedVote = (to: string) =>
+      JSON.stringify({ messages: [{ type: 'vote', from: 'n1', to, term: 1_000_000_000, pre: false, lastLogIndex: 1_000_000, lastLogTerm: 1_000_000_000 }] });
+    for (let round = 0; ; round++) {
+      const l = await leader();
+      const targets = [l, followerOf(l)];
+      const before = await Promise.all(targets.map((t) => status(t.id)));
+      for (const t of targets) {
+        const peer = `${t.url}/raft/messages`;
+        const cases: [name: string, headers: Record<string, string>, body: string, code: number, error: string][] = [
+          ['no Authorization', { 'Content-Type': 'application/json' }, forgedVote(t.id), 401, 'unauthorized'],
+          ['wrong secret', { Authorization: 'Bearer not-the-secret-at-all' }, forgedVote(t.id), 401, 'unauthorized'],
+          ['secret with another scheme', { Authorization: `Basic ${cluster.secret}` }, forgedVote(t.id), 401, 'unauthorized'],
+          ['right secret, garbage body', { Authorization: `Bearer ${cluster.secret}` }, 'garbage{', 400, 'bad_request'],
+          ['right secret, wrong shape', { Authorization: `Bearer ${cluster.secret}` }, '{"messages":[{"type":"vote"}]}', 400, 'bad_request'],
+        ];
+        for (const [name, headers, body, code, error] of cases) {
+          const a = await http(peer, { method: 'POST', headers, body });
+          expect(a.status, `${name} on ${t.id}: ${a.text.slice(0, 200)}`).toBe(code);
+          expect(a.json?.error, name).toBe(error);
+          if (code === 401) expect(a.headers.get('WWW-Authenticate')).toBe('Bearer');
+        }
+      }
+      await sleep(3 * timing.heartbeatIntervalMs);
+      const after = await Promise.all(targets.map((t) => status(t.id)));
+      for (const s of after) expect(s.term).toBeLessThan(1_000_000_000);
+      const moved = after.some((s, i) => s.term !== before[i]!.term || s.lastLogIndex !== before[i]!.lastLogIndex);
+      if (moved && round < 3) continue; // an ordinary election happened meanwhile: try again
+      expect(after.map((s) => s.term)).toEqual(before.map((s) => s.term));
+      expect(after.map((s) => s.lastLogIndex)).toEqual(before.map((s) => s.lastLogIndex));
+      break;
+    }
+  });
+
+  it("serves the seed project's routes", async () => {
+    const key = `seed-${runId}`;
+    const clientId = 4242;
+    let requestSerial = 0;
+    const seedWrite = async (op: 'set' | 'delete', value?: string): Promise<Answer> => {
+      const body = JSON.stringify({ clientId, ...(value === undefined ? {} : { value }), requestSerial: requestSerial++ });
+      // The seed's routes never redirect: find the leader, and retry (same serial) if it moved.
+      for (let i = 0; ; i++) {
+        const l = await leader();
+        const a = await http(`${l.url}/${op}/${key}`, { method: 'POST', body, headers: { 'Content-Type': 'text/plain;charset=UTF-8' } });
+        if ((a.status === 200 && a.text === 'ok') || i >= 10) return a;
+        await sleep(200);
+      }
+    };
+
+    const l = await leader();
+    // A follower refuses in the seed's words, and does not redirect.
+    const f = followerOf(l);
+    const refused = await http(`${f.url}/set/${key}`, { method: 'POST', body: JSON.stringify({ clientId, value: 'nope', requestSerial: 999 }), headers: { 'Content-Type': 'text/plain' } });
+    expect(refused.status).toBe(400);
+    expect(refused.text).toBe('This Raft node is not the leader');
+    expect(refused.headers.get('Location')).toBeNull();
+
+    const set = await seedWrite('set', 'seed value');
+    expect(set.status).toBe(200);
+    expect(set.text).toBe('ok');
+    acked.set(key, 'seed value');
+
+    const got = await eventually(async () => http(`${(await leader()).url}/get/${key}`), (a) => a.status === 200, 15_000);
+    expect(got?.status).toBe(200);
+    expect(got?.text).toBe('seed value'); // the raw value, not JSON
+    expect(got?.headers.get('Content-Type')).toMatch(/^text\/plain/);
+    // The same key through the JSON API.
+    expect((await read(urls, key)).json).toEqual({ key, value: 'seed value' });
+
+    const absent = await eventually(async () => http(`${(await leader()).url}/get/never-${key}`), (a) => a.status === 204, 15_000);
+    expect(absent?.status).toBe(204);
+    expect(absent?.text).toBe('');
+
+    const del = await seedWrite('delete');
+    expect(del.status).toBe(200);
+    expect(del.text).toBe('ok');
+    acked.set(key, null);
+    const afterDelete = await eventually(async () => http(`${(await leader()).url}/get/${key}`), (a) => a.status === 204, 15_000);
+    expect(afterDelete?.status).toBe(204);
+  });
+
+  it('applies a retried write once: the same identity returns the first result; a different command gets serial_reused', async () => {
+    const key = `once-${runId}`;
+    const clientId = `eo-${runId}`;
+    const cas = (expected: string | null, value: string, s: number) =>
+      settle(urls, `/kv/${key}/cas`, {
+        method: 'POST',
+        body: JSON.stringify({ expected, value }),
+        headers: { 'Client-Id': clientId, 'Request-Serial': String(s), 'Content-Type': 'application/json' },
+      });
+    const value = async () => (await read(urls, key)).json;
+
+    expect((await put(urls, key, 'v0')).status).toBe(200);
+    const first = await cas('v0', 'v1', 1);
+    expect(first.status).toBe(200);
+    expect(first.json).toEqual({ ok: true });
+    expect(await value()).toEqual({ key, value: 'v1' });
+
+    // Put the old value back (another identity); a retry that were applied again would swap it to v1.
+    expect((await put(urls, key, 'v0')).status).toBe(200);
+    const retry = await cas('v0', 'v1', 1);
+    expect(retry.status).toBe(200);
+    expect(retry.json).toEqual({ ok: true });
+    expect(await value()).toEqual({ key, value: 'v0' });
+
+    // A mismatch is remembered as a mismatch, with the value current back then.
+    const miss = await cas('zzz', 'v2', 2);
+    expect(miss.status).toBe(409);
+    expect(miss.json).toEqual({ error: 'cas_mismatch', current: 'v0' });
+    expect((await put(urls, key, 'zzz')).status).toBe(200);
+    const missAgain = await cas('zzz', 'v2', 2);
+    expect(missAgain.json).toEqual({ error: 'cas_mismatch', current: 'v0' });
+    expect(await value()).toEqual({ key, value: 'zzz' });
+
+    // Same serial, different command: refused, and nothing changes.
+    const reused = await cas('zzz', 'other', 1);
+    expect(reused.status).toBe(409);
+    expect(reused.json?.error).toBe('serial_reused');
+    expect(typeof reused.json?.message).toBe('string');
+    const reusedPut = await settle(urls, `/kv/${key}`, { method: 'PUT', body: 'other', headers: { 'Client-Id': clientId, 'Request-Serial': '2' } });
+    expect(reusedPut.status).toBe(409);
+    expect(reusedPut.json?.error).toBe('serial_reused');
+    expect(await value()).toEqual({ key, value: 'zzz' });
+    acked.set(key, 'zzz');
+  });
+
+  it('an old leader frozen while the others elect and write never answers with the old value', async () => {
+    const key = `frozen-${runId}`;
+    expect((await put(urls, key, 'old')).status).toBe(200);
+    const old = await leader();
+    await cluster.pause(old.id);
+    let resumed = false;
+    try {
+      const others = cluster.members.filter((m) => m.id !== old.id);
+      const next = await cluster.waitForLeader(30_000); // a majority of the 5, all among the other 4
+      expect(next.id).not.toBe(old.id);
+      expect((await put(others.map((m) => m.url), key, 'new')).status).toBe(200);
+      acked.set(key, 'new');
+
+      // Asked after the new value was acknowledged: the old leader must not answer "old".
+      const pending = http(`${old.url}/kv/${key}`, { timeoutMs: 15_000 }).catch((err: unknown) => ({ status: 0, json: String(err) }) as Answer);
+      await sleep(200);
+      await cluster.resume(old.id);
+      resumed = true;
+      const first = await pending;
+      expect(first.status === 200 && first.json?.value === 'old', `stale read: ${JSON.stringify(first.json)}`).toBe(false);
+      expect([0, 200, 307, 503, 504]).toContain(first.status);
+      if (first.status === 200) expect(first.json).toEqual({ key, value: 'new' });
+
+      // Then for a while: 307 / 503 / 504, or the new value; never the old one.
+      const until = Date.now() + 2000;
+      while (Date.now() < until) {
+        const a = await http(`${old.url}/kv/${key}`).catch(() => null);
+        if (a === null) continue;
+        expect(a.status === 200 && a.json?.value === 'old', 'stale read after resume').toBe(false);
+        if (a.status === 200) expect(a.json).toEqual({ key, value: 'new' });
+        await sleep(100);
+      }
+      expect((await read([old.url], key)).json).toEqual({ key, value: 'new' });
+    } finally {
+      if (!resumed) await cluster.resume(old.id);
+    }
+  });
+
+  it('loses the leader and one more node: the other three elect a leader, take writes, and keep every acknowledged write', async () => {
+    const l = await leader();
+    const second = followerOf(l);
+    await cluster.kill(l.id);
+    await cluster.kill(second.id);
+    const alive = cluster.members.filter((m) => m.id !== l.id && m.id !== second.id);
+    const next = await cluster.waitForLeader(30_000);
+    expect(alive.map((m) => m.id)).toContain(next.id);
+
+    const aliveUrls = alive.map((m) => m.url);
+    // A write through a surviving follower (followed by hand) and through the leader.
+    const f = alive.find((m) => m.id !== next.id)!;
+    const w1 = await settle([f.url, ...aliveUrls], `/kv/after-failover`, { method: 'PUT', body: 'three left', headers: identity() });
+    expect(w1.status).toBe(200);
+    acked.set('after-failover', 'three left');
+    const w2 = await settle(aliveUrls, `/kv/after-failover-cas/cas`, { method: 'POST', body: '{"expected":null,"value":"x"}', headers: identity() });
+    expect(w2.status).toBe(200);
+    acked.set('after-failover-cas', 'x');
+
+    expect(acked.size).toBeGreaterThan(5);
+    for (const [key, value] of acked) {
+      const a = await read(aliveUrls, key);
+      if (value === null) expect(a.status, key).toBe(404);
+      else expect(a.json, key).toEqual({ key, value });
+    }
+    // Each survivor has applied them all.
+    const target = (await status(next.id)).commitIndex;
+    for (const m of alive) {
+      const s = await eventually(() => status(m.id), (v) => v.appliedIndex >= target, 10_000);
+      expect(s?.appliedIndex, m.id).toBeGreaterThanOrEqual(target);
+    }
+  });
+});
+
+describe('3 node processes behind link proxies: a partitioned leader', () => {
+  let cluster: FaultCluster;
+  let runDir = '';
+  const t0 = performance.now();
+  const killNow = (): void => cluster?.killNow();
+
+  beforeAll(async () => {
+    runDir = mkdtempSync(join(tmpdir(), 'raft-kv-cluster-api-'));
+    process.on('exit', killNow);
+    cluster = new FaultCluster({
+      nodes: 3,
+      nodeBasePort: 19_705,
+      proxyBasePort: 19_708, // proxies 19708..19716
+      runDir,
+      secret: `cluster-api-secret-${runId}`,
+      ...timing,
+      logLevel: 'warn',
+      startTimeoutMs: 45_000,
+      now: () => performance.now() - t0,
+    });
+    try {
+      await cluster.start();
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+  }, 90_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+    process.off('exit', killNow);
+    if (runDir) rmSync(runDir, { recursive: true, force: true });
+  });
+
+  it('answers 503/504 while cut off, and never the old value after the majority moved on, cut off or healed', async () => {
+    const urls = [...cluster.urls().values()];
+    const key = `part-${runId}`;
+    const oldId = await cluster.waitForLeader(30_000);
+    expect(oldId).not.toBeNull();
+    expect((await put(urls, key, 'old')).status).toBe(200);
+    // The write went to whoever led; make sure that is still the node we cut off.
+    const old = (await cluster.waitForLeader(30_000))!;
+    const oldUrl = cluster.node(old).url;
+    const others = cluster.ids.filter((id) => id !== old);
+    const oldStatus = (await cluster.status(old))!;
+    expect(oldStatus.role).toBe('leader');
+
+    cluster.network.apply(others.flatMap((o) => [
+      { from: old, to: o, mode: 'blackhole' as const },
+      { from: o, to: old, mode: 'blackhole' as const },
+    ]));
+    try {
+      // Cut off: it cannot confirm it still leads, so no read is served.
+      const cutOff = await http(`${oldUrl}/kv/${key}`);
+      expect([503, 504, 307], `read on the cut-off leader: ${cutOff.status} ${cutOff.text}`).toContain(cutOff.status);
+      // A write there cannot commit (its outcome is unknown to the client; we check below it never applies).
+      const ghost = await http(`${oldUrl}/kv/${key}`, { method: 'PUT', body: 'ghost', headers: identity() });
+      expect([503, 504, 307]).toContain(ghost.status);
+
+      // The majority elects a new leader in a later term and takes a new value.
+      const majority = await eventually(
+        async () => Promise.all(others.map((id) => cluster.status(id))),
+        (all) => all.some((s) => s?.role === 'leader' && s.term > oldStatus.term && all.every((o) => o?.term === s.term && (o.id === s.id || o.leader?.id === s.id))),
+        30_000,
+      );
+      const next = majority?.find((s) => s?.role === 'leader');
+      expect(next, `no new leader among ${others.join(', ')}`).toBeDefined();
+      expect(next!.term).toBeGreaterThan(oldStatus.term);
+      const otherUrls = others.map((id) => cluster.node(id).url);
+      expect((await put(otherUrls, key, 'new')).status).toBe(200);
+
+      // Still cut off: any number of reads, none served.
+      const until = Date.now() + 1500;
+      while (Date.now() < until) {
+        const a = await http(`${oldUrl}/kv/${key}`);
+        expect([503, 504, 307], `read on the cut-off old leader: ${a.status} ${a.text}`).toContain(a.status);
+      }
+      const s = await cluster.status(old);
+      expect(s?.term ?? 0, 'pre-vote keeps the cut-off node from inflating its term').toBeLessThanOrEqual(next!.term);
+    } finally {
+      cluster.network.healAll();
+    }
+
+    // Healed: it learns of the new term; it redirects or (if it leads again) serves the new value.
+    let redirected = false;
+    const until = Date.now() + 15_000;
+    while (Date.now() < until) {
+      const a = await http(`${oldUrl}/kv/${key}`).catch(() => null);
+      if (a !== null) {
+        expect(a.status === 200 && a.json?.value === 'old', 'stale read after healing').toBe(false);
+        expect([200, 307, 503, 504]).toContain(a.status);
+        if (a.status === 200) expect(a.json).toEqual({ key, value: 'new' });
+        if (a.status === 307) {
+          expect(a.headers.get('Location')).toBe(`${a.json.leader}/kv/${key}`);
+          redirected = true;
+        }
+        if (redirected && Date.now() > until - 13_000) break;
+      }
+      await sleep(100);
+    }
+    expect(redirected || (await cluster.leader()) === old, 'the healed old leader redirects to the new one').toBe(true);
+    // Through any node: the new value; the ghost write of the cut-off leader was never applied.
+    for (const u of urls) expect((await read([u], key)).json).toEqual({ key, value: 'new' });
+    expect(cluster.crashes).toEqual([]);
+  });
+});
