@@ -55,6 +55,7 @@ export async function startProfileCluster(o: ProfileClusterOptions): Promise<{ n
         port: o.direct ? o.basePort + 50 + i : servePort,
         inspectorPort,
         cf: false,
+        stripCfConnectingIp: false,
         log: new Log(LogLevel.WARN),
         handleRuntimeStdio: (out: Readable, err: Readable) => {
           drain(out);

@@ -90,6 +90,9 @@ export class NodeInstance {
       port: 0,
       unsafeDirectSockets: [{ host: s.host, port: s.port }],
       cf: false,
+      // Without this, every outgoing fetch (each peer POST) passes through an
+      // extra Miniflare worker that strips a header we never send.
+      stripCfConnectingIp: false,
       log: new SinkLog(this.sink),
       handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
         forwardLines(stdout, this.sink);
