@@ -3,7 +3,8 @@
 // client call with performance.now(), so it includes leader discovery and any
 // retries the client makes, as a user of the client would see it.
 import { RaftKvClient } from '../client/client';
-import { LeanHttpClient, leanAgent, type LoadClient } from './http-client';
+import { LeanHttpClient, leanAgent } from './http-client';
+import type { LoadClient } from './load-client';
 import type { ClientKind, Mix } from './options';
 import { SampleBuffer, summarize, type LatencySummary } from './stats';
 
