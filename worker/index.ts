@@ -11,8 +11,17 @@ export { RaftNodeObject } from './raft-node';
 /** The name of the node's object; fixed, so a restart finds the same storage. */
 const NODE_OBJECT_NAME = 'node';
 
+/** The object's id per namespace: idFromName hashes the name, so it is worked out once. */
+const nodeIds = new WeakMap<Env['RAFT_NODE'], DurableObjectId>();
+
 function nodeOf(env: Env): NodeApi {
-  return env.RAFT_NODE.get(env.RAFT_NODE.idFromName(NODE_OBJECT_NAME));
+  const ns = env.RAFT_NODE;
+  let id = nodeIds.get(ns);
+  if (id === undefined) {
+    id = ns.idFromName(NODE_OBJECT_NAME);
+    nodeIds.set(ns, id);
+  }
+  return ns.get(id);
 }
 
 function loggerOf(env: Env): Logger {

@@ -60,6 +60,75 @@ export const messageSchema = z.discriminatedUnion('type', [
 
 export const peerRequestSchema = z.strictObject({ messages: z.array(messageSchema) });
 
+/**
+ * The same check as `peerRequestSchema`, written out by hand: it runs on every
+ * peer POST, where zod's generality costs more than the rest of the route. It
+ * only answers yes or no; on a no the route asks the schema what is wrong.
+ * message-schemas.test.ts checks that the two agree.
+ */
+export function isPeerRequest(x: unknown): x is PeerRequest {
+  if (!isObject(x) || !hasKeys(x, 1) || !Array.isArray(x.messages)) return false;
+  for (const m of x.messages as unknown[]) if (!isMessage(m)) return false;
+  return true;
+}
+
+function isMessage(m: unknown): m is Message {
+  if (!isObject(m) || !isId(m.from) || !isId(m.to) || !isCount(m.term)) return false;
+  switch (m.type) {
+    case 'vote':
+      return hasKeys(m, 7) && typeof m.pre === 'boolean' && isCount(m.lastLogIndex) && isCount(m.lastLogTerm);
+    case 'voteResp':
+      return hasKeys(m, 6) && typeof m.pre === 'boolean' && typeof m.granted === 'boolean';
+    case 'append':
+      return (
+        hasKeys(m, 10) &&
+        isId(m.leaderUrl) &&
+        isCount(m.prevLogIndex) &&
+        isCount(m.prevLogTerm) &&
+        isCount(m.commit) &&
+        isCount(m.round) &&
+        Array.isArray(m.entries) &&
+        (m.entries as unknown[]).every(isEntry)
+      );
+    case 'appendResp':
+      return (
+        hasKeys(m, 11) &&
+        typeof m.success === 'boolean' &&
+        isCount(m.prevLogIndex) &&
+        isCount(m.matchIndex) &&
+        isCount(m.round) &&
+        isCount(m.lastIndex) &&
+        isCount(m.conflictTerm) &&
+        isCount(m.conflictIndex)
+      );
+    default:
+      return false;
+  }
+}
+
+function isEntry(e: unknown): boolean {
+  return (
+    isObject(e) &&
+    hasKeys(e, 4) &&
+    isCount(e.index) &&
+    isCount(e.term) &&
+    (e.kind === 'command' || e.kind === 'noop' || e.kind === 'config') &&
+    typeof e.data === 'string'
+  );
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** Exactly `n` own keys: with the fields checked present, that makes the object strict. */
+function hasKeys(o: object, n: number): boolean {
+  return Object.keys(o).length === n;
+}
+
+const isCount = (x: unknown): boolean => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+const isId = (x: unknown): boolean => typeof x === 'string' && x.length > 0;
+
 export interface PeerRequest {
   messages: Message[];
 }

@@ -7,7 +7,7 @@ import type { AppDeps, AppEnv } from './app-deps';
 import type { PeerResponse } from './message-schemas';
 import { readBodyText } from './body';
 import { refuse } from './errors';
-import { peerRequestSchema } from './message-schemas';
+import { isPeerRequest, peerRequestSchema } from './message-schemas';
 import { checkPeerAuth } from './peer-auth';
 import { describeIssues } from './schemas';
 
@@ -42,13 +42,14 @@ export function peerRoutes<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> 
     } catch {
       return refuse(c, { error: 'bad_request', message: 'body is not valid JSON' });
     }
-    const parsed = peerRequestSchema.safeParse(raw);
-    if (!parsed.success) {
-      deps.logger(c.env).log('warn', 'refused malformed peer messages', { issues: describeIssues(parsed.error) });
-      return refuse(c, { error: 'bad_request', message: describeIssues(parsed.error) });
+    if (!isPeerRequest(raw)) {
+      const parsed = peerRequestSchema.safeParse(raw);
+      const message = parsed.success ? 'messages are malformed' : describeIssues(parsed.error);
+      deps.logger(c.env).log('warn', 'refused malformed peer messages', { issues: message });
+      return refuse(c, { error: 'bad_request', message });
     }
 
-    const replies: PeerResponse = { messages: await deps.node(c.env).receive(parsed.data.messages) };
+    const replies: PeerResponse = { messages: await deps.node(c.env).receive(raw.messages) };
     return c.json(replies);
   });
 

@@ -23,10 +23,27 @@ export type Parsed<T> =
   | { ok: true; value: T }
   | { ok: false; error: 'bad_request' | 'payload_too_large'; message: string };
 
-const utf8 = new TextEncoder();
-
+/** Bytes of `s` in UTF-8, without encoding it (a lone surrogate counts 3, as TextEncoder writes U+FFFD). */
 export function utf8Length(s: string): number {
-  return utf8.encode(s).length;
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2; // a surrogate pair: 2 UTF-16 units, 4 bytes
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
+
+/** The path of an absolute URL as the runtime serialised it (already normalised), without parsing it again. */
+function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('://') + 3);
+  if (start === -1) return '/';
+  const query = url.indexOf('?', start);
+  return query === -1 ? url.slice(start) : url.slice(start, query);
 }
 
 function badRequest(message: string): Parsed<never> {
@@ -43,7 +60,7 @@ function tooLarge(message: string): Parsed<never> {
  * and a client that sends "%E0%A4" deserves a 400, not a key nobody asked for.
  */
 export function parseKeyFromUrl(url: string, segmentIndex: number): Parsed<string> {
-  const raw = new URL(url).pathname.split('/')[segmentIndex];
+  const raw = pathOf(url).split('/')[segmentIndex];
   if (raw === undefined || raw === '') return badRequest('key must not be empty');
   let key: string;
   try {
