@@ -13,18 +13,21 @@ import { statusRoutes } from './status-routes';
 export function createApp<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> {
   const app = new Hono<AppEnv<B>>();
 
+  app.route('/', kvRoutes(deps));
+  app.route('/', seedRoutes(deps));
+  app.route('/', peerRoutes(deps));
+  app.route('/', statusRoutes(deps));
+
   // Turns the 404 of a known path with an unregistered method into a 405 with Allow.
+  // Registered after the routes, so a request a route answers never runs it (a
+  // route's own 404, such as an absent key, stays a 404); only unmatched
+  // requests reach it, on their way to notFound.
   app.use(
     methodNotAllowed({
       app,
       onMethodNotAllowed: (c, allow) => refuse(c, { error: 'method_not_allowed', allow }),
     }),
   );
-
-  app.route('/', kvRoutes(deps));
-  app.route('/', seedRoutes(deps));
-  app.route('/', peerRoutes(deps));
-  app.route('/', statusRoutes(deps));
 
   app.notFound((c) =>
     refuse(c, { error: 'not_found_route', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }),
