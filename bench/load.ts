@@ -4,6 +4,7 @@
 // retries the client makes, as a user of the client would see it.
 import { RaftKvClient } from '../client/client';
 import { LeanHttpClient, leanAgent } from './http-client';
+import { RawHttpClient } from './raw-client';
 import type { LoadClient } from './load-client';
 import type { ClientKind, Mix } from './options';
 import { SampleBuffer, summarize, type LatencySummary } from './stats';
@@ -64,6 +65,10 @@ export function makeClients(urls: string[], count: number, opTimeoutMs: number, 
       clients: Array.from({ length: count }, (_, i) => new LeanHttpClient(urls, id(i), agent, opTimeoutMs)),
       close: () => agent.destroy(),
     };
+  }
+  if (kind === 'raw') {
+    const clients = Array.from({ length: count }, (_, i) => new RawHttpClient(urls, id(i), opTimeoutMs));
+    return { clients, close: () => clients.forEach((c) => c.close()) };
   }
   return {
     clients: Array.from({ length: count }, (_, i) => new RaftKvClient({ nodes: urls, clientId: id(i), timeoutMs: opTimeoutMs })),

@@ -7,8 +7,8 @@
 //     [--failover] [--failover-trials 5] [--runs N] [--base-port 18900]
 
 export type Mode = 'miniflare' | 'process' | 'wrangler';
-/** The load generator's client: the project's RaftKvClient (on fetch), or a lean node:http one. */
-export type ClientKind = 'client' | 'http';
+/** The load generator's client: the project's RaftKvClient (on fetch), a lean node:http one, or HTTP/1.1 by hand on node:net. */
+export type ClientKind = 'client' | 'http' | 'raw';
 
 /** One workload: the share of each operation, summing to 1. */
 export interface Mix {
@@ -65,7 +65,9 @@ export const usage = `npm run bench -- [options]
   --keys K                 key space (default 1000)
   --mix write=1.0          a workload; repeat the flag or separate with ';' (default: write=1.0 then read=1.0)
   --client K               client (default): the project's RaftKvClient, one per worker (on Node's fetch);
-                           http: a lean node:http keep-alive client (a third of fetch's CPU, no gzip)
+                           http: a lean node:http keep-alive client (a third of fetch's CPU, no gzip);
+                           raw: HTTP/1.1 written and parsed by hand on one node:net socket per client and node
+                           (the cheapest: use it to measure the cluster rather than the load generator)
   --json FILE              results file (default bench/results/<timestamp>.json)
   --failover               also measure leader failover (needs a started cluster of 3+)
   --failover-trials N      failover trials (default 5)
@@ -203,7 +205,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       }
       case '--client': {
         const v = value();
-        if (v !== 'client' && v !== 'http') throw new UsageError(`--client must be client or http, got ${v}`);
+        if (v !== 'client' && v !== 'http' && v !== 'raw') throw new UsageError(`--client must be client, http or raw, got ${v}`);
         o.client = v;
         break;
       }

@@ -77,8 +77,10 @@ function parseArgs(argv: string[]): ProfileOptions {
     else if (a === '--base-port') o.basePort = Number(next());
     else if (a === '--out') o.out = resolve(next());
     else if (a === '--keys') o.keys = Number(next());
-    else if (a === '--client') o.client = next() === 'client' ? 'client' : 'http';
-    else throw new Error(`unknown argument ${a}`);
+    else if (a === '--client') {
+      const v = next();
+      o.client = v === 'client' || v === 'raw' ? v : 'http';
+    } else throw new Error(`unknown argument ${a}`);
   }
   return o;
 }
