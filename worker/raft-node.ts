@@ -138,9 +138,15 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   }
 
   /** For tests in test/workers only. */
-  [inspectNode](): { timers: AlarmTimers; pendingRequests: number; now: number } {
+  [inspectNode](): { timers: AlarmTimers; pendingRequests: number; now: number; payloadsHeld: number; appliedIndex: Index } {
     const live = this.requireLive();
-    return { timers: live.timers, pendingRequests: live.pending.size, now: this.now() };
+    return {
+      timers: live.timers,
+      pendingRequests: live.pending.size,
+      now: this.now(),
+      payloadsHeld: live.core.payloadsHeld(),
+      appliedIndex: this.appliedIndex,
+    };
   }
 
   private async start(settings: NodeSettings): Promise<void> {
@@ -171,16 +177,24 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
         (msg, fields) => logger.log('error', msg, fields),
       );
       const now = this.now();
-      const core = new RaftNode({ config: settings.raft, persisted, random: cryptoRandom, now, logger });
+      const core = new RaftNode({
+        config: settings.raft,
+        persisted,
+        random: cryptoRandom,
+        now,
+        // SQL in a Durable Object is synchronous, and the core only asks for stored entries.
+        loadEntries: (from, to, maxBytes) => storage.loadEntries(from, to, maxBytes),
+        logger,
+      });
       const kv = new KvStateMachine();
       this.live = { settings, core, kv, storage, timers, transport, pending, logger, logContext };
       logger.log('info', 'node started', {
         url: settings.raft.self.url,
         peers: settings.raft.peers.map((p) => p.id),
-        lastLogIndex: persisted.entries.length,
+        lastLogIndex: persisted.terms.length,
         commit: persisted.hardState.commit,
       });
-      // The first Ready replays the committed log into the fresh state machine.
+      // The first Readies replay the committed log into the fresh state machine.
       this.run((c, t) => c.tick(t));
     } catch (err) {
       this.startError = `node failed to start: ${String(err)}`;
@@ -198,11 +212,20 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     }
   }
 
-  /** One synchronous core call, then its Ready carried out in full. */
+  /**
+   * One synchronous core call, then its Ready carried out in full. The core
+   * hands out committed entries in bounded batches; while more wait, ask for
+   * the next one at once, so a replay (or a big commit) finishes here.
+   */
   private run(call: (core: RaftNode, now: number) => Ready, capture?: ReplyCapture): void {
     const live = this.requireLive();
     try {
-      this.carry(live, call(live.core, this.now()), capture);
+      let ready = call(live.core, this.now());
+      this.carry(live, ready, capture);
+      while (ready.moreCommitted) {
+        ready = live.core.tick(this.now());
+        this.carry(live, ready, capture);
+      }
     } catch (err) {
       this.crash(live, err);
     }

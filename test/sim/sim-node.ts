@@ -4,7 +4,12 @@
 // persist, send, apply, serve reads, report proposals, arm the alarm.
 //
 // A crash throws away everything but the disk. A restart builds a new
-// RaftNode from the disk and replays the log into a fresh state machine.
+// RaftNode from the disk (every term, the entries after the stored commit in
+// full) and replays the log into a fresh state machine. The core reads the
+// entries it no longer holds back from the disk, and only from the disk.
+// Committed entries come in bounded batches: while a Ready says more wait,
+// the host fetches the next batch in an event of its own at the same instant,
+// so messages and crashes can fall between two batches.
 // Planted bugs (`plant`) break this host on purpose, to show the checkers
 // notice.
 import type { RaftConfig } from '../../worker/raft/config';
@@ -21,6 +26,7 @@ import type { Clock } from './clock';
 import type { Prng } from './prng';
 import type { Trace } from './trace';
 import { Waiters, type ReadReply, type WriteReply } from './waiters';
+import { loaderFor, persistedFrom } from '../fixtures/stored-log';
 
 export type { ReadReply, WriteReply } from './waiters';
 
@@ -64,6 +70,8 @@ export class SimNode {
   private waiters = new Waiters(() => null);
   private applied: Index = 0;
   private pausedUntil = 0;
+  /** An event to fetch more committed entries is queued (Ready.moreCommitted). */
+  private fetchQueued = false;
   private readonly alarm: Alarm;
   /** Set by the nemesis: called right after this node next grants its vote to another node. */
   private voteHook: (() => void) | null = null;
@@ -91,8 +99,8 @@ export class SimNode {
   /** Boots from the disk (a new node boots from an empty disk). */
   start(): void {
     if (this.raft) throw new Error(`${this.id} is already up`);
-    const hardState = { ...this.disk.hardState };
-    if (this.deps.plant === 'forgetVote') hardState.vote = null;
+    const persisted = persistedFrom(this.disk);
+    if (this.deps.plant === 'forgetVote') persisted.hardState.vote = null;
     const sm = new KvStateMachine();
     this.sm = sm;
     this.waiters = new Waiters((key) => sm.get(key));
@@ -101,9 +109,10 @@ export class SimNode {
     this.leader = null;
     this.raft = new RaftNode({
       config: this.deps.config,
-      persisted: { hardState, entries: this.disk.entries.slice() },
+      persisted,
       random: () => this.deps.prng.float(),
       now: this.localNow,
+      loadEntries: loaderFor(this.disk),
       logger: this.deps.trace.loggerFor(this.id),
     });
     this.handle(this.raft.tick(this.localNow)); // hands out the committed prefix to replay
@@ -115,6 +124,7 @@ export class SimNode {
     this.stats.crashes++;
     this.raft = null;
     this.alarm.cancel();
+    this.fetchQueued = false;
     this.pausedUntil = 0;
     this.voteHook = null;
     this.waiters = new Waiters(() => null);
@@ -187,6 +197,21 @@ export class SimNode {
     for (const f of ready.failed) this.waiters.failed(f.ref, f.kind, f.reason, f.leader);
     if (ready.softState) this.softState(ready.softState.role, ready.softState.leader);
     this.alarm.set(ready.deadline - this.deps.clockOffsetMs);
+    if (ready.moreCommitted) this.fetchMoreCommitted();
+  }
+
+  /** Ready.moreCommitted: take the next batch of committed entries in an event of its own, now. */
+  private fetchMoreCommitted(): void {
+    if (this.fetchQueued) return;
+    this.fetchQueued = true;
+    const raft = this.raft;
+    const fetch = (): void => {
+      if (raft === null || this.raft !== raft) return; // crashed meanwhile: the restart replays
+      if (this.paused) return this.deps.clock.at(this.pausedUntil, fetch);
+      this.fetchQueued = false;
+      this.handle(raft.tick(this.localNow));
+    };
+    this.deps.clock.after(0, fetch);
   }
 
   private persist(ready: Ready): void {

@@ -56,6 +56,11 @@ export function drawOptions(p: Prng): SimOptions {
     maxInflight: p.pick([1, 2, 8]),
     preVote: p.chance(ratio(4, 5)),
     checkQuorum: p.chance(ratio(4, 5)),
+    // Tiny windows and batches keep the core reading entries back from the disk.
+    payloadWindowEntries: p.pick([1, 2, 8, 64, 1024]),
+    payloadWindowBytes: p.pick([100, 4096, 1024 * 1024]),
+    maxCommittedEntriesPerReady: p.pick([1, 2, 8, 1024]),
+    maxCommittedBytesPerReady: p.pick([100, 4096, 1024 * 1024]),
   };
   const delayMinMs = p.between(0, 5);
   const network: NetworkOptions = {
@@ -120,7 +125,8 @@ export function describeOptions(o: SimOptions): string[] {
   const w = faultKinds.map((k) => `${k}=${f.weights[k]}`).join(' ');
   return [
     `nodes=${o.nodeCount} phase=${o.safetyPhaseMs}ms liveness<=${o.livenessBudgetMs}ms tickJitter<=${o.tickJitterMaxMs}ms spuriousTick=${formatRatio(o.spuriousTick)} clockSkew<=${o.clockSkewMaxMs}ms`,
-    `raft: election=${r.electionTimeoutMs}ms heartbeat=${r.heartbeatIntervalMs}ms maxEntries=${r.maxEntriesPerMessage} maxBytes=${r.maxBytesPerMessage} inflight=${r.maxInflight} preVote=${r.preVote} checkQuorum=${r.checkQuorum}`,
+    `raft: election=${r.electionTimeoutMs}ms heartbeat=${r.heartbeatIntervalMs}ms maxEntries=${r.maxEntriesPerMessage} maxBytes=${r.maxBytesPerMessage} inflight=${r.maxInflight} preVote=${r.preVote} checkQuorum=${r.checkQuorum} ` +
+      `window=${r.payloadWindowEntries}/${r.payloadWindowBytes}B committedPerReady=${r.maxCommittedEntriesPerReady}/${r.maxCommittedBytesPerReady}B`,
     `network: delay=${n.delayMinMs}..${n.delayMaxMs}ms drop=${formatRatio(n.drop)} dup=${formatRatio(n.duplicate)} slow=${formatRatio(n.slow)}(<=${n.slowMaxMs}ms) client: delay<=${n.clientDelayMaxMs}ms drop=${formatRatio(n.clientDrop)} wireCopy=${n.wireCopy}`,
     `faults: every ${f.intervalMinMs}..${f.intervalMaxMs}ms weights ${w} down<=${f.downMaxMs}ms pause<=${f.pauseMaxMs}ms leaderBias=${formatRatio(f.leaderBias)}`,
     `clients: ${c.count} keys=${c.keys.join(',')} think<=${c.thinkMaxMs}ms timeout=${c.requestTimeoutMs}ms abandon=${formatRatio(c.abandon)} mix(get,set,del,cas)=${c.mix.join(',')}`,

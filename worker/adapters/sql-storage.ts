@@ -5,7 +5,7 @@
 // messages until the write is durable (§5.1: a vote or an entry must survive a
 // crash before anyone is told about it).
 import type { Persisted } from '../raft/node';
-import type { Entry, EntryKind, HardState, Index } from '../raft/types';
+import type { Entry, EntryKind, HardState, Index, Term } from '../raft/types';
 
 /** Each step upgrades the schema by one version; never edit a step once released. */
 const migrations: readonly (readonly string[])[] = [
@@ -56,22 +56,58 @@ export class SqlRaftStorage {
     });
   }
 
-  /** Everything stored, for constructing the core after a (re)start. Throws if the log has holes. */
+  /**
+   * What the core needs after a (re)start: the hard state, the term of every
+   * entry, and in full only the entries after the stored commit index. The
+   * payloads before it stay on disk; the core reads them through loadEntries
+   * when it replays them or a lagging follower needs them. Throws if the log
+   * has holes.
+   */
   load(): Persisted {
     const sql = this.storage.sql;
     const hs = sql.exec<HardStateRow>('SELECT term, vote, commit_index FROM raft_hard_state').toArray()[0];
     const hardState: HardState = hs ? { term: hs.term, vote: hs.vote, commit: hs.commit_index } : { term: 0, vote: null, commit: 0 };
-    const entries: Entry[] = [];
-    for (const row of sql.exec<EntryRow>('SELECT idx, term, kind, data FROM raft_log ORDER BY idx')) {
-      if (row.idx !== entries.length + 1) {
-        throw new Error(`stored log is not contiguous: expected index ${entries.length + 1}, found ${row.idx}`);
+    const terms: Term[] = [];
+    for (const row of sql.exec<{ idx: number; term: number }>('SELECT idx, term FROM raft_log ORDER BY idx')) {
+      if (row.idx !== terms.length + 1) {
+        throw new Error(`stored log is not contiguous: expected index ${terms.length + 1}, found ${row.idx}`);
       }
-      entries.push({ index: row.idx, term: row.term, kind: toKind(row.kind, row.idx), data: row.data });
+      terms.push(row.term);
     }
-    this.lastIndex = entries.length;
+    const tailFrom = Math.min(hardState.commit, terms.length) + 1;
+    const tail = this.loadEntries(tailFrom, terms.length, Infinity);
+    this.lastIndex = terms.length;
     this.stored = hardState;
     this.unwrittenCommit = null;
-    return { hardState, entries };
+    return { hardState, terms, tail };
+  }
+
+  /**
+   * Stored entries `from` through `to`, in order, stopping early after the
+   * one that takes their data past `maxBytes` (the core's EntryLoader).
+   * Throws if any is missing.
+   */
+  loadEntries(from: Index, to: Index, maxBytes: number): Entry[] {
+    const out: Entry[] = [];
+    let bytes = 0;
+    const rows = this.storage.sql.exec<EntryRow>(
+      'SELECT idx, term, kind, data FROM raft_log WHERE idx BETWEEN ? AND ? ORDER BY idx',
+      from,
+      to,
+    );
+    // The cursor reads rows as it is iterated, so stopping early reads no more.
+    for (const row of rows) {
+      if (row.idx !== from + out.length) {
+        throw new Error(`stored log is not contiguous: expected index ${from + out.length}, found ${row.idx}`);
+      }
+      out.push({ index: row.idx, term: row.term, kind: toKind(row.kind, row.idx), data: row.data });
+      bytes += row.data.length;
+      if (bytes > maxBytes) break;
+    }
+    if (out.length < to - from + 1 && bytes <= maxBytes) {
+      throw new Error(`stored log lacks entries ${from + out.length}..${to}`);
+    }
+    return out;
   }
 
   /**

@@ -20,6 +20,21 @@ export interface RaftConfig {
   preVote: boolean;
   /** Check-quorum: a leader that hears from no majority for an election timeout steps down (thesis §6.2). */
   checkQuorum: boolean;
+  /**
+   * Applied entries whose payload (kind and data) stays in memory: at most this
+   * many of the latest, and at most `payloadWindowBytes` of their data. Older
+   * ones are read back from storage when a lagging follower needs them. Terms
+   * stay in memory for the whole log.
+   */
+  payloadWindowEntries: number;
+  payloadWindowBytes: number;
+  /**
+   * Largest number of committed entries (and bytes of their data) handed out
+   * in one Ready, so replaying a long log never holds all of it at once. The
+   * rest follow in later Readies (Ready.moreCommitted). At least one always goes.
+   */
+  maxCommittedEntriesPerReady: number;
+  maxCommittedBytesPerReady: number;
 }
 
 export const defaultConfig = {
@@ -30,6 +45,10 @@ export const defaultConfig = {
   maxInflight: 8,
   preVote: true,
   checkQuorum: true,
+  payloadWindowEntries: 1024,
+  payloadWindowBytes: 1024 * 1024,
+  maxCommittedEntriesPerReady: 1024,
+  maxCommittedBytesPerReady: 1024 * 1024,
 } as const;
 
 export type RaftConfigInput = Pick<RaftConfig, 'self' | 'peers'> & Partial<Omit<RaftConfig, 'self' | 'peers'>>;
@@ -52,6 +71,10 @@ export function validateConfig(input: RaftConfigInput): ConfigResult {
     'maxEntriesPerMessage',
     'maxBytesPerMessage',
     'maxInflight',
+    'payloadWindowEntries',
+    'payloadWindowBytes',
+    'maxCommittedEntriesPerReady',
+    'maxCommittedBytesPerReady',
   ];
   for (const k of positive) {
     const v = config[k];

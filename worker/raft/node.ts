@@ -5,7 +5,7 @@
 import type { RaftConfig } from './config';
 import { Core } from './core';
 import { campaign, handleVoteRequest, handleVoteResponse, inLease } from './election';
-import { RaftLog } from './log';
+import { RaftLog, type EntryLoader } from './log';
 import { silentLogger, type Logger } from './logger';
 import type { Message } from './messages';
 import { emptyReady, type Ready } from './ready';
@@ -20,10 +20,20 @@ import {
 } from './replication';
 import type { Entry, HardState, Index, Member, NodeId, Role, Term } from './types';
 
+/**
+ * What the host read back from storage to start the core. Only the tail of the
+ * log comes in full: the core reads any other stored entry through
+ * `RaftNodeOptions.loadEntries` when it needs it.
+ */
 export interface Persisted {
   hardState: HardState;
-  /** The whole stored log, contiguous from index 1. */
-  entries: Entry[];
+  /** The term of every stored entry, from index 1: terms[i] is the term of index i + 1. */
+  terms: Term[];
+  /**
+   * The last stored entries in full, ending at the last stored index. Hosts
+   * pass those after hardState.commit: the ones not yet known applied.
+   */
+  tail: Entry[];
 }
 
 export interface PeerStatus {
@@ -58,10 +68,14 @@ export interface RaftNodeOptions {
   persisted: Persisted;
   random: () => number;
   now: number;
+  /**
+   * Reads stored entries back (see EntryLoader), for those whose payload the
+   * log no longer holds in memory. Synchronous, like `random`: the core does
+   * no I/O of its own.
+   */
+  loadEntries: EntryLoader;
   logger?: Logger;
 }
-
-export const emptyPersisted = (): Persisted => ({ hardState: { term: 0, vote: null, commit: 0 }, entries: [] });
 
 export class RaftNode {
   private readonly c: Core;
@@ -70,7 +84,13 @@ export class RaftNode {
   private lastLeader: NodeId | null = null;
 
   constructor(opts: RaftNodeOptions) {
-    const log = new RaftLog(opts.persisted.entries);
+    const cfg = opts.config;
+    const log = new RaftLog({
+      terms: opts.persisted.terms,
+      tail: opts.persisted.tail,
+      load: opts.loadEntries,
+      window: { entries: cfg.payloadWindowEntries, bytes: cfg.payloadWindowBytes },
+    });
     this.c = new Core(opts.config, log, opts.persisted.hardState, opts.random, opts.logger ?? silentLogger, opts.now);
     this.lastHard = { ...opts.persisted.hardState };
     this.lastRole = this.c.role;
@@ -164,6 +184,11 @@ export class RaftNode {
     };
   }
 
+  /** How many log entries have their payload in memory (the rest are read through loadEntries). */
+  payloadsHeld(): number {
+    return this.c.log.payloadsHeld;
+  }
+
   private handle(m: Message, now: number): void {
     const c = this.c;
     if (m.to !== c.id || !c.members.has(m.from) || m.from === c.id) {
@@ -245,17 +270,24 @@ export class RaftNode {
         broadcastAppend(c, now, true);
         c.heartbeatDeadline = now + c.cfg.heartbeatIntervalMs;
       }
-      if (c.confirmedReads.length > 0) {
-        const ready = c.confirmedReads.filter((r) => r.index <= c.commit);
-        c.confirmedReads = c.confirmedReads.filter((r) => r.index > c.commit);
-        for (const r of ready) out.reads.push({ ref: r.ref, index: r.index });
-      }
     }
     if (c.commit > c.handedOut) {
-      out.committed = c.log.slice(c.handedOut + 1, c.commit);
-      c.handedOut = c.commit;
+      // A bounded batch, so a long replay never holds the whole log at once.
+      const { maxCommittedEntriesPerReady: count, maxCommittedBytesPerReady: bytes } = c.cfg;
+      out.committed = c.log.sliceLimited(c.handedOut + 1, c.commit, count, bytes);
+      c.handedOut += out.committed.length;
+      out.moreCommitted = c.handedOut < c.commit;
+    }
+    if (c.confirmedReads.length > 0) {
+      // Thesis §6.4: a read is served once its index is applied, so release it
+      // only with (or after) the Ready that hands out its index.
+      const ready = c.confirmedReads.filter((r) => r.index <= c.handedOut);
+      c.confirmedReads = c.confirmedReads.filter((r) => r.index > c.handedOut);
+      for (const r of ready) out.reads.push({ ref: r.ref, index: r.index });
     }
     if (c.persistFrom !== Infinity) out.entries = c.log.slice(c.persistFrom, c.log.lastIndex);
+    // Last: the payloads just taken for `entries` and `committed` may now leave memory.
+    c.log.release(c.handedOut);
     const hard = c.hardState();
     if (hard.term !== this.lastHard.term || hard.vote !== this.lastHard.vote || hard.commit !== this.lastHard.commit) {
       out.hardState = hard;

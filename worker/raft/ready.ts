@@ -9,7 +9,9 @@
 //   4. serve `reads` (their index is <= the last committed entry handed out,
 //      so after step 3 the state machine is recent enough).
 //   5. report `failed` to whoever is waiting.
-//   6. arrange to call `tick(now)` no later than `deadline`.
+//   6. arrange to call `tick(now)` no later than `deadline`; if
+//      `moreCommitted` is set, call `tick(now)` again right away (or soon):
+//      committed entries are handed out in bounded batches.
 import type { Entry, HardState, Index, Member, SoftState, Term } from './types';
 import type { Message } from './messages';
 
@@ -43,7 +45,10 @@ export interface Ready {
   hardState: HardState | null;
   entries: Entry[];
   messages: Message[];
+  /** Committed entries to apply, in order: at most the configured batch (maxCommittedEntriesPerReady, ...). */
   committed: Entry[];
+  /** More committed entries wait than `committed` holds: call tick(now) again to receive them. */
+  moreCommitted: boolean;
   reads: ReadReady[];
   proposed: Proposed[];
   failed: Failed[];
@@ -59,6 +64,7 @@ export function emptyReady(deadline: number): Ready {
     entries: [],
     messages: [],
     committed: [],
+    moreCommitted: false,
     reads: [],
     proposed: [],
     failed: [],

@@ -1,8 +1,8 @@
 // Log replication (§5.3), batching and pipelining, and the commit rule (§5.4.2).
 import { describe, expect, it } from 'vitest';
 import { configFor, seeded, TestCluster } from '../../test/fixtures/raft-cluster';
+import { logOf } from '../../test/fixtures/stored-log';
 import { Core } from './core';
-import { RaftLog } from './log';
 import { silentLogger } from './logger';
 import type { AppendRequest } from './messages';
 import { maybeCommit } from './replication';
@@ -49,11 +49,12 @@ describe('replication', () => {
   });
 
   it('respects the byte limit but always sends at least one entry', () => {
-    const log = new RaftLog([entry(1, 1, 'x'.repeat(100)), entry(2, 1, 'y'.repeat(100)), entry(3, 1, 'z')]);
-    expect(log.sliceLimited(1, 10, 150)).toHaveLength(1);
-    expect(log.sliceLimited(1, 10, 1)).toHaveLength(1);
-    expect(log.sliceLimited(1, 10, 1000)).toHaveLength(3);
-    expect(log.sliceLimited(2, 1, 1000)).toHaveLength(1);
+    const { log } = logOf([entry(1, 1, 'x'.repeat(100)), entry(2, 1, 'y'.repeat(100)), entry(3, 1, 'z')]);
+    expect(log.sliceLimited(1, 3, 10, 150)).toHaveLength(1);
+    expect(log.sliceLimited(1, 3, 10, 1)).toHaveLength(1);
+    expect(log.sliceLimited(1, 3, 10, 1000)).toHaveLength(3);
+    expect(log.sliceLimited(2, 3, 1, 1000)).toHaveLength(1);
+    expect(log.sliceLimited(1, 2, 10, 1000)).toHaveLength(2);
   });
 
   it('pipelines: several appends are in flight before the first reply', () => {
@@ -133,7 +134,7 @@ describe('replication', () => {
 
 describe('commit rule (§5.4.2)', () => {
   function leaderCore(entries: Entry[], term: number) {
-    const core = new Core(configFor(1, 3), new RaftLog(entries), { term, vote: 'n1', commit: 0 }, seeded(1), silentLogger, 0);
+    const core = new Core(configFor(1, 3), logOf(entries).log, { term, vote: 'n1', commit: 0 }, seeded(1), silentLogger, 0);
     core.becomeLeader(0);
     return core;
   }
@@ -153,7 +154,7 @@ describe('commit rule (§5.4.2)', () => {
   });
 
   it('needs a real majority in a 4-node cluster', () => {
-    const core = new Core(configFor(1, 4), new RaftLog([]), { term: 1, vote: 'n1', commit: 0 }, seeded(1), silentLogger, 0);
+    const core = new Core(configFor(1, 4), logOf([]).log, { term: 1, vote: 'n1', commit: 0 }, seeded(1), silentLogger, 0);
     core.becomeLeader(0);
     core.progress.get('n2')!.match = 1; // leader + 1 follower = 2 of 4
     maybeCommit(core);

@@ -15,7 +15,7 @@ export function sendAppend(c: Core, pr: Progress, now: number, heartbeat: boolea
   if (heartbeat && pr.state === 'probe') pr.probeSent = false; // re-probe on every heartbeat
   while (pr.canSend(c.cfg.maxInflight) && (pr.next <= c.log.lastIndex || (pr.state === 'probe' && !sent))) {
     const prev = pr.next - 1;
-    const entries = c.log.sliceLimited(pr.next, c.cfg.maxEntriesPerMessage, c.cfg.maxBytesPerMessage);
+    const entries = c.log.sliceLimited(pr.next, c.log.lastIndex, c.cfg.maxEntriesPerMessage, c.cfg.maxBytesPerMessage);
     c.send(appendMessage(c, pr, prev, entries));
     pr.sent(prev + entries.length, now);
     sent = true;
