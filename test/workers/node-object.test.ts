@@ -1,7 +1,8 @@
 /// <reference types="@cloudflare/vitest-pool-workers/types" />
 // The Durable Object node inside workerd: SQL storage round trip, restart from
-// storage, alarm multiplexing, and a single-node cluster serving writes and
-// reads through the RPC methods. The project's timeouts are long (see
+// storage (also with a log far longer than the payload window), alarm
+// multiplexing, and a single-node cluster serving writes and reads through
+// the RPC methods. The project's timeouts are long (see
 // vitest.config.ts), so alarms fire only when a test forces them.
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
@@ -9,8 +10,9 @@ import { describe, expect, it } from 'vitest';
 import type { Env } from '../../worker/env';
 import { SqlRaftStorage } from '../../worker/adapters/sql-storage';
 import { inspectNode, type RaftNodeObject } from '../../worker/raft-node';
+import { defaultConfig } from '../../worker/raft/config';
 import type { Entry } from '../../worker/raft/types';
-import type { KvRequest } from '../../worker/kv/commands';
+import { encodeRequest, type KvRequest } from '../../worker/kv/commands';
 
 const bindings = env as unknown as Env;
 const nodeNamed = (name: string) => bindings.RAFT_NODE.get(bindings.RAFT_NODE.idFromName(name));
@@ -46,6 +48,22 @@ describe('SqlRaftStorage', () => {
       b.migrate();
       expect(b.load()).toEqual({ hardState: { term: 3, vote: null, commit: 2 }, terms: [1, 3, 3], tail: [entry(3, 3, 'new-3')] });
       expect(b.loadEntries(1, 3, Infinity)).toEqual([entry(1, 1), entry(2, 3, 'new-2'), entry(3, 3, 'new-3')]);
+    });
+  });
+
+  it('loadEntries reads a range, stops after the entry that passes the byte limit, and throws on a gap', async () => {
+    await runInDurableObject(nodeNamed('storage-load-entries'), (_obj: RaftNodeObject, state) => {
+      const s = new SqlRaftStorage(state.storage);
+      s.migrate();
+      const log = Array.from({ length: 6 }, (_, i) => entry(i + 1, 1, 'x'.repeat(10)));
+      s.save({ term: 1, vote: null, commit: 6 }, log);
+      expect(s.loadEntries(2, 4, Infinity)).toEqual(log.slice(1, 4));
+      expect(s.loadEntries(2, 6, 15)).toEqual(log.slice(1, 3)); // 20 bytes: the second passes 15
+      expect(s.loadEntries(2, 6, 0)).toEqual(log.slice(1, 2)); // always one
+      expect(s.load()).toMatchObject({ terms: [1, 1, 1, 1, 1, 1], tail: [] });
+      expect(() => s.loadEntries(5, 8, Infinity)).toThrow(/lacks entries 7..8/);
+      state.storage.sql.exec('DELETE FROM raft_log WHERE idx = 3');
+      expect(() => s.loadEntries(2, 4, Infinity)).toThrow(/expected index 3, found 4/);
     });
   });
 
@@ -196,5 +214,49 @@ describe('single-node cluster through the RPC methods', () => {
     await electAlone(stub);
     expect((await stub.status()).term).toBeGreaterThan(before.term);
     expect(await stub.read('kept')).toEqual({ type: 'ok', value: 'yes' });
+  });
+
+  it('restarts with a stored log far longer than the payload window: replays all of it, holds a bounded window', async () => {
+    const name = 'long-log';
+    const window = defaultConfig.payloadWindowEntries;
+    const count = 5 * window;
+    const keys = 50;
+    const value = (i: number) => `${i}:`.padEnd(150, 'v');
+    // Write the log behind the node's back, then drop the instance: it starts again from this storage.
+    await runInDurableObject(nodeNamed(name), (_obj: RaftNodeObject, state) => {
+      const s = new SqlRaftStorage(state.storage);
+      s.migrate();
+      const log = Array.from({ length: count }, (_, i): Entry => {
+        return { index: i + 1, term: 1, kind: 'command', data: encodeRequest(set(`k${i % keys}`, value(i))) };
+      });
+      s.save({ term: 1, vote: 'n1', commit: count }, log);
+    });
+    await abortAllDurableObjects();
+
+    const stub = nodeNamed(name);
+    // Handed out in batches of maxCommittedEntriesPerReady, all before the first request is served.
+    expect(await stub.status()).toMatchObject({ role: 'follower', term: 1, lastLogIndex: count, commitIndex: count, appliedIndex: count });
+    await runInDurableObject(stub, (obj: RaftNodeObject) => {
+      expect(obj[inspectNode]().appliedIndex).toBe(count);
+      expect(obj[inspectNode]().payloadsHeld).toBe(0); // all of it applied, and none read into memory to stay
+    });
+    await electAlone(stub);
+    for (const k of [0, 1, keys - 1]) {
+      const last = count - 1 - ((count - 1 - k) % keys); // the last write of key k
+      expect(await stub.read(`k${k}`)).toEqual({ type: 'ok', value: value(last) });
+    }
+
+    // New writes fill the window and no more.
+    for (let round = 0; round < 12; round++) {
+      const batch = Array.from({ length: 100 }, (_, i) => stub.write(set(`n${i}`, `${round}`)));
+      expect((await Promise.all(batch)).every((o) => o.type === 'ok')).toBe(true);
+    }
+    expect(await stub.read('n99')).toEqual({ type: 'ok', value: '11' });
+    await runInDurableObject(stub, (obj: RaftNodeObject) => {
+      const { payloadsHeld, appliedIndex } = obj[inspectNode]();
+      expect(appliedIndex).toBeGreaterThan(count + 1200);
+      expect(payloadsHeld).toBeLessThanOrEqual(window);
+      expect(payloadsHeld).toBeGreaterThan(window / 2);
+    });
   });
 });
