@@ -184,6 +184,7 @@ export class SimNode {
   }
 
   private handle(ready: Ready): void {
+    this.checkBounds(ready);
     this.persist(ready);
     for (const m of ready.messages) {
       checkOutgoing(this.deps.config, this.disk, m, this.deps.clock.now);
@@ -212,6 +213,25 @@ export class SimNode {
       this.handle(raft.tick(this.localNow));
     };
     this.deps.clock.after(0, fetch);
+  }
+
+  /** The memory bounds of the core: committed entries per Ready, payloads held beyond the unapplied ones. */
+  private checkBounds(ready: Ready): void {
+    const raft = this.raft;
+    if (raft === null) return;
+    const cfg = this.deps.config;
+    let bytes = 0;
+    for (const e of ready.committed) bytes += e.data.length;
+    const n = ready.committed.length;
+    const fail = (why: string) => violation('host', this.deps.clock.now, `${this.id}: ${why}`);
+    if (n > cfg.maxCommittedEntriesPerReady || (n > 1 && bytes > cfg.maxCommittedBytesPerReady)) {
+      throw fail(`a Ready hands out ${n} committed entries (${bytes} bytes), over the limits`);
+    }
+    const s = raft.status(this.localNow);
+    const held = raft.payloadsHeld();
+    if (held > s.lastLogIndex - s.appliedIndex + cfg.payloadWindowEntries) {
+      throw fail(`holds ${held} payloads with ${s.lastLogIndex - s.appliedIndex} unapplied and a window of ${cfg.payloadWindowEntries}`);
+    }
   }
 
   private persist(ready: Ready): void {
