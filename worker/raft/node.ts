@@ -238,7 +238,10 @@ export class RaftNode {
         success: false,
         prevLogIndex: m.prevLogIndex,
         matchIndex: 0,
-        round: m.round,
+        // Not m.round: rounds are numbered per term, and the sender may reach our
+        // term before this arrives; echoing would ack a round of that term unseen
+        // (a stale leader could then serve a read without a quorum, thesis §6.4).
+        round: 0,
         lastIndex: c.log.lastIndex,
         conflictTerm: 0,
         conflictIndex: 0,

@@ -91,6 +91,42 @@ describe('ReadIndex', () => {
     expect(c.get(old).failed.some((f) => f.ref === ref)).toBe(true);
   });
 
+  it("a stale node's answer to an old term's AppendEntries acknowledges no read round (sim seed 5006454)", () => {
+    // Rounds are numbered per term. A follower that answers an AppendEntries of an
+    // older term tells the sender its own term; if the sender has meanwhile
+    // reached that term, the answer must not count as an ack of a round with the
+    // same number in the new term.
+    const c = new TestCluster(3, { checkQuorum: false, preVote: false });
+    const leader = c.elect();
+    c.advance(100);
+    for (let i = 0; i < 5; i++) {
+      c.read(leader);
+      c.deliver();
+    }
+    const f = followerOf(c, leader);
+    c.read(leader); // starts a round; hold back its AppendEntries to f
+    const held = c.queue.find((m) => m.type === 'append' && m.to === f && m.round > 0)!;
+    expect(held).toBeDefined();
+    c.queue = c.queue.filter((m) => m !== held);
+    c.deliver();
+    // The leader restarts and wins the next term with f's vote.
+    c.restart(leader);
+    c.now += 1_000;
+    c.apply(leader, c.get(leader).node.tick(c.now));
+    c.deliver();
+    expect(c.get(leader).node.status(c.now).role).toBe('leader');
+    const term = c.get(leader).node.status(c.now).term;
+    // The old-term message reaches f now; f's answer carries f's (new) term.
+    c.queue.push(held);
+    c.deliver();
+    // Cut off, the leader must not confirm a read with that answer and its own ack.
+    c.isolate(leader);
+    const ref = c.read(leader);
+    c.deliver();
+    expect(c.get(leader).node.status(c.now).term).toBe(term);
+    expect(c.get(leader).reads.find((r) => r.ref === ref)).toBeUndefined();
+  });
+
   it('concurrent reads share heartbeat rounds', () => {
     const c = new TestCluster(3);
     const leader = c.elect();
