@@ -25,6 +25,9 @@ const migrations: readonly (readonly string[])[] = [
   ],
 ];
 
+/** How far the stored commit index may fall behind before it rides along with entries (see save). */
+export const commitWriteLag = 256;
+
 type HardStateRow = { term: number; vote: string | null; commit_index: number };
 type EntryRow = { idx: number; term: number; kind: string; data: string };
 
@@ -35,8 +38,8 @@ export class SqlRaftStorage {
   private lastIndex: Index = 0;
   /** The hard state as stored. */
   private stored: HardState = { term: 0, vote: null, commit: 0 };
-  /** A newer commit index not yet written (see save). */
-  private unwrittenCommit: Index | null = null;
+  /** The newest commit index the core reported; written lazily (see save). */
+  private latestCommit: Index = 0;
 
   constructor(private readonly storage: DurableObjectStorage) {}
 
@@ -78,7 +81,7 @@ export class SqlRaftStorage {
     const tail = this.loadEntries(tailFrom, terms.length, Infinity);
     this.lastIndex = terms.length;
     this.stored = hardState;
-    this.unwrittenCommit = null;
+    this.latestCommit = hardState.commit;
     return { hardState, terms, tail };
   }
 
@@ -116,39 +119,46 @@ export class SqlRaftStorage {
    * follower drops a conflicting suffix before taking the leader's entries).
    * Atomic: either all of it is stored or none.
    *
-   * A change of the commit index alone is not written at once. The commit
-   * index is volatile state in Raft (§5, Figure 2): after a restart the node
-   * relearns it from the leader, so storing it only saves replay work. Writing
-   * it on its own would cost every client write one more durable storage
-   * round on the leader (the output gate holds the reply until the write is
-   * durable), so it rides along with the next write that has to happen anyway.
+   * The commit index is written lazily. It is volatile state in Raft (§5,
+   * Figure 2): after a restart the node relearns it from the leader, so
+   * storing it only saves replay work. Written on its own it would cost a
+   * client write one more durable storage round on the leader (the output
+   * gate holds the reply until the write is durable), and written with every
+   * append it would add a page to every commit. So it rides along when the
+   * term or vote is written, or with entries once it is `commitWriteLag`
+   * behind.
    */
   save(hardState: HardState | null, entries: readonly Entry[]): void {
-    if (hardState !== null && entries.length === 0 && hardState.term === this.stored.term && hardState.vote === this.stored.vote) {
-      this.unwrittenCommit = hardState.commit;
-      return;
-    }
-    if (hardState === null && entries.length === 0) return;
+    if (hardState !== null) this.latestCommit = hardState.commit;
+    const termOrVote = hardState !== null && (hardState.term !== this.stored.term || hardState.vote !== this.stored.vote);
+    if (!termOrVote && entries.length === 0) return;
     checkContiguous(entries, this.lastIndex);
-    const hs = hardState ?? { ...this.stored, commit: this.unwrittenCommit ?? this.stored.commit };
+    const writeHard = termOrVote || this.latestCommit - this.stored.commit >= commitWriteLag;
+    const hs: HardState = {
+      term: hardState?.term ?? this.stored.term,
+      vote: hardState === null ? this.stored.vote : hardState.vote,
+      commit: this.latestCommit,
+    };
     const sql = this.storage.sql;
     this.storage.transactionSync(() => {
-      sql.exec(
-        `INSERT INTO raft_hard_state (id, term, vote, commit_index) VALUES (1, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET term = excluded.term, vote = excluded.vote, commit_index = excluded.commit_index`,
-        hs.term,
-        hs.vote,
-        hs.commit,
-      );
+      if (writeHard) {
+        sql.exec(
+          `INSERT INTO raft_hard_state (id, term, vote, commit_index) VALUES (1, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET term = excluded.term, vote = excluded.vote, commit_index = excluded.commit_index`,
+          hs.term,
+          hs.vote,
+          hs.commit,
+        );
+      }
       const first = entries[0];
       if (first === undefined) return;
-      sql.exec('DELETE FROM raft_log WHERE idx >= ?', first.index);
+      // Only a follower replacing a conflicting suffix has anything to delete.
+      if (first.index <= this.lastIndex) sql.exec('DELETE FROM raft_log WHERE idx >= ?', first.index);
       for (const e of entries) {
         sql.exec('INSERT INTO raft_log (idx, term, kind, data) VALUES (?, ?, ?, ?)', e.index, e.term, e.kind, e.data);
       }
     });
-    this.stored = hs;
-    this.unwrittenCommit = null;
+    if (writeHard) this.stored = hs;
     const last = entries[entries.length - 1];
     if (last !== undefined) this.lastIndex = last.index;
   }
