@@ -25,6 +25,7 @@ export function nodeLogger(
       const { node, term, role } = context;
       write(JSON.stringify({ level, msg, node, term, role, ...fields }));
     },
+    enabled: (level) => rank[level] >= rank[min],
   };
 }
 

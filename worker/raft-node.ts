@@ -116,7 +116,7 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
         live.logger.log('warn', 'dropped a message addressed to another node', { from: m.from, to: m.to, type: m.type });
         continue;
       }
-      live.logger.log('debug', 'recv', { from: m.from, type: m.type, msgTerm: m.term });
+      if (live.logger.enabled?.('debug') !== false) live.logger.log('debug', 'recv', { from: m.from, type: m.type, msgTerm: m.term });
       this.run((core, now) => core.step(m, now), capture);
     }
     return capture.out;
@@ -207,7 +207,7 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   private deliver(replies: Message[]): void {
     if (this.live === null) return;
     for (const m of replies) {
-      this.live.logger.log('debug', 'recv', { from: m.from, type: m.type, msgTerm: m.term });
+      if (this.live.logger.enabled?.('debug') !== false) this.live.logger.log('debug', 'recv', { from: m.from, type: m.type, msgTerm: m.term });
       this.run((core, now) => core.step(m, now));
     }
   }

@@ -36,6 +36,8 @@ export class AlarmTimers {
   /** Schedule (or move) the timer called `name`; it fires once, from alarm(). */
   set(name: string, at: number, fire: () => void): void {
     this.timers.set(name, { at, fire });
+    // An alarm armed at or before `at` already covers it: no need to look at the others.
+    if (this.armed !== null && this.armed <= at) return;
     this.arm();
   }
 

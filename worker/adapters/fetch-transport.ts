@@ -56,8 +56,9 @@ export class FetchTransport {
   /** Group by destination and start one POST per peer. Returns at once. */
   send(messages: readonly Message[]): void {
     const batches = new Map<NodeId, Message[]>();
+    const debug = this.opts.logger.enabled?.('debug') !== false;
     for (const m of messages) {
-      this.opts.logger.log('debug', 'send', { to: m.to, type: m.type, msgTerm: m.term });
+      if (debug) this.opts.logger.log('debug', 'send', { to: m.to, type: m.type, msgTerm: m.term });
       const batch = batches.get(m.to);
       if (batch) batch.push(m);
       else batches.set(m.to, [m]);

@@ -87,5 +87,9 @@ function success(c: Context, cmd: KvCommand, result: KvSuccess): Response {
     throw new Error(`write of op ${cmd.op} returned a result for op ${result.op}`);
   }
   if (result.op === 'cas' && !result.swapped) return refuse(c, { error: 'cas_mismatch', current: result.current });
-  return c.json({ ok: true });
+  return c.body(okBody, 200, jsonHeaders);
 }
+
+/** Every successful write answers the same bytes; built once. */
+const okBody = JSON.stringify({ ok: true });
+const jsonHeaders = { 'Content-Type': 'application/json' };

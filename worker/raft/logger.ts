@@ -3,9 +3,11 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface Logger {
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void;
+  /** Whether lines at `level` are written; lets hot paths skip building fields for nothing. */
+  enabled?(level: LogLevel): boolean;
 }
 
-export const silentLogger: Logger = { log() {} };
+export const silentLogger: Logger = { log() {}, enabled: () => false };
 
 const order: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
@@ -20,6 +22,7 @@ export function jsonLogger(
       if (order[level] < order[min]) return;
       write(JSON.stringify({ level, msg, ...base, ...fields }));
     },
+    enabled: (level) => order[level] >= order[min],
   };
 }
 
