@@ -59,6 +59,8 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   private nextRef = 1;
   /** Writes waiting for the next group-commit flush. */
   private proposals: Proposal[] = [];
+  /** Reads of a node without peers, waiting for the next macrotask (see queueSoloRead). */
+  private soloReads: number[] = [];
   private appliedIndex: Index = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -103,8 +105,30 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     const ref = this.nextRef++;
     const done = new Promise<ReadOutcome>((resolve) => live.pending.addRead(ref, key, resolve));
     this.armRequestDeadline(live, ref);
-    this.run((core, now) => core.read(ref, now));
+    if (live.settings.raft.peers.length > 0) {
+      this.run((core, now) => core.read(ref, now));
+    } else {
+      this.queueSoloRead(ref);
+    }
     return done;
+  }
+
+  /**
+   * A node with no peers confirms a read in the very call that asks for it, so
+   * each read would be answered within the event that brought it. Under
+   * saturation workerd then keeps serving the connections whose next request
+   * is already in, and starves the others (measured: p99 400-700 ms at 64
+   * clients, p50 5 ms). Answering from a macrotask, as writes are, lets every
+   * waiting request in first. With peers, the heartbeat round does the same.
+   */
+  private queueSoloRead(ref: number): void {
+    this.soloReads.push(ref);
+    if (this.soloReads.length > 1) return; // a flush is already scheduled
+    setTimeout(() => {
+      const refs = this.soloReads;
+      this.soloReads = [];
+      if (this.live !== null) for (const r of refs) this.run((core, now) => core.read(r, now));
+    }, 0);
   }
 
   async receive(messages: Message[]): Promise<Message[]> {
