@@ -3,6 +3,8 @@
 // Ready in the order ready.ts documents. Every call into the core is followed,
 // synchronously, by the SQL writes it asks for; messages go out afterwards, and
 // the output gate holds them (and RPC replies) until those writes are durable.
+// One exception: a leader's new entries are written one macrotask after their
+// AppendEntries leave, and before the next core call (held-writes.ts).
 // Input gates open while we await, so nothing below assumes state survives an
 // await: every core call re-reads what it needs.
 import { DurableObject } from 'cloudflare:workers';
@@ -24,7 +26,8 @@ import type { NodeStatus, Proposal } from './raft/node';
 import type { Logger } from './raft/logger';
 import type { Message } from './raft/messages';
 import type { Ready } from './raft/ready';
-import type { Index, NodeId } from './raft/types';
+import type { Entry, HardState, Index, NodeId } from './raft/types';
+import { HeldWrites, mayWriteAfterSending } from './held-writes';
 
 interface Live {
   settings: NodeSettings;
@@ -62,6 +65,8 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   /** Reads of a node without peers, waiting for the next macrotask (see queueSoloRead). */
   private soloReads: number[] = [];
   private appliedIndex: Index = 0;
+  /** A leader's own log writes, held back until its AppendEntries are on their way. */
+  private readonly heldWrites = new HeldWrites();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -244,6 +249,8 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   private run(call: (core: RaftNode, now: number) => Ready, capture?: ReplyCapture): void {
     const live = this.requireLive();
     try {
+      // The core counts held entries as stored: make it so before it decides anything else.
+      this.writeHeld(live);
       let ready = call(live.core, this.now());
       this.carry(live, ready, capture);
       while (ready.moreCommitted) {
@@ -257,7 +264,12 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
 
   private carry(live: Live, ready: Ready, capture?: ReplyCapture): void {
     // 1. Persist before anything depends on it (§5.1, thesis §3.8).
-    live.storage.save(ready.hardState, ready.entries);
+    if (mayWriteAfterSending(ready, live.logContext.role, live.storage.changesTermOrVote(ready.hardState))) {
+      this.holdWrite(live, ready.hardState, ready.entries);
+    } else {
+      this.writeHeld(live);
+      live.storage.save(ready.hardState, ready.entries);
+    }
     const wasLeader = live.logContext.role === 'leader';
     this.noteStateChanges(live, ready);
     // 2. Send; replies to the peer we are answering ride back on its request.
@@ -278,6 +290,24 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     // 6. Make sure tick() runs by the deadline.
     if (!Number.isFinite(ready.deadline)) throw new Error(`core returned deadline ${ready.deadline}`);
     live.timers.set(tickTimer, ready.deadline, () => this.run((core, now) => core.tick(now)));
+  }
+
+  /** Write `entries` one macrotask from now, after the messages of this Ready have left. */
+  private holdWrite(live: Live, hardState: HardState | null, entries: Entry[]): void {
+    if (!this.heldWrites.hold({ hardState, entries })) return; // a write is already scheduled
+    setTimeout(() => {
+      if (this.live !== live) return; // restarted: the held entries were never acknowledged
+      try {
+        this.writeHeld(live);
+      } catch (err) {
+        this.crash(live, err);
+      }
+    }, 0);
+  }
+
+  private writeHeld(live: Live): void {
+    if (this.heldWrites.size === 0) return;
+    for (const w of this.heldWrites.takeAll()) live.storage.save(w.hardState, w.entries);
   }
 
   private apply(live: Live, entry: Ready['committed'][number]): void {
@@ -319,6 +349,7 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
       stack: err instanceof Error ? err.stack : undefined,
     });
     this.live = null;
+    this.heldWrites.takeAll(); // never acknowledged; storage keeps what the core last saw stored
     this.startError = `node stopped after an internal error: ${String(err)}`;
     this.ctx.abort(this.startError);
     throw err;

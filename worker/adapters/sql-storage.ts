@@ -130,7 +130,7 @@ export class SqlRaftStorage {
    */
   save(hardState: HardState | null, entries: readonly Entry[]): void {
     if (hardState !== null) this.latestCommit = hardState.commit;
-    const termOrVote = hardState !== null && (hardState.term !== this.stored.term || hardState.vote !== this.stored.vote);
+    const termOrVote = this.changesTermOrVote(hardState);
     if (!termOrVote && entries.length === 0) return;
     checkContiguous(entries, this.lastIndex);
     const writeHard = termOrVote || this.latestCommit - this.stored.commit >= commitWriteLag;
@@ -161,6 +161,11 @@ export class SqlRaftStorage {
     if (writeHard) this.stored = hs;
     const last = entries[entries.length - 1];
     if (last !== undefined) this.lastIndex = last.index;
+  }
+
+  /** Whether storing `hardState` would change the stored term or vote, rather than only the commit index. */
+  changesTermOrVote(hardState: HardState | null): boolean {
+    return hardState !== null && (hardState.term !== this.stored.term || hardState.vote !== this.stored.vote);
   }
 }
 
