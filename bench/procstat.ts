@@ -69,6 +69,20 @@ export function peakRssKiB(pid: number): number {
   }
 }
 
+/**
+ * Proportional set size of pid in KiB, or 0: its private pages plus its share
+ * of pages mapped by several processes (the workerd binary's code is shared
+ * by every node, and RSS counts it once per node).
+ */
+export function pssKiB(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m?.[1] ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** A short name for a process: its executable's base name. */
 export function shortName(pid: number): string {
   const cmd = commandLine(pid);
@@ -146,12 +160,20 @@ export interface MemoryUse {
   label: string;
   pid: number;
   rssMiB: number;
+  /** RSS with shared pages split between the processes that map them. */
+  pssMiB: number;
   peakMiB: number;
 }
 
 export function memoryOf(watched: Watched[]): MemoryUse[] {
   return watched
-    .map((w) => ({ label: w.label, pid: w.pid, rssMiB: rssKiB(w.pid) / 1024, peakMiB: peakRssKiB(w.pid) / 1024 }))
+    .map((w) => ({
+      label: w.label,
+      pid: w.pid,
+      rssMiB: rssKiB(w.pid) / 1024,
+      pssMiB: pssKiB(w.pid) / 1024,
+      peakMiB: peakRssKiB(w.pid) / 1024,
+    }))
     .filter((m) => m.rssMiB > 0);
 }
 

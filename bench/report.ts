@@ -28,7 +28,14 @@ export interface Summary {
   levels: MedianLevel[];
   startup: { spawnMs: number; leaderMs: number; firstWriteMs: number } | null;
   idleCpu: { leaderPercent: number; followerPercent: number } | null;
-  memory: { idleMiB: number; afterLoadMiB: number; peakMiB: number; benchMiB: number } | null;
+  memory: {
+    idleMiB: number;
+    afterLoadMiB: number;
+    idlePssMiB: number;
+    afterLoadPssMiB: number;
+    peakMiB: number;
+    benchMiB: number;
+  } | null;
   failover: { trials: number; electedMsMedian: number; firstWriteMsMedian: number; firstWriteMsMax: number; failed: number } | null;
 }
 
@@ -104,6 +111,8 @@ export function summarizeRuns(runs: RunResult[]): Summary {
         ? {
             idleMiB: median(mems.map((m) => m.idle.clusterMiB)),
             afterLoadMiB: median(mems.map((m) => m.after?.clusterMiB ?? Number.NaN)),
+            idlePssMiB: median(mems.map((m) => m.idle.clusterPssMiB)),
+            afterLoadPssMiB: median(mems.map((m) => m.after?.clusterPssMiB ?? Number.NaN)),
             peakMiB: median(mems.map((m) => m.after?.clusterPeakMiB ?? m.idle.clusterPeakMiB)),
             benchMiB: median(mems.map((m) => m.after?.benchMiB ?? m.idle.benchMiB)),
           }
@@ -176,6 +185,7 @@ export function formatSummary(report: BenchReport, summary: Summary): string {
       `memory (RSS, node processes): idle ${fmt(mem.idleMiB)} MiB, after load ${fmt(mem.afterLoadMiB)} MiB, ` +
         `peak ${fmt(mem.peakMiB)} MiB; this process ${fmt(mem.benchMiB)} MiB` +
         (m.mode === 'miniflare' ? ' (load generator + Miniflare host)' : ''),
+      `memory (PSS, shared pages such as workerd's code counted once): idle ${fmt(mem.idlePssMiB)} MiB, after load ${fmt(mem.afterLoadPssMiB)} MiB`,
     );
   }
   if (summary.failover) {

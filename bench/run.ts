@@ -43,6 +43,8 @@ export interface WorkloadResult {
 export interface MemoryReport {
   /** Sum of RSS of every node process (workerd, and node/wrangler processes when they are separate). */
   clusterMiB: number;
+  /** Sum of PSS: the memory the node processes take together, shared pages counted once. */
+  clusterPssMiB: number;
   clusterPeakMiB: number;
   processes: MemoryUse[];
   /** This process: load generator, and in miniflare mode also the host of the Miniflare instances. */
@@ -74,6 +76,7 @@ function memoryReport(target: BenchTarget): MemoryReport {
   const sum = (f: (m: MemoryUse) => number): number => processes.reduce((s, m) => s + f(m), 0);
   return {
     clusterMiB: sum((m) => m.rssMiB),
+    clusterPssMiB: sum((m) => m.pssMiB),
     clusterPeakMiB: sum((m) => m.peakMiB),
     processes,
     benchMiB: process.memoryUsage().rss / 2 ** 20,
