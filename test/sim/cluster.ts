@@ -127,6 +127,7 @@ function buildWorld(seed: number, run: RunOptions): World {
         clockOffsetMs: options.clockSkewMaxMs > 0 ? prng.between(0, options.clockSkewMaxMs) : 0,
         alarm: { jitterMaxMs: options.tickJitterMaxMs, spurious: options.spuriousTick },
         plant: run.plant ?? null,
+        heldWrites: options.heldWrites,
       }),
     );
   }

@@ -23,6 +23,11 @@ const cases: [Plant, ViolationKind[], string][] = [
   ['staleReads', ['linearizability'], 'a leader answering reads without ReadIndex'],
   ['forgetVote', ['electionSafety', 'logMatching', 'leaderCompleteness', 'stateMachineSafety', 'committedLost'], 'a node forgetting its vote on restart'],
   ['lostWrites', ['committedLost', 'leaderCompleteness', 'stateMachineSafety', 'logMatching'], 'a crash losing acknowledged entries'],
+  [
+    'unwrittenHeld',
+    ['stateMachineSafety', 'committedLost', 'leaderCompleteness', 'logMatching'],
+    'a leader committing entries it sent but has not written yet',
+  ],
 ];
 
 describe('planted bugs are caught', () => {

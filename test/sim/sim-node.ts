@@ -1,7 +1,9 @@
 // One simulated server: a RaftNode, the key-value state machine it drives,
 // and a "disk" that survives crashes. It is the simulator's stand-in for the
-// Durable Object, so it carries out each Ready exactly as ready.ts says:
-// persist, send, apply, serve reads, report proposals, arm the alarm.
+// Durable Object, so it carries out each Ready as ready.ts says: persist,
+// send, apply, serve reads, report proposals, arm the alarm. Like the object,
+// a leader may write its new entries after sending them (held-writes.ts), and
+// writes them before acting on any later step.
 //
 // A crash throws away everything but the disk. A restart builds a new
 // RaftNode from the disk (every term, the entries after the stored commit in
@@ -27,6 +29,7 @@ import type { Prng } from './prng';
 import type { Trace } from './trace';
 import { Waiters, type ReadReply, type WriteReply } from './waiters';
 import { loaderFor, persistedFrom } from '../fixtures/stored-log';
+import { HeldWrites, mayWriteAfterSending, type HeldWrite } from '../../worker/held-writes';
 
 export type { ReadReply, WriteReply } from './waiters';
 
@@ -37,9 +40,11 @@ export type Plant =
   /** A restarted node forgets whom it voted for. */
   | 'forgetVote'
   /** A crash loses the last few entries written (acked before they were durable). */
-  | 'lostWrites';
+  | 'lostWrites'
+  /** A leader acts on entries it holds back (deps.heldWrites) before writing them. */
+  | 'unwrittenHeld';
 
-export const plants: readonly Plant[] = ['staleReads', 'forgetVote', 'lostWrites'];
+export const plants: readonly Plant[] = ['staleReads', 'forgetVote', 'lostWrites', 'unwrittenHeld'];
 
 export interface Disk {
   hardState: HardState;
@@ -58,6 +63,13 @@ export interface SimNodeDeps {
   clockOffsetMs: number;
   alarm: AlarmOptions;
   plant: Plant | null;
+  /**
+   * Whether a leader writes its new entries after sending them, as the
+   * Durable Object does (worker/held-writes.ts), and how long the write may
+   * wait (up to `delayMaxMs`; the object waits one macrotask). Any later step
+   * writes them first.
+   */
+  heldWrites: { enabled: boolean; delayMaxMs: number };
 }
 
 export class SimNode {
@@ -72,6 +84,8 @@ export class SimNode {
   private pausedUntil = 0;
   /** An event to fetch more committed entries is queued (Ready.moreCommitted). */
   private fetchQueued = false;
+  /** A leader's entries, sent but not yet on the disk (deps.heldWrites). */
+  private readonly held = new HeldWrites();
   private readonly alarm: Alarm;
   /** Set by the nemesis: called right after this node next grants its vote to another node. */
   private voteHook: (() => void) | null = null;
@@ -127,6 +141,7 @@ export class SimNode {
     this.fetchQueued = false;
     this.pausedUntil = 0;
     this.voteHook = null;
+    this.held.takeAll(); // sent, never written, never acknowledged
     this.waiters = new Waiters(() => null);
     this.role = 'follower';
     this.leader = null;
@@ -185,7 +200,16 @@ export class SimNode {
 
   private handle(ready: Ready): void {
     this.checkBounds(ready);
-    this.persist(ready);
+    // Whatever this step decided may rest on held entries: they reach the disk before any of its effects.
+    if (this.deps.plant === 'unwrittenHeld' && this.held.size > 0) this.stats.plantFired++;
+    else this.writeHeld();
+    const changesTermOrVote =
+      ready.hardState !== null && (ready.hardState.term !== this.disk.hardState.term || ready.hardState.vote !== this.disk.hardState.vote);
+    if (this.deps.heldWrites.enabled && mayWriteAfterSending(ready, this.role, changesTermOrVote)) {
+      this.holdWrite(ready);
+    } else {
+      this.persist(ready);
+    }
     for (const m of ready.messages) {
       checkOutgoing(this.deps.config, this.disk, m, this.deps.clock.now);
       this.deps.send(m);
@@ -199,6 +223,21 @@ export class SimNode {
     if (ready.softState) this.softState(ready.softState.role, ready.softState.leader);
     this.alarm.set(ready.deadline - this.deps.clockOffsetMs);
     if (ready.moreCommitted) this.fetchMoreCommitted();
+  }
+
+  private holdWrite(write: HeldWrite): void {
+    if (!this.held.hold({ hardState: write.hardState, entries: write.entries })) return;
+    const raft = this.raft;
+    const flush = (): void => {
+      if (raft === null || this.raft !== raft) return; // crashed meanwhile: the entries were never written
+      if (this.paused) return this.deps.clock.at(this.pausedUntil, flush);
+      this.writeHeld();
+    };
+    this.deps.clock.after(this.deps.prng.between(0, this.deps.heldWrites.delayMaxMs), flush);
+  }
+
+  private writeHeld(): void {
+    for (const w of this.held.takeAll()) this.persist(w);
   }
 
   /** Ready.moreCommitted: take the next batch of committed entries in an event of its own, now. */
@@ -234,7 +273,7 @@ export class SimNode {
     }
   }
 
-  private persist(ready: Ready): void {
+  private persist(ready: HeldWrite): void {
     if (ready.hardState) this.persistHardState(ready.hardState);
     const first = ready.entries[0];
     if (!first) return;

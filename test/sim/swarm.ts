@@ -43,6 +43,8 @@ export interface SimOptions {
   safetyPhaseMs: number;
   /** After healing, the cluster must elect a leader and finish every pending operation within this. */
   livenessBudgetMs: number;
+  /** Leaders write new entries after sending them (worker/held-writes.ts), up to this late. */
+  heldWrites: { enabled: boolean; delayMaxMs: number };
 }
 
 export function drawOptions(p: Prng): SimOptions {
@@ -108,6 +110,8 @@ export function drawOptions(p: Prng): SimOptions {
     clients,
     safetyPhaseMs: p.between(5_000, 15_000),
     livenessBudgetMs: 12 * electionTimeoutMs + 3 * requestTimeoutMs,
+    // Drawn last, so the knobs above stay what older seeds drew.
+    heldWrites: { enabled: p.chance(ratio(3, 4)), delayMaxMs: p.pick([0, 1, 5, 20]) },
   };
 }
 
@@ -124,7 +128,8 @@ export function describeOptions(o: SimOptions): string[] {
   const c = o.clients;
   const w = faultKinds.map((k) => `${k}=${f.weights[k]}`).join(' ');
   return [
-    `nodes=${o.nodeCount} phase=${o.safetyPhaseMs}ms liveness<=${o.livenessBudgetMs}ms tickJitter<=${o.tickJitterMaxMs}ms spuriousTick=${formatRatio(o.spuriousTick)} clockSkew<=${o.clockSkewMaxMs}ms`,
+    `nodes=${o.nodeCount} phase=${o.safetyPhaseMs}ms liveness<=${o.livenessBudgetMs}ms tickJitter<=${o.tickJitterMaxMs}ms spuriousTick=${formatRatio(o.spuriousTick)} clockSkew<=${o.clockSkewMaxMs}ms ` +
+      `heldWrites=${o.heldWrites.enabled ? `<=${o.heldWrites.delayMaxMs}ms` : 'off'}`,
     `raft: election=${r.electionTimeoutMs}ms heartbeat=${r.heartbeatIntervalMs}ms maxEntries=${r.maxEntriesPerMessage} maxBytes=${r.maxBytesPerMessage} inflight=${r.maxInflight} preVote=${r.preVote} checkQuorum=${r.checkQuorum} ` +
       `window=${r.payloadWindowEntries}/${r.payloadWindowBytes}B committedPerReady=${r.maxCommittedEntriesPerReady}/${r.maxCommittedBytesPerReady}B`,
     `network: delay=${n.delayMinMs}..${n.delayMaxMs}ms drop=${formatRatio(n.drop)} dup=${formatRatio(n.duplicate)} slow=${formatRatio(n.slow)}(<=${n.slowMaxMs}ms) client: delay<=${n.clientDelayMaxMs}ms drop=${formatRatio(n.clientDrop)} wireCopy=${n.wireCopy}`,
@@ -164,6 +169,11 @@ export function tuneForPlant(o: SimOptions, plant: Plant): void {
       o.faults.downMaxMs = 10;
       return;
     case 'lostWrites':
+      w.crash = Math.max(w.crash, 2);
+      return;
+    case 'unwrittenHeld':
+      // Held writes that wait long enough for replies, commits and crashes to come first.
+      o.heldWrites = { enabled: true, delayMaxMs: 20 };
       w.crash = Math.max(w.crash, 2);
       return;
   }
