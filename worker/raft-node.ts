@@ -86,8 +86,19 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     const ref = this.nextRef++;
     const done = new Promise<WriteOutcome>((resolve) => live.pending.addWrite(ref, resolve));
     this.armRequestDeadline(live, ref);
-    this.queueProposal({ ref, data });
+    if (this.proposals.length === 0 && this.peersIdle(live)) {
+      // Nothing in flight that a batch could wait behind: propose now, not a macrotask later.
+      this.run((core, now) => core.proposeBatch([{ ref, data }], now));
+    } else {
+      this.queueProposal({ ref, data });
+    }
     return done;
+  }
+
+  /** Whether the node has peers and no POST to any of them is open or waiting. */
+  private peersIdle(live: Live): boolean {
+    const peers = live.settings.raft.peers;
+    return peers.length > 0 && peers.every((p) => live.transport.inflightTo(p.id) === 0 && live.transport.heldFor(p.id) === 0);
   }
 
   /**
