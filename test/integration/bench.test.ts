@@ -8,6 +8,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runBench } from '../../bench/bench';
 import { parseOptions, type BenchOptions } from '../../bench/options';
 import { formatSummary, summarizeRuns } from '../../bench/report';
+import { parseAbArgs, runAb } from '../../bench/ab';
+import { compare } from '../../bench/ab-summary';
+import { repoRoot } from '../../client/bundle';
+import { commandLine, processTree } from '../../client/launcher-procfs';
 
 const dir = mkdtempSync(join(tmpdir(), 'raft-kv-bench-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,6 +59,25 @@ describe('npm run bench', () => {
     const table = formatSummary(report, summarizeRuns(report.runs));
     expect(table).toContain('workload: write');
     expect(table).toContain('p99 ms');
+  }, 120_000);
+
+  it('bench/ab.ts runs two clusters side by side, alternates loads between them, and stops both', async () => {
+    const parsed = parseAbArgs(['--a', repoRoot, '--rounds', '2', '--concurrency', '2', '--duration', '1', '--warmup', '0']);
+    if (parsed === 'help') throw new Error('unexpected help');
+    const lines: string[] = [];
+    const results = await runAb(parsed.options, parsed.levels, (line) => lines.push(line));
+    const samples = results.get(2)!;
+    expect(samples.map((s) => `${s.round}${s.side}`)).toEqual(['1A', '1B', '2B', '2A']);
+    for (const s of samples) {
+      expect(s.opsPerSec).toBeGreaterThan(0);
+      expect(s.p50Ms).toBeGreaterThan(0);
+      expect(s.cpuMsPerOp).toBeGreaterThan(0); // the three workerds of each side were found
+    }
+    expect(compare(samples).bFaster.of).toBe(2);
+    expect(lines.some((l) => l.startsWith('c=2 round 2 A:'))).toBe(true);
+    // Both launchers and their workerds are gone.
+    const left = processTree(process.pid).map(commandLine).filter((cmd) => /cluster\.ts|workerd/.test(cmd));
+    expect(left).toEqual([]);
   }, 120_000);
 
   it('refuses contradictory flags with a readable message', () => {

@@ -1,0 +1,266 @@
+// `npx tsx bench/ab.ts --a DIR [--b DIR] [options]`: an interleaved A/B
+// comparison of two checkouts. Both clusters run at once, each from its own
+// checkout's `client/cluster.ts`, and short loads alternate between them
+// (A B, then B A, ...), so the slow and fast phases of a shared machine hit
+// both sides alike. On the 2-core development VM the same level moves ±20 %
+// from one run to the next, which hides a 10 % change in separate runs; here
+// it shows. Prints each round, then medians and B/A ratios of throughput,
+// latency and the CPU the nodes spent per operation.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { repoRoot } from '../client/bundle';
+import { pidListeningOn, processTree } from '../client/launcher-procfs';
+import { compare, formatComparison, roundOrder, type Sample, type Side } from './ab-summary';
+import { prefill, runLoad } from './load';
+import { parseMix, UsageError, type ClientKind, type Mix } from './options';
+import { findFreeBase } from './ports';
+import { cpuMs } from './procstat';
+
+export interface AbOptions {
+  dirs: Record<Side, string>;
+  rounds: number;
+  concurrency: number;
+  durationMs: number;
+  warmupMs: number;
+  mix: Mix;
+  client: ClientKind;
+  keys: number;
+  valueSize: number;
+  /** Nodes per cluster. */
+  nodes: number;
+}
+
+export const abUsage = `npx tsx bench/ab.ts --a DIR [--b DIR] [options]
+
+  --a DIR            checkout A (the baseline; needs its own node_modules, e.g. a symlink)
+  --b DIR            checkout B (default: this checkout)
+  --rounds N         rounds; each measures A and B once (default 6)
+  --concurrency N    closed-loop clients (default 1)
+  --duration S       seconds measured per load (default 3)
+  --warmup S         seconds of unmeasured load before each (default 1)
+  --mix write=1      workload (default write=1)
+  --client K         raw (default), http or client
+  --nodes N          nodes per cluster (default 3)
+
+Example: git worktree add /tmp/base main && ln -s "$PWD/node_modules" /tmp/base/node_modules
+         npx tsx bench/ab.ts --a /tmp/base --concurrency 1,64`;
+
+export class AbUsageError extends Error {}
+
+/** Parses the flags; `--concurrency` may list several levels, each compared on its own. */
+export function parseAbArgs(argv: string[]): { options: AbOptions; levels: number[] } | 'help' {
+  const o: AbOptions = {
+    dirs: { A: '', B: repoRoot },
+    rounds: 6,
+    concurrency: 1,
+    durationMs: 3000,
+    warmupMs: 1000,
+    mix: { write: 1, read: 0 },
+    client: 'raw',
+    keys: 1000,
+    valueSize: 100,
+    nodes: 3,
+  };
+  let levels = [1];
+  const positive = (flag: string, v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new AbUsageError(`${flag} needs a positive number, not "${v}"`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i] as string;
+    if (flag === '--help' || flag === '-h') return 'help';
+    const value = argv[i + 1];
+    if (value === undefined) throw new AbUsageError(`${flag} needs a value`);
+    i++;
+    switch (flag) {
+      case '--a':
+        o.dirs.A = resolve(value);
+        break;
+      case '--b':
+        o.dirs.B = resolve(value);
+        break;
+      case '--rounds':
+        o.rounds = Math.floor(positive(flag, value));
+        break;
+      case '--concurrency':
+        levels = value.split(',').map((v) => Math.floor(positive(flag, v)));
+        break;
+      case '--duration':
+        o.durationMs = positive(flag, value) * 1000;
+        break;
+      case '--warmup':
+        o.warmupMs = Number(value) * 1000;
+        if (!(o.warmupMs >= 0)) throw new AbUsageError(`--warmup needs a number of seconds, not "${value}"`);
+        break;
+      case '--mix':
+        o.mix = parseMix(value);
+        break;
+      case '--client':
+        if (value !== 'raw' && value !== 'http' && value !== 'client') throw new AbUsageError(`--client must be raw, http or client`);
+        o.client = value;
+        break;
+      case '--nodes':
+        o.nodes = Math.floor(positive(flag, value));
+        break;
+      default:
+        throw new AbUsageError(`unknown flag ${flag}`);
+    }
+  }
+  if (o.dirs.A === '') throw new AbUsageError('--a DIR is required');
+  return { options: o, levels };
+}
+
+interface SideCluster {
+  side: Side;
+  urls: string[];
+  /** The workerd (or node) processes listening on the nodes' ports. */
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Starts `npm start`'s launcher from `dir` on its own ports and data folder; resolves once a leader is known. */
+async function startSide(side: Side, dir: string, nodes: number, basePort: number): Promise<SideCluster> {
+  const data = mkdtempSync(join(tmpdir(), `raft-kv-ab-${side}-`));
+  const args = ['tsx', 'client/cluster.ts', '--nodes', String(nodes), '--base-port', String(basePort), '--data', data, '--log-level', 'warn'];
+  // Its own process group, so stopping it stops every process it started.
+  const child: ChildProcess = spawn('npx', args, { cwd: dir, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-2000);
+  });
+  const urls = Array.from({ length: nodes }, (_, i) => `http://127.0.0.1:${basePort + i}`);
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      for (let i = 0; i < 50 && child.exitCode === null; i++) await sleep(100);
+      if (child.exitCode === null) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    rmSync(data, { recursive: true, force: true });
+  };
+  try {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`cluster ${side} (${dir}) exited with code ${child.exitCode}: ${stderr}`);
+      if (Date.now() > deadline) throw new Error(`cluster ${side} (${dir}) elected no leader within 60 s: ${stderr}`);
+      if (await hasLeader(urls[0] as string)) break;
+      await sleep(200);
+    }
+    const tree = child.pid === undefined ? [] : processTree(child.pid);
+    const pids = urls.map((u) => pidListeningOn(Number(new URL(u).port), tree)).filter((p): p is number => p !== null);
+    return { side, urls, pids, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function hasLeader(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(1000) });
+    if (!res.ok) return false;
+    const body = (await res.json()) as { leader?: unknown };
+    return body.leader !== null && body.leader !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+function cpuOf(pids: number[]): number {
+  let total = 0;
+  for (const pid of pids) total += cpuMs(pid) ?? Number.NaN;
+  return total;
+}
+
+async function measure(c: SideCluster, o: AbOptions, concurrency: number, round: number): Promise<Sample> {
+  const spec = { urls: c.urls, concurrency, mix: o.mix, keys: o.keys, valueSize: o.valueSize, client: o.client };
+  if (o.warmupMs > 0) await runLoad({ ...spec, durationMs: o.warmupMs });
+  const cpu0 = cpuOf(c.pids);
+  const r = await runLoad({ ...spec, durationMs: o.durationMs });
+  const cpu1 = cpuOf(c.pids);
+  return {
+    side: c.side,
+    round,
+    opsPerSec: r.opsPerSec,
+    p50Ms: r.latency.p50Ms,
+    p99Ms: r.latency.p99Ms,
+    cpuMsPerOp: r.ops > 0 && c.pids.length === o.nodes ? (cpu1 - cpu0) / r.ops : Number.NaN,
+  };
+}
+
+/** Runs the comparison for each level; returns the samples, level by level. */
+export async function runAb(o: AbOptions, levels: number[], log: (line: string) => void): Promise<Map<number, Sample[]>> {
+  const baseA = await findFreeBase(18800, o.nodes, false);
+  const a = await startSide('A', o.dirs.A, o.nodes, baseA);
+  let b: SideCluster | null = null;
+  try {
+    b = await startSide('B', o.dirs.B, o.nodes, await findFreeBase(baseA + 100, o.nodes, false));
+    const sides: Record<Side, SideCluster> = { A: a, B: b };
+    log(`A: ${o.dirs.A} (${a.urls[0]}...)\nB: ${o.dirs.B} (${b.urls[0]}...)`);
+    if (o.mix.read > 0) await Promise.all([a, b].map((c) => prefill(c.urls, o.keys, o.valueSize)));
+    const out = new Map<number, Sample[]>();
+    for (const concurrency of levels) {
+      const samples: Sample[] = [];
+      for (let round = 1; round <= o.rounds; round++) {
+        for (const side of roundOrder(round)) {
+          const s = await measure(sides[side], o, concurrency, round);
+          samples.push(s);
+          log(
+            `c=${concurrency} round ${round} ${side}: ${s.opsPerSec.toFixed(0)} ops/s, p50 ${s.p50Ms.toFixed(2)} ms, ` +
+              `p99 ${s.p99Ms.toFixed(1)} ms, cpu ${Number.isFinite(s.cpuMsPerOp) ? s.cpuMsPerOp.toFixed(3) : '-'} ms/op`,
+          );
+        }
+      }
+      out.set(concurrency, samples);
+    }
+    return out;
+  } finally {
+    await Promise.all([a.stop(), b?.stop()]);
+  }
+}
+
+async function main(): Promise<void> {
+  let parsed: ReturnType<typeof parseAbArgs>;
+  try {
+    parsed = parseAbArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof AbUsageError || err instanceof UsageError) {
+      process.stderr.write(`ab: ${err.message}\n\n${abUsage}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (parsed === 'help') {
+    process.stdout.write(`${abUsage}\n`);
+    return;
+  }
+  const { options, levels } = parsed;
+  const results = await runAb(options, levels, (line) => process.stderr.write(`${line}\n`));
+  for (const [concurrency, samples] of results) {
+    process.stdout.write(`\n${concurrency} client(s), ${options.durationMs / 1000} s per load:\n${formatComparison(compare(samples))}\n`);
+  }
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(repoRoot, 'bench', 'ab.ts')) {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`ab failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
