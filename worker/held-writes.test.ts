@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HeldWrites, mayWriteAfterSending } from './held-writes';
+import { mayWriteAfterSending } from './held-writes';
 import { emptyReady } from './raft/ready';
 import type { Ready } from './raft/ready';
 import type { Entry } from './raft/types';
@@ -28,18 +28,5 @@ describe('mayWriteAfterSending', () => {
     expect(mayWriteAfterSending(ready({ entries: [entry(5)] }), 'leader', true)).toBe(false);
     // Without peers the new entries commit, and would be answered, in this very Ready.
     expect(mayWriteAfterSending(ready({ entries: [entry(5)], committed: [entry(5)] }), 'leader', false)).toBe(false);
-  });
-});
-
-describe('HeldWrites', () => {
-  it('hands back held writes oldest first, and asks for one flush per batch', () => {
-    const held = new HeldWrites();
-    expect(held.hold({ hardState: null, entries: [entry(1)] })).toBe(true);
-    expect(held.hold({ hardState: { term: 2, vote: 'n1', commit: 1 }, entries: [entry(2)] })).toBe(false);
-    expect(held.size).toBe(2);
-    expect(held.takeAll().map((w) => w.entries[0]?.index)).toEqual([1, 2]);
-    expect(held.size).toBe(0);
-    expect(held.takeAll()).toEqual([]);
-    expect(held.hold({ hardState: null, entries: [entry(3)] })).toBe(true);
   });
 });

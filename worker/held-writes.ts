@@ -34,25 +34,3 @@ export interface HeldWrite {
   hardState: HardState | null;
   entries: Entry[];
 }
-
-/** Writes held back, in order, until `takeAll` hands them to storage. */
-export class HeldWrites {
-  private held: HeldWrite[] = [];
-
-  /** Hold a write; true when it is the first one held, so the caller should schedule the flush. */
-  hold(write: HeldWrite): boolean {
-    this.held.push(write);
-    return this.held.length === 1;
-  }
-
-  /** Everything held, oldest first; empties the queue. */
-  takeAll(): HeldWrite[] {
-    const all = this.held;
-    this.held = [];
-    return all;
-  }
-
-  get size(): number {
-    return this.held.length;
-  }
-}

@@ -26,8 +26,9 @@ import type { NodeStatus, Proposal } from './raft/node';
 import type { Logger } from './raft/logger';
 import type { Message } from './raft/messages';
 import type { Ready } from './raft/ready';
-import type { Entry, HardState, Index, NodeId } from './raft/types';
-import { HeldWrites, mayWriteAfterSending } from './held-writes';
+import type { Index, NodeId } from './raft/types';
+import { mayWriteAfterSending, type HeldWrite } from './held-writes';
+import { MacrotaskBatch } from './macrotask-batch';
 
 interface Live {
   settings: NodeSettings;
@@ -60,13 +61,36 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   /** Monotonic: never behind Date.now(), never behind an alarm that has fired. */
   private clock = 0;
   private nextRef = 1;
-  /** Writes waiting for the next group-commit flush. */
-  private proposals: Proposal[] = [];
-  /** Reads of a node without peers, waiting for the next macrotask (see queueSoloRead). */
-  private soloReads: number[] = [];
+  /**
+   * Group commit: writes arriving together are proposed together, one macrotask
+   * later, so they share one durable write and one AppendEntries per peer
+   * instead of one of each per write.
+   */
+  private readonly proposals = new MacrotaskBatch<Proposal>((batch) => {
+    if (this.live !== null) this.run((core, now) => core.proposeBatch(batch, now));
+  });
+  /**
+   * A node with no peers confirms a read in the very call that asks for it, so
+   * each read would be answered within the event that brought it. Under
+   * saturation workerd then keeps serving the connections whose next request
+   * is already in, and starves the others (measured: p99 400-700 ms at 64
+   * clients, p50 5 ms). Answering from a macrotask, as writes are, lets every
+   * waiting request in first. With peers, the heartbeat round does the same.
+   */
+  private readonly soloReads = new MacrotaskBatch<number>((refs) => {
+    if (this.live !== null) for (const r of refs) this.run((core, now) => core.read(r, now));
+  });
   private appliedIndex: Index = 0;
-  /** A leader's own log writes, held back until its AppendEntries are on their way. */
-  private readonly heldWrites = new HeldWrites();
+  /** A leader's own log writes, held back until its AppendEntries are on their way (held-writes.ts). */
+  private readonly heldWrites = new MacrotaskBatch<HeldWrite>((writes) => {
+    const live = this.live;
+    if (live === null) return; // stopped: the held entries were never acknowledged
+    try {
+      for (const w of writes) live.storage.save(w.hardState, w.entries);
+    } catch (err) {
+      this.crash(live, err);
+    }
+  });
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -86,11 +110,11 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     const ref = this.nextRef++;
     const done = new Promise<WriteOutcome>((resolve) => live.pending.addWrite(ref, resolve));
     this.armRequestDeadline(live, ref);
-    if (this.proposals.length === 0 && this.peersIdle(live)) {
+    if (this.proposals.size === 0 && this.peersIdle(live)) {
       // Nothing in flight that a batch could wait behind: propose now, not a macrotask later.
       this.run((core, now) => core.proposeBatch([{ ref, data }], now));
     } else {
-      this.queueProposal({ ref, data });
+      this.proposals.add({ ref, data });
     }
     return done;
   }
@@ -101,21 +125,6 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     return peers.length > 0 && peers.every((p) => live.transport.inflightTo(p.id) === 0 && live.transport.heldFor(p.id) === 0);
   }
 
-  /**
-   * Group commit: writes arriving together are proposed together, one macrotask
-   * later, so they share one durable write and one AppendEntries per peer
-   * instead of one of each per write.
-   */
-  private queueProposal(p: Proposal): void {
-    this.proposals.push(p);
-    if (this.proposals.length > 1) return; // a flush is already scheduled
-    setTimeout(() => {
-      const batch = this.proposals;
-      this.proposals = [];
-      if (this.live !== null) this.run((core, now) => core.proposeBatch(batch, now));
-    }, 0);
-  }
-
   async read(key: string): Promise<ReadOutcome> {
     const live = this.requireLive();
     const ref = this.nextRef++;
@@ -124,27 +133,9 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     if (live.settings.raft.peers.length > 0) {
       this.run((core, now) => core.read(ref, now));
     } else {
-      this.queueSoloRead(ref);
+      this.soloReads.add(ref);
     }
     return done;
-  }
-
-  /**
-   * A node with no peers confirms a read in the very call that asks for it, so
-   * each read would be answered within the event that brought it. Under
-   * saturation workerd then keeps serving the connections whose next request
-   * is already in, and starves the others (measured: p99 400-700 ms at 64
-   * clients, p50 5 ms). Answering from a macrotask, as writes are, lets every
-   * waiting request in first. With peers, the heartbeat round does the same.
-   */
-  private queueSoloRead(ref: number): void {
-    this.soloReads.push(ref);
-    if (this.soloReads.length > 1) return; // a flush is already scheduled
-    setTimeout(() => {
-      const refs = this.soloReads;
-      this.soloReads = [];
-      if (this.live !== null) for (const r of refs) this.run((core, now) => core.read(r, now));
-    }, 0);
   }
 
   async receive(messages: Message[]): Promise<Message[]> {
@@ -276,7 +267,8 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   private carry(live: Live, ready: Ready, capture?: ReplyCapture): void {
     // 1. Persist before anything depends on it (§5.1, thesis §3.8).
     if (mayWriteAfterSending(ready, live.logContext.role, live.storage.changesTermOrVote(ready.hardState))) {
-      this.holdWrite(live, ready.hardState, ready.entries);
+      // Written one macrotask from now, after this Ready's messages have left.
+      this.heldWrites.add({ hardState: ready.hardState, entries: ready.entries });
     } else {
       this.writeHeld(live);
       live.storage.save(ready.hardState, ready.entries);
@@ -303,22 +295,8 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     live.timers.set(tickTimer, ready.deadline, () => this.run((core, now) => core.tick(now)));
   }
 
-  /** Write `entries` one macrotask from now, after the messages of this Ready have left. */
-  private holdWrite(live: Live, hardState: HardState | null, entries: Entry[]): void {
-    if (!this.heldWrites.hold({ hardState, entries })) return; // a write is already scheduled
-    setTimeout(() => {
-      if (this.live !== live) return; // restarted: the held entries were never acknowledged
-      try {
-        this.writeHeld(live);
-      } catch (err) {
-        this.crash(live, err);
-      }
-    }, 0);
-  }
-
   private writeHeld(live: Live): void {
-    if (this.heldWrites.size === 0) return;
-    for (const w of this.heldWrites.takeAll()) live.storage.save(w.hardState, w.entries);
+    for (const w of this.heldWrites.take()) live.storage.save(w.hardState, w.entries);
   }
 
   private apply(live: Live, entry: Ready['committed'][number]): void {
@@ -360,7 +338,7 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
       stack: err instanceof Error ? err.stack : undefined,
     });
     this.live = null;
-    this.heldWrites.takeAll(); // never acknowledged; storage keeps what the core last saw stored
+    this.heldWrites.take(); // never acknowledged; storage keeps what the core last saw stored
     this.startError = `node stopped after an internal error: ${String(err)}`;
     this.ctx.abort(this.startError);
     throw err;

@@ -29,7 +29,8 @@ import type { Prng } from './prng';
 import type { Trace } from './trace';
 import { Waiters, type ReadReply, type WriteReply } from './waiters';
 import { loaderFor, persistedFrom } from '../fixtures/stored-log';
-import { HeldWrites, mayWriteAfterSending, type HeldWrite } from '../../worker/held-writes';
+import { mayWriteAfterSending, type HeldWrite } from '../../worker/held-writes';
+import { MacrotaskBatch } from '../../worker/macrotask-batch';
 
 export type { ReadReply, WriteReply } from './waiters';
 
@@ -84,8 +85,23 @@ export class SimNode {
   private pausedUntil = 0;
   /** An event to fetch more committed entries is queued (Ready.moreCommitted). */
   private fetchQueued = false;
-  /** A leader's entries, sent but not yet on the disk (deps.heldWrites). */
-  private readonly held = new HeldWrites();
+  /**
+   * A leader's entries, sent but not yet on the disk (deps.heldWrites). The
+   * flush comes 0-delayMaxMs later, after any pause; one left over from before
+   * a crash only writes the next incarnation's entries early, which is allowed.
+   */
+  private readonly held = new MacrotaskBatch<HeldWrite>(
+    (writes) => {
+      for (const w of writes) this.persist(w);
+    },
+    (run) => {
+      const fire = (): void => {
+        if (this.paused) return this.deps.clock.at(this.pausedUntil, fire);
+        run();
+      };
+      this.deps.clock.after(this.deps.prng.between(0, this.deps.heldWrites.delayMaxMs), fire);
+    },
+  );
   private readonly alarm: Alarm;
   /** Set by the nemesis: called right after this node next grants its vote to another node. */
   private voteHook: (() => void) | null = null;
@@ -141,7 +157,7 @@ export class SimNode {
     this.fetchQueued = false;
     this.pausedUntil = 0;
     this.voteHook = null;
-    this.held.takeAll(); // sent, never written, never acknowledged
+    this.held.take(); // sent, never written, never acknowledged
     this.waiters = new Waiters(() => null);
     this.role = 'follower';
     this.leader = null;
@@ -206,7 +222,7 @@ export class SimNode {
     const changesTermOrVote =
       ready.hardState !== null && (ready.hardState.term !== this.disk.hardState.term || ready.hardState.vote !== this.disk.hardState.vote);
     if (this.deps.heldWrites.enabled && mayWriteAfterSending(ready, this.role, changesTermOrVote)) {
-      this.holdWrite(ready);
+      this.held.add({ hardState: ready.hardState, entries: ready.entries });
     } else {
       this.persist(ready);
     }
@@ -225,19 +241,8 @@ export class SimNode {
     if (ready.moreCommitted) this.fetchMoreCommitted();
   }
 
-  private holdWrite(write: HeldWrite): void {
-    if (!this.held.hold({ hardState: write.hardState, entries: write.entries })) return;
-    const raft = this.raft;
-    const flush = (): void => {
-      if (raft === null || this.raft !== raft) return; // crashed meanwhile: the entries were never written
-      if (this.paused) return this.deps.clock.at(this.pausedUntil, flush);
-      this.writeHeld();
-    };
-    this.deps.clock.after(this.deps.prng.between(0, this.deps.heldWrites.delayMaxMs), flush);
-  }
-
   private writeHeld(): void {
-    for (const w of this.held.takeAll()) this.persist(w);
+    for (const w of this.held.take()) this.persist(w);
   }
 
   /** Ready.moreCommitted: take the next batch of committed entries in an event of its own, now. */
