@@ -17,6 +17,7 @@ import { prefill, runLoad } from './load';
 import { parseMix, UsageError, type ClientKind, type Mix } from './options';
 import { findFreeBase } from './ports';
 import { cpuMs } from './procstat';
+import { runIfEntry } from './entry';
 
 export interface AbOptions {
   dirs: Record<Side, string>;
@@ -255,12 +256,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(repoRoot, 'bench', 'ab.ts')) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`ab failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfEntry(import.meta.url, 'ab', main);

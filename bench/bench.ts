@@ -6,6 +6,7 @@ import { repoRoot } from '../client/bundle';
 import { parseOptions, usage, UsageError, type BenchOptions } from './options';
 import { formatSummary, summarizeRuns } from './report';
 import { reportMeta, runOnce, type BenchReport } from './run';
+import { runIfEntry } from './entry';
 
 export function defaultJsonPath(now = new Date()): string {
   const stamp = now.toISOString().replace(/[:.]/g, '-');
@@ -51,12 +52,4 @@ async function main(): Promise<void> {
 }
 
 // Run only as the entry point, so tests can import runBench.
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(repoRoot, 'bench', 'bench.ts')) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfEntry(import.meta.url, 'bench', main);
