@@ -21,6 +21,8 @@ import { runIfEntry } from './entry';
 
 export interface AbOptions {
   dirs: Record<Side, string>;
+  /** Extra flags for each side's client/cluster.ts (e.g. --v8-flags=...), so one checkout can be compared with itself under other settings. */
+  clusterArgs: Record<Side, string[]>;
   rounds: number;
   concurrency: number;
   durationMs: number;
@@ -37,6 +39,8 @@ export const abUsage = `npx tsx bench/ab.ts --a DIR [--b DIR] [options]
 
   --a DIR            checkout A (the baseline; needs its own node_modules, e.g. a symlink)
   --b DIR            checkout B (default: this checkout)
+  --a-arg FLAG       one more argument for A's client/cluster.ts, e.g. "--v8-flags=" (repeatable;
+                     --b-arg for B): with --a . it compares one checkout under two settings
   --rounds N         rounds; each measures A and B once (default 6)
   --concurrency N    closed-loop clients (default 1)
   --duration S       seconds measured per load (default 3)
@@ -54,6 +58,7 @@ export class AbUsageError extends Error {}
 export function parseAbArgs(argv: string[]): { options: AbOptions; levels: number[] } | 'help' {
   const o: AbOptions = {
     dirs: { A: '', B: repoRoot },
+    clusterArgs: { A: [], B: [] },
     rounds: 6,
     concurrency: 1,
     durationMs: 3000,
@@ -82,6 +87,10 @@ export function parseAbArgs(argv: string[]): { options: AbOptions; levels: numbe
         break;
       case '--b':
         o.dirs.B = resolve(value);
+        break;
+      case '--a-arg':
+      case '--b-arg':
+        o.clusterArgs[flag === '--a-arg' ? 'A' : 'B'].push(value);
         break;
       case '--rounds':
         o.rounds = Math.floor(positive(flag, value));
@@ -125,9 +134,9 @@ interface SideCluster {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Starts `npm start`'s launcher from `dir` on its own ports and data folder; resolves once a leader is known. */
-async function startSide(side: Side, dir: string, nodes: number, basePort: number): Promise<SideCluster> {
+async function startSide(side: Side, dir: string, nodes: number, basePort: number, extra: string[]): Promise<SideCluster> {
   const data = mkdtempSync(join(tmpdir(), `raft-kv-ab-${side}-`));
-  const args = ['tsx', 'client/cluster.ts', '--nodes', String(nodes), '--base-port', String(basePort), '--data', data, '--log-level', 'warn'];
+  const args = ['tsx', 'client/cluster.ts', '--nodes', String(nodes), '--base-port', String(basePort), '--data', data, '--log-level', 'warn', ...extra];
   // Its own process group, so stopping it stops every process it started.
   const child: ChildProcess = spawn('npx', args, { cwd: dir, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -206,12 +215,13 @@ async function measure(c: SideCluster, o: AbOptions, concurrency: number, round:
 /** Runs the comparison for each level; returns the samples, level by level. */
 export async function runAb(o: AbOptions, levels: number[], log: (line: string) => void): Promise<Map<number, Sample[]>> {
   const baseA = await findFreeBase(18800, o.nodes, false);
-  const a = await startSide('A', o.dirs.A, o.nodes, baseA);
+  const a = await startSide('A', o.dirs.A, o.nodes, baseA, o.clusterArgs.A);
   let b: SideCluster | null = null;
   try {
-    b = await startSide('B', o.dirs.B, o.nodes, await findFreeBase(baseA + 100, o.nodes, false));
+    b = await startSide('B', o.dirs.B, o.nodes, await findFreeBase(baseA + 100, o.nodes, false), o.clusterArgs.B);
     const sides: Record<Side, SideCluster> = { A: a, B: b };
-    log(`A: ${o.dirs.A} (${a.urls[0]}...)\nB: ${o.dirs.B} (${b.urls[0]}...)`);
+    const shown = (s: Side): string => [o.dirs[s], ...o.clusterArgs[s]].join(' ');
+    log(`A: ${shown('A')} (${a.urls[0]}...)\nB: ${shown('B')} (${b.urls[0]}...)`);
     if (o.mix.read > 0) await Promise.all([a, b].map((c) => prefill(c.urls, o.keys, o.valueSize)));
     const out = new Map<number, Sample[]>();
     for (const concurrency of levels) {
