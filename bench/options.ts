@@ -6,6 +6,8 @@
 //     [--mix write=1.0 --mix read=1.0 ...] [--json out.json]
 //     [--failover] [--failover-trials 5] [--runs N] [--base-port 18900]
 
+import { defaultV8Flags, parseV8Flags } from '../client/workerd-v8-flags';
+
 export type Mode = 'miniflare' | 'process' | 'wrangler';
 /** The load generator's client: the project's RaftKvClient (on fetch), a lean node:http one, or HTTP/1.1 by hand on node:net. */
 export type ClientKind = 'client' | 'http' | 'raw';
@@ -44,6 +46,8 @@ export interface BenchOptions {
   heartbeatIntervalMs: number | undefined;
   /** Node log level while benchmarking (debug makes the nodes log every message). */
   logLevel: string;
+  /** V8 flags for a started cluster's workerds (undefined: the launcher's default). */
+  v8Flags: string[] | undefined;
   /** Skip the load (only start-up, memory and failover). */
   skipLoad: boolean;
   quiet: boolean;
@@ -79,6 +83,8 @@ export const usage = `npm run bench -- [options]
   --election-timeout-ms N  node setting for a started cluster (default: the node's own)
   --heartbeat-interval-ms N
   --log-level L            node log level (default warn)
+  --v8-flags "F ..."       V8 flags for a started cluster's workerds (default: the launcher's,
+                           ${defaultV8Flags.join(' ')}; "" for none)
   --no-load                skip the load levels
   --quiet                  print only the summary tables`;
 
@@ -115,6 +121,15 @@ function positiveInt(flag: string, text: string | undefined): number {
   return n;
 }
 
+function v8FlagsArg(flag: string, text: string | undefined): string[] {
+  if (text === undefined) throw new UsageError(`${flag} needs a value ("" for none)`);
+  try {
+    return parseV8Flags(flag, text);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 function nonNegativeNumber(flag: string, text: string | undefined): number {
   const n = Number(text);
   if (text === undefined || text.trim() === '' || !(n >= 0)) throw new UsageError(`${flag} needs a number >= 0, got ${text}`);
@@ -144,6 +159,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     electionTimeoutMs: undefined,
     heartbeatIntervalMs: undefined,
     logLevel: 'warn',
+    v8Flags: undefined,
     skipLoad: false,
     quiet: false,
   };
@@ -251,6 +267,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
         o.logLevel = v;
         break;
       }
+      case '--v8-flags':
+        o.v8Flags = v8FlagsArg(flag, value());
+        break;
       case '--no-load':
         o.skipLoad = true;
         break;
@@ -265,6 +284,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   if (o.mixes.length === 0) o.mixes = defaultMixes;
   if (o.nodes !== null && o.failover) throw new UsageError('--failover needs a cluster started by the benchmark (--start)');
   if (o.nodes !== null && o.runs > 1) throw new UsageError('--runs needs --start (each run starts a fresh cluster)');
+  if (o.v8Flags !== undefined && (o.nodes !== null || o.mode === 'wrangler')) {
+    throw new UsageError('--v8-flags applies to clusters the benchmark starts in miniflare or process mode (wrangler dev starts its own workerd)');
+  }
   if (o.failover && o.clusterSize < 3) throw new UsageError('--failover needs --cluster-size 3 or more');
   if (o.basePort + 200 > 65535) throw new UsageError(`--base-port ${o.basePort} leaves no room for the ports a cluster needs`);
   return o;

@@ -10,6 +10,7 @@ import { bundleWorker, readWorkerSettings, workerEntryPath } from '../client/bun
 import { nodeVars, type Member } from '../client/launcher-node-config';
 import { pidListeningOn } from '../client/launcher-procfs';
 import { generateSecret } from '../client/launcher-secret';
+import { defaultV8Flags, useWorkerdV8Flags } from '../client/workerd-v8-flags';
 
 export interface ProfileClusterOptions {
   size: number;
@@ -22,6 +23,8 @@ export interface ProfileClusterOptions {
   logLevel: string;
   electionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  /** V8 flags for the workerds (default: the launcher's). */
+  v8Flags?: string[];
 }
 
 export interface ProfiledNode {
@@ -41,6 +44,7 @@ export async function startProfileCluster(o: ProfileClusterOptions): Promise<{ n
   const secret = generateSecret();
   const members: Member[] = Array.from({ length: o.size }, (_, i) => ({ id: `n${i + 1}`, url: `http://127.0.0.1:${o.basePort + i}` }));
   const nodes: ProfiledNode[] = [];
+  useWorkerdV8Flags(o.v8Flags ?? defaultV8Flags);
   const stop = async (): Promise<void> => {
     await Promise.allSettled(nodes.map((n) => n.mf.dispose()));
   };

@@ -78,6 +78,7 @@ async function startMiniflare(
     electionTimeoutMs: o.electionTimeoutMs,
     heartbeatIntervalMs: o.heartbeatIntervalMs,
     logLevel: o.logLevel,
+    v8Flags: o.v8Flags,
     onLog: onLine,
   });
   const spawnMs = performance.now() - t0;

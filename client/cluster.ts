@@ -9,6 +9,7 @@ import { isAlive } from './launcher-procfs';
 import { loadOrCreateSecret } from './launcher-secret';
 import { agreedLeader, collectStatuses } from './launcher-status';
 import type { Cluster, LaunchOptions } from './launcher';
+import { defaultV8Flags, parseV8Flags } from './workerd-v8-flags';
 
 const usage = `usage: npm start -- [options]
   --nodes N                  number of nodes (default 3)
@@ -20,6 +21,8 @@ const usage = `usage: npm start -- [options]
   --request-timeout-ms N     (default 3000)
   --slowdown F               multiply every timeout by F (default 1)
   --log-level L              debug|info|warn|error (default info)
+  --v8-flags="F ..."         V8 flags for every node's workerd (default
+                             "${defaultV8Flags.join(' ')}"; --v8-flags= for none)
   --mode M                   inprocess (one Miniflare per node, default) or process (one OS process per node)
   --verbose                  also print node logs here
   --help`;
@@ -34,6 +37,7 @@ const known = {
   slowdown: 'string',
   'log-level': 'string',
   mode: 'string',
+  'v8-flags': 'string',
   verbose: 'boolean',
   help: 'boolean',
 } as const;
@@ -80,6 +84,7 @@ function parseArgs(argv: string[]): ClusterArgs | null {
       requestTimeoutMs: opt('request-timeout-ms', ms),
       slowdown: opt('slowdown', parsePositive),
       logLevel,
+      v8Flags: opt('v8-flags', parseV8Flags),
     },
   };
 }

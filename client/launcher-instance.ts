@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { bundleWorker, readWorkerSettings } from './bundle';
 import { nodeVars, type NodeSettings } from './launcher-node-config';
 import { pidListeningOn } from './launcher-procfs';
+import { defaultV8Flags, useWorkerdV8Flags } from './workerd-v8-flags';
 
 export type LineSink = (line: string) => void;
 
@@ -82,6 +83,7 @@ export class NodeInstance {
     const bundle = await bundleWorker();
     const worker = readWorkerSettings();
     mkdirSync(persistDir(s.dataDir), { recursive: true });
+    useWorkerdV8Flags(s.v8Flags ?? defaultV8Flags);
     const mf = withoutForeignSignalExit(() => new Miniflare({
       // Miniflare's own entry socket stays private (a random loopback port); the
       // node's port is a direct socket into the Worker, which skips Miniflare's

@@ -3,6 +3,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { parseFlags, parseIntIn, parsePort, parsePositive, UsageError } from './launcher-flags';
 import { isHttpUrl, logLevels, parsePeers, stripSlash, type Member, type NodeSettings } from './launcher-node-config';
+import { defaultV8Flags, parseV8Flags } from './workerd-v8-flags';
 
 export const nodeUsage = `usage: npm run node -- --id n1 --port 8787 --peers n2=http://127.0.0.1:8788,n3=http://127.0.0.1:8789 --data .data/n1 [options]
    or: PORT=8787 OTHER_PORTS=8788,8789 PERSISTENCE_FILE_PATH=.data/n1 LOG_LEVEL=info npm run server
@@ -23,6 +24,8 @@ export const nodeUsage = `usage: npm run node -- --id n1 --port 8787 --peers n2=
   --request-timeout-ms N     (env REQUEST_TIMEOUT_MS; default 3000)
   --slowdown F               multiply every timeout by F (env SLOWDOWN; default 1)
   --log-level L              debug|info|warn|error (env LOG_LEVEL; default info)
+  --v8-flags="F ..."         V8 flags for this node's workerd (env V8_FLAGS; default
+                             "${defaultV8Flags.join(' ')}"; --v8-flags= for none)
   --help`;
 
 const known = {
@@ -39,6 +42,7 @@ const known = {
   'request-timeout-ms': 'string',
   slowdown: 'string',
   'log-level': 'string',
+  'v8-flags': 'string',
   help: 'boolean',
 } as const;
 
@@ -110,6 +114,10 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     throw new UsageError(`${logArg.what} must be one of ${logLevels.join('|')}, got "${logArg.value}"`);
   }
 
+  // Unlike pick(), an empty value counts: --v8-flags= (or V8_FLAGS="") means no flags.
+  const v8Given = flags.get('v8-flags') ?? env.V8_FLAGS;
+  const v8Flags = v8Given === undefined ? undefined : parseV8Flags(flags.has('v8-flags') ? '--v8-flags' : 'V8_FLAGS', v8Given);
+
   const secretArg = pick('secret', 'CLUSTER_SECRET');
   const secretFile = flags.get('secret-file');
   if (secretArg && secretFile !== undefined) throw new UsageError('give either a secret or --secret-file, not both');
@@ -120,7 +128,7 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
 
   return {
     help: false,
-    settings: { id, host, port, url, peers, dataDir, electionTimeoutMs, heartbeatIntervalMs, requestTimeoutMs, slowdown, logLevel },
+    settings: { id, host, port, url, peers, dataDir, electionTimeoutMs, heartbeatIntervalMs, requestTimeoutMs, slowdown, logLevel, v8Flags },
     secret,
   };
 }

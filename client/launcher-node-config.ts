@@ -22,6 +22,8 @@ export interface NodeSettings {
   requestTimeoutMs?: number;
   slowdown?: number;
   logLevel?: string;
+  /** V8 flags for the node's workerd (client/workerd-v8-flags.ts); default defaultV8Flags, [] for none. */
+  v8Flags?: string[];
 }
 
 export const logLevels = ['debug', 'info', 'warn', 'error'] as const;

@@ -34,6 +34,8 @@ export interface LaunchOptions {
   requestTimeoutMs?: number;
   slowdown?: number;
   logLevel?: string;
+  /** V8 flags for every node's workerd (default defaultV8Flags in client/workerd-v8-flags.ts). */
+  v8Flags?: string[];
   /** Cluster secret; generated if absent. */
   secret?: string;
   mode?: 'process' | 'inprocess';
@@ -169,6 +171,7 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<Cluster> {
       requestTimeoutMs: opts.requestTimeoutMs,
       slowdown: opts.slowdown,
       logLevel: opts.logLevel,
+      v8Flags: opts.v8Flags,
     };
     const sink: LineSink = (line) => {
       const buf = logs.get(m.id)!;

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster, type StatusView } from '../../client/launcher';
 import { parseNodeArgs } from '../../client/launcher-node-args';
-import { tsxScriptCommand } from '../../client/launcher-process';
+import { nodeProcessArgs, tsxScriptCommand } from '../../client/launcher-process';
 import { isAlive, rssKiB } from '../../client/launcher-procfs';
 
 const electionTimeoutMs = 150;
@@ -153,7 +153,24 @@ describe('node-process arguments', () => {
     expect(a.secret).toEqual({ file: '/tmp/d/cluster-secret' });
   });
 
+  it('carries V8 flags from the launcher to the node process, and none means none', () => {
+    const parse = (argv: string[], env: NodeJS.ProcessEnv = noEnv) => {
+      const a = parseNodeArgs(argv, env);
+      if (a.help) throw new Error('help');
+      return a.settings.v8Flags;
+    };
+    expect(parse(base)).toBeUndefined(); // the launcher's default applies
+    const settings = { id: 'n1', host: '127.0.0.1', port: 8787, url: 'http://127.0.0.1:8787', peers: [], secret: 'abcdefgh', dataDir: '/tmp/x/n1' };
+    const passed = nodeProcessArgs({ ...settings, v8Flags: ['--max-semi-space-size=2', '--single-threaded-gc'] });
+    expect(parse(passed)).toEqual(['--max-semi-space-size=2', '--single-threaded-gc']);
+    expect(parse(nodeProcessArgs({ ...settings, v8Flags: [] }))).toEqual([]);
+    expect(parse(base, { V8_FLAGS: '--single-threaded-gc' })).toEqual(['--single-threaded-gc']);
+    expect(parse(base, { V8_FLAGS: '' })).toEqual([]);
+  });
+
   it.each([
+    [[...base, '--v8-flags', '--expose-gc'], /--v8-flags needs a value/],
+    [[...base, '--v8-flags=semi'], /--v8-flags: "semi" is not a V8 flag/],
     [['--id', 'n1', '--peers='], /missing --port/],
     [['--port', 'abc', '--peers='], /--port must be an integer from 1 to 65535, got "abc"/],
     [['--port', '70000', '--peers='], /--port must be an integer/],
