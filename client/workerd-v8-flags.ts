@@ -200,9 +200,16 @@ export function readV8Flags(message: Uint8Array): string[] {
 interface HookState {
   flags: readonly string[];
   hooked: boolean;
+  /** pid of each workerd started -> the flags it was given. */
+  given: Map<number, readonly string[]>;
 }
 const stateKey = Symbol.for('raft-kv.workerd-v8-flags');
-const hookState = ((globalThis as Record<symbol, unknown>)[stateKey] ??= { flags: [], hooked: false }) as HookState;
+const hookState = ((globalThis as Record<symbol, unknown>)[stateKey] ??= { flags: [], hooked: false, given: new Map() }) as HookState;
+
+/** The V8 flags the workerd with this pid was started with, if this process started it (diagnostics, tests). */
+export function v8FlagsGiven(pid: number): readonly string[] | undefined {
+  return hookState.given.get(pid);
+}
 
 /** A `workerd serve --binary ... -` command: the one Miniflare runs, reading its config from stdin. */
 function isWorkerdServe(command: unknown, args: unknown): boolean {
@@ -222,7 +229,12 @@ export function useWorkerdV8Flags(flags: readonly string[]): void {
   const wrapped = function (this: unknown, ...args: Parameters<typeof spawn>) {
     const child = spawn.apply(this, args);
     const flags = hookState.flags;
-    if (flags.length > 0 && child.stdin && isWorkerdServe(args[0], args[1])) patchFirstWrite(child.stdin, flags);
+    if (!isWorkerdServe(args[0], args[1])) return child;
+    if (child.pid !== undefined) {
+      hookState.given.set(child.pid, flags);
+      child.once('exit', () => hookState.given.delete(child.pid!));
+    }
+    if (flags.length > 0 && child.stdin) patchFirstWrite(child.stdin, flags);
     return child;
   };
   childProcess.spawn = wrapped as typeof spawn;

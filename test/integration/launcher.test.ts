@@ -7,6 +7,7 @@ import { startCluster, type Cluster, type StatusView } from '../../client/launch
 import { parseNodeArgs } from '../../client/launcher-node-args';
 import { nodeProcessArgs, tsxScriptCommand } from '../../client/launcher-process';
 import { isAlive, rssKiB } from '../../client/launcher-procfs';
+import { defaultV8Flags, v8FlagsGiven } from '../../client/workerd-v8-flags';
 
 const electionTimeoutMs = 150;
 
@@ -53,6 +54,8 @@ describe('in-process cluster (3 Miniflare instances)', () => {
     const pids = cluster.members.map((m) => cluster.pids(m.id));
     for (const p of pids) expect(p).toHaveLength(1);
     expect(new Set(pids.flat()).size).toBe(3);
+    // Each workerd got the launcher's default V8 flags (workerd-v8-flags.test.ts shows workerd applies them).
+    for (const pid of pids.flat()) expect(v8FlagsGiven(pid)).toEqual(defaultV8Flags);
     const rssMiB = pids.flat().reduce((sum, pid) => sum + rssKiB(pid), 0) / 1024;
     console.log(`startup ${startupMs.toFixed(0)} ms, first leader ${leader.id} after ${electMs.toFixed(0)} ms more, workerd RSS total ${rssMiB.toFixed(0)} MiB`);
     expect(cluster.members.map((m) => m.url)).toEqual(['http://127.0.0.1:18700', 'http://127.0.0.1:18701', 'http://127.0.0.1:18702']);
