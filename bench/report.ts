@@ -138,6 +138,7 @@ export function formatSummary(report: BenchReport, summary: Summary): string {
     `raft-kv bench: ${m.mode}, ${m.clusterSize} node(s), load client ${m.options.client}, ${m.cpus} CPU(s) (${m.cpuModel}), Node ${m.node}, ` +
       `${runs} run(s)${runs > 1 ? ', medians shown' : ''}; load average at start ${m.loadAvgAtStart}`,
   );
+  if (m.v8Flags) out.push(`workerd V8 flags: ${m.v8Flags.length > 0 ? m.v8Flags.join(' ') : '(none)'}`);
   const workloads = [...new Set(summary.levels.map((l) => l.workload))];
   for (const w of workloads) {
     out.push('', `workload: ${w}  (${m.options.durationS} s per level, ${m.options.valueSize} B values, ${m.options.keys} keys)`);

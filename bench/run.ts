@@ -3,6 +3,7 @@
 // every node process, read memory, measure failover, stop.
 import { cpus, hostname } from 'node:os';
 import type { Member } from '../client/launcher';
+import { defaultV8Flags } from '../client/workerd-v8-flags';
 import { currentLeader, failoverTrial, measureStartup, type FailoverTrial, type StartupTiming } from './cluster-timing';
 import { prefill, runLoad, type LoadResult } from './load';
 import { mixName, type BenchOptions, type Mix } from './options';
@@ -205,6 +206,8 @@ export interface BenchReport {
     clusterSize: number;
     options: BenchOptions;
     loadAvgAtStart: number;
+    /** V8 flags of a started cluster's workerds; null when the benchmark did not start them (--nodes, wrangler). */
+    v8Flags: string[] | null;
   };
   runs: RunResult[];
 }
@@ -220,5 +223,6 @@ export function reportMeta(o: BenchOptions): BenchReport['meta'] {
     clusterSize: o.nodes !== null ? o.nodes.length : o.clusterSize,
     options: o,
     loadAvgAtStart: machineLoad().loadAvg1,
+    v8Flags: o.nodes !== null || o.mode === 'wrangler' ? null : [...(o.v8Flags ?? defaultV8Flags)],
   };
 }

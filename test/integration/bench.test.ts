@@ -12,6 +12,7 @@ import { parseAbArgs, runAb } from '../../bench/ab';
 import { compare } from '../../bench/ab-summary';
 import { repoRoot } from '../../client/bundle';
 import { commandLine, processTree } from '../../client/launcher-procfs';
+import { defaultV8Flags } from '../../client/workerd-v8-flags';
 
 const dir = mkdtempSync(join(tmpdir(), 'raft-kv-bench-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,6 +60,8 @@ describe('npm run bench', () => {
     const table = formatSummary(report, summarizeRuns(report.runs));
     expect(table).toContain('workload: write');
     expect(table).toContain('p99 ms');
+    expect(report.meta.v8Flags).toEqual(defaultV8Flags);
+    expect(table).toContain(`workerd V8 flags: ${defaultV8Flags.join(' ')}`);
   }, 120_000);
 
   it('bench/ab.ts runs two clusters side by side, alternates loads between them, and stops both', async () => {
@@ -84,5 +87,10 @@ describe('npm run bench', () => {
     expect(() => parseOptions(['--start', '--nodes', 'http://127.0.0.1:1'])).toThrow(/exclude each other/);
     expect(() => parseOptions(['--mix', 'write=x'])).toThrow(/--mix/);
     expect(() => parseOptions(['--failover', '--cluster-size', '1'])).toThrow(/cluster-size 3/);
+    expect(options(['--v8-flags', '']).v8Flags).toEqual([]);
+    expect(options(['--v8-flags=--max-semi-space-size=2 --single-threaded-gc']).v8Flags).toEqual(['--max-semi-space-size=2', '--single-threaded-gc']);
+    expect(() => parseOptions(['--v8-flags', 'semi'])).toThrow(/"semi" is not a V8 flag/);
+    expect(() => parseOptions(['--mode', 'wrangler', '--v8-flags', ''])).toThrow(/wrangler dev starts its own workerd/);
+    expect(() => parseOptions(['--nodes', 'http://127.0.0.1:1', '--v8-flags', ''])).toThrow(/--v8-flags applies/);
   });
 });
