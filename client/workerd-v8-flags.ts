@@ -82,27 +82,40 @@ function align8(n: number): number {
   return (n + 7) & ~7;
 }
 
-/** Where a struct's pointer section starts (segment, word index), following at most one far pointer. */
+/** A pointer word as read: where it lies (segment, word index) and its two halves. */
+interface PointerWord {
+  segment: number;
+  word: number;
+  lo: number;
+  hi: number;
+}
+
+/**
+ * Reads the pointer at (segment, word); if it is a (single) far pointer,
+ * reads the landing pad it names instead, whose offset is relative to itself.
+ */
+function readPointer(view: DataView, seg: Segments, segment: number, word: number): PointerWord {
+  const at = (sg: number, w: number): PointerWord => {
+    const byte = seg.starts[sg]! + w * 8;
+    return { segment: sg, word: w, lo: view.getUint32(byte, true), hi: view.getUint32(byte + 4, true) };
+  };
+  const p = at(segment, word);
+  if ((p.lo & 3) !== 2) return p;
+  if (p.lo & 4) throw new CapnpError('double-far pointers are not supported');
+  if (p.hi >= seg.starts.length) throw new CapnpError(`far pointer to missing segment ${p.hi}`);
+  return at(p.hi, p.lo >>> 3);
+}
+
+/** Where the root struct starts (segment, word index) and the sizes of its sections. */
 function rootStruct(msg: Uint8Array, seg: Segments): { segment: number; dataWords: number; pointerWords: number; start: number } {
   const view = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
-  let segment = 0;
-  let pointerAt = 0; // word index within `segment` of the pointer being read
-  let lo = view.getUint32(seg.starts[0]!, true);
-  if ((lo & 3) === 2) {
-    if (lo & 4) throw new CapnpError('double-far root pointer is not supported');
-    segment = view.getUint32(seg.starts[0]! + 4, true);
-    pointerAt = lo >>> 3;
-    if (segment >= seg.starts.length) throw new CapnpError(`far pointer to missing segment ${segment}`);
-    lo = view.getUint32(seg.starts[segment]! + pointerAt * 8, true);
-  }
-  if ((lo & 3) !== 0) throw new CapnpError('root pointer is not a struct pointer');
-  const base = seg.starts[segment]! + pointerAt * 8;
-  const offset = lo >> 2; // signed
-  const dataWords = view.getUint16(base + 4, true);
-  const pointerWords = view.getUint16(base + 6, true);
-  const start = pointerAt + 1 + offset;
-  if (start < 0 || start + dataWords + pointerWords > seg.words[segment]!) throw new CapnpError('root struct lies outside its segment');
-  return { segment, dataWords, pointerWords, start };
+  const p = readPointer(view, seg, 0, 0);
+  if ((p.lo & 3) !== 0) throw new CapnpError('root pointer is not a struct pointer');
+  const dataWords = p.hi & 0xffff;
+  const pointerWords = p.hi >>> 16;
+  const start = p.word + 1 + (p.lo >> 2); // the offset is signed
+  if (start < 0 || start + dataWords + pointerWords > seg.words[p.segment]!) throw new CapnpError('root struct lies outside its segment');
+  return { segment: p.segment, dataWords, pointerWords, start };
 }
 
 /**
@@ -160,20 +173,10 @@ export function readV8Flags(message: Uint8Array): string[] {
   const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
   // Resolves the pointer at (segment, word) to the list it points at.
   const list = (segment: number, word: number): { segment: number; start: number; size: number; count: number } | null => {
-    let at = seg.starts[segment]! + word * 8;
-    let lo = view.getUint32(at, true);
-    let hi = view.getUint32(at + 4, true);
-    if (lo === 0 && hi === 0) return null;
-    if ((lo & 3) === 2) {
-      if (lo & 4) throw new CapnpError('double-far pointers are not supported');
-      segment = hi;
-      word = lo >>> 3;
-      at = seg.starts[segment]! + word * 8;
-      lo = view.getUint32(at, true);
-      hi = view.getUint32(at + 4, true);
-    }
-    if ((lo & 3) !== 1) throw new CapnpError('expected a list pointer');
-    return { segment, start: word + 1 + (lo >> 2), size: hi & 7, count: hi >>> 3 };
+    const p = readPointer(view, seg, segment, word);
+    if (p.lo === 0 && p.hi === 0) return null;
+    if ((p.lo & 3) !== 1) throw new CapnpError('expected a list pointer');
+    return { segment: p.segment, start: p.word + 1 + (p.lo >> 2), size: p.hi & 7, count: p.hi >>> 3 };
   };
   const flags = list(root.segment, root.start + root.dataWords + v8FlagsPointerIndex);
   if (flags === null) return [];
