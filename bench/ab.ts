@@ -17,7 +17,7 @@ import { prefill, runLoad } from './load';
 import { parseMix, UsageError, type ClientKind, type Mix } from './options';
 import { findFreeBase } from './ports';
 import { cpuMs } from './procstat';
-import { runIfEntry } from './entry';
+import { parseArgsOrExit, runIfEntry } from './entry';
 
 export interface AbOptions {
   dirs: Record<Side, string>;
@@ -245,20 +245,8 @@ export async function runAb(o: AbOptions, levels: number[], log: (line: string) 
 }
 
 async function main(): Promise<void> {
-  let parsed: ReturnType<typeof parseAbArgs>;
-  try {
-    parsed = parseAbArgs(process.argv.slice(2));
-  } catch (err) {
-    if (err instanceof AbUsageError || err instanceof UsageError) {
-      process.stderr.write(`ab: ${err.message}\n\n${abUsage}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  if (parsed === 'help') {
-    process.stdout.write(`${abUsage}\n`);
-    return;
-  }
+  const parsed = parseArgsOrExit('ab', abUsage, parseAbArgs, (err) => err instanceof AbUsageError || err instanceof UsageError);
+  if (parsed === null) return;
   const { options, levels } = parsed;
   const results = await runAb(options, levels, (line) => process.stderr.write(`${line}\n`));
   for (const [concurrency, samples] of results) {

@@ -6,7 +6,7 @@ import { repoRoot } from '../client/bundle';
 import { parseOptions, usage, UsageError, type BenchOptions } from './options';
 import { formatSummary, summarizeRuns } from './report';
 import { reportMeta, runOnce, type BenchReport } from './run';
-import { runIfEntry } from './entry';
+import { parseArgsOrExit, runIfEntry } from './entry';
 
 export function defaultJsonPath(now = new Date()): string {
   const stamp = now.toISOString().replace(/[:.]/g, '-');
@@ -27,21 +27,8 @@ export async function runBench(o: BenchOptions, log: (line: string) => void = ()
 }
 
 async function main(): Promise<void> {
-  let o: BenchOptions | 'help';
-  try {
-    o = parseOptions(process.argv.slice(2));
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`bench: ${err.message}\n\n${usage}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  if (o === 'help') {
-    process.stdout.write(`${usage}\n`);
-    return;
-  }
-  const opts = o;
+  const opts = parseArgsOrExit('bench', usage, parseOptions, (err) => err instanceof UsageError);
+  if (opts === null) return;
   const log = (line: string): void => {
     if (!opts.quiet) process.stderr.write(`${line}\n`);
   };

@@ -4,6 +4,27 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * Parses the command line with `parse`. A usage error (`isUsageError`) prints
+ * "<name>: <message>" and the usage, and exits 2; --help prints the usage and
+ * gives null.
+ */
+export function parseArgsOrExit<T>(name: string, usage: string, parse: (argv: string[]) => T | 'help', isUsageError: (err: unknown) => boolean): T | null {
+  let parsed: T | 'help';
+  try {
+    parsed = parse(process.argv.slice(2));
+  } catch (err) {
+    if (!isUsageError(err)) throw err;
+    process.stderr.write(`${name}: ${(err as Error).message}\n\n${usage}\n`);
+    process.exit(2);
+  }
+  if (parsed === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return null;
+  }
+  return parsed;
+}
+
 export function runIfEntry(moduleUrl: string, name: string, main: () => Promise<void>): void {
   const entry = process.argv[1];
   if (entry === undefined || resolve(entry) !== fileURLToPath(moduleUrl)) return;
