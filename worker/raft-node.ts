@@ -105,16 +105,30 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   }
 
   async write(req: KvRequest): Promise<WriteOutcome> {
+    return this.proposeWrites([req])[0]!;
+  }
+
+  /** Several writes at once (the Worker's coalesced requests, worker/coalesce.ts): proposed together, answered in order. */
+  async writeBatch(reqs: KvRequest[]): Promise<WriteOutcome[]> {
+    return Promise.all(this.proposeWrites(reqs));
+  }
+
+  private proposeWrites(reqs: KvRequest[]): Promise<WriteOutcome>[] {
     const live = this.requireLive();
-    const data = encodeRequest(req);
-    const ref = this.nextRef++;
-    const done = new Promise<WriteOutcome>((resolve) => live.pending.addWrite(ref, resolve));
-    this.armRequestDeadline(live, ref);
+    const batch: Proposal[] = [];
+    const done = reqs.map((req) => {
+      const data = encodeRequest(req);
+      const ref = this.nextRef++;
+      batch.push({ ref, data });
+      const outcome = new Promise<WriteOutcome>((resolve) => live.pending.addWrite(ref, resolve));
+      this.armRequestDeadline(live, ref);
+      return outcome;
+    });
     if (this.proposals.size === 0 && this.peersIdle(live)) {
       // Nothing in flight that a batch could wait behind: propose now, not a macrotask later.
-      this.run((core, now) => core.proposeBatch([{ ref, data }], now));
+      this.run((core, now) => core.proposeBatch(batch, now));
     } else {
-      this.proposals.add({ ref, data });
+      for (const p of batch) this.proposals.add(p);
     }
     return done;
   }
@@ -126,16 +140,27 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   }
 
   async read(key: string): Promise<ReadOutcome> {
+    return this.startReads([key])[0]!;
+  }
+
+  /** Several linearizable reads at once (worker/coalesce.ts); they share a ReadIndex round. */
+  async readBatch(keys: string[]): Promise<ReadOutcome[]> {
+    return Promise.all(this.startReads(keys));
+  }
+
+  private startReads(keys: string[]): Promise<ReadOutcome>[] {
     const live = this.requireLive();
-    const ref = this.nextRef++;
-    const done = new Promise<ReadOutcome>((resolve) => live.pending.addRead(ref, key, resolve));
-    this.armRequestDeadline(live, ref);
-    if (live.settings.raft.peers.length > 0) {
-      this.run((core, now) => core.read(ref, now));
-    } else {
-      this.soloReads.add(ref);
-    }
-    return done;
+    return keys.map((key) => {
+      const ref = this.nextRef++;
+      const done = new Promise<ReadOutcome>((resolve) => live.pending.addRead(ref, key, resolve));
+      this.armRequestDeadline(live, ref);
+      if (live.settings.raft.peers.length > 0) {
+        this.run((core, now) => core.read(ref, now));
+      } else {
+        this.soloReads.add(ref);
+      }
+      return done;
+    });
   }
 
   async receive(messages: Message[]): Promise<Message[]> {

@@ -187,6 +187,38 @@ describe('single-node cluster through the RPC methods', () => {
     });
   });
 
+  it('writeBatch and readBatch answer each request of a batch in order, as separate writes and reads would', async () => {
+    const stub = nodeNamed('batches');
+    expect(await stub.writeBatch([set('a', '1'), set('b', '2')])).toEqual([
+      { type: 'notLeader', leader: null },
+      { type: 'notLeader', leader: null },
+    ]);
+    await electAlone(stub);
+    const before = (await stub.status()).lastLogIndex;
+    const session = { clientId: 'batcher', serial: 1 };
+    expect(
+      await stub.writeBatch([
+        set('a', '1', session),
+        { cmd: { op: 'cas', key: 'a', expected: '1', value: '2' } },
+        set('a', '1', session), // a retry inside the same batch: the first result, applied once
+        { cmd: { op: 'delete', key: 'missing' } },
+      ]),
+    ).toEqual([
+      { type: 'ok', result: { ok: true, op: 'set' } },
+      { type: 'ok', result: { ok: true, op: 'cas', swapped: true, current: '2' } },
+      { type: 'ok', result: { ok: true, op: 'set' } },
+      { type: 'ok', result: { ok: true, op: 'delete', existed: false } },
+    ]);
+    expect((await stub.status()).lastLogIndex).toBe(before + 4);
+    expect(await stub.readBatch(['a', 'missing', 'a'])).toEqual([
+      { type: 'ok', value: '2' },
+      { type: 'ok', value: null },
+      { type: 'ok', value: '2' },
+    ]);
+    expect(await stub.writeBatch([])).toEqual([]);
+    expect(await stub.readBatch([])).toEqual([]);
+  });
+
   it('a retried write with the same session returns the first result (thesis §6.3)', async () => {
     const stub = nodeNamed('sessions');
     await electAlone(stub);
