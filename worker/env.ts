@@ -14,6 +14,7 @@ export const configVarNames = [
   'REQUEST_TIMEOUT_MS',
   'SLOWDOWN',
   'LOG_LEVEL',
+  'COALESCE_REQUESTS',
 ] as const;
 
 export type ConfigVarName = (typeof configVarNames)[number];

@@ -3,7 +3,10 @@
 // is one Raft member however many isolates the runtime starts.
 import { createApp } from './api/app';
 import type { Env } from './env';
-import type { NodeApi } from './node-api';
+import type { NodeApi, ReadOutcome, TimedOut, WriteOutcome } from './node-api';
+import type { KvRequest } from './kv/commands';
+import { Coalescer } from './coalesce';
+import { parseNodeConfig } from './node-config';
 import { isLogLevel, jsonLogger, type Logger } from './raft/logger';
 
 export { RaftNodeObject } from './raft-node';
@@ -14,6 +17,42 @@ const NODE_OBJECT_NAME = 'node';
 /** The object's id per namespace: idFromName hashes the name, so it is worked out once. */
 const nodeIds = new WeakMap<Env['RAFT_NODE'], DurableObjectId>();
 
+/**
+ * Per namespace (so per isolate): the queues where concurrent requests wait to
+ * share a call, or null when COALESCE_REQUESTS is off (each request makes its own).
+ */
+interface Coalescers {
+  writes: Coalescer<KvRequest, WriteOutcome>;
+  reads: Coalescer<string, ReadOutcome>;
+}
+const coalescers = new WeakMap<Env['RAFT_NODE'], Coalescers | null>();
+
+/** Most requests in one call to the node. */
+const MAX_BATCH = 128;
+
+function coalescersOf(env: Env): Coalescers | null {
+  let found = coalescers.get(env.RAFT_NODE);
+  if (found === undefined) {
+    // A bad configuration is reported by the node itself; here it only means no coalescing.
+    const parsed = parseNodeConfig(env);
+    found = parsed.ok && parsed.settings.coalesceRequests ? makeCoalescers(parsed.settings.requestTimeoutMs) : null;
+    coalescers.set(env.RAFT_NODE, found);
+  }
+  return found;
+}
+
+function makeCoalescers(nodeTimeoutMs: number): Coalescers {
+  // The node answers every request within its own request timeout; a queued
+  // request gives up only well after that, if the request carrying its batch
+  // was cut short. Its outcome is then unknown, as after any timeout.
+  const waitLimitMs = 2 * nodeTimeoutMs + 1000;
+  const gaveUp = (): TimedOut => ({ type: 'timeout' });
+  return {
+    writes: new Coalescer<KvRequest, WriteOutcome>({ maxBatch: MAX_BATCH, waitLimitMs, gaveUp }),
+    reads: new Coalescer<string, ReadOutcome>({ maxBatch: MAX_BATCH, waitLimitMs, gaveUp }),
+  };
+}
+
 function nodeOf(env: Env): NodeApi {
   const ns = env.RAFT_NODE;
   let id = nodeIds.get(ns);
@@ -21,7 +60,15 @@ function nodeOf(env: Env): NodeApi {
     id = ns.idFromName(NODE_OBJECT_NAME);
     nodeIds.set(ns, id);
   }
-  return ns.get(id);
+  const stub = ns.get(id);
+  const queues = coalescersOf(env);
+  if (queues === null) return stub;
+  return {
+    write: (req) => queues.writes.call(req, (reqs) => stub.writeBatch(reqs)),
+    read: (key) => queues.reads.call(key, (keys) => stub.readBatch(keys)),
+    receive: (messages) => stub.receive(messages),
+    status: async () => ({ ...(await stub.status()), coalesced: { writes: queues.writes.stats, reads: queues.reads.stats } }),
+  };
 }
 
 function loggerOf(env: Env): Logger {

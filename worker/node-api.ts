@@ -19,6 +19,15 @@ export interface TimedOut {
 export type WriteOutcome = { type: 'ok'; result: KvResult } | NotLeader | TimedOut;
 export type ReadOutcome = { type: 'ok'; value: string | null } | NotLeader | TimedOut;
 
+/** How many requests of this Worker isolate shared each call into the node (worker/coalesce.ts). */
+export interface CoalescingStats {
+  writes: { requests: number; batches: number };
+  reads: { requests: number; batches: number };
+}
+
+/** What GET /status answers: the node's status, plus coalescing counts when COALESCE_REQUESTS is on. */
+export type StatusReport = NodeStatus & { coalesced?: CoalescingStats };
+
 export interface NodeApi {
   /** Replicate a write through the log and wait for it to be applied. */
   write(req: KvRequest): Promise<WriteOutcome>;
@@ -26,5 +35,5 @@ export interface NodeApi {
   read(key: string): Promise<ReadOutcome>;
   /** Deliver peer messages (already authenticated); returns the replies addressed to the sender. */
   receive(messages: Message[]): Promise<Message[]>;
-  status(): Promise<NodeStatus>;
+  status(): Promise<StatusReport>;
 }

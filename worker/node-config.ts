@@ -19,6 +19,8 @@ export interface NodeSettings {
   peerRequestTimeoutMs: number;
   slowdown: number;
   logLevel: LogLevel;
+  /** Whether concurrent requests of the Worker share calls into the node (worker/coalesce.ts). */
+  coalesceRequests: boolean;
 }
 
 export type NodeConfigResult = { ok: true; settings: NodeSettings } | { ok: false; errors: string[] };
@@ -29,6 +31,7 @@ export const configDefaults = {
   REQUEST_TIMEOUT_MS: 3000,
   SLOWDOWN: 1,
   LOG_LEVEL: 'info',
+  COALESCE_REQUESTS: 'off',
 } as const;
 
 export function parseNodeConfig(vars: ConfigVars): NodeConfigResult {
@@ -49,6 +52,7 @@ export function parseNodeConfig(vars: ConfigVars): NodeConfigResult {
   }
   const numbersOk = errors.length === numbersBefore;
   const logLevel = parseLogLevel(vars.LOG_LEVEL, errors);
+  const coalesceRequests = parseOnOff(vars, 'COALESCE_REQUESTS', configDefaults.COALESCE_REQUESTS, errors);
 
   // Check the members even when other vars are wrong, so one run reports everything.
   const self: Member | null = id !== null && url !== null ? { id, url: trimSlashes(url) } : null;
@@ -75,6 +79,7 @@ export function parseNodeConfig(vars: ConfigVars): NodeConfigResult {
       peerRequestTimeoutMs: electionMs * slowdown,
       slowdown,
       logLevel,
+      coalesceRequests,
     },
   };
 }
@@ -134,6 +139,13 @@ function parseLogLevel(raw: string | undefined, errors: string[]): LogLevel {
   if (level !== undefined) return level;
   errors.push(`LOG_LEVEL must be one of debug, info, warn, error; got "${raw}"`);
   return configDefaults.LOG_LEVEL;
+}
+
+function parseOnOff(vars: ConfigVars, name: 'COALESCE_REQUESTS', fallback: 'on' | 'off', errors: string[]): boolean {
+  const v = vars[name]?.trim().toLowerCase() ?? '';
+  if (v === 'on' || v === 'off') return v === 'on';
+  if (v !== '') errors.push(`${name} must be "on" or "off", got "${vars[name]}"`);
+  return fallback === 'on';
 }
 
 /** Redirects append the request path to a member URL, so drop trailing slashes. */

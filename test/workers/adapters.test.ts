@@ -34,6 +34,7 @@ describe('parseNodeConfig', () => {
       REQUEST_TIMEOUT_MS: '1000',
       SLOWDOWN: '2.5',
       LOG_LEVEL: 'DEBUG',
+      COALESCE_REQUESTS: ' ON ',
     });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
@@ -46,7 +47,7 @@ describe('parseNodeConfig', () => {
     expect(r.settings.raft.heartbeatIntervalMs).toBe(125);
     expect(r.settings.requestTimeoutMs).toBe(2500);
     expect(r.settings.peerRequestTimeoutMs).toBe(750);
-    expect(r.settings).toMatchObject({ clusterSecret: 's3cret', slowdown: 2.5, logLevel: 'debug' });
+    expect(r.settings).toMatchObject({ clusterSecret: 's3cret', slowdown: 2.5, logLevel: 'debug', coalesceRequests: true });
   });
 
   it('fills in defaults, and an empty PEERS means a single-node cluster', () => {
@@ -56,6 +57,7 @@ describe('parseNodeConfig', () => {
       requestTimeoutMs: 3000,
       slowdown: 1,
       logLevel: 'info',
+      coalesceRequests: false,
     });
   });
 
@@ -67,17 +69,18 @@ describe('parseNodeConfig', () => {
       HEARTBEAT_INTERVAL_MS: '0',
       SLOWDOWN: '-1',
       LOG_LEVEL: 'toString',
+      COALESCE_REQUESTS: 'yes',
     });
     expect(r.ok).toBe(false);
     if (r.ok) return;
     const text = describeConfigErrors(r.errors);
     expect(text).toMatch(/^invalid node configuration: /);
-    for (const name of ['NODE_ID', 'NODE_URL', 'CLUSTER_SECRET', 'ELECTION_TIMEOUT_MS', 'HEARTBEAT_INTERVAL_MS', 'SLOWDOWN', 'LOG_LEVEL']) {
+    for (const name of ['NODE_ID', 'NODE_URL', 'CLUSTER_SECRET', 'ELECTION_TIMEOUT_MS', 'HEARTBEAT_INTERVAL_MS', 'SLOWDOWN', 'LOG_LEVEL', 'COALESCE_REQUESTS']) {
       expect(text).toContain(name);
     }
     expect(text).toContain('PEERS item "n2"');
     expect(text).toContain('PEERS item "=http://x:1"');
-    expect(r.errors).toHaveLength(9); // each problem once, no echoes from the core's own checks
+    expect(r.errors).toHaveLength(10); // each problem once, no echoes from the core's own checks
   });
 
   it.each([

@@ -1,0 +1,133 @@
+// Concurrent requests of one Worker isolate share one call into the node.
+//
+// Each call from the Worker into its Durable Object is an RPC that workerd
+// handles as a new event on the object; measured on this machine it costs
+// about 260 µs of CPU however little the object does, more than the whole
+// Raft write path. So while a call to the node is in flight, requests that
+// arrive queue here, and one macrotask later the queue goes out as one
+// batch call; its results are handed back to each request.
+//
+// The batch is sent by the request that opened the queue, with its own stub
+// (a stub belongs to the request that made it), and the others' promises are
+// settled from that request's context. workerd runs each continuation in the
+// context of the request that made the promise, but it cancels a request it
+// thinks can never finish: one whose only pending work is a promise another
+// request will settle. So every waiting request also holds a timer of its
+// own, its give-up deadline; if the sending request is cut short, the others
+// answer with that outcome (for a write: unknown, which a client with a
+// session retries safely) instead of hanging.
+//
+// A request that finds nothing in flight goes at once, alone: one client
+// pays no extra macrotask.
+//
+// Off unless COALESCE_REQUESTS is "on". In the workerd this project pins,
+// once TurboFan has optimized the request path, a promise settled from
+// another request's context sometimes resumes its request in the settling
+// one, and workerd fails that response ("Cannot perform I/O on behalf of a
+// different request"). The launcher therefore runs workerd without TurboFan
+// and turns this on only then (client/workerd-v8-flags.ts); a load test in
+// test/integration/launcher.test.ts fails if the symptom comes back.
+
+export interface CoalesceOptions<O> {
+  /** Most inputs in one batch; more start the next one. */
+  maxBatch: number;
+  /** How long a queued input waits for its batch before answering `gaveUp()`; also how long a batch counts as in flight at most. */
+  waitLimitMs: number;
+  /** The answer of an input whose batch never came back. */
+  gaveUp: () => O;
+  /** Milliseconds; Date.now by default (tests pass their own). */
+  now?: () => number;
+}
+
+/** Sends one batch; answers with one output per input, in order. */
+export type SendBatch<I, O> = (inputs: I[]) => Promise<O[]>;
+
+type Settled<O> = { ok: true; value: O } | { ok: false; error: unknown };
+
+interface Waiter<I, O> {
+  input: I;
+  settle: (result: Settled<O>) => void;
+}
+
+interface Queue<I, O> {
+  waiters: Waiter<I, O>[];
+  openedAt: number;
+}
+
+/** A queue not flushed this long after it opened belongs to a request that was cut short. */
+const QUEUE_STALE_MS = 1000;
+
+export class Coalescer<I, O> {
+  private queue: Queue<I, O> | null = null;
+  /** Batches in flight: id -> when to stop counting it (a batch whose sender was cut short never reports back). */
+  private readonly inflight = new Map<number, number>();
+  private nextBatch = 1;
+  private requests = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly options: CoalesceOptions<O>) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** `send` is the caller's own way to reach the node; it is used if this call ends up sending a batch. */
+  call(input: I, send: SendBatch<I, O>): Promise<O> {
+    this.requests++;
+    const now = this.now();
+    if (this.queue !== null && now - this.queue.openedAt > QUEUE_STALE_MS) this.queue = null;
+    if (this.queue === null && !this.busy(now)) {
+      return this.sendBatch([input], send).then((outs) => outs[0]!);
+    }
+    return new Promise<O>((resolve, reject) => {
+      const timer = setTimeout(() => resolve(this.options.gaveUp()), this.options.waitLimitMs);
+      const settle = (r: Settled<O>): void => {
+        clearTimeout(timer);
+        if (r.ok) resolve(r.value);
+        else reject(r.error);
+      };
+      let queue = this.queue;
+      if (queue === null || queue.waiters.length >= this.options.maxBatch) {
+        const opened: Queue<I, O> = { waiters: [], openedAt: now };
+        this.queue = queue = opened;
+        setTimeout(() => this.flush(opened, send), 0);
+      }
+      queue.waiters.push({ input, settle });
+    });
+  }
+
+  /** Requests seen and batches sent since the isolate started (observability and tests). */
+  get stats(): { requests: number; batches: number } {
+    return { requests: this.requests, batches: this.nextBatch - 1 };
+  }
+
+  private busy(now: number): boolean {
+    for (const [id, until] of this.inflight) {
+      if (until > now) return true;
+      this.inflight.delete(id);
+    }
+    return false;
+  }
+
+  private flush(queue: Queue<I, O>, send: SendBatch<I, O>): void {
+    if (this.queue === queue) this.queue = null;
+    const { waiters } = queue;
+    this.sendBatch(
+      waiters.map((w) => w.input),
+      send,
+    ).then(
+      (outs) => waiters.forEach((w, i) => w.settle({ ok: true, value: outs[i]! })),
+      (error: unknown) => waiters.forEach((w) => w.settle({ ok: false, error })),
+    );
+  }
+
+  private async sendBatch(inputs: I[], send: SendBatch<I, O>): Promise<O[]> {
+    const id = this.nextBatch++;
+    this.inflight.set(id, this.now() + this.options.waitLimitMs);
+    try {
+      const outs = await send(inputs);
+      if (outs.length !== inputs.length) throw new Error(`batch of ${inputs.length} answered with ${outs.length} results`);
+      return outs;
+    } finally {
+      this.inflight.delete(id);
+    }
+  }
+}
