@@ -10,7 +10,7 @@ import { bundleWorker, readWorkerSettings, workerEntryPath } from '../client/bun
 import { nodeVars, type Member } from '../client/launcher-node-config';
 import { pidListeningOn } from '../client/launcher-procfs';
 import { generateSecret } from '../client/launcher-secret';
-import { defaultV8Flags, useWorkerdV8Flags } from '../client/workerd-v8-flags';
+import { coalesceRequestsVar, defaultV8Flags, useWorkerdV8Flags } from '../client/workerd-v8-flags';
 
 export interface ProfileClusterOptions {
   size: number;
@@ -44,7 +44,8 @@ export async function startProfileCluster(o: ProfileClusterOptions): Promise<{ n
   const secret = generateSecret();
   const members: Member[] = Array.from({ length: o.size }, (_, i) => ({ id: `n${i + 1}`, url: `http://127.0.0.1:${o.basePort + i}` }));
   const nodes: ProfiledNode[] = [];
-  useWorkerdV8Flags(o.v8Flags ?? defaultV8Flags);
+  const v8Flags = o.v8Flags ?? defaultV8Flags;
+  useWorkerdV8Flags(v8Flags);
   const stop = async (): Promise<void> => {
     await Promise.allSettled(nodes.map((n) => n.mf.dispose()));
   };
@@ -69,7 +70,9 @@ export async function startProfileCluster(o: ProfileClusterOptions): Promise<{ n
         modules: [{ type: 'ESModule', path: 'index.js', contents: bundle.code }],
         compatibilityDate: settings.compatibilityDate,
         compatibilityFlags: settings.compatibilityFlags,
-        bindings: nodeVars({
+        bindings: {
+          COALESCE_REQUESTS: coalesceRequestsVar(v8Flags),
+          ...nodeVars({
           id: m.id,
           host: '127.0.0.1',
           port: servePort,
@@ -80,7 +83,8 @@ export async function startProfileCluster(o: ProfileClusterOptions): Promise<{ n
           electionTimeoutMs: o.electionTimeoutMs,
           heartbeatIntervalMs: o.heartbeatIntervalMs,
           logLevel: o.logLevel,
-        }),
+          }),
+        },
         durableObjects: { RAFT_NODE: { className: 'RaftNodeObject', useSQLite: true } },
         durableObjectsPersist: join(dataDir, 'do'),
         ...(o.direct ? { unsafeDirectSockets: [{ host: '127.0.0.1', port: servePort }] } : {}),

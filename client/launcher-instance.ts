@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { bundleWorker, readWorkerSettings } from './bundle';
 import { nodeVars, type NodeSettings } from './launcher-node-config';
 import { pidListeningOn } from './launcher-procfs';
-import { defaultV8Flags, useWorkerdV8Flags } from './workerd-v8-flags';
+import { coalesceRequestsVar, defaultV8Flags, useWorkerdV8Flags } from './workerd-v8-flags';
 
 export type LineSink = (line: string) => void;
 
@@ -83,7 +83,8 @@ export class NodeInstance {
     const bundle = await bundleWorker();
     const worker = readWorkerSettings();
     mkdirSync(persistDir(s.dataDir), { recursive: true });
-    useWorkerdV8Flags(s.v8Flags ?? defaultV8Flags);
+    const v8Flags = s.v8Flags ?? defaultV8Flags;
+    useWorkerdV8Flags(v8Flags);
     const mf = withoutForeignSignalExit(() => new Miniflare({
       // Miniflare's own entry socket stays private (a random loopback port); the
       // node's port is a direct socket into the Worker, which skips Miniflare's
@@ -104,7 +105,7 @@ export class NodeInstance {
       modules: [{ type: 'ESModule', path: 'index.js', contents: bundle.code }],
       compatibilityDate: worker.compatibilityDate,
       compatibilityFlags: worker.compatibilityFlags,
-      bindings: nodeVars(s),
+      bindings: { ...nodeVars(s), COALESCE_REQUESTS: coalesceRequestsVar(v8Flags) },
       durableObjects: { RAFT_NODE: { className: 'RaftNodeObject', useSQLite: true } },
       durableObjectsPersist: persistDir(s.dataDir),
     }));

@@ -16,6 +16,15 @@
 // - Scavenging that small a space on helper threads costs more in thread
 //   wake-ups than it saves on a 2-core machine running three nodes:
 //   scavenging on the main thread lowers the CPU per write.
+// - Without TurboFan (V8's optimizing compiler; Maglev, the faster mid-tier
+//   compiler, still runs), the Worker may let concurrent requests share one
+//   call into the node (worker/coalesce.ts, COALESCE_REQUESTS). In this
+//   workerd, once TurboFan has optimized the request path, a promise one
+//   request settles for another sometimes resumes the waiting request in the
+//   settling request's context, and workerd then fails that response
+//   ("Cannot perform I/O on behalf of a different request"). Without
+//   TurboFan the same load runs clean. TurboFan alone is worth about 10 % at
+//   64 clients; sharing calls is worth more.
 //
 // The patch follows the Cap'n Proto encoding spec
 // (https://capnproto.org/encoding.html): the flags go into a new segment
@@ -31,7 +40,16 @@ import { UsageError } from './launcher-flags';
 const v8FlagsPointerIndex = 2;
 
 /** The flags the launcher gives every node unless told otherwise. */
-export const defaultV8Flags: readonly string[] = ['--max-semi-space-size=1', '--no-parallel-scavenge'];
+export const defaultV8Flags: readonly string[] = ['--max-semi-space-size=1', '--no-parallel-scavenge', '--no-turbofan'];
+
+/**
+ * The Worker var COALESCE_REQUESTS for a workerd running with `flags`: "on"
+ * only where TurboFan is off (see above), since with it on, shared calls fail
+ * some responses under load.
+ */
+export function coalesceRequestsVar(flags: readonly string[]): 'on' | 'off' {
+  return flags.includes('--no-turbofan') || flags.includes('--jitless') ? 'on' : 'off';
+}
 
 /**
  * "--a --b=1" -> ['--a', '--b=1']; "" -> [] (no flags). Each flag must look

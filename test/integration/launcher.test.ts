@@ -8,6 +8,8 @@ import { parseNodeArgs } from '../../client/launcher-node-args';
 import { nodeProcessArgs, tsxScriptCommand } from '../../client/launcher-process';
 import { isAlive, rssKiB } from '../../client/launcher-procfs';
 import { defaultV8Flags, v8FlagsGiven } from '../../client/workerd-v8-flags';
+import { runLoad } from '../../bench/load';
+import type { StatusReport } from '../../worker/node-api';
 
 const electionTimeoutMs = 150;
 
@@ -59,6 +61,30 @@ describe('in-process cluster (3 Miniflare instances)', () => {
     const rssMiB = pids.flat().reduce((sum, pid) => sum + rssKiB(pid), 0) / 1024;
     console.log(`startup ${startupMs.toFixed(0)} ms, first leader ${leader.id} after ${electMs.toFixed(0)} ms more, workerd RSS total ${rssMiB.toFixed(0)} MiB`);
     expect(cluster.members.map((m) => m.url)).toEqual(['http://127.0.0.1:18700', 'http://127.0.0.1:18701', 'http://127.0.0.1:18702']);
+  });
+
+  it('lets concurrent requests share calls into the node, and answers every one of them under load', async () => {
+    const leader = await cluster.waitForLeader();
+    const urls = cluster.members.map((m) => m.url);
+    const load = (mix: { write: number; read: number }, durationMs: number) =>
+      runLoad({ urls, concurrency: 64, durationMs, mix, keys: 200, valueSize: 100, client: 'raw' });
+    // Long enough for V8 to optimize the request path (the case worker/coalesce.ts depends on).
+    const writes = await load({ write: 1, read: 0 }, 3000);
+    const reads = await load({ write: 0, read: 1 }, 2000);
+    const mixed = await load({ write: 0.5, read: 0.5 }, 2000);
+    for (const r of [writes, reads, mixed]) {
+      expect(r.errorKinds).toEqual({});
+      expect(r.ops).toBeGreaterThan(0);
+    }
+    const status = (await (await fetch(`${leader.url}/status`, { signal: AbortSignal.timeout(5000) })).json()) as StatusReport;
+    const shared = status.coalesced;
+    console.log(`writes ${writes.ops}, reads ${reads.ops}, mixed ${mixed.ops}; leader's calls into the node: ${JSON.stringify(shared)}`);
+    // Every request of the loads reached the leader's Worker; with 64 clients many shared a call.
+    expect(shared?.writes.requests).toBeGreaterThanOrEqual(writes.ops);
+    expect(shared!.writes.batches).toBeLessThan(shared!.writes.requests);
+    expect(shared!.reads.batches).toBeLessThan(shared!.reads.requests);
+    // The symptom workerd shows when a shared call's answer resumes a request in the wrong context.
+    expect(cluster.logs(leader.id).filter((l) => l.includes('different request'))).toEqual([]);
   });
 
   it('writes through the leader, survives the leader being killed, and the restarted node catches up', async () => {
