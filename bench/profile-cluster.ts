@@ -25,6 +25,8 @@ export interface ProfileClusterOptions {
   heartbeatIntervalMs?: number;
   /** V8 flags for the workerds (default: the launcher's). */
   v8Flags?: string[];
+  /** Let requests share calls into the node where the flags allow it, as the launcher does (default true). */
+  coalesce?: boolean;
 }
 
 export interface ProfiledNode {
@@ -71,7 +73,7 @@ export async function startProfileCluster(o: ProfileClusterOptions): Promise<{ n
         compatibilityDate: settings.compatibilityDate,
         compatibilityFlags: settings.compatibilityFlags,
         bindings: {
-          COALESCE_REQUESTS: coalesceRequestsVar(v8Flags),
+          COALESCE_REQUESTS: o.coalesce === false ? 'off' : coalesceRequestsVar(v8Flags),
           ...nodeVars({
           id: m.id,
           host: '127.0.0.1',

@@ -1,5 +1,5 @@
 // `npx tsx bench/profile.ts [--mix write=1] [--concurrency 8] [--seconds 5]
-//   [--direct] [--entry path/to/index.ts] [--interval-us 250] [--no-js]`
+//   [--direct] [--entry path/to/index.ts] [--interval-us 250] [--no-js] [--no-coalesce]`
 //
 // Where the time goes. Starts a Miniflare cluster whose workerd processes
 // open V8 inspectors, runs one closed-loop load twice: first plain, reading
@@ -33,6 +33,7 @@ interface ProfileOptions {
   entry: string | undefined;
   intervalUs: number;
   js: boolean;
+  coalesce: boolean;
   basePort: number;
   out: string;
   keys: number;
@@ -53,6 +54,7 @@ function parseArgs(argv: string[]): ProfileOptions {
     entry: undefined,
     intervalUs: 250,
     js: true,
+    coalesce: true,
     basePort: 19400,
     out: join(repoRoot, 'bench', 'results', `profile-${new Date().toISOString().replace(/[:.]/g, '-')}`),
     keys: 1000,
@@ -74,6 +76,7 @@ function parseArgs(argv: string[]): ProfileOptions {
     else if (a === '--entry') o.entry = resolve(next());
     else if (a === '--interval-us') o.intervalUs = Number(next());
     else if (a === '--no-js') o.js = false;
+    else if (a === '--no-coalesce') o.coalesce = false;
     else if (a === '--base-port') o.basePort = Number(next());
     else if (a === '--out') o.out = resolve(next());
     else if (a === '--keys') o.keys = Number(next());
@@ -104,7 +107,7 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const base = await freeBase(o.basePort, o.size);
   const dataDir = mkdtempSync(join(tmpdir(), 'raft-kv-profile-'));
-  const cluster = await startProfileCluster({ size: o.size, basePort: base, dataDir, direct: o.direct, entry: o.entry, logLevel: 'warn' });
+  const cluster = await startProfileCluster({ size: o.size, basePort: base, dataDir, direct: o.direct, entry: o.entry, logLevel: 'warn', coalesce: o.coalesce });
   try {
     const members = cluster.nodes.map((n) => n.member);
     const urls = members.map((m) => m.url);
@@ -142,8 +145,12 @@ async function main(): Promise<void> {
     mkdirSync(o.out, { recursive: true });
     console.log(
       `\nwith profiler (${o.intervalUs} us sampling; costs add up to more): ${fmt(profiled.opsPerSec)} ops/s, ` +
-        `p50 ${fmt(profiled.latency.p50Ms, 2)} ms, p99 ${fmt(profiled.latency.p99Ms, 2)} ms`,
+        `p50 ${fmt(profiled.latency.p50Ms, 2)} ms, p99 ${fmt(profiled.latency.p99Ms, 2)} ms, errors ${profiled.errors}${profiled.errors ? ` ${JSON.stringify(profiled.errorKinds)}` : ''}`,
     );
+    if (profiled.errors > 0 && o.coalesce) {
+      // worker/coalesce.ts: an attached profiler, like TurboFan, breaks the hand-over of shared calls' answers.
+      console.log('  (requests sharing calls into the node fail while a V8 profiler is attached; --no-coalesce profiles the unshared path)');
+    }
     const perOp = 1 / Math.max(1, profiled.ops);
     for (const n of cluster.nodes) {
       const id = n.member.id;
