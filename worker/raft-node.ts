@@ -115,15 +115,16 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
 
   private proposeWrites(reqs: KvRequest[]): Promise<WriteOutcome>[] {
     const live = this.requireLive();
+    const encoded = reqs.map(encodeRequest); // before any is registered, so a throw leaves nothing behind
     const batch: Proposal[] = [];
-    const done = reqs.map((req) => {
-      const data = encodeRequest(req);
+    const done = encoded.map((data) => {
       const ref = this.nextRef++;
       batch.push({ ref, data });
       const outcome = new Promise<WriteOutcome>((resolve) => live.pending.addWrite(ref, resolve));
       this.armRequestDeadline(live, ref);
       return outcome;
     });
+    if (batch.length === 0) return done;
     if (this.proposals.size === 0 && this.peersIdle(live)) {
       // Nothing in flight that a batch could wait behind: propose now, not a macrotask later.
       this.run((core, now) => core.proposeBatch(batch, now));
@@ -150,17 +151,21 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
 
   private startReads(keys: string[]): Promise<ReadOutcome>[] {
     const live = this.requireLive();
-    return keys.map((key) => {
+    const refs: number[] = [];
+    const done = keys.map((key) => {
       const ref = this.nextRef++;
-      const done = new Promise<ReadOutcome>((resolve) => live.pending.addRead(ref, key, resolve));
+      refs.push(ref);
+      const outcome = new Promise<ReadOutcome>((resolve) => live.pending.addRead(ref, key, resolve));
       this.armRequestDeadline(live, ref);
-      if (live.settings.raft.peers.length > 0) {
-        this.run((core, now) => core.read(ref, now));
-      } else {
-        this.soloReads.add(ref);
-      }
-      return done;
+      return outcome;
     });
+    if (refs.length === 0) return done;
+    if (live.settings.raft.peers.length > 0) {
+      this.run((core, now) => core.readBatch(refs, now));
+    } else {
+      for (const ref of refs) this.soloReads.add(ref);
+    }
+    return done;
   }
 
   async receive(messages: Message[]): Promise<Message[]> {

@@ -147,13 +147,20 @@ export class RaftNode {
   }
 
   read(ref: number, now: number): Ready {
+    return this.readBatch([ref], now);
+  }
+
+  /** Reads that arrived together: queued together, so they wait for the same heartbeat round. */
+  readBatch(refs: readonly number[], now: number): Ready {
     this.begin();
     const c = this.c;
-    if (c.role !== 'leader') {
-      c.out.failed.push({ ref, kind: 'read', reason: 'notLeader', leader: c.leader });
-    } else {
-      // Thesis §6.4: the read index is our commit index once an entry of our term commits.
-      c.reads.add(ref, Math.max(c.commit, c.termStart));
+    for (const ref of refs) {
+      if (c.role !== 'leader') {
+        c.out.failed.push({ ref, kind: 'read', reason: 'notLeader', leader: c.leader });
+      } else {
+        // Thesis §6.4: the read index is our commit index once an entry of our term commits.
+        c.reads.add(ref, Math.max(c.commit, c.termStart));
+      }
     }
     return this.finish(now);
   }

@@ -148,4 +148,27 @@ describe('ReadIndex', () => {
     // started, so they share the next one. 100 reads, 4 rounds.
     expect(Math.max(...rounds) - before).toBeLessThanOrEqual(4);
   });
+
+  it('reads handed in together as one batch share a single round', () => {
+    const c = new TestCluster(3);
+    const leader = c.elect();
+    c.advance(100);
+    const rounds: number[] = [];
+    const push = c.queue.push.bind(c.queue);
+    c.queue.push = (...ms) => {
+      for (const m of ms) if (m.type === 'append' && m.from === leader) rounds.push(m.round);
+      return push(...ms);
+    };
+    const refs = c.readBatch(leader, 20);
+    // One round started, one AppendEntries per follower carries it.
+    expect(rounds).toHaveLength(2);
+    expect(new Set(rounds).size).toBe(1);
+    c.deliver(4); // the two AppendEntries and their two replies: that one round serves them all
+    expect(c.get(leader).reads.map((r) => r.ref)).toEqual(refs);
+    expect(rounds).toHaveLength(2); // and no second round was needed
+    // A follower refuses the whole batch, naming the leader.
+    const f = followerOf(c, leader);
+    const refused = c.readBatch(f, 3);
+    expect(c.get(f).failed.filter((x) => refused.includes(x.ref)).map((x) => x.reason)).toEqual(['notLeader', 'notLeader', 'notLeader']);
+  });
 });
