@@ -128,6 +128,7 @@ function buildWorld(seed: number, run: RunOptions): World {
         alarm: { jitterMaxMs: options.tickJitterMaxMs, spurious: options.spuriousTick },
         plant: run.plant ?? null,
         heldWrites: options.heldWrites,
+        sharedCalls: options.sharedCalls,
       }),
     );
   }

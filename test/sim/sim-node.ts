@@ -71,7 +71,11 @@ export interface SimNodeDeps {
    * writes them first.
    */
   heldWrites: { enabled: boolean; delayMaxMs: number };
+  /** Requests arriving within a few ms reach the core as one proposeBatch / readBatch (worker/coalesce.ts). */
+  sharedCalls: boolean;
 }
+
+type SharedCall = { kind: 'write'; ref: number; data: string } | { kind: 'read'; ref: number };
 
 export class SimNode {
   readonly id: string;
@@ -103,6 +107,8 @@ export class SimNode {
     },
   );
   private readonly alarm: Alarm;
+  /** Client requests waiting to reach the core together (deps.sharedCalls). */
+  private shared: SharedCall[] = [];
   /** Set by the nemesis: called right after this node next grants its vote to another node. */
   private voteHook: (() => void) | null = null;
   /** `plantFired`: how often the planted bug actually changed something. */
@@ -158,6 +164,7 @@ export class SimNode {
     this.pausedUntil = 0;
     this.voteHook = null;
     this.held.take(); // sent, never written, never acknowledged
+    this.shared = []; // never reached the core
     this.waiters = new Waiters(() => null);
     this.role = 'follower';
     this.leader = null;
@@ -194,6 +201,7 @@ export class SimNode {
     if (!this.raft) return;
     if (this.paused) return this.deps.clock.at(this.pausedUntil, () => this.write(data, reply));
     const ref = this.waiters.write(reply);
+    if (this.deps.sharedCalls) return this.share({ kind: 'write', ref, data });
     this.handle(this.raft.propose(ref, data, this.localNow));
   }
 
@@ -205,7 +213,31 @@ export class SimNode {
       return reply({ type: 'ok', value: this.sm.get(key) });
     }
     const ref = this.waiters.read(key, reply);
+    if (this.deps.sharedCalls) return this.share({ kind: 'read', ref });
     this.handle(this.raft.read(ref, this.localNow));
+  }
+
+  /**
+   * Queue a request for the batch that goes to the core 0-2 ms from now (the
+   * Worker holds requests one macrotask while a call is in flight), after any
+   * pause. A crash in between drops the batch with the incarnation that queued
+   * it: its requests never get an answer.
+   */
+  private share(call: SharedCall): void {
+    this.shared.push(call);
+    if (this.shared.length > 1) return;
+    const raft = this.raft;
+    const flush = (): void => {
+      if (this.raft !== raft || raft === null) return;
+      if (this.paused) return this.deps.clock.at(this.pausedUntil, flush);
+      const calls = this.shared;
+      this.shared = [];
+      const writes = calls.flatMap((c) => (c.kind === 'write' ? [{ ref: c.ref, data: c.data }] : []));
+      const reads = calls.flatMap((c) => (c.kind === 'read' ? [c.ref] : []));
+      if (writes.length > 0) this.handle(raft.proposeBatch(writes, this.localNow));
+      if (reads.length > 0 && this.raft === raft) this.handle(raft.readBatch(reads, this.localNow));
+    };
+    this.deps.clock.after(this.deps.prng.between(0, 2), flush);
   }
 
   private tick(): void {

@@ -45,6 +45,12 @@ export interface SimOptions {
   livenessBudgetMs: number;
   /** Leaders write new entries after sending them (worker/held-writes.ts), up to this late. */
   heldWrites: { enabled: boolean; delayMaxMs: number };
+  /**
+   * Client requests that reach a node within a few ms go to the core
+   * together, as proposeBatch and readBatch (the Worker's shared calls,
+   * worker/coalesce.ts); otherwise one call each.
+   */
+  sharedCalls: boolean;
 }
 
 export function drawOptions(p: Prng): SimOptions {
@@ -112,6 +118,7 @@ export function drawOptions(p: Prng): SimOptions {
     livenessBudgetMs: 12 * electionTimeoutMs + 3 * requestTimeoutMs,
     // Drawn last, so the knobs above stay what older seeds drew.
     heldWrites: { enabled: p.chance(ratio(3, 4)), delayMaxMs: p.pick([0, 1, 5, 20]) },
+    sharedCalls: p.chance(ratio(1, 2)),
   };
 }
 
@@ -129,7 +136,7 @@ export function describeOptions(o: SimOptions): string[] {
   const w = faultKinds.map((k) => `${k}=${f.weights[k]}`).join(' ');
   return [
     `nodes=${o.nodeCount} phase=${o.safetyPhaseMs}ms liveness<=${o.livenessBudgetMs}ms tickJitter<=${o.tickJitterMaxMs}ms spuriousTick=${formatRatio(o.spuriousTick)} clockSkew<=${o.clockSkewMaxMs}ms ` +
-      `heldWrites=${o.heldWrites.enabled ? `<=${o.heldWrites.delayMaxMs}ms` : 'off'}`,
+      `heldWrites=${o.heldWrites.enabled ? `<=${o.heldWrites.delayMaxMs}ms` : 'off'} sharedCalls=${o.sharedCalls ? 'on' : 'off'}`,
     `raft: election=${r.electionTimeoutMs}ms heartbeat=${r.heartbeatIntervalMs}ms maxEntries=${r.maxEntriesPerMessage} maxBytes=${r.maxBytesPerMessage} inflight=${r.maxInflight} preVote=${r.preVote} checkQuorum=${r.checkQuorum} ` +
       `window=${r.payloadWindowEntries}/${r.payloadWindowBytes}B committedPerReady=${r.maxCommittedEntriesPerReady}/${r.maxCommittedBytesPerReady}B`,
     `network: delay=${n.delayMinMs}..${n.delayMaxMs}ms drop=${formatRatio(n.drop)} dup=${formatRatio(n.duplicate)} slow=${formatRatio(n.slow)}(<=${n.slowMaxMs}ms) client: delay<=${n.clientDelayMaxMs}ms drop=${formatRatio(n.clientDrop)} wireCopy=${n.wireCopy}`,
