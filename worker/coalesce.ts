@@ -77,10 +77,10 @@ export class Coalescer<I, O> {
     if (this.queue === null && !this.busy(now)) {
       return this.sendBatch([input], send).then((outs) => outs[0]!);
     }
-    return new Promise<O>((resolve, reject) => {
-      const timer = setTimeout(() => resolve(this.options.gaveUp()), this.options.waitLimitMs);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const answer = new Promise<O>((resolve, reject) => {
+      timer = setTimeout(() => resolve(this.options.gaveUp()), this.options.waitLimitMs);
       const settle = (r: Settled<O>): void => {
-        clearTimeout(timer);
         if (r.ok) resolve(r.value);
         else reject(r.error);
       };
@@ -92,6 +92,9 @@ export class Coalescer<I, O> {
       }
       queue.waiters.push({ input, settle });
     });
+    // The timer belongs to this request: clear it here, in this request's own
+    // context, not from the sender's `settle`, where the id means nothing.
+    return answer.finally(() => clearTimeout(timer));
   }
 
   /** Requests seen and batches sent since the isolate started (observability and tests). */
