@@ -15,6 +15,7 @@ export const configVarNames = [
   'SLOWDOWN',
   'LOG_LEVEL',
   'COALESCE_REQUESTS',
+  'PEER_STREAMS',
 ] as const;
 
 export type ConfigVarName = (typeof configVarNames)[number];

@@ -67,6 +67,7 @@ function nodeOf(env: Env): NodeApi {
     write: (req) => queues.writes.call(req, (reqs) => stub.writeBatch(reqs)),
     read: (key) => queues.reads.call(key, (keys) => stub.readBatch(keys)),
     receive: (messages) => stub.receive(messages),
+    fetch: (request) => stub.fetch(request),
     status: async () => ({ ...(await stub.status()), coalesced: { writes: queues.writes.stats, reads: queues.reads.stats } }),
   };
 }

@@ -25,8 +25,12 @@ export interface CoalescingStats {
   reads: { requests: number; batches: number };
 }
 
-/** What GET /status answers: the node's status, plus coalescing counts when COALESCE_REQUESTS is on. */
-export type StatusReport = NodeStatus & { coalesced?: CoalescingStats };
+/**
+ * What GET /status answers: the node's status; with PEER_STREAMS on, how it
+ * sends to each peer now ("open": over the peer's WebSocket, "post": as
+ * POSTs); with COALESCE_REQUESTS on, the coalescing counts.
+ */
+export type StatusReport = NodeStatus & { streams?: Record<string, 'open' | 'post'>; coalesced?: CoalescingStats };
 
 export interface NodeApi {
   /** Replicate a write through the log and wait for it to be applied. */
@@ -36,4 +40,9 @@ export interface NodeApi {
   /** Deliver peer messages (already authenticated); returns the replies addressed to the sender. */
   receive(messages: Message[]): Promise<Message[]>;
   status(): Promise<StatusReport>;
+  /**
+   * A peer's WebSocket upgrade (GET /raft/stream, already authenticated): the
+   * node accepts the socket itself and answers 101 (adapters/peer-streams.ts).
+   */
+  fetch(request: Request): Promise<Response>;
 }

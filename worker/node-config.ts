@@ -21,6 +21,8 @@ export interface NodeSettings {
   logLevel: LogLevel;
   /** Whether concurrent requests of the Worker share calls into the node (worker/coalesce.ts). */
   coalesceRequests: boolean;
+  /** Whether peer messages go over a WebSocket per peer when one opens (adapters/peer-streams.ts). */
+  peerStreams: boolean;
 }
 
 export type NodeConfigResult = { ok: true; settings: NodeSettings } | { ok: false; errors: string[] };
@@ -32,6 +34,7 @@ export const configDefaults = {
   SLOWDOWN: 1,
   LOG_LEVEL: 'info',
   COALESCE_REQUESTS: 'off',
+  PEER_STREAMS: 'on',
 } as const;
 
 export function parseNodeConfig(vars: ConfigVars): NodeConfigResult {
@@ -53,6 +56,7 @@ export function parseNodeConfig(vars: ConfigVars): NodeConfigResult {
   const numbersOk = errors.length === numbersBefore;
   const logLevel = parseLogLevel(vars.LOG_LEVEL, errors);
   const coalesceRequests = parseOnOff(vars, 'COALESCE_REQUESTS', configDefaults.COALESCE_REQUESTS, errors);
+  const peerStreams = parseOnOff(vars, 'PEER_STREAMS', configDefaults.PEER_STREAMS, errors);
 
   // Check the members even when other vars are wrong, so one run reports everything.
   const self: Member | null = id !== null && url !== null ? { id, url: trimSlashes(url) } : null;
@@ -80,6 +84,7 @@ export function parseNodeConfig(vars: ConfigVars): NodeConfigResult {
       slowdown,
       logLevel,
       coalesceRequests,
+      peerStreams,
     },
   };
 }
@@ -141,7 +146,7 @@ function parseLogLevel(raw: string | undefined, errors: string[]): LogLevel {
   return configDefaults.LOG_LEVEL;
 }
 
-function parseOnOff(vars: ConfigVars, name: 'COALESCE_REQUESTS', fallback: 'on' | 'off', errors: string[]): boolean {
+function parseOnOff(vars: ConfigVars, name: 'COALESCE_REQUESTS' | 'PEER_STREAMS', fallback: 'on' | 'off', errors: string[]): boolean {
   const v = vars[name]?.trim().toLowerCase() ?? '';
   if (v === 'on' || v === 'off') return v === 'on';
   if (v !== '') errors.push(`${name} must be "on" or "off", got "${vars[name]}"`);

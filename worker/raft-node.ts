@@ -11,10 +11,11 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Env } from './env';
 import { describeConfigErrors, parseNodeConfig } from './node-config';
 import type { NodeSettings } from './node-config';
-import type { NodeApi, ReadOutcome, WriteOutcome } from './node-api';
+import type { NodeApi, ReadOutcome, StatusReport, WriteOutcome } from './node-api';
 import { PendingRequests } from './pending-requests';
 import { AlarmTimers } from './adapters/alarm-timers';
 import { FetchTransport } from './adapters/fetch-transport';
+import { parseFrame } from './adapters/peer-streams';
 import { SqlRaftStorage } from './adapters/sql-storage';
 import { nodeLogger } from './logging';
 import type { LogContext } from './logging';
@@ -169,6 +170,53 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   }
 
   async receive(messages: Message[]): Promise<Message[]> {
+    return this.receiveNow(messages);
+  }
+
+  /**
+   * A peer opening its stream (adapters/peer-streams.ts). The Worker has
+   * checked the cluster secret; the socket is accepted here, so its frames
+   * reach webSocketMessage() without passing through the Worker again.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    this.requireLive();
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
+      return Response.json({ error: 'upgrade_required', message: 'expected a WebSocket upgrade' }, { status: 426 });
+    }
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1]);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /** A frame on a peer's stream: its messages are stepped as a POST's would be, and the replies answer the frame. */
+  override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    const frame = parseFrame(data);
+    if (!frame.ok) {
+      this.live?.logger.log('warn', 'refused a malformed frame on a peer stream; closing it', { issue: frame.message });
+      ws.close(1008, frame.message);
+      return;
+    }
+    let replies: Message[];
+    try {
+      replies = this.receiveNow(frame.messages);
+    } catch (err) {
+      ws.close(1011, 'node is not running');
+      throw err;
+    }
+    // Held by the output gate until what these messages made us write is durable.
+    ws.send(JSON.stringify({ seq: frame.seq, messages: replies }));
+  }
+
+  /** The peer went away or closed its stream; answer the close (workerd reports 1006 for a dropped connection). */
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closing');
+    } catch {
+      // already closed
+    }
+  }
+
+  private receiveNow(messages: Message[]): Message[] {
     const live = this.requireLive();
     const self = live.settings.raft.self.id;
     const capture: ReplyCapture = { to: new Set(messages.map((m) => m.from)), out: [] };
@@ -183,8 +231,12 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     return capture.out;
   }
 
-  async status(): Promise<NodeStatus> {
-    return this.requireLive().core.status(this.now());
+  async status(): Promise<StatusReport> {
+    const live = this.requireLive();
+    const status = live.core.status(this.now());
+    if (!live.settings.peerStreams) return status;
+    const streams = Object.fromEntries(live.settings.raft.peers.map((p) => [p.id, live.transport.streamOpen(p.id) ? 'open' : 'post'] as const));
+    return { ...status, streams };
   }
 
   override async alarm(): Promise<void> {
@@ -232,6 +284,7 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
         deliver: (replies) => this.deliver(replies),
         track: (work) => this.ctx.waitUntil(work),
         now: () => this.now(),
+        streams: settings.peerStreams,
       });
       const pending = new PendingRequests(
         (ref) => timers.clear(requestTimer(ref)),

@@ -85,6 +85,9 @@ describe('in-process cluster (3 Miniflare instances)', () => {
     expect(shared!.reads.batches).toBeLessThan(shared!.reads.requests);
     // The symptom workerd shows when a shared call's answer resumes a request in the wrong context.
     expect(cluster.logs(leader.id).filter((l) => l.includes('different request'))).toEqual([]);
+    // The leader sent to its followers over their WebSockets (worker/adapters/peer-streams.ts), which held up under the load.
+    expect(status.streams).toEqual(Object.fromEntries(cluster.members.filter((m) => m.id !== leader.id).map((m) => [m.id, 'open'])));
+    expect(cluster.logs(leader.id).filter((l) => l.includes('peer stream lost'))).toEqual([]);
   });
 
   it('writes through the leader, survives the leader being killed, and the restarted node catches up', async () => {
@@ -116,6 +119,13 @@ describe('in-process cluster (3 Miniflare instances)', () => {
       15_000,
     );
     expect(caughtUp.appliedIndex).toBeGreaterThanOrEqual(target);
+    // The new leader's stream to the restarted node opens again (after its backoff); POSTs carried the catch-up meanwhile.
+    const streams = await eventually(
+      async () => ((await cluster.status(next.id)) as StatusReport).streams,
+      (s) => s?.[leader.id] === 'open',
+      15_000,
+    );
+    expect(streams?.[leader.id]).toBe('open');
     // A follower redirects to the leader it knows.
     const viaFollower = await get(leader.url, 'k2');
     expect([200, 307]).toContain(viaFollower.status);

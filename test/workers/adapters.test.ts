@@ -35,6 +35,7 @@ describe('parseNodeConfig', () => {
       SLOWDOWN: '2.5',
       LOG_LEVEL: 'DEBUG',
       COALESCE_REQUESTS: ' ON ',
+      PEER_STREAMS: 'Off',
     });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
@@ -47,7 +48,7 @@ describe('parseNodeConfig', () => {
     expect(r.settings.raft.heartbeatIntervalMs).toBe(125);
     expect(r.settings.requestTimeoutMs).toBe(2500);
     expect(r.settings.peerRequestTimeoutMs).toBe(750);
-    expect(r.settings).toMatchObject({ clusterSecret: 's3cret', slowdown: 2.5, logLevel: 'debug', coalesceRequests: true });
+    expect(r.settings).toMatchObject({ clusterSecret: 's3cret', slowdown: 2.5, logLevel: 'debug', coalesceRequests: true, peerStreams: false });
   });
 
   it('fills in defaults, and an empty PEERS means a single-node cluster', () => {
@@ -58,6 +59,7 @@ describe('parseNodeConfig', () => {
       slowdown: 1,
       logLevel: 'info',
       coalesceRequests: false,
+      peerStreams: true,
     });
   });
 
@@ -70,17 +72,18 @@ describe('parseNodeConfig', () => {
       SLOWDOWN: '-1',
       LOG_LEVEL: 'toString',
       COALESCE_REQUESTS: 'yes',
+      PEER_STREAMS: '1',
     });
     expect(r.ok).toBe(false);
     if (r.ok) return;
     const text = describeConfigErrors(r.errors);
     expect(text).toMatch(/^invalid node configuration: /);
-    for (const name of ['NODE_ID', 'NODE_URL', 'CLUSTER_SECRET', 'ELECTION_TIMEOUT_MS', 'HEARTBEAT_INTERVAL_MS', 'SLOWDOWN', 'LOG_LEVEL', 'COALESCE_REQUESTS']) {
+    for (const name of ['NODE_ID', 'NODE_URL', 'CLUSTER_SECRET', 'ELECTION_TIMEOUT_MS', 'HEARTBEAT_INTERVAL_MS', 'SLOWDOWN', 'LOG_LEVEL', 'COALESCE_REQUESTS', 'PEER_STREAMS']) {
       expect(text).toContain(name);
     }
     expect(text).toContain('PEERS item "n2"');
     expect(text).toContain('PEERS item "=http://x:1"');
-    expect(r.errors).toHaveLength(10); // each problem once, no echoes from the core's own checks
+    expect(r.errors).toHaveLength(11); // each problem once, no echoes from the core's own checks
   });
 
   it.each([
@@ -164,6 +167,7 @@ function scriptedTransport(overrides: Partial<TransportOptions> = {}) {
     deliver: (msgs) => events.push(`deliver ${msgs.map((m) => `${m.from}:${m.type}:${(m as AppendResponse).round}`).join(',')}`),
     track: (p) => work.push(p),
     now: () => clock.now,
+    streams: false,
     fetch: fakeFetch as typeof fetch,
     ...overrides,
   });

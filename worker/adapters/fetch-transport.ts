@@ -1,8 +1,11 @@
 // Sends the core's messages to peers over HTTP: POSTs to
 // {peerUrl}/raft/messages carrying a batch of messages for that peer, with the
-// cluster secret. At most `maxInflightPerPeer` POSTs are open per peer; what
-// the core produces meanwhile is held and goes out together in the next one. The peer answers with the replies it produced for us, which
-// are handed to `deliver` (the Durable Object steps them into the core).
+// cluster secret, or, when `streams` is on and the peer's socket is open, the
+// same batch as one frame on a WebSocket to the peer (peer-streams.ts). At
+// most `maxInflightPerPeer` POSTs or frames are open per peer; what the core
+// produces meanwhile is held and goes out together in the next one. The peer
+// answers with the replies it produced for us, which are handed to `deliver`
+// (the Durable Object steps them into the core).
 //
 // Nothing here is awaited by the caller: each POST runs on its own and has its
 // own timeout, so a slow or dead
@@ -12,6 +15,7 @@ import type { Message, MessageType } from '../raft/messages';
 import type { Logger } from '../raft/logger';
 import type { Member, NodeId } from '../raft/types';
 import { LogThrottle } from '../logging';
+import { PeerStreams } from './peer-streams';
 
 export interface TransportOptions {
   self: NodeId;
@@ -29,6 +33,8 @@ export interface TransportOptions {
   /** Keep the object alive until the POST settles (ctx.waitUntil). */
   track: (work: Promise<unknown>) => void;
   now: () => number;
+  /** Send over a WebSocket per peer when one is open (peer-streams.ts); POST otherwise. */
+  streams: boolean;
   fetch?: typeof fetch;
 }
 
@@ -46,11 +52,27 @@ export class FetchTransport {
   private readonly failing = new Set<NodeId>();
   private readonly throttle: LogThrottle;
   private readonly fetchFn: typeof fetch;
+  private readonly streams: PeerStreams | null;
 
   constructor(private readonly opts: TransportOptions) {
     this.peers = new Map(opts.peers.map((p) => [p.id, p]));
     this.throttle = new LogThrottle(opts.warnIntervalMs);
     this.fetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
+    this.streams = opts.streams
+      ? new PeerStreams({
+          secret: opts.secret,
+          timeoutMs: opts.timeoutMs,
+          logger: opts.logger,
+          now: opts.now,
+          track: opts.track,
+          fetch: this.fetchFn,
+        })
+      : null;
+  }
+
+  /** Whether messages to `peer` go over its WebSocket now rather than as POSTs. */
+  streamOpen(peer: NodeId): boolean {
+    return this.streams?.isOpen(peer) ?? false;
   }
 
   /** Group by destination and start one POST per peer. Returns at once. */
@@ -112,7 +134,7 @@ export class FetchTransport {
     return this.held.get(peer)?.length ?? 0;
   }
 
-  /** POSTs currently in flight to `peer`. */
+  /** POSTs or frames currently in flight to `peer`. */
   inflightTo(peer: NodeId): number {
     return this.inflight.get(peer) ?? 0;
   }
@@ -134,6 +156,11 @@ export class FetchTransport {
     peer: Member,
     batch: Message[],
   ): Promise<{ type: 'ok'; replies: Message[]; dropped: number } | { type: 'failed'; reason: string }> {
+    const viaStream = this.streams?.exchange(peer, batch);
+    if (viaStream) {
+      const answer = await viaStream;
+      return answer.type === 'ok' ? { type: 'ok', ...this.parseReplies(answer.body, peer.id) } : answer;
+    }
     try {
       const res = await this.fetchFn(`${peer.url}${raftMessagesPath}`, {
         method: 'POST',

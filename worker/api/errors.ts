@@ -19,6 +19,7 @@ export type Refusal =
   | { error: 'not_found_route'; message: string }
   | { error: 'method_not_allowed'; allow: string[] }
   | { error: 'unauthorized'; message: string }
+  | { error: 'upgrade_required'; message: string }
   | { error: 'cluster_secret_not_configured'; message: string }
   | { error: 'internal'; message: string };
 
@@ -56,6 +57,8 @@ export function refuse(c: Context, r: Refusal): Response {
       );
     case 'unauthorized':
       return c.json({ error: r.error, message: r.message }, 401, { 'WWW-Authenticate': 'Bearer' });
+    case 'upgrade_required':
+      return c.json({ error: r.error, message: r.message }, 426, { Upgrade: 'websocket' });
     case 'cluster_secret_not_configured':
       return c.json({ error: r.error, message: r.message }, 503);
     case 'internal':

@@ -16,7 +16,8 @@ export type Call =
   | { method: 'write'; req: KvRequest }
   | { method: 'read'; key: string }
   | { method: 'receive'; messages: Message[] }
-  | { method: 'status' };
+  | { method: 'status' }
+  | { method: 'fetch'; url: string };
 
 export const fakeStatus: NodeStatus = {
   id: 'n1',
@@ -75,6 +76,12 @@ export class FakeNode implements NodeApi {
   async status(): Promise<NodeStatus> {
     this.calls.push({ method: 'status' });
     return fakeStatus;
+  }
+
+  /** The real node answers 101 with a socket; Node's Response cannot, so the double answers 200. */
+  async fetch(request: Request): Promise<Response> {
+    this.calls.push({ method: 'fetch', url: request.url });
+    return new Response('stream accepted', { status: 200 });
   }
 
   private apply({ cmd }: KvRequest): KvSuccess {

@@ -136,3 +136,32 @@ describe('validation (authenticated)', () => {
     expect(node.calls).toEqual([]);
   });
 });
+
+describe('GET /raft/stream (a peer opening its WebSocket)', () => {
+  const open = (headers: Record<string, string>, secret?: string) => appWith(node, secret).request(`${base}/raft/stream`, { headers });
+  const auth = { Authorization: `Bearer ${TEST_SECRET}` };
+
+  it('hands an authenticated upgrade to the node, which accepts the socket', async () => {
+    const res = await open({ ...auth, Upgrade: 'websocket' });
+    expect(res.status).toBe(200); // the double's stand-in for the node's 101
+    expect(node.calls).toEqual([{ method: 'fetch', url: `${base}/raft/stream` }]);
+  });
+
+  it.each([
+    ['no secret', { Upgrade: 'websocket' }, 401, 'unauthorized'],
+    ['a wrong secret', { Upgrade: 'websocket', Authorization: 'Bearer nope' }, 401, 'unauthorized'],
+    ['no upgrade', auth, 426, 'upgrade_required'],
+    ['an upgrade to something else', { ...auth, Upgrade: 'h2c' }, 426, 'upgrade_required'],
+  ])('refuses %s with %i, and the node never sees it', async (_, headers, status, error) => {
+    const res = await open(headers);
+    expect(res.status).toBe(status);
+    expect(await res.json()).toMatchObject({ error });
+    expect(node.calls).toEqual([]);
+  });
+
+  it('refuses with 503 when no secret is configured', async () => {
+    const res = await open({ ...auth, Upgrade: 'websocket' }, '');
+    expect(res.status).toBe(503);
+    expect(node.calls).toEqual([]);
+  });
+});

@@ -1,13 +1,16 @@
-// POST /raft/messages: peer RPC. Order matters: refuse when no secret is
+// POST /raft/messages: peer RPC; GET /raft/stream: the same over a WebSocket
+// (adapters/peer-streams.ts). Order matters: refuse when no secret is
 // configured, then authenticate, then validate; only then deliver. A refused
 // request never reaches the node, and an unauthenticated one learns nothing
 // about what a valid body looks like.
 import { Hono } from 'hono';
+import type { Context } from 'hono';
 import type { AppDeps, AppEnv } from './app-deps';
 import type { PeerResponse } from './message-schemas';
 import { readBodyText } from './body';
 import { refuse } from './errors';
 import { isPeerRequest, peerRequestSchema } from './message-schemas';
+import { raftStreamPath } from '../adapters/peer-streams';
 import { checkPeerAuth } from './peer-auth';
 import { describeIssues } from './schemas';
 
@@ -20,7 +23,8 @@ export const MAX_PEER_BODY_BYTES = 16 * 1024 * 1024;
 export function peerRoutes<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> {
   const r = new Hono<AppEnv<B>>();
 
-  r.post('/raft/messages', async (c) => {
+  /** Null when the request carries the cluster secret; otherwise the refusal to answer with. */
+  const refusePeer = async (c: Context<AppEnv<B>>): Promise<Response | null> => {
     const secret = deps.clusterSecret(c.env);
     if (secret === '') {
       return refuse(c, {
@@ -29,10 +33,14 @@ export function peerRoutes<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> 
       });
     }
     const auth = await checkPeerAuth(c.req.header('Authorization') ?? null, secret);
-    if (!auth.ok) {
-      deps.logger(c.env).log('warn', 'refused peer request', { reason: auth.reason });
-      return refuse(c, { error: 'unauthorized', message: 'peer requests need Authorization: Bearer <cluster secret>' });
-    }
+    if (auth.ok) return null;
+    deps.logger(c.env).log('warn', 'refused peer request', { reason: auth.reason });
+    return refuse(c, { error: 'unauthorized', message: 'peer requests need Authorization: Bearer <cluster secret>' });
+  };
+
+  r.post('/raft/messages', async (c) => {
+    const refused = await refusePeer(c);
+    if (refused !== null) return refused;
 
     const body = await readBodyText(c.req.raw, MAX_PEER_BODY_BYTES);
     if (!body.ok) return refuse(c, body);
@@ -51,6 +59,16 @@ export function peerRoutes<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> 
 
     const replies: PeerResponse = { messages: await deps.node(c.env).receive(raw.messages) };
     return c.json(replies);
+  });
+
+  // A peer's stream (adapters/peer-streams.ts): authenticated here, once; the node accepts the socket.
+  r.get(raftStreamPath, async (c) => {
+    const refused = await refusePeer(c);
+    if (refused !== null) return refused;
+    if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') {
+      return refuse(c, { error: 'upgrade_required', message: `GET ${raftStreamPath} needs Upgrade: websocket` });
+    }
+    return deps.node(c.env).fetch(c.req.raw);
   });
 
   return r;
