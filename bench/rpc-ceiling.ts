@@ -16,12 +16,13 @@
 // `--variant shared` shows it within a few rounds; check again after a
 // workerd upgrade before turning COALESCE_REQUESTS on with TurboFan.
 import { Log, LogLevel, Miniflare } from 'miniflare';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { pidListeningOn } from '../client/launcher-procfs';
+import { cpuMs } from './procstat';
 import { defaultV8Flags, parseV8Flags, useWorkerdV8Flags } from '../client/workerd-v8-flags';
 import { runLoad } from './load';
 import { fmt } from './run';
@@ -97,9 +98,9 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in 10 ms ticks
+/** CPU time of `pid` so far, in ms (0 if it is gone). */
+function cpuOf(pid: number): number {
+  return cpuMs(pid) ?? 0;
 }
 
 async function main(): Promise<void> {
@@ -135,10 +136,10 @@ async function main(): Promise<void> {
     console.log(`variant ${o.variant}, V8 flags: ${o.v8Flags.join(' ') || '(none)'}`);
     for (let round = 1; round <= o.rounds; round++) {
       for (const concurrency of o.concurrency) {
-        const before = cpuMs(pid);
+        const before = cpuOf(pid);
         const seen = crossContext;
         const r = await runLoad({ urls: [`http://127.0.0.1:${o.port}`], concurrency, durationMs: o.seconds * 1000, mix: { write: 1, read: 0 }, keys: 1000, valueSize: 100, client: 'raw' });
-        const perOpUs = ((cpuMs(pid) - before) / Math.max(1, r.ops)) * 1000;
+        const perOpUs = ((cpuOf(pid) - before) / Math.max(1, r.ops)) * 1000;
         console.log(
           `round ${round} c=${concurrency}: ${fmt(r.opsPerSec)} ops/s, p50 ${fmt(r.latency.p50Ms, 2)} ms, p99 ${fmt(r.latency.p99Ms, 1)} ms, ` +
             `workerd ${fmt(perOpUs)} us CPU/op, failed ${r.errors}, "different request" ${crossContext - seen}`,

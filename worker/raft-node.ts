@@ -2,7 +2,8 @@
 // (raft/node.ts), the KV state machine, and the adapters, and carries out each
 // Ready in the order ready.ts documents. Every call into the core is followed,
 // synchronously, by the SQL writes it asks for; messages go out afterwards, and
-// the output gate holds them (and RPC replies) until those writes are durable.
+// the output gate holds them (and RPC replies, and answers on peer streams)
+// until those writes are durable.
 // One exception: a leader's new entries are written one macrotask after their
 // AppendEntries leave, and before the next core call (held-writes.ts).
 // Input gates open while we await, so nothing below assumes state survives an
@@ -235,7 +236,8 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     const live = this.requireLive();
     const status = live.core.status(this.now());
     if (!live.settings.peerStreams) return status;
-    const streams = Object.fromEntries(live.settings.raft.peers.map((p) => [p.id, live.transport.streamOpen(p.id) ? 'open' : 'post'] as const));
+    const streams: Record<string, 'open' | 'post'> = {};
+    for (const p of live.settings.raft.peers) streams[p.id] = live.transport.streamOpen(p.id) ? 'open' : 'post';
     return { ...status, streams };
   }
 

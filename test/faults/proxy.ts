@@ -1,8 +1,9 @@
 // One directed network link i→j as a TCP proxy. Node i's peer URL for j
-// points at this proxy, which forwards to j's real port. Peer RPC is HTTP,
-// so a request i→j and its response travel on a connection opened by i
-// through this proxy: cutting it means "i cannot reach j", while j's own
-// requests to i still flow through the proxy j→i. That is how a one-way
+// points at this proxy, which forwards to j's real port. Peer traffic is
+// HTTP (POSTs, and WebSocket streams opened with an upgrade), so a message
+// i→j and its answer travel on a connection opened by i through this proxy:
+// cutting it means "i cannot reach j", while j's own messages to i still
+// flow through the proxy j→i. That is how a one-way
 // partition is built without touching node code.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
