@@ -3,7 +3,7 @@
 // leader once elected and every leader change; Ctrl-C stops everything.
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseFlags, parseIntIn, parsePort, parsePositive, UsageError } from './launcher-flags';
+import { parseFlags, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from './launcher-flags';
 import { logLevels } from './launcher-node-config';
 import { isAlive } from './launcher-procfs';
 import { loadOrCreateSecret } from './launcher-secret';
@@ -21,6 +21,7 @@ const usage = `usage: npm start -- [options]
   --request-timeout-ms N     (default 3000)
   --slowdown F               multiply every timeout by F (default 1)
   --log-level L              debug|info|warn|error (default info)
+  --peer-streams on|off      peer messages over one WebSocket per peer (default on; off: POSTs only)
   --v8-flags="F ..."         V8 flags for every node's workerd (default
                              "${defaultV8Flags.join(' ')}"; --v8-flags= for none)
   --mode M                   inprocess (one Miniflare per node, default) or process (one OS process per node)
@@ -36,6 +37,7 @@ const known = {
   'request-timeout-ms': 'string',
   slowdown: 'string',
   'log-level': 'string',
+  'peer-streams': 'string',
   mode: 'string',
   'v8-flags': 'string',
   verbose: 'boolean',
@@ -84,6 +86,7 @@ function parseArgs(argv: string[]): ClusterArgs | null {
       requestTimeoutMs: opt('request-timeout-ms', ms),
       slowdown: opt('slowdown', parsePositive),
       logLevel,
+      peerStreams: opt('peer-streams', parseOnOff),
       v8Flags: opt('v8-flags', parseV8Flags),
     },
   };

@@ -9,7 +9,7 @@ import { join, relative, resolve } from 'node:path';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { repoRoot } from './bundle';
-import { parseFlags, parseIntIn, parsePort, parsePositive, UsageError } from './launcher-flags';
+import { parseFlags, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from './launcher-flags';
 import { logLevels, nodeVars, type Member, type NodeSettings } from './launcher-node-config';
 import { waitGroupGone } from './launcher-process';
 import { processGroupMembers } from './launcher-procfs';
@@ -23,7 +23,7 @@ const usage = `usage: npm run dev:cluster -- [options]
   --data DIR                 persist folders DIR/<id>, secret DIR/cluster-secret,
                              logs DIR/logs/<id>.log (default .data/wrangler)
   --election-timeout-ms N, --heartbeat-interval-ms N, --request-timeout-ms N,
-  --slowdown F, --log-level L   passed to every node as --var
+  --slowdown F, --log-level L, --peer-streams on|off   passed to every node as --var
   --leader-timeout-ms N      how long to wait for a leader (default 90000)
   --print-commands           print each node's wrangler dev command and exit
   --help`;
@@ -38,6 +38,7 @@ const known = {
   'request-timeout-ms': 'string',
   slowdown: 'string',
   'log-level': 'string',
+  'peer-streams': 'string',
   'leader-timeout-ms': 'string',
   'print-commands': 'boolean',
   help: 'boolean',
@@ -100,6 +101,7 @@ function parseArgs(argv: string[]) {
       requestTimeoutMs: opt('request-timeout-ms', ms),
       slowdown: opt('slowdown', parsePositive),
       logLevel,
+      peerStreams: opt('peer-streams', parseOnOff),
     },
   };
 }

@@ -54,6 +54,13 @@ export function parsePositive(what: string, text: string): number {
   return n;
 }
 
+/** "on" or "off" (any case). */
+export function parseOnOff(what: string, text: string): boolean {
+  const v = text.trim().toLowerCase();
+  if (v === 'on' || v === 'off') return v === 'on';
+  throw new UsageError(`${what} must be on or off, got "${text}"`);
+}
+
 export function parsePort(what: string, text: string): number {
   return parseIntIn(what, text, 1, 65535);
 }

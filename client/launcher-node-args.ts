@@ -1,7 +1,7 @@
 // Command line and environment of `npm run node` / `npm run server`
 // (client/node-process.ts), resolved into one node's settings.
 import { dirname, join, resolve } from 'node:path';
-import { parseFlags, parseIntIn, parsePort, parsePositive, UsageError } from './launcher-flags';
+import { parseFlags, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from './launcher-flags';
 import { isHttpUrl, logLevels, parsePeers, stripSlash, type Member, type NodeSettings } from './launcher-node-config';
 import { defaultV8Flags, parseV8Flags } from './workerd-v8-flags';
 
@@ -24,6 +24,7 @@ export const nodeUsage = `usage: npm run node -- --id n1 --port 8787 --peers n2=
   --request-timeout-ms N     (env REQUEST_TIMEOUT_MS; default 3000)
   --slowdown F               multiply every timeout by F (env SLOWDOWN; default 1)
   --log-level L              debug|info|warn|error (env LOG_LEVEL; default info)
+  --peer-streams on|off      peer messages over one WebSocket per peer (env PEER_STREAMS; default on)
   --v8-flags="F ..."         V8 flags for this node's workerd (env V8_FLAGS; default
                              "${defaultV8Flags.join(' ')}"; --v8-flags= for none)
   --help`;
@@ -42,6 +43,7 @@ const known = {
   'request-timeout-ms': 'string',
   slowdown: 'string',
   'log-level': 'string',
+  'peer-streams': 'string',
   'v8-flags': 'string',
   help: 'boolean',
 } as const;
@@ -114,6 +116,9 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     throw new UsageError(`${logArg.what} must be one of ${logLevels.join('|')}, got "${logArg.value}"`);
   }
 
+  const streamsArg = pick('peer-streams', 'PEER_STREAMS');
+  const peerStreams = streamsArg ? parseOnOff(streamsArg.what, streamsArg.value) : undefined;
+
   // Unlike pick(), an empty value counts: --v8-flags= (or V8_FLAGS="") means no flags.
   const v8Given = flags.get('v8-flags') ?? env.V8_FLAGS;
   const v8Flags = v8Given === undefined ? undefined : parseV8Flags(flags.has('v8-flags') ? '--v8-flags' : 'V8_FLAGS', v8Given);
@@ -128,7 +133,7 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
 
   return {
     help: false,
-    settings: { id, host, port, url, peers, dataDir, electionTimeoutMs, heartbeatIntervalMs, requestTimeoutMs, slowdown, logLevel, v8Flags },
+    settings: { id, host, port, url, peers, dataDir, electionTimeoutMs, heartbeatIntervalMs, requestTimeoutMs, slowdown, logLevel, peerStreams, v8Flags },
     secret,
   };
 }

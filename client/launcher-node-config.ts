@@ -22,6 +22,8 @@ export interface NodeSettings {
   requestTimeoutMs?: number;
   slowdown?: number;
   logLevel?: string;
+  /** Peer messages over WebSockets (PEER_STREAMS); the node's default when undefined. */
+  peerStreams?: boolean;
   /** V8 flags for the node's workerd (client/workerd-v8-flags.ts); default defaultV8Flags, [] for none. */
   v8Flags?: string[];
 }
@@ -78,5 +80,6 @@ export function nodeVars(s: NodeSettings): Record<string, string> {
   if (s.requestTimeoutMs !== undefined) vars.REQUEST_TIMEOUT_MS = String(s.requestTimeoutMs);
   if (s.slowdown !== undefined) vars.SLOWDOWN = String(s.slowdown);
   if (s.logLevel !== undefined) vars.LOG_LEVEL = s.logLevel;
+  if (s.peerStreams !== undefined) vars.PEER_STREAMS = s.peerStreams ? 'on' : 'off';
   return vars;
 }

@@ -35,6 +35,7 @@ export function nodeProcessArgs(s: NodeSettings): string[] {
   if (s.requestTimeoutMs !== undefined) args.push('--request-timeout-ms', String(s.requestTimeoutMs));
   if (s.slowdown !== undefined) args.push('--slowdown', String(s.slowdown));
   if (s.logLevel !== undefined) args.push('--log-level', s.logLevel);
+  if (s.peerStreams !== undefined) args.push('--peer-streams', s.peerStreams ? 'on' : 'off');
   if (s.v8Flags !== undefined) args.push(`--v8-flags=${s.v8Flags.join(' ')}`);
   return args;
 }

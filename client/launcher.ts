@@ -34,6 +34,8 @@ export interface LaunchOptions {
   requestTimeoutMs?: number;
   slowdown?: number;
   logLevel?: string;
+  /** Peer messages over WebSockets (the node's PEER_STREAMS); default on. */
+  peerStreams?: boolean;
   /** V8 flags for every node's workerd (default defaultV8Flags in client/workerd-v8-flags.ts). */
   v8Flags?: string[];
   /** Cluster secret; generated if absent. */
@@ -171,6 +173,7 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<Cluster> {
       requestTimeoutMs: opts.requestTimeoutMs,
       slowdown: opts.slowdown,
       logLevel: opts.logLevel,
+      peerStreams: opts.peerStreams,
       v8Flags: opts.v8Flags,
     };
     const sink: LineSink = (line) => {

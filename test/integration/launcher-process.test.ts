@@ -1,6 +1,8 @@
 // Nodes as OS processes (client/node-process.ts), each in its own process
 // group: SIGKILL of the whole group, then the same command again, must bring a
 // node back with its data. Also the seed's environment form and SIGTERM.
+// These nodes run with --peer-streams off, so this file covers a cluster
+// whose peers talk by POST only (launcher.test.ts covers streams).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,7 +40,7 @@ describe('process-mode cluster', () => {
 
   beforeAll(async () => {
     const t0 = performance.now();
-    cluster = await startCluster({ mode: 'process', nodes: 3, basePort: 18_710, electionTimeoutMs: 150, heartbeatIntervalMs: 30, logLevel: 'warn' });
+    cluster = await startCluster({ mode: 'process', nodes: 3, basePort: 18_710, electionTimeoutMs: 150, heartbeatIntervalMs: 30, logLevel: 'warn', peerStreams: false });
     console.log(`process-mode startup ${(performance.now() - t0).toFixed(0)} ms`);
   }, 120_000);
 
@@ -69,6 +71,8 @@ describe('process-mode cluster', () => {
     const s = await eventually(async () => (await cluster.status(leader.id)) as StatusView, (v) => v.appliedIndex >= target, 15_000);
     expect(s?.appliedIndex).toBeGreaterThanOrEqual(target);
     expect(cluster.crashes()).toEqual([]);
+    // --peer-streams off reached the nodes through their command lines: no status reports streams.
+    expect(((await cluster.status(next.id)) as { streams?: unknown }).streams).toBeUndefined();
   });
 
   it('pauses a whole group with SIGSTOP and resumes it', async () => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster, type StatusView } from '../../client/launcher';
 import { parseNodeArgs } from '../../client/launcher-node-args';
 import { nodeProcessArgs, tsxScriptCommand } from '../../client/launcher-process';
+import { nodeVars } from '../../client/launcher-node-config';
 import { isAlive, rssKiB } from '../../client/launcher-procfs';
 import { defaultV8Flags, v8FlagsGiven } from '../../client/workerd-v8-flags';
 import { runLoad } from '../../bench/load';
@@ -207,7 +208,23 @@ describe('node-process arguments', () => {
     expect(parse(base, { V8_FLAGS: '' })).toEqual([]);
   });
 
+  it('carries the peer-streams choice from the launcher to the node process and its vars', () => {
+    const parse = (argv: string[], env: NodeJS.ProcessEnv = noEnv) => {
+      const a = parseNodeArgs(argv, env);
+      if (a.help) throw new Error('help');
+      return a.settings.peerStreams;
+    };
+    expect(parse(base)).toBeUndefined(); // the node's default (on) applies
+    const settings = { id: 'n1', host: '127.0.0.1', port: 8787, url: 'http://127.0.0.1:8787', peers: [], secret: 'abcdefgh', dataDir: '/tmp/x/n1' };
+    expect(parse(nodeProcessArgs({ ...settings, peerStreams: false }))).toBe(false);
+    expect(parse(nodeProcessArgs({ ...settings, peerStreams: true }))).toBe(true);
+    expect(parse(base, { PEER_STREAMS: 'OFF' })).toBe(false);
+    expect(nodeVars({ ...settings, peerStreams: false }).PEER_STREAMS).toBe('off');
+    expect(nodeVars(settings).PEER_STREAMS).toBeUndefined();
+  });
+
   it.each([
+    [[...base, '--peer-streams', 'maybe'], /--peer-streams must be on or off, got "maybe"/],
     [[...base, '--v8-flags', '--expose-gc'], /--v8-flags needs a value/],
     [[...base, '--v8-flags=semi'], /--v8-flags: "semi" is not a V8 flag/],
     [['--id', 'n1', '--peers='], /missing --port/],
