@@ -200,9 +200,10 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     let replies: Message[];
     try {
       replies = this.receiveNow(frame.messages);
-    } catch (err) {
+    } catch {
+      // Not running (misconfigured, or stopped by crash(), which logged why): the peer falls back to POSTs.
       ws.close(1011, 'node is not running');
-      throw err;
+      return;
     }
     // Held by the output gate until what these messages made us write is durable.
     ws.send(JSON.stringify({ seq: frame.seq, messages: replies }));

@@ -15,7 +15,7 @@ import type { Message, MessageType } from '../raft/messages';
 import type { Logger } from '../raft/logger';
 import type { Member, NodeId } from '../raft/types';
 import { LogThrottle } from '../logging';
-import { PeerStreams } from './peer-streams';
+import { PeerStreams, describeError, isRecord } from './peer-streams';
 
 export interface TransportOptions {
   self: NodeId;
@@ -206,13 +206,4 @@ function isMessageFrom(m: unknown, from: NodeId, to: NodeId): m is Message {
     m.to === to &&
     typeof m.term === 'number'
   );
-}
-
-function isRecord(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
-
-function describeError(err: unknown): string {
-  if (err instanceof Error) return err.name === 'TimeoutError' ? 'timed out' : `${err.name}: ${err.message}`;
-  return String(err);
 }

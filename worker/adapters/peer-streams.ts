@@ -131,7 +131,7 @@ export class PeerStreams {
       })
       .catch((err: unknown) => {
         this.backOff(s);
-        this.opts.logger.log('debug', 'peer stream not opened; using POST', { peer: peer.id, reason: describe(err) });
+        this.opts.logger.log('debug', 'peer stream not opened; using POST', { peer: peer.id, reason: describeError(err) });
       })
       .finally(() => {
         s.connecting = false;
@@ -228,11 +228,13 @@ export function parseFrame(data: string | ArrayBuffer): InboundFrame {
   return { ok: true, seq: raw.seq as number, messages: body.messages };
 }
 
-function isRecord(x: unknown): x is Record<string, unknown> {
+/** A JSON object (not an array, not null). */
+export function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
-function describe(err: unknown): string {
+/** A failed request or upgrade, in a few words for the log. */
+export function describeError(err: unknown): string {
   if (err instanceof Error) return err.name === 'TimeoutError' ? 'timed out' : `${err.name}: ${err.message}`;
   return String(err);
 }
