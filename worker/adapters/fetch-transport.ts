@@ -7,10 +7,10 @@
 // answers with the replies it produced for us, which are handed to `deliver`
 // (the Durable Object steps them into the core).
 //
-// Nothing here is awaited by the caller: each POST runs on its own and has its
-// own timeout, so a slow or dead
-// peer delays nobody else. Raft tolerates lost messages (§5.1: RPCs are
-// retried), so a failed POST is just logged and dropped.
+// Nothing here is awaited by the caller: each POST or frame runs on its own
+// and has its own timeout, so a slow or dead peer delays nobody else. Raft
+// tolerates lost messages (§5.1: RPCs are retried), so a failed exchange is
+// just logged and dropped.
 import type { Message, MessageType } from '../raft/messages';
 import type { Logger } from '../raft/logger';
 import type { Member, NodeId } from '../raft/types';
@@ -75,7 +75,7 @@ export class FetchTransport {
     return this.streams?.isOpen(peer) ?? false;
   }
 
-  /** Group by destination and start one POST per peer. Returns at once. */
+  /** Group by destination and start one POST (or frame) per peer. Returns at once. */
   send(messages: readonly Message[]): void {
     const batches = new Map<NodeId, Message[]>();
     const debug = this.opts.logger.enabled?.('debug') !== false;
