@@ -1,9 +1,10 @@
 // The Durable Object that is one Raft node. Glue only: it owns the pure core
-// (raft/node.ts), the KV state machine, and the adapters, and carries out each
-// Ready in the order ready.ts documents. Every call into the core is followed,
-// synchronously, by the SQL writes it asks for; messages go out afterwards, and
-// the output gate holds them (and RPC replies, and answers on peer streams)
-// until those writes are durable.
+// (raft/node.ts), the KV state machine, and the adapters (node-assembly.ts
+// builds them at start; adapters/peer-stream-server.ts answers peer streams),
+// and carries out each Ready in the order ready.ts documents. Every call into
+// the core is followed, synchronously, by the SQL writes it asks for; messages
+// go out afterwards, and the output gate holds them (and RPC replies, and
+// answers on peer streams) until those writes are durable.
 // One exception: a leader's new entries are written one macrotask after their
 // AppendEntries leave, and before the next core call (held-writes.ts).
 // Input gates open while we await, so nothing below assumes state survives an
@@ -13,36 +14,17 @@ import type { Env } from './env';
 import { describeConfigErrors, parseNodeConfig } from './node-config';
 import type { NodeSettings } from './node-config';
 import type { NodeApi, ReadOutcome, StatusReport, WriteOutcome } from './node-api';
-import { PendingRequests } from './pending-requests';
-import { AlarmTimers } from './adapters/alarm-timers';
-import { FetchTransport } from './adapters/fetch-transport';
-import { parseFrame } from './adapters/peer-streams';
-import { SqlRaftStorage } from './adapters/sql-storage';
-import { nodeLogger } from './logging';
-import type { LogContext } from './logging';
+import { acceptPeerStream, answerClose, answerFrame } from './adapters/peer-stream-server';
 import { encodeRequest } from './kv/commands';
 import type { KvRequest } from './kv/commands';
-import { KvStateMachine } from './kv/store';
-import { RaftNode } from './raft/node';
-import type { NodeStatus, Proposal } from './raft/node';
-import type { Logger } from './raft/logger';
+import type { Proposal, RaftNode } from './raft/node';
 import type { Message } from './raft/messages';
 import type { Ready } from './raft/ready';
 import type { Index, NodeId } from './raft/types';
 import { mayWriteAfterSending, type HeldWrite } from './held-writes';
 import { MacrotaskBatch } from './macrotask-batch';
-
-interface Live {
-  settings: NodeSettings;
-  core: RaftNode;
-  kv: KvStateMachine;
-  storage: SqlRaftStorage;
-  timers: AlarmTimers;
-  transport: FetchTransport;
-  pending: PendingRequests;
-  logger: Logger;
-  logContext: LogContext;
-}
+import { assembleNode, requestTimer, type Live } from './node-assembly';
+import type { AlarmTimers } from './adapters/alarm-timers';
 
 /** Messages for these peers are returned to the caller instead of being POSTed. */
 interface ReplyCapture {
@@ -54,7 +36,6 @@ interface ReplyCapture {
 export const inspectNode = Symbol('inspectNode');
 
 const tickTimer = 'tick';
-const requestTimer = (ref: number): string => `request:${ref}`;
 
 export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   private live: Live | null = null;
@@ -174,48 +155,19 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     return this.receiveNow(messages);
   }
 
-  /**
-   * A peer opening its stream (adapters/peer-streams.ts). The Worker has
-   * checked the cluster secret; the socket is accepted here, so its frames
-   * reach webSocketMessage() without passing through the Worker again.
-   */
+  /** A peer opening its stream; the Worker has checked the secret (adapters/peer-stream-server.ts). */
   override async fetch(request: Request): Promise<Response> {
     this.requireLive();
-    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
-      return Response.json({ error: 'upgrade_required', message: 'expected a WebSocket upgrade' }, { status: 426 });
-    }
-    const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1]);
-    return new Response(null, { status: 101, webSocket: pair[0] });
+    return acceptPeerStream(this.ctx, request);
   }
 
-  /** A frame on a peer's stream: its messages are stepped as a POST's would be, and the replies answer the frame. */
+  /** A frame on a peer's stream: stepped as a POST's messages would be; the replies answer it. */
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    const frame = parseFrame(data);
-    if (!frame.ok) {
-      this.live?.logger.log('warn', 'refused a malformed frame on a peer stream; closing it', { issue: frame.message });
-      ws.close(1008, frame.message);
-      return;
-    }
-    let replies: Message[];
-    try {
-      replies = this.receiveNow(frame.messages);
-    } catch {
-      // Not running (misconfigured, or stopped by crash(), which logged why): the peer falls back to POSTs.
-      ws.close(1011, 'node is not running');
-      return;
-    }
-    // Held by the output gate until what these messages made us write is durable.
-    ws.send(JSON.stringify({ seq: frame.seq, messages: replies }));
+    answerFrame(ws, data, (messages) => this.receiveNow(messages), this.live?.logger);
   }
 
-  /** The peer went away or closed its stream; answer the close (workerd reports 1006 for a dropped connection). */
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closing');
-    } catch {
-      // already closed
-    }
+    answerClose(ws, code);
   }
 
   private receiveNow(messages: Message[]): Message[] {
@@ -236,10 +188,8 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   async status(): Promise<StatusReport> {
     const live = this.requireLive();
     const status = live.core.status(this.now());
-    if (!live.settings.peerStreams) return status;
-    const streams: Record<string, 'open' | 'post'> = {};
-    for (const p of live.settings.raft.peers) streams[p.id] = live.transport.streamOpen(p.id) ? 'open' : 'post';
-    return { ...status, streams };
+    const streams = live.transport.streamStates();
+    return streams === null ? status : { ...status, streams };
   }
 
   override async alarm(): Promise<void> {
@@ -267,49 +217,9 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
 
   private async start(settings: NodeSettings): Promise<void> {
     try {
-      const storage = new SqlRaftStorage(this.ctx.storage);
-      storage.migrate();
-      const persisted = storage.load();
-      const armedAt = await this.ctx.storage.getAlarm();
-      const logContext: LogContext = { node: settings.raft.self.id, term: persisted.hardState.term, role: 'follower' };
-      const logger = nodeLogger(settings.logLevel, logContext);
-      const timers = new AlarmTimers(this.ctx.storage, armedAt, (err) =>
-        logger.log('error', 'setAlarm failed', { err: String(err) }),
-      );
-      const transport = new FetchTransport({
-        self: settings.raft.self.id,
-        peers: settings.raft.peers,
-        secret: settings.clusterSecret,
-        timeoutMs: settings.peerRequestTimeoutMs,
-        maxInflightPerPeer: 2,
-        warnIntervalMs: 5000,
-        logger,
+      this.live = await assembleNode(this.ctx, settings, {
         deliver: (replies) => this.deliver(replies),
-        track: (work) => this.ctx.waitUntil(work),
         now: () => this.now(),
-        streams: settings.peerStreams,
-      });
-      const pending = new PendingRequests(
-        (ref) => timers.clear(requestTimer(ref)),
-        (msg, fields) => logger.log('error', msg, fields),
-      );
-      const now = this.now();
-      const core = new RaftNode({
-        config: settings.raft,
-        persisted,
-        random: cryptoRandom,
-        now,
-        // SQL in a Durable Object is synchronous, and the core only asks for stored entries.
-        loadEntries: (from, to, maxBytes) => storage.loadEntries(from, to, maxBytes),
-        logger,
-      });
-      const kv = new KvStateMachine();
-      this.live = { settings, core, kv, storage, timers, transport, pending, logger, logContext };
-      logger.log('info', 'node started', {
-        url: settings.raft.self.url,
-        peers: settings.raft.peers.map((p) => p.id),
-        lastLogIndex: persisted.terms.length,
-        commit: persisted.hardState.commit,
       });
       // The first Readies replay the committed log into the fresh state machine.
       this.run((c, t) => c.tick(t));
@@ -439,10 +349,4 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     this.clock = Math.max(this.clock, Date.now());
     return this.clock;
   }
-}
-
-/** Uniform in [0, 1) from the platform CSPRNG, for randomized election timeouts (§5.2). */
-function cryptoRandom(): number {
-  const word = crypto.getRandomValues(new Uint32Array(1))[0] ?? 0;
-  return word / 2 ** 32;
 }

@@ -5,7 +5,8 @@
 import { SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { FetchTransport } from '../../worker/adapters/fetch-transport';
-import { MAX_FRAME_BYTES, parseFrame } from '../../worker/adapters/peer-streams';
+import { MAX_FRAME_BYTES } from '../../worker/adapters/peer-streams';
+import { parseFrame } from '../../worker/adapters/peer-stream-server';
 import type { Logger, LogLevel } from '../../worker/raft/logger';
 import type { AppendRequest, AppendResponse, Message } from '../../worker/raft/messages';
 

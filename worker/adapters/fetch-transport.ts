@@ -75,6 +75,12 @@ export class FetchTransport {
     return this.streams?.isOpen(peer) ?? false;
   }
 
+  /** Per peer, "open" (frames) or "post"; null when streams are off (GET /status). */
+  streamStates(): Record<NodeId, 'open' | 'post'> | null {
+    if (this.streams === null) return null;
+    return Object.fromEntries(this.opts.peers.map((p) => [p.id, this.streamOpen(p.id) ? 'open' : 'post']));
+  }
+
   /** Group by destination and start one POST (or frame) per peer. Returns at once. */
   send(messages: readonly Message[]): void {
     const batches = new Map<NodeId, Message[]>();

@@ -18,13 +18,14 @@
 // means, and fetch-transport.ts counts frames in flight exactly as it counts
 // POSTs.
 //
+// This file is the sending side; peer-stream-server.ts is the receiving node's.
+//
 // A stream is an accelerator, never a requirement: while a peer has no open
 // socket (not yet connected, refused, closed), exchange() returns null and
 // the transport POSTs instead, and a new connection is tried after a backoff.
 import type { Logger } from '../raft/logger';
 import type { Message } from '../raft/messages';
 import type { Member, NodeId } from '../raft/types';
-import { isPeerRequest } from '../api/message-schemas';
 
 export const raftStreamPath = '/raft/stream';
 
@@ -207,25 +208,6 @@ function fitsInFrame(text: string): boolean {
   // A UTF-16 code unit is at most 3 bytes of UTF-8; encode only when that bound is not enough.
   if (text.length * 3 <= MAX_FRAME_BYTES) return true;
   return text.length <= MAX_FRAME_BYTES && new TextEncoder().encode(text).byteLength <= MAX_FRAME_BYTES;
-}
-
-/** An inbound frame, checked like a POST body; `message` says what is wrong. */
-export type InboundFrame = { ok: true; seq: number; messages: Message[] } | { ok: false; message: string };
-
-export function parseFrame(data: string | ArrayBuffer): InboundFrame {
-  if (typeof data !== 'string') return { ok: false, message: 'frames must be text' };
-  let raw: unknown;
-  try {
-    raw = JSON.parse(data);
-  } catch {
-    return { ok: false, message: 'frame is not valid JSON' };
-  }
-  if (!isRecord(raw) || Object.keys(raw).length !== 2 || !Number.isSafeInteger(raw.seq) || (raw.seq as number) < 0) {
-    return { ok: false, message: 'a frame is {"seq": <integer>, "messages": [...]}' };
-  }
-  const body = { messages: raw.messages };
-  if (!isPeerRequest(body)) return { ok: false, message: 'messages are malformed' };
-  return { ok: true, seq: raw.seq as number, messages: body.messages };
 }
 
 /** A JSON object (not an array, not null). */

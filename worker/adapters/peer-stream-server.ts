@@ -1,0 +1,73 @@
+// The receiving side of a peer stream (peer-streams.ts is the sending side):
+// what the Durable Object does when a peer opens a stream and sends frames.
+// raft-node.ts forwards its fetch(), webSocketMessage() and webSocketClose()
+// here. The Worker has already checked the cluster secret at the upgrade
+// (api/peer-routes.ts), so the socket is authenticated; each frame is still
+// checked like a POST body, because a peer may run other code.
+import type { Logger } from '../raft/logger';
+import type { Message } from '../raft/messages';
+import { isPeerRequest } from '../api/message-schemas';
+import { isRecord } from './peer-streams';
+
+/** Accept the upgrade in the object itself (the hibernation API), so frames skip the Worker. */
+export function acceptPeerStream(ctx: DurableObjectState, request: Request): Response {
+  if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
+    return Response.json({ error: 'upgrade_required', message: 'expected a WebSocket upgrade' }, { status: 426 });
+  }
+  const pair = new WebSocketPair();
+  ctx.acceptWebSocket(pair[1]);
+  return new Response(null, { status: 101, webSocket: pair[0] });
+}
+
+/**
+ * Step a frame's messages with `receive` (which returns the replies for the
+ * sender, or throws when the node is not running) and answer the frame with
+ * them under its number. The answer is held by the output gate until what the
+ * messages made the node write is durable. A malformed frame closes the socket.
+ */
+export function answerFrame(ws: WebSocket, data: string | ArrayBuffer, receive: (messages: Message[]) => Message[], logger: Logger | undefined): void {
+  const frame = parseFrame(data);
+  if (!frame.ok) {
+    logger?.log('warn', 'refused a malformed frame on a peer stream; closing it', { issue: frame.message });
+    ws.close(1008, frame.message);
+    return;
+  }
+  let replies: Message[];
+  try {
+    replies = receive(frame.messages);
+  } catch {
+    // Not running (misconfigured, or stopped after an internal error, which was logged): the peer falls back to POSTs.
+    ws.close(1011, 'node is not running');
+    return;
+  }
+  ws.send(JSON.stringify({ seq: frame.seq, messages: replies }));
+}
+
+/** The peer went away or closed its stream: answer the close (workerd reports 1006 for a dropped connection). */
+export function answerClose(ws: WebSocket, code: number): void {
+  try {
+    ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closing');
+  } catch {
+    // already closed
+  }
+}
+
+/** An inbound frame, checked like a POST body; `message` says what is wrong. */
+export type InboundFrame = { ok: true; seq: number; messages: Message[] } | { ok: false; message: string };
+
+export function parseFrame(data: string | ArrayBuffer): InboundFrame {
+  if (typeof data !== 'string') return { ok: false, message: 'frames must be text' };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(data);
+  } catch {
+    return { ok: false, message: 'frame is not valid JSON' };
+  }
+  if (!isRecord(raw) || Object.keys(raw).length !== 2 || !Number.isSafeInteger(raw.seq) || (raw.seq as number) < 0) {
+    return { ok: false, message: 'a frame is {"seq": <integer>, "messages": [...]}' };
+  }
+  const body = { messages: raw.messages };
+  if (!isPeerRequest(body)) return { ok: false, message: 'messages are malformed' };
+  return { ok: true, seq: raw.seq as number, messages: body.messages };
+}
+
