@@ -8,7 +8,7 @@ import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } fro
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../worker/env';
-import { SqlRaftStorage, commitWriteLag } from '../../worker/adapters/sql-storage';
+import { SqlRaftStorage, commitWriteLag, rowsPerInsert } from '../../worker/adapters/sql-storage';
 import { inspectNode, type RaftNodeObject } from '../../worker/raft-node';
 import { defaultConfig } from '../../worker/raft/config';
 import type { Entry } from '../../worker/raft/types';
@@ -48,6 +48,29 @@ describe('SqlRaftStorage', () => {
       b.migrate();
       expect(b.load()).toEqual({ hardState: { term: 3, vote: null, commit: 2 }, terms: [1, 3, 3], tail: [entry(3, 3, 'new-3')] });
       expect(b.loadEntries(1, 3, Infinity)).toEqual([entry(1, 1), entry(2, 3, 'new-2'), entry(3, 3, 'new-3')]);
+    });
+  });
+
+  it(`stores batches of more than ${rowsPerInsert} entries in several statements, all or nothing`, async () => {
+    await runInDurableObject(nodeNamed('storage-big-batches'), (_obj: RaftNodeObject, state) => {
+      const s = new SqlRaftStorage(state.storage);
+      s.migrate();
+      const count = 2 * rowsPerInsert + 3;
+      const log = Array.from({ length: count }, (_, i) => entry(i + 1, 1, `v${i + 1}`));
+      s.save({ term: 1, vote: null, commit: 0 }, log);
+      // A follower's conflicting suffix replaced by a batch of its own spanning two statements.
+      const from = rowsPerInsert;
+      const replaced = Array.from({ length: rowsPerInsert + 1 }, (_, i) => entry(from + i, 2, `w${from + i}`));
+      s.save({ term: 2, vote: null, commit: 0 }, replaced);
+      const expected = [...log.slice(0, from - 1), ...replaced];
+      expect(s.loadEntries(1, expected.length, Infinity)).toEqual(expected);
+      // A row the second statement cannot store undoes the first statement too.
+      const bad = Array.from({ length: rowsPerInsert + 2 }, (_, i) => entry(expected.length + 1 + i, 2));
+      bad[rowsPerInsert + 1] = { ...bad[rowsPerInsert + 1]!, data: null as unknown as string };
+      expect(() => s.save(null, bad)).toThrow(/NOT NULL/);
+      const fresh = new SqlRaftStorage(state.storage);
+      fresh.migrate();
+      expect(fresh.load().terms).toHaveLength(expected.length);
     });
   });
 

@@ -33,6 +33,20 @@ type EntryRow = { idx: number; term: number; kind: string; data: string };
 
 const entryKinds: readonly EntryKind[] = ['command', 'noop', 'config'];
 
+/**
+ * Log rows per INSERT. Each SQL statement costs workerd a fixed overhead
+ * whatever it does, so a batch of entries goes in as few statements as
+ * possible; a Durable Object binds at most 100 parameters per statement, and
+ * a row takes 4.
+ */
+export const rowsPerInsert = 25;
+const insertTexts: string[] = [];
+
+/** `INSERT ... VALUES (?, ?, ?, ?), ...` for `rows` rows (the texts are reused, so workerd's statement cache keeps them). */
+function insertEntries(rows: number): string {
+  return (insertTexts[rows] ??= `INSERT INTO raft_log (idx, term, kind, data) VALUES ${Array(rows).fill('(?, ?, ?, ?)').join(', ')}`);
+}
+
 export class SqlRaftStorage {
   /** Index of the last stored entry, kept to check that appends stay contiguous. */
   private lastIndex: Index = 0;
@@ -140,7 +154,10 @@ export class SqlRaftStorage {
       commit: this.latestCommit,
     };
     const sql = this.storage.sql;
-    this.storage.transactionSync(() => {
+    const first = entries[0];
+    // Only a follower replacing a conflicting suffix has anything to delete.
+    const truncate = first !== undefined && first.index <= this.lastIndex;
+    const write = (): void => {
       if (writeHard) {
         sql.exec(
           `INSERT INTO raft_hard_state (id, term, vote, commit_index) VALUES (1, ?, ?, ?)
@@ -150,14 +167,17 @@ export class SqlRaftStorage {
           hs.commit,
         );
       }
-      const first = entries[0];
-      if (first === undefined) return;
-      // Only a follower replacing a conflicting suffix has anything to delete.
-      if (first.index <= this.lastIndex) sql.exec('DELETE FROM raft_log WHERE idx >= ?', first.index);
-      for (const e of entries) {
-        sql.exec('INSERT INTO raft_log (idx, term, kind, data) VALUES (?, ?, ?, ?)', e.index, e.term, e.kind, e.data);
+      if (truncate) sql.exec('DELETE FROM raft_log WHERE idx >= ?', first.index);
+      for (let at = 0; at < entries.length; at += rowsPerInsert) {
+        const rows = entries.slice(at, at + rowsPerInsert);
+        sql.exec(insertEntries(rows.length), ...rows.flatMap((e) => [e.index, e.term, e.kind, e.data]));
       }
-    });
+    };
+    // One statement is atomic by itself; more need a transaction (a savepoint
+    // inside the event's implicit one), which costs two statements more.
+    const statements = (writeHard ? 1 : 0) + (truncate ? 1 : 0) + Math.ceil(entries.length / rowsPerInsert);
+    if (statements > 1) this.storage.transactionSync(write);
+    else write();
     if (writeHard) this.stored = hs;
     const last = entries[entries.length - 1];
     if (last !== undefined) this.lastIndex = last.index;
