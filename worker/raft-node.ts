@@ -108,8 +108,7 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
       return outcome;
     });
     if (batch.length === 0) return done;
-    if (this.proposals.size === 0 && this.peersIdle(live)) {
-      // Nothing in flight that a batch could wait behind: propose now, not a macrotask later.
+    if (this.proposals.size === 0 && this.proposeAtOnce(live)) {
       this.run((core, now) => core.proposeBatch(batch, now));
     } else {
       for (const p of batch) this.proposals.add(p);
@@ -117,10 +116,21 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     return done;
   }
 
-  /** Whether the node has peers and no POST to any of them is open or waiting. */
-  private peersIdle(live: Live): boolean {
-    const peers = live.settings.raft.peers;
-    return peers.length > 0 && peers.every((p) => live.transport.inflightTo(p.id) === 0 && live.transport.heldFor(p.id) === 0);
+  /**
+   * Whether to propose now rather than one macrotask later. Now when nothing
+   * is in flight to any peer: the writes go out at once, for latency. Now also
+   * when no peer has a free slot: nothing would leave before a slot frees
+   * anyway (the transport holds the AppendEntries and sends them with whatever
+   * joins them), so waiting would only cost one more event. Only in between,
+   * when a message would leave at once to a peer that is already busy, do the
+   * writes wait for the others of the same macrotask, to share its messages.
+   */
+  private proposeAtOnce(live: Live): boolean {
+    const { peers } = live.settings.raft;
+    if (peers.length === 0) return false;
+    const t = live.transport;
+    const idle = peers.every((p) => t.inflightTo(p.id) === 0 && t.heldFor(p.id) === 0);
+    return idle || peers.every((p) => !t.hasFreeSlot(p.id));
   }
 
   async read(key: string): Promise<ReadOutcome> {

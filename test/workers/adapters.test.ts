@@ -233,8 +233,12 @@ describe('FetchTransport', () => {
 
   it('caps requests in flight per peer, coalesces the rest into one POST, and drops messages for unknown peers', async () => {
     const t = scriptedTransport({ maxInflightPerPeer: 2, timeoutMs: 100 });
-    for (let i = 0; i < 5; i++) t.transport.send([heartbeat('n3', i)]);
+    expect(t.transport.hasFreeSlot('n3')).toBe(true);
+    t.transport.send([heartbeat('n3', 0)]);
+    expect(t.transport.hasFreeSlot('n3')).toBe(true); // one of two slots taken
+    for (let i = 1; i < 5; i++) t.transport.send([heartbeat('n3', i)]);
     t.transport.send([heartbeat('n9', 0)]);
+    expect(t.transport.hasFreeSlot('n3')).toBe(false);
     expect(t.transport.inflightTo('n3')).toBe(2);
     expect(t.transport.heldFor('n3')).toBe(3);
     expect(t.posts.map((p) => p.url)).toEqual(['http://n3:1/raft/messages', 'http://n3:1/raft/messages']);
@@ -248,6 +252,7 @@ describe('FetchTransport', () => {
     expect(t.posts[2]!.body.messages.map((m) => (m as AppendRequest).round)).toEqual([2, 3, 4]);
     expect(t.transport.heldFor('n3')).toBe(0);
     expect(t.transport.inflightTo('n3')).toBe(0);
+    expect(t.transport.hasFreeSlot('n3')).toBe(true);
   });
 
   it('reports a closed port quickly through the real fetch', async () => {

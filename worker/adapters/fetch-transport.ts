@@ -140,6 +140,11 @@ export class FetchTransport {
     return this.held.get(peer)?.length ?? 0;
   }
 
+  /** Whether a message to `peer` sent now would leave at once (a slot is free and nothing is held). */
+  hasFreeSlot(peer: NodeId): boolean {
+    return !this.held.has(peer) && this.inflightTo(peer) < this.opts.maxInflightPerPeer;
+  }
+
   /** POSTs or frames currently in flight to `peer`. */
   inflightTo(peer: NodeId): number {
     return this.inflight.get(peer) ?? 0;
