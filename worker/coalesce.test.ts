@@ -16,13 +16,19 @@ class FakeNode {
   answerAll(): void {
     for (const answer of this.answers.splice(0)) answer();
   }
+
+  /** Answers the oldest batch still waiting. */
+  answerOldest(): void {
+    this.answers.shift()?.();
+  }
 }
 
 const macrotask = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
-function coalescer(overrides: { maxBatch?: number; waitLimitMs?: number; now?: () => number } = {}): Coalescer<number, Out> {
+function coalescer(overrides: { maxBatch?: number; maxInflight?: number; waitLimitMs?: number; now?: () => number } = {}): Coalescer<number, Out> {
   return new Coalescer<number, Out>({
     maxBatch: overrides.maxBatch ?? 100,
+    ...(overrides.maxInflight !== undefined ? { maxInflight: overrides.maxInflight } : {}),
     waitLimitMs: overrides.waitLimitMs ?? 5000,
     gaveUp: () => ({ type: 'timeout' }),
     ...(overrides.now ? { now: overrides.now } : {}),
@@ -82,6 +88,45 @@ describe('Coalescer', () => {
     expect(node.batches).toEqual([[0], [1, 2], [3, 4], [5]]);
     node.answerAll();
     await expect(Promise.all(queued)).resolves.toEqual([1, 2, 3, 4, 5].map((n) => ({ echo: n })));
+  });
+
+  it('with maxInflight batches out, holds the next queue until one comes back, gathering what arrives meanwhile', async () => {
+    const node = new FakeNode();
+    const c = coalescer({ maxInflight: 2 });
+    const first = c.call(1, node.send);
+    const second = c.call(2, node.send);
+    await macrotask();
+    expect(node.batches).toEqual([[1], [2]]); // two out: the limit
+    const held = [3, 4].map((n) => c.call(n, node.send));
+    await macrotask();
+    held.push(c.call(5, node.send));
+    await macrotask();
+    expect(node.batches).toEqual([[1], [2]]);
+    node.answerOldest();
+    await expect(first).resolves.toEqual({ echo: 1 });
+    await macrotask();
+    expect(node.batches).toEqual([[1], [2], [3, 4, 5]]);
+    node.answerAll();
+    await expect(second).resolves.toEqual({ echo: 2 });
+    await expect(Promise.all(held)).resolves.toEqual([3, 4, 5].map((n) => ({ echo: n })));
+    expect(c.stats).toEqual({ requests: 5, batches: 3 });
+  });
+
+  it('with maxInflight, a queue held behind a lost batch goes out with the next call after the wait limit', async () => {
+    let now = 0;
+    const node = new FakeNode();
+    const c = coalescer({ maxInflight: 1, waitLimitMs: 500, now: () => now });
+    const lost: SendBatch<number, Out> = () => new Promise(() => {});
+    void c.call(1, lost);
+    const held = c.call(2, node.send);
+    await macrotask();
+    expect(node.batches).toEqual([]);
+    now = 501; // the lost batch no longer counts
+    const joined = c.call(3, node.send);
+    await macrotask();
+    expect(node.batches).toEqual([[2, 3]]);
+    node.answerAll();
+    await expect(Promise.all([held, joined])).resolves.toEqual([{ echo: 2 }, { echo: 3 }]);
   });
 
   it('rejects every call of a batch whose send fails, with that error', async () => {

@@ -5,7 +5,10 @@
 // about 260 µs of CPU however little the object does, more than the whole
 // Raft write path. So while a call to the node is in flight, requests that
 // arrive queue here, and one macrotask later the queue goes out as one
-// batch call; its results are handed back to each request.
+// batch call; its results are handed back to each request. With a cap on
+// the calls in flight (maxInflight), a queue that finds the cap reached goes
+// out instead when one of them comes back, so under load the calls are fewer
+// and larger.
 //
 // The batch is sent by the request that opened the queue, with its own stub
 // (a stub belongs to the request that made it), and the others' promises are
@@ -33,6 +36,12 @@ export interface CoalesceOptions<O> {
   maxBatch: number;
   /** How long a queued input waits for its batch before answering `gaveUp()`; also how long a batch counts as in flight at most. */
   waitLimitMs: number;
+  /**
+   * Most batches in flight at once (default: no limit). A queue that opens
+   * while this many are out waits until one comes back, gathering everything
+   * that arrives meanwhile, instead of going out one macrotask later.
+   */
+  maxInflight?: number;
   /** The answer of an input whose batch never came back. */
   gaveUp: () => O;
   /** Milliseconds; Date.now by default (tests pass their own). */
@@ -62,6 +71,8 @@ export class Coalescer<I, O> {
   /** Batches in flight: id -> when to stop counting it (a batch whose sender was cut short never reports back). */
   private readonly inflight = new Map<number, number>();
   private nextBatch = 1;
+  /** Openers of queues waiting for a batch in flight to come back (maxInflight). */
+  private slotWaiters: (() => void)[] = [];
   private requests = 0;
   private readonly now: () => number;
 
@@ -74,6 +85,8 @@ export class Coalescer<I, O> {
     this.requests++;
     const now = this.now();
     if (this.queue !== null && now - this.queue.openedAt > QUEUE_STALE_MS) this.queue = null;
+    // A batch whose sender was cut short never comes back to wake a queue waiting for its slot.
+    if (this.slotWaiters.length > 0 && this.inflightCount(now) < (this.options.maxInflight ?? Infinity)) this.slotWaiters.shift()!();
     if (this.queue === null && !this.busy(now)) {
       return this.sendBatch([input], send).then((outs) => outs[0]!);
     }
@@ -88,7 +101,7 @@ export class Coalescer<I, O> {
       if (queue === null || queue.waiters.length >= this.options.maxBatch) {
         const opened: Queue<I, O> = { waiters: [], openedAt: now };
         this.queue = queue = opened;
-        setTimeout(() => this.flush(opened, send), 0);
+        this.scheduleFlush(opened, send, now);
       }
       queue.waiters.push({ input, settle });
     });
@@ -103,11 +116,28 @@ export class Coalescer<I, O> {
   }
 
   private busy(now: number): boolean {
-    for (const [id, until] of this.inflight) {
-      if (until > now) return true;
-      this.inflight.delete(id);
+    return this.inflightCount(now) > 0;
+  }
+
+  /** Batches in flight, forgetting those past their limit. */
+  private inflightCount(now: number): number {
+    for (const [id, until] of this.inflight) if (until <= now) this.inflight.delete(id);
+    return this.inflight.size;
+  }
+
+  /**
+   * Sends the queue one macrotask from now; or, with maxInflight batches out,
+   * when one of them comes back. The wait is a promise of the opener's own
+   * (its continuation, and so the send, runs in the opener's context, where
+   * its stub is valid), settled by whichever request's batch returns first.
+   */
+  private scheduleFlush(queue: Queue<I, O>, send: SendBatch<I, O>, now: number): void {
+    const limit = this.options.maxInflight ?? Infinity;
+    if (this.inflightCount(now) < limit) {
+      setTimeout(() => this.flush(queue, send), 0);
+      return;
     }
-    return false;
+    new Promise<void>((resolve) => this.slotWaiters.push(resolve)).then(() => this.flush(queue, send));
   }
 
   private flush(queue: Queue<I, O>, send: SendBatch<I, O>): void {
@@ -131,6 +161,7 @@ export class Coalescer<I, O> {
       return outs;
     } finally {
       this.inflight.delete(id);
+      this.slotWaiters.shift()?.();
     }
   }
 }
