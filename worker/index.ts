@@ -30,8 +30,8 @@ const coalescers = new WeakMap<Env['RAFT_NODE'], Coalescers | null>();
 /** Most requests in one call to the node. */
 const MAX_BATCH = 128;
 
-/** Most write calls in flight to the node at once; later writes gather while they are out. */
-const WRITE_BATCHES_IN_FLIGHT = 2;
+/** Most write calls in flight to the node at once; later writes gather while it is out (bench/README.md). */
+const WRITE_BATCHES_IN_FLIGHT = 1;
 
 function coalescersOf(env: Env): Coalescers | null {
   let found = coalescers.get(env.RAFT_NODE);
