@@ -30,8 +30,8 @@ const coalescers = new WeakMap<Env['RAFT_NODE'], Coalescers | null>();
 /** Most requests in one call to the node. */
 const MAX_BATCH = 128;
 
-/** Most write calls in flight to the node at once; later writes gather while it is out (bench/README.md). */
-const WRITE_BATCHES_IN_FLIGHT = 1;
+/** Most calls of each kind (writes, reads) in flight to the node at once; later requests gather while it is out (bench/README.md). */
+const CALLS_IN_FLIGHT = 1;
 
 function coalescersOf(env: Env): Coalescers | null {
   let found = coalescers.get(env.RAFT_NODE);
@@ -51,8 +51,8 @@ function makeCoalescers(nodeTimeoutMs: number): Coalescers {
   const waitLimitMs = 2 * nodeTimeoutMs + 1000;
   const gaveUp = (): TimedOut => ({ type: 'timeout' });
   return {
-    writes: new Coalescer<KvRequest, WriteOutcome>({ maxBatch: MAX_BATCH, maxInflight: WRITE_BATCHES_IN_FLIGHT, waitLimitMs, gaveUp }),
-    reads: new Coalescer<string, ReadOutcome>({ maxBatch: MAX_BATCH, waitLimitMs, gaveUp }),
+    writes: new Coalescer<KvRequest, WriteOutcome>({ maxBatch: MAX_BATCH, maxInflight: CALLS_IN_FLIGHT, waitLimitMs, gaveUp }),
+    reads: new Coalescer<string, ReadOutcome>({ maxBatch: MAX_BATCH, maxInflight: CALLS_IN_FLIGHT, waitLimitMs, gaveUp }),
   };
 }
 
