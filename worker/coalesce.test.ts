@@ -129,6 +129,29 @@ describe('Coalescer', () => {
     await expect(Promise.all([held, joined])).resolves.toEqual([{ echo: 2 }, { echo: 3 }]);
   });
 
+  it('keeps alive the request that sends a batch, or opens a queue, until its batch is answered; not the ones that join', async () => {
+    const node = new FakeNode();
+    const c = coalescer({ maxInflight: 1 });
+    const kept = new Map<number, Promise<unknown>>();
+    const keep = (n: number) => (work: Promise<unknown>) => kept.set(n, work);
+    const done = new Set<number>();
+    const call = (n: number) => c.call(n, node.send, keep(n));
+    void call(1); // alone
+    void call(2); // opens a queue, held behind the call in flight
+    void call(3); // joins it
+    expect([...kept.keys()]).toEqual([1, 2]);
+    for (const [n, work] of kept) void work.then(() => done.add(n));
+    await macrotask();
+    expect(done.size).toBe(0);
+    node.answerOldest();
+    await macrotask();
+    expect([...done]).toEqual([1]);
+    expect(node.batches).toEqual([[1], [2, 3]]);
+    node.answerOldest();
+    await macrotask();
+    expect([...done]).toEqual([1, 2]);
+  });
+
   it('rejects every call of a batch whose send fails, with that error', async () => {
     const node = new FakeNode();
     const c = coalescer();
@@ -183,7 +206,7 @@ describe('Coalescer', () => {
     expect(node.batches).toEqual([[2], [3]]); // alone, at once
   });
 
-  it('abandons a queue that was never flushed (its opener was cut short), so later calls do not join it', () => {
+  it('abandons a queue that was never flushed (its opener was cut short), so later calls do not join it', async () => {
     vi.useFakeTimers();
     let now = 0;
     const node = new FakeNode();
@@ -192,7 +215,7 @@ describe('Coalescer', () => {
     void c.call(2, node.send); // opens a queue; its flush timer is never run below
     now = 1001;
     void c.call(3, node.send); // joins a fresh queue, not the stale one
-    vi.runOnlyPendingTimers();
+    await vi.runOnlyPendingTimersAsync();
     expect(node.batches).toEqual([[1], [2], [3]]);
   });
 });

@@ -51,6 +51,15 @@ export interface CoalesceOptions<O> {
 /** Sends one batch; answers with one output per input, in order. */
 export type SendBatch<I, O> = (inputs: I[]) => Promise<O[]>;
 
+/**
+ * Keeps the calling request alive until `work` settles, even if its client
+ * goes away (the Worker passes ExecutionContext.waitUntil). A request that
+ * sends a batch, or must send one later, carries the others' answers: if the
+ * runtime tore it down with its client, they would wait out their give-up
+ * deadline, and with maxInflight every later call behind them too.
+ */
+export type KeepAlive = (work: Promise<unknown>) => void;
+
 type Settled<O> = { ok: true; value: O } | { ok: false; error: unknown };
 
 interface Waiter<I, O> {
@@ -81,14 +90,16 @@ export class Coalescer<I, O> {
   }
 
   /** `send` is the caller's own way to reach the node; it is used if this call ends up sending a batch. */
-  call(input: I, send: SendBatch<I, O>): Promise<O> {
+  call(input: I, send: SendBatch<I, O>, keepAlive?: KeepAlive): Promise<O> {
     this.requests++;
     const now = this.now();
     if (this.queue !== null && now - this.queue.openedAt > QUEUE_STALE_MS) this.queue = null;
     // A batch whose sender was cut short never comes back to wake a queue waiting for its slot.
     if (this.slotWaiters.length > 0 && this.inflightCount(now) < (this.options.maxInflight ?? Infinity)) this.slotWaiters.shift()!();
     if (this.queue === null && !this.busy(now)) {
-      return this.sendBatch([input], send).then((outs) => outs[0]!);
+      const sent = this.sendBatch([input], send);
+      keepAlive?.(sent.catch(() => {}));
+      return sent.then((outs) => outs[0]!);
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const answer = new Promise<O>((resolve, reject) => {
@@ -101,7 +112,8 @@ export class Coalescer<I, O> {
       if (queue === null || queue.waiters.length >= this.options.maxBatch) {
         const opened: Queue<I, O> = { waiters: [], openedAt: now };
         this.queue = queue = opened;
-        this.scheduleFlush(opened, send, now);
+        const flushed = this.scheduleFlush(opened, send, now);
+        keepAlive?.(flushed);
       }
       queue.waiters.push({ input, settle });
     });
@@ -131,19 +143,20 @@ export class Coalescer<I, O> {
    * (its continuation, and so the send, runs in the opener's context, where
    * its stub is valid), settled by whichever request's batch returns first.
    */
-  private scheduleFlush(queue: Queue<I, O>, send: SendBatch<I, O>, now: number): void {
+  private scheduleFlush(queue: Queue<I, O>, send: SendBatch<I, O>, now: number): Promise<void> {
     const limit = this.options.maxInflight ?? Infinity;
-    if (this.inflightCount(now) < limit) {
-      setTimeout(() => this.flush(queue, send), 0);
-      return;
-    }
-    new Promise<void>((resolve) => this.slotWaiters.push(resolve)).then(() => this.flush(queue, send));
+    const turn =
+      this.inflightCount(now) < limit
+        ? new Promise<void>((resolve) => setTimeout(resolve, 0))
+        : new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    return turn.then(() => this.flush(queue, send));
   }
 
-  private flush(queue: Queue<I, O>, send: SendBatch<I, O>): void {
+  /** Sends the queue's batch and hands out its answers; settles (never rejects) once they are handed out. */
+  private flush(queue: Queue<I, O>, send: SendBatch<I, O>): Promise<void> {
     if (this.queue === queue) this.queue = null;
     const { waiters } = queue;
-    this.sendBatch(
+    return this.sendBatch(
       waiters.map((w) => w.input),
       send,
     ).then(

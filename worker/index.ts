@@ -5,7 +5,7 @@ import { createApp } from './api/app';
 import type { Env } from './env';
 import type { NodeApi, ReadOutcome, TimedOut, WriteOutcome } from './node-api';
 import type { KvRequest } from './kv/commands';
-import { Coalescer } from './coalesce';
+import { Coalescer, type KeepAlive } from './coalesce';
 import { parseNodeConfig } from './node-config';
 import { isLogLevel, jsonLogger, type Logger } from './raft/logger';
 
@@ -56,7 +56,7 @@ function makeCoalescers(nodeTimeoutMs: number): Coalescers {
   };
 }
 
-function nodeOf(env: Env): NodeApi {
+function nodeOf(env: Env, keepAlive?: KeepAlive): NodeApi {
   const ns = env.RAFT_NODE;
   let id = nodeIds.get(ns);
   if (id === undefined) {
@@ -67,8 +67,8 @@ function nodeOf(env: Env): NodeApi {
   const queues = coalescersOf(env);
   if (queues === null) return stub;
   return {
-    write: (req) => queues.writes.call(req, (reqs) => stub.writeBatch(reqs)),
-    read: (key) => queues.reads.call(key, (keys) => stub.readBatch(keys)),
+    write: (req) => queues.writes.call(req, (reqs) => stub.writeBatch(reqs), keepAlive),
+    read: (key) => queues.reads.call(key, (keys) => stub.readBatch(keys), keepAlive),
     receive: (messages) => stub.receive(messages),
     fetch: (request) => stub.fetch(request),
     status: async () => ({ ...(await stub.status()), coalesced: { writes: queues.writes.stats, reads: queues.reads.stats } }),

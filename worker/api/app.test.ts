@@ -46,3 +46,27 @@ describe('a failure of the node', () => {
     expect(res.status).toBe(500);
   });
 });
+
+describe('reads and writes get the request keep-alive (ExecutionContext.waitUntil)', () => {
+  it('hands the node a keepAlive that calls waitUntil when the request has a context, and none when it has not', async () => {
+    const node = new FakeNode();
+    const given: boolean[] = [];
+    const app = createApp<object>({
+      node: (_env, keepAlive) => {
+        given.push(keepAlive !== undefined);
+        keepAlive?.(Promise.resolve('work'));
+        return node;
+      },
+      clusterSecret: () => 's',
+      logger: () => silentLogger,
+    });
+    const waited: Promise<unknown>[] = [];
+    const ctx = { waitUntil: (p: Promise<unknown>) => waited.push(p), passThroughOnException: () => {}, props: {} };
+    expect((await app.fetch(new Request(`${base}/kv/k`, { method: 'PUT', body: 'v' }), {}, ctx)).status).toBe(200);
+    expect((await app.fetch(new Request(`${base}/kv/k`), {}, ctx)).status).toBe(200);
+    expect(waited).toHaveLength(2);
+    await expect(waited[0]).resolves.toBe('work');
+    expect((await app.request(`${base}/kv/k`)).status).toBe(200); // no context
+    expect(given).toEqual([true, true, false]);
+  });
+});

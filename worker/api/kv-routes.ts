@@ -3,7 +3,7 @@
 // Each handler validates everything (key, request identity, body) before it
 // touches the node, so a refused request has changed nothing.
 import { Hono, type Context } from 'hono';
-import type { AppDeps, AppEnv } from './app-deps';
+import { keepAliveOf, type AppDeps, type AppEnv } from './app-deps';
 import type { WriteOutcome } from '../node-api';
 import type { KvCommand, KvSuccess } from '../kv/commands';
 import { readBodyText } from './body';
@@ -20,7 +20,7 @@ export function kvRoutes<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> {
   r.get('/kv/:key', async (c) => {
     const key = parseKeyFromUrl(c.req.url, KEY_SEGMENT);
     if (!key.ok) return refuse(c, key);
-    const outcome = await deps.node(c.env).read(key.value);
+    const outcome = await deps.node(c.env, keepAliveOf(c)).read(key.value);
     if (outcome.type !== 'ok') return refuse(c, outcomeRefusal(outcome));
     if (outcome.value === null) return refuse(c, { error: 'not_found', key: key.value });
     return c.json({ key: key.value, value: outcome.value });
@@ -74,7 +74,7 @@ async function write<B extends object>(
   cmd: KvCommand,
   session: { clientId: string; serial: number } | undefined,
 ): Promise<Response> {
-  const outcome: WriteOutcome = await deps.node(c.env).write(session ? { cmd, session } : { cmd });
+  const outcome: WriteOutcome = await deps.node(c.env, keepAliveOf(c)).write(session ? { cmd, session } : { cmd });
   if (outcome.type !== 'ok') return refuse(c, outcomeRefusal(outcome));
   const result = outcome.result;
   if (!result.ok) return refuse(c, { error: result.error, message: result.message });

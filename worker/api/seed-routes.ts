@@ -4,7 +4,7 @@
 // is parsed as JSON whatever the Content-Type. Followers answer 400 in text
 // instead of redirecting, as the seed did; bad input still gets a JSON 4xx.
 import { Hono, type Context } from 'hono';
-import type { AppDeps, AppEnv } from './app-deps';
+import { keepAliveOf, type AppDeps, type AppEnv } from './app-deps';
 import { readBodyText } from './body';
 import { refuse, refuseSeed } from './errors';
 import { MAX_JSON_BODY_BYTES, parseKeyFromUrl, parseSeedBody } from './schemas';
@@ -19,7 +19,7 @@ export function seedRoutes<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> 
   r.get('/get/:key', async (c) => {
     const key = parseKeyFromUrl(c.req.url, KEY_SEGMENT);
     if (!key.ok) return refuse(c, key);
-    const outcome = await deps.node(c.env).read(key.value);
+    const outcome = await deps.node(c.env, keepAliveOf(c)).read(key.value);
     if (outcome.type !== 'ok') return refuseSeed(c, outcome);
     if (outcome.value === null) return c.body(null, 204);
     return c.text(outcome.value);
@@ -43,7 +43,7 @@ async function seedWrite<B extends object>(c: Context<AppEnv<B>>, deps: AppDeps<
   const req = parseSeedBody(body.value, op, key.value);
   if (!req.ok) return refuse(c, req);
 
-  const outcome = await deps.node(c.env).write(req.value);
+  const outcome = await deps.node(c.env, keepAliveOf(c)).write(req.value);
   if (outcome.type !== 'ok') return refuseSeed(c, outcome);
   const result = outcome.result;
   if (!result.ok) return refuse(c, { error: result.error, message: result.message });
