@@ -81,12 +81,14 @@ export class Coalescer<I, O> {
   private readonly inflight = new Map<number, number>();
   private nextBatch = 1;
   /** Openers of queues waiting for a batch in flight to come back (maxInflight). */
-  private slotWaiters: (() => void)[] = [];
+  private readonly slotWaiters: (() => void)[] = [];
+  private readonly maxInflight: number;
   private requests = 0;
   private readonly now: () => number;
 
   constructor(private readonly options: CoalesceOptions<O>) {
     this.now = options.now ?? Date.now;
+    this.maxInflight = options.maxInflight ?? Infinity;
   }
 
   /** `send` is the caller's own way to reach the node; it is used if this call ends up sending a batch. */
@@ -95,7 +97,7 @@ export class Coalescer<I, O> {
     const now = this.now();
     if (this.queue !== null && now - this.queue.openedAt > QUEUE_STALE_MS) this.queue = null;
     // A batch whose sender was cut short never comes back to wake a queue waiting for its slot.
-    if (this.slotWaiters.length > 0 && this.inflightCount(now) < (this.options.maxInflight ?? Infinity)) this.slotWaiters.shift()!();
+    if (this.slotWaiters.length > 0 && this.inflightCount(now) < this.maxInflight) this.slotWaiters.shift()!();
     if (this.queue === null && !this.busy(now)) {
       const sent = this.sendBatch([input], send);
       keepAlive?.(sent.catch(() => {}));
@@ -144,9 +146,8 @@ export class Coalescer<I, O> {
    * its stub is valid), settled by whichever request's batch returns first.
    */
   private scheduleFlush(queue: Queue<I, O>, send: SendBatch<I, O>, now: number): Promise<void> {
-    const limit = this.options.maxInflight ?? Infinity;
     const turn =
-      this.inflightCount(now) < limit
+      this.inflightCount(now) < this.maxInflight
         ? new Promise<void>((resolve) => setTimeout(resolve, 0))
         : new Promise<void>((resolve) => this.slotWaiters.push(resolve));
     return turn.then(() => this.flush(queue, send));
