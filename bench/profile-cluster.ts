@@ -18,7 +18,7 @@ export interface ProfileClusterOptions {
   dataDir: string;
   /** Serve nodes on direct sockets (no entry worker); Miniflare's own port then sits 50 above. */
   direct: boolean;
-  /** Worker entry (default worker/index.ts); lets an experiment run a patched copy. */
+  /** Worker entry (default worker/front/index.ts); lets an experiment run a patched copy. */
   entry?: string;
   logLevel: string;
   electionTimeoutMs?: number;

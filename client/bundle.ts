@@ -1,4 +1,4 @@
-// Bundles the Worker (worker/index.ts) into one ES module for the Miniflare API,
+// Bundles the Worker (worker/front/index.ts) into one ES module for the Miniflare API,
 // and reads the few wrangler.toml settings Miniflare needs. Node-side only.
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,11 +10,11 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
  * The Worker's entry. RAFT_KV_WORKER_ENTRY overrides it (used to develop the
- * launcher against a stub Worker); everything else uses worker/index.ts.
+ * launcher against a stub Worker); everything else uses worker/front/index.ts.
  */
 export function workerEntryPath(): string {
   const override = process.env.RAFT_KV_WORKER_ENTRY;
-  return override ? resolve(override) : resolve(repoRoot, 'worker/index.ts');
+  return override ? resolve(override) : resolve(repoRoot, 'worker/front/index.ts');
 }
 
 export interface WorkerBundle {

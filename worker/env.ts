@@ -1,7 +1,7 @@
 // The bindings a node's Worker receives: the Durable Object namespace that
 // holds the node, and the configuration vars (wrangler [vars], `--var`, or
 // Miniflare `bindings`). Vars are strings; node-config.ts parses and checks them.
-import type { RaftNodeObject } from './raft-node';
+import type { RaftNodeObject } from './node/node-object';
 
 /** Names of the configuration vars, in the order they are documented. */
 export const configVarNames = [
@@ -24,6 +24,6 @@ export type ConfigVarName = (typeof configVarNames)[number];
 export type ConfigVars = { [K in ConfigVarName]?: string };
 
 export interface Env extends ConfigVars {
-  /** One object per node, named "node" (see worker/index.ts). */
+  /** One object per node, named "node" (see worker/front/index.ts). */
   RAFT_NODE: DurableObjectNamespace<RaftNodeObject>;
 }

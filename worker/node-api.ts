@@ -1,23 +1,15 @@
-// The typed surface the Durable Object (worker/raft-node.ts) offers to the
+// The typed surface the Durable Object (worker/node/node-object.ts) offers to the
 // HTTP layer (worker/api/) over Durable Object RPC. Expected outcomes are
 // tagged results; only bugs throw.
 import type { Message } from './raft/messages';
 import type { NodeStatus } from './raft/node';
-import type { Member } from './raft/types';
 import type { KvRequest, KvResult } from './kv/commands';
+import type { ReadOutcome as HostReadOutcome, WriteOutcome as HostWriteOutcome } from './host/pending-requests';
 
-/** Not the leader: `leader` is who this node believes leads, or null if nobody is known. */
-export interface NotLeader {
-  type: 'notLeader';
-  leader: Member | null;
-}
-/** Could not be confirmed in time; the outcome of a write is unknown (safe to retry with the same session). */
-export interface TimedOut {
-  type: 'timeout';
-}
+export type { NotLeader, TimedOut } from './host/pending-requests';
 
-export type WriteOutcome = { type: 'ok'; result: KvResult } | NotLeader | TimedOut;
-export type ReadOutcome = { type: 'ok'; value: string | null } | NotLeader | TimedOut;
+export type WriteOutcome = HostWriteOutcome<KvResult>;
+export type ReadOutcome = HostReadOutcome<string | null>;
 
 /** How many requests of this Worker isolate shared each call into the node (worker/coalesce.ts). */
 export interface CoalescingStats {

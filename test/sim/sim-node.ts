@@ -29,8 +29,8 @@ import type { Prng } from './prng';
 import type { Trace } from './trace';
 import { Waiters, type ReadReply, type WriteReply } from './waiters';
 import { loaderFor, persistedFrom } from '../fixtures/stored-log';
-import { mayWriteAfterSending, type HeldWrite } from '../../worker/held-writes';
-import { MacrotaskBatch } from '../../worker/macrotask-batch';
+import { mayWriteAfterSending, type HeldWrite } from '../../worker/host/held-writes';
+import { MacrotaskBatch } from '../../worker/host/macrotask-batch';
 
 export type { ReadReply, WriteReply } from './waiters';
 
@@ -66,7 +66,7 @@ export interface SimNodeDeps {
   plant: Plant | null;
   /**
    * Whether a leader writes its new entries after sending them, as the
-   * Durable Object does (worker/held-writes.ts), and how long the write may
+   * Durable Object does (worker/host/held-writes.ts), and how long the write may
    * wait (up to `delayMaxMs`; the object waits one macrotask). Any later step
    * writes them first.
    */

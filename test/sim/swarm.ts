@@ -43,7 +43,7 @@ export interface SimOptions {
   safetyPhaseMs: number;
   /** After healing, the cluster must elect a leader and finish every pending operation within this. */
   livenessBudgetMs: number;
-  /** Leaders write new entries after sending them (worker/held-writes.ts), up to this late. */
+  /** Leaders write new entries after sending them (worker/host/held-writes.ts), up to this late. */
   heldWrites: { enabled: boolean; delayMaxMs: number };
   /**
    * Client requests that reach a node within a few ms go to the core

@@ -9,10 +9,8 @@ import type { Env } from '../../worker/env';
 import { FetchTransport } from '../../worker/adapters/fetch-transport';
 import type { TransportOptions } from '../../worker/adapters/fetch-transport';
 import { LogThrottle, nodeLogger } from '../../worker/logging';
-import { describeConfigErrors, parseNodeConfig } from '../../worker/node-config';
-import { PendingRequests } from '../../worker/pending-requests';
-import type { ReadOutcome, WriteOutcome } from '../../worker/node-api';
-import { RaftNodeObject } from '../../worker/raft-node';
+import { describeConfigErrors, parseNodeConfig } from '../../worker/node/config';
+import { RaftNodeObject } from '../../worker/node/node-object';
 import type { Logger, LogLevel } from '../../worker/raft/logger';
 import type { AppendRequest, AppendResponse, Message } from '../../worker/raft/messages';
 
@@ -262,80 +260,6 @@ describe('FetchTransport', () => {
     await t.settle();
     expect(Date.now() - started).toBeLessThan(1_500);
     expect(t.logs.filter((l) => l.level === 'warn')).toHaveLength(1);
-  });
-});
-
-describe('PendingRequests', () => {
-  function harness() {
-    const settled: number[] = [];
-    const broken: string[] = [];
-    const out = new Map<number, WriteOutcome | ReadOutcome>();
-    const p = new PendingRequests((ref) => settled.push(ref), (msg) => broken.push(msg));
-    const write = (ref: number) => p.addWrite(ref, (o) => out.set(ref, o));
-    const read = (ref: number, key: string) => p.addRead(ref, key, (o) => out.set(ref, o));
-    return { p, settled, broken, out, write, read };
-  }
-  const cmd = (index: number, term: number) => ({ index, term, kind: 'command' as const, data: '' });
-  const okSet = { ok: true, op: 'set' } as const;
-  const store = (key: string) => (key === 'k' ? 'v' : null);
-
-  it('a write succeeds only if its own index and term are applied (§5.3)', () => {
-    const h = harness();
-    h.write(1);
-    h.write(2);
-    h.p.proposed({ ref: 1, index: 5, term: 2 }, 4);
-    h.p.proposed({ ref: 2, index: 6, term: 2 }, 4);
-    h.p.applied(cmd(5, 2), okSet);
-    h.p.applied(cmd(6, 3), okSet); // another leader's entry took index 6
-    expect(h.out.get(1)).toEqual({ type: 'ok', result: okSet });
-    expect(h.out.get(2)).toEqual({ type: 'timeout' });
-    expect(h.settled).toEqual([1, 2]);
-    expect(h.p.size).toBe(0);
-  });
-
-  it('reads wait for their confirmed index to be applied (thesis §6.4)', () => {
-    const h = harness();
-    h.read(7, 'k');
-    h.p.serveReads(10, store);
-    expect(h.out.size).toBe(0); // no confirmed index yet
-    h.p.readReady({ ref: 7, index: 12 }, 10, store);
-    expect(h.out.size).toBe(0);
-    h.p.serveReads(12, store);
-    expect(h.out.get(7)).toEqual({ type: 'ok', value: 'v' });
-  });
-
-  it('losing leadership times out writes but keeps confirmed reads; failures carry the leader hint', () => {
-    const h = harness();
-    h.write(1);
-    h.p.proposed({ ref: 1, index: 3, term: 1 }, 2);
-    h.read(2, 'k');
-    h.p.readReady({ ref: 2, index: 3 }, 2, store);
-    h.read(3, 'k');
-    h.p.leadershipLost();
-    expect(h.out.get(1)).toEqual({ type: 'timeout' });
-    h.p.failed({ ref: 3, kind: 'read', reason: 'leadershipLost', leader: { id: 'n2', url: 'http://n2' } });
-    expect(h.out.get(3)).toEqual({ type: 'notLeader', leader: { id: 'n2', url: 'http://n2' } });
-    h.p.serveReads(3, store);
-    expect(h.out.get(2)).toEqual({ type: 'ok', value: 'v' });
-  });
-
-  it('settles each request once: after a deadline, later news is ignored', () => {
-    const h = harness();
-    h.write(1);
-    h.p.proposed({ ref: 1, index: 3, term: 1 }, 2);
-    h.p.expire(1);
-    h.p.applied(cmd(3, 1), okSet);
-    h.p.expire(1);
-    expect(h.out.get(1)).toEqual({ type: 'timeout' });
-    expect(h.settled).toEqual([1]);
-  });
-
-  it('flags a proposal reported after its index was already applied', () => {
-    const h = harness();
-    h.write(1);
-    h.p.proposed({ ref: 1, index: 3, term: 1 }, 3);
-    expect(h.broken).toEqual(['proposal reported after its index was applied']);
-    expect(h.out.get(1)).toEqual({ type: 'timeout' });
   });
 });
 

@@ -9,7 +9,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../worker/env';
 import { SqlRaftStorage, commitWriteLag, rowsPerInsert } from '../../worker/adapters/sql-storage';
-import { inspectNode, type RaftNodeObject } from '../../worker/raft-node';
+import { inspectNode, type RaftNodeObject } from '../../worker/node/node-object';
 import { defaultConfig } from '../../worker/raft/config';
 import type { Entry } from '../../worker/raft/types';
 import { encodeRequest, type KvRequest } from '../../worker/kv/commands';

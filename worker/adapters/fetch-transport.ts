@@ -14,6 +14,7 @@
 import type { Message, MessageType } from '../raft/messages';
 import type { Logger } from '../raft/logger';
 import type { Member, NodeId } from '../raft/types';
+import type { HostTransport, PeerLoad } from '../host/ports';
 import { LogThrottle } from '../logging';
 import { PeerStreams, describeError, isRecord } from './peer-streams';
 
@@ -45,7 +46,7 @@ export const raftMessagesPath = '/raft/messages';
 /** Messages held per peer while its POST slots are busy; older ones are dropped beyond this. */
 const maxHeldPerPeer = 256;
 
-export class FetchTransport {
+export class FetchTransport implements HostTransport {
   private readonly peers: Map<NodeId, Member>;
   private readonly inflight = new Map<NodeId, number>();
   private readonly held = new Map<NodeId, Message[]>();
@@ -148,6 +149,12 @@ export class FetchTransport {
   /** POSTs or frames currently in flight to `peer`. */
   inflightTo(peer: NodeId): number {
     return this.inflight.get(peer) ?? 0;
+  }
+
+  /** How busy the way to `peer` is (the host's group commit asks, host/ports.ts). */
+  load(peer: NodeId): PeerLoad {
+    if (!this.hasFreeSlot(peer)) return 'full';
+    return this.inflightTo(peer) === 0 ? 'idle' : 'free';
   }
 
   private async post(peer: Member, batch: Message[]): Promise<void> {

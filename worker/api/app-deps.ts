@@ -1,8 +1,8 @@
 // What the HTTP layer needs from its host, as functions of the Worker's
-// bindings. The real entry (worker/index.ts) reaches the node's Durable
+// bindings. The real entry (worker/front/index.ts) reaches the node's Durable
 // Object; route tests hand in an in-memory NodeApi instead.
 import type { Context } from 'hono';
-import type { KeepAlive } from '../coalesce';
+import type { KeepAlive } from '../front/coalesce';
 import type { NodeApi } from '../node-api';
 import type { Logger } from '../raft/logger';
 

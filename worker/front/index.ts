@@ -1,15 +1,15 @@
 // The Worker's entry: the HTTP app, served from this node's single Durable
 // Object. Every request of this Worker goes to the same object, so the node
 // is one Raft member however many isolates the runtime starts.
-import { createApp } from './api/app';
-import type { Env } from './env';
-import type { NodeApi, ReadOutcome, TimedOut, WriteOutcome } from './node-api';
-import type { KvRequest } from './kv/commands';
+import { createApp } from '../api/app';
+import type { Env } from '../env';
+import type { NodeApi, ReadOutcome, TimedOut, WriteOutcome } from '../node-api';
+import type { KvRequest } from '../kv/commands';
 import { Coalescer, type KeepAlive } from './coalesce';
-import { parseNodeConfig } from './node-config';
-import { isLogLevel, jsonLogger, type Logger } from './raft/logger';
+import { parseNodeConfig } from '../node/config';
+import { isLogLevel, jsonLogger, type Logger } from '../raft/logger';
 
-export { RaftNodeObject } from './raft-node';
+export { RaftNodeObject } from '../node/node-object';
 
 /** The name of the node's object; fixed, so a restart finds the same storage. */
 const NODE_OBJECT_NAME = 'node';

@@ -1,40 +1,37 @@
 // The parts one Raft node is made of, built from its storage and settings:
-// the pure core loaded from SQLite, the KV state machine, and the adapters
-// (storage, alarm timers, transport), with the logger they share. raft-node.ts
-// builds them once at start and then only carries out Readies with them.
-import type { NodeSettings } from './node-config';
-import { PendingRequests } from './pending-requests';
-import { AlarmTimers } from './adapters/alarm-timers';
-import { FetchTransport } from './adapters/fetch-transport';
-import { SqlRaftStorage } from './adapters/sql-storage';
-import { nodeLogger } from './logging';
-import type { LogContext } from './logging';
-import { KvStateMachine } from './kv/store';
-import { RaftNode } from './raft/node';
-import type { Logger } from './raft/logger';
-import type { Message } from './raft/messages';
+// the pure core loaded from SQLite, the KV state machine, the adapters
+// (storage, alarm timers, transport) and the host that carries out Readies
+// with them. node-object.ts builds them once at start.
+import type { NodeSettings } from './config';
+import { AlarmTimers } from '../adapters/alarm-timers';
+import { FetchTransport } from '../adapters/fetch-transport';
+import { SqlRaftStorage } from '../adapters/sql-storage';
+import { NodeHost } from '../host/node-host';
+import { nodeLogger } from '../logging';
+import type { LogContext } from '../logging';
+import type { KvResult } from '../kv/commands';
+import { KvStateMachine } from '../kv/store';
+import { RaftNode } from '../raft/node';
+import type { Logger } from '../raft/logger';
+
+/** The host of a key-value node: writes answer a KvResult, reads take a key and answer its value. */
+export type KvHost = NodeHost<KvResult, string, string | null>;
 
 export interface Live {
   settings: NodeSettings;
+  host: KvHost;
   core: RaftNode;
-  kv: KvStateMachine;
-  storage: SqlRaftStorage;
   timers: AlarmTimers;
   transport: FetchTransport;
-  pending: PendingRequests;
   logger: Logger;
-  logContext: LogContext;
 }
-
-/** The alarm timer that holds a waiting request's deadline. */
-export const requestTimer = (ref: number): string => `request:${ref}`;
 
 /** What the parts need from the Durable Object that owns them. */
 export interface NodeHooks {
-  /** Replies a peer sent back, to step into the core. */
-  deliver: (replies: Message[]) => void;
   /** The node's monotonic clock. */
   now: () => number;
+  /** The host stopped after an internal error (see NodeHost's `fatal`). */
+  fatal: (err: unknown) => void;
 }
 
 export async function assembleNode(ctx: DurableObjectState, settings: NodeSettings, hooks: NodeHooks): Promise<Live> {
@@ -45,6 +42,8 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
   const logContext: LogContext = { node: settings.raft.self.id, term: persisted.hardState.term, role: 'follower' };
   const logger = nodeLogger(settings.logLevel, logContext);
   const timers = new AlarmTimers(ctx.storage, armedAt, (err) => logger.log('error', 'setAlarm failed', { err: String(err) }));
+  // The host exists only once the transport does, so replies reach it through this late binding.
+  let host: KvHost | null = null;
   const transport = new FetchTransport({
     self: settings.raft.self.id,
     peers: settings.raft.peers,
@@ -53,15 +52,11 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
     maxInflightPerPeer: 2,
     warnIntervalMs: 5000,
     logger,
-    deliver: hooks.deliver,
+    deliver: (replies) => host?.deliver(replies),
     track: (work) => ctx.waitUntil(work),
     now: hooks.now,
     streams: settings.peerStreams,
   });
-  const pending = new PendingRequests(
-    (ref) => timers.clear(requestTimer(ref)),
-    (msg, fields) => logger.log('error', msg, fields),
-  );
   const core = new RaftNode({
     config: settings.raft,
     persisted,
@@ -71,13 +66,29 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
     loadEntries: (from, to, maxBytes) => storage.loadEntries(from, to, maxBytes),
     logger,
   });
+  const kv = new KvStateMachine();
+  host = new NodeHost({
+    core,
+    peers: settings.raft.peers,
+    storage,
+    transport,
+    timers,
+    schedule: (run) => void setTimeout(run, 0),
+    clock: hooks.now,
+    machine: { apply: (entry) => kv.apply(entry), query: (key) => kv.get(key) },
+    requestTimeoutMs: settings.requestTimeoutMs,
+    holdLeaderWrites: true,
+    logger,
+    logContext,
+    fatal: hooks.fatal,
+  });
   logger.log('info', 'node started', {
     url: settings.raft.self.url,
     peers: settings.raft.peers.map((p) => p.id),
     lastLogIndex: persisted.terms.length,
     commit: persisted.hardState.commit,
   });
-  return { settings, core, kv: new KvStateMachine(), storage, timers, transport, pending, logger, logContext };
+  return { settings, host, core, timers, transport, logger };
 }
 
 /** Uniform in [0, 1) from the platform CSPRNG, for randomized election timeouts (§5.2). */

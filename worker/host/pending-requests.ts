@@ -1,29 +1,42 @@
-// Clients waiting inside the Durable Object: writes wait for their entry to be
-// applied, reads wait for their ReadIndex to be confirmed and applied. The
-// Durable Object feeds in what each Ready reports; this decides who is done
-// and with what outcome. Each request settles exactly once.
-import type { KvResult } from './kv/commands';
-import type { ReadOutcome, WriteOutcome } from './node-api';
-import type { Failed, Proposed, ReadReady } from './raft/ready';
-import type { Entry, Index, Term } from './raft/types';
+// Clients waiting inside a node: writes wait for their entry to be applied,
+// reads wait for their ReadIndex to be confirmed and then applied. The host
+// feeds in what each Ready reports; this decides who is done and with what
+// outcome. Each request settles exactly once.
+import type { Failed, Proposed, ReadReady } from '../raft/ready';
+import type { Entry, Index, Member, Term } from '../raft/types';
 
-interface PendingWrite {
-  resolve: (o: WriteOutcome) => void;
+/** Not the leader: `leader` is who this node believes leads, or null if nobody is known. */
+export interface NotLeader {
+  type: 'notLeader';
+  leader: Member | null;
+}
+/** Could not be confirmed in time; the outcome of a write is unknown (safe to retry with the same session). */
+export interface TimedOut {
+  type: 'timeout';
+}
+
+export type WriteOutcome<Result> = { type: 'ok'; result: Result } | NotLeader | TimedOut;
+export type ReadOutcome<Answer> = { type: 'ok'; value: Answer } | NotLeader | TimedOut;
+
+interface PendingWrite<Result> {
+  reply: (o: WriteOutcome<Result>) => void;
   /** Where the leader put the entry; null until the core reports it. */
   at: { index: Index; term: Term } | null;
 }
 
-interface PendingRead {
-  key: string;
-  resolve: (o: ReadOutcome) => void;
+interface PendingRead<Query, Answer> {
+  query: Query;
+  reply: (o: ReadOutcome<Answer>) => void;
   /** The confirmed read index (thesis §6.4); null until the core reports it. */
   index: Index | null;
 }
 
-export class PendingRequests {
-  private readonly writes = new Map<number, PendingWrite>();
+export class PendingRequests<Result, Query, Answer> {
+  private readonly writes = new Map<number, PendingWrite<Result>>();
   private readonly writeAtIndex = new Map<Index, number>();
-  private readonly reads = new Map<number, PendingRead>();
+  private readonly reads = new Map<number, PendingRead<Query, Answer>>();
+  /** Reads with a confirmed index not yet applied; serveReads looks only at these. */
+  private confirmed = 0;
 
   /** `settled(ref)` runs once per request when it resolves (to drop its deadline timer). */
   constructor(
@@ -31,12 +44,12 @@ export class PendingRequests {
     private readonly invariantBroken: (msg: string, fields: Record<string, unknown>) => void,
   ) {}
 
-  addWrite(ref: number, resolve: (o: WriteOutcome) => void): void {
-    this.writes.set(ref, { resolve, at: null });
+  addWrite(ref: number, reply: (o: WriteOutcome<Result>) => void): void {
+    this.writes.set(ref, { reply, at: null });
   }
 
-  addRead(ref: number, key: string, resolve: (o: ReadOutcome) => void): void {
-    this.reads.set(ref, { key, resolve, index: null });
+  addRead(ref: number, query: Query, reply: (o: ReadOutcome<Answer>) => void): void {
+    this.reads.set(ref, { query, reply, index: null });
   }
 
   get size(): number {
@@ -57,7 +70,7 @@ export class PendingRequests {
   }
 
   /** An entry was applied. The write at that index succeeded iff the term matches too. */
-  applied(entry: Entry, result: KvResult | null): void {
+  applied(entry: Entry, result: Result | null): void {
     const ref = this.writeAtIndex.get(entry.index);
     if (ref === undefined) return;
     const w = this.writes.get(ref);
@@ -74,17 +87,22 @@ export class PendingRequests {
   }
 
   /** A read's index is confirmed; serve it now if the state machine has caught up. */
-  readReady(r: ReadReady, appliedIndex: Index, get: (key: string) => string | null): void {
+  readReady(r: ReadReady, appliedIndex: Index, answer: (q: Query) => Answer): void {
     const read = this.reads.get(r.ref);
     if (read === undefined) return;
+    if (r.index <= appliedIndex) {
+      this.finishRead(r.ref, { type: 'ok', value: answer(read.query) });
+      return;
+    }
     read.index = r.index;
-    if (r.index <= appliedIndex) this.finishRead(r.ref, { type: 'ok', value: get(read.key) });
+    this.confirmed++;
   }
 
   /** After applying: serve every confirmed read whose index is now applied. */
-  serveReads(appliedIndex: Index, get: (key: string) => string | null): void {
+  serveReads(appliedIndex: Index, answer: (q: Query) => Answer): void {
+    if (this.confirmed === 0) return;
     for (const [ref, read] of this.reads) {
-      if (read.index !== null && read.index <= appliedIndex) this.finishRead(ref, { type: 'ok', value: get(read.key) });
+      if (read.index !== null && read.index <= appliedIndex) this.finishRead(ref, { type: 'ok', value: answer(read.query) });
     }
   }
 
@@ -110,20 +128,21 @@ export class PendingRequests {
     this.finishRead(ref, { type: 'timeout' });
   }
 
-  private finishWrite(ref: number, outcome: WriteOutcome): void {
+  private finishWrite(ref: number, outcome: WriteOutcome<Result>): void {
     const w = this.writes.get(ref);
     if (w === undefined) return;
     this.writes.delete(ref);
     if (w.at !== null && this.writeAtIndex.get(w.at.index) === ref) this.writeAtIndex.delete(w.at.index);
     this.settled(ref);
-    w.resolve(outcome);
+    w.reply(outcome);
   }
 
-  private finishRead(ref: number, outcome: ReadOutcome): void {
+  private finishRead(ref: number, outcome: ReadOutcome<Answer>): void {
     const r = this.reads.get(ref);
     if (r === undefined) return;
     this.reads.delete(ref);
+    if (r.index !== null) this.confirmed--;
     this.settled(ref);
-    r.resolve(outcome);
+    r.reply(outcome);
   }
 }

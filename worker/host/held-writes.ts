@@ -12,8 +12,8 @@
 // outside because the held write is made before the next core call (nothing
 // commits them until a follower's reply, which is a later event), and the
 // output gate then holds any acknowledgement until the write is durable.
-import type { Ready } from './raft/ready';
-import type { Entry, HardState, Role } from './raft/types';
+import type { Ready } from '../raft/ready';
+import type { Entry, HardState, Role } from '../raft/types';
 
 /**
  * Whether this Ready's storage write may wait until after its messages are

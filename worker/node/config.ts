@@ -3,11 +3,11 @@
 // expected outcome (a typo in a launcher), so it comes back as a list of
 // readable errors, each naming the var that is wrong; the node then refuses
 // every request with that list instead of running half-configured.
-import { validateConfig } from './raft/config';
-import type { RaftConfig } from './raft/config';
-import type { LogLevel } from './raft/logger';
-import type { Member } from './raft/types';
-import type { ConfigVars } from './env';
+import { validateConfig } from '../raft/config';
+import type { RaftConfig } from '../raft/config';
+import type { LogLevel } from '../raft/logger';
+import type { Member } from '../raft/types';
+import type { ConfigVars } from '../env';
 
 export interface NodeSettings {
   /** Timeouts in here are already multiplied by the slowdown factor. */

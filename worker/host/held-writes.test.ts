@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { mayWriteAfterSending } from './held-writes';
-import { emptyReady } from './raft/ready';
-import type { Ready } from './raft/ready';
-import type { Entry } from './raft/types';
+import { emptyReady } from '../raft/ready';
+import type { Ready } from '../raft/ready';
+import type { Entry } from '../raft/types';
 
 const entry = (index: number, term = 2): Entry => ({ index, term, kind: 'command', data: `c${index}` });
 const ready = (over: Partial<Ready>): Ready => ({ ...emptyReady(0), ...over });

@@ -1,0 +1,376 @@
+// The one loop that carries out the core's Readies. The Durable Object, the
+// simulator and the core's test harness all build this same host, each with
+// its own parts (ports.ts): real SQLite, alarms and sockets in the object;
+// a simulated disk, network and clock in the simulator. So every fault the
+// simulator injects meets the code that runs in production.
+//
+// Each Ready is carried out in the order ready.ts documents: persist, send,
+// apply, serve reads, report failures, arm the deadline. Every call into the
+// core is followed, synchronously, by the storage writes it asks for; the
+// runtime (the Durable Object's output gate, or the simulator's) holds
+// messages and replies until those writes are durable. One exception: a
+// leader's new entries are written one macrotask after their AppendEntries
+// leave, and before the next core call (held-writes.ts).
+import type { Logger } from '../raft/logger';
+import type { Message } from '../raft/messages';
+import type { NodeStatus, Proposal, RaftNode } from '../raft/node';
+import type { Ready } from '../raft/ready';
+import type { Entry, Index, Member, NodeId, Role, Term } from '../raft/types';
+import { mayWriteAfterSending, type HeldWrite } from './held-writes';
+import { MacrotaskBatch } from './macrotask-batch';
+import { PendingRequests, type ReadOutcome, type WriteOutcome } from './pending-requests';
+import type { Clock, HostStateMachine, HostStorage, HostTimers, HostTransport, Scheduler } from './ports';
+
+export interface HostOptions<Result, Query, Answer> {
+  core: RaftNode;
+  /** The other members; with none, the node is its own quorum. */
+  peers: readonly Member[];
+  storage: HostStorage;
+  transport: HostTransport;
+  timers: HostTimers;
+  /** Runs work in the next macrotask (group commit, held writes, the next batch of committed entries). */
+  schedule: Scheduler;
+  clock: Clock;
+  machine: HostStateMachine<Result, Query, Answer>;
+  /** A client request not settled by then is answered `timeout`. */
+  requestTimeoutMs: number;
+  /** Write a leader's new entries after its AppendEntries leave (held-writes.ts). */
+  holdLeaderWrites: boolean;
+  logger: Logger;
+  /** The logger's context: the host keeps its term and role current. */
+  logContext?: { term: Term; role: Role };
+  /**
+   * A throw from the core, the state machine or storage: a bug or a broken
+   * disk. The host has stopped; the owner must not use it again (the Durable
+   * Object resets itself and reloads from storage).
+   */
+  fatal: (err: unknown) => void;
+  /** Called after each Ready is carried out (test checkers, metrics). */
+  afterReady?: (ready: Ready) => void;
+}
+
+export interface WriteRequest<Result> {
+  data: string;
+  reply: (o: WriteOutcome<Result>) => void;
+}
+
+export interface ReadRequest<Query, Answer> {
+  query: Query;
+  reply: (o: ReadOutcome<Answer>) => void;
+}
+
+const tickTimer = 'tick';
+/** The timer that holds a waiting request's deadline. */
+export const requestTimer = (ref: number): string => `request:${ref}`;
+
+/** The loop every node runs: Readies carried out in order, and the requests waiting on them. */
+export class NodeHost<Result, Query, Answer> {
+  private stopped = false;
+  private nextRef = 1;
+  private applied: Index = 0;
+  private currentRole: Role = 'follower';
+  private currentLeader: Member | null = null;
+  private currentTerm: Term;
+  private readonly self: NodeId;
+  /** A tick to fetch the next batch of committed entries is scheduled (Ready.moreCommitted). */
+  private moreScheduled = false;
+  private readonly pending: PendingRequests<Result, Query, Answer>;
+  /**
+   * Group commit: writes arriving together are proposed together, one macrotask
+   * later, so they share one durable write and one AppendEntries per peer
+   * instead of one of each per write.
+   */
+  private readonly proposals: MacrotaskBatch<Proposal>;
+  /**
+   * A node with no peers confirms a read in the very call that asks for it, so
+   * each read would be answered within the event that brought it and, under
+   * saturation, the runtime keeps serving the connections whose next request
+   * is already in. Answering from a macrotask, as writes are, lets every waiting
+   * request in first. With peers, the heartbeat round does the same.
+   */
+  private readonly soloReads: MacrotaskBatch<number>;
+  /** A leader's own log writes, held back until its AppendEntries are on their way. */
+  private readonly heldWrites: MacrotaskBatch<HeldWrite>;
+
+  constructor(private readonly o: HostOptions<Result, Query, Answer>) {
+    const status = o.core.status(o.clock());
+    this.currentTerm = status.term;
+    this.self = status.id;
+    this.pending = new PendingRequests(
+      (ref) => o.timers.clear(requestTimer(ref)),
+      (msg, fields) => o.logger.log('error', msg, fields),
+    );
+    this.proposals = new MacrotaskBatch((batch) => this.whileRunning(() => this.run((core, now) => core.proposeBatch(batch, now))), o.schedule);
+    this.soloReads = new MacrotaskBatch((refs) => this.whileRunning(() => this.run((core, now) => core.readBatch(refs, now))), o.schedule);
+    this.heldWrites = new MacrotaskBatch((writes) => this.whileRunning(() => this.guard(() => this.saveAll(writes))), o.schedule);
+  }
+
+  get role(): Role {
+    return this.currentRole;
+  }
+
+  get leader(): Member | null {
+    return this.currentLeader;
+  }
+
+  get appliedIndex(): Index {
+    return this.applied;
+  }
+
+  get running(): boolean {
+    return !this.stopped;
+  }
+
+  /** Requests waiting for an answer. */
+  get pendingRequests(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * The first Readies: they hand out the committed log to replay into the
+   * state machine, in bounded batches, all before start() returns, so no
+   * request sees a half-loaded node.
+   */
+  start(): void {
+    let ready = this.run((core, now) => core.tick(now));
+    while (ready.moreCommitted && !this.stopped) {
+      this.moreScheduled = false;
+      ready = this.run((core, now) => core.tick(now));
+    }
+  }
+
+  /**
+   * Stop without answering anyone (a crash, or the owner going away). Writes
+   * held back are dropped: they were never acknowledged.
+   */
+  stop(): void {
+    this.stopped = true;
+    this.heldWrites.take();
+    this.proposals.take();
+    this.soloReads.take();
+  }
+
+  /** Writes to replicate; each reply comes once its entry is applied, or with why not. */
+  propose(writes: readonly WriteRequest<Result>[]): void {
+    if (writes.length === 0) return;
+    const batch: Proposal[] = [];
+    for (const w of writes) {
+      const ref = this.nextRef++;
+      this.pending.addWrite(ref, w.reply);
+      this.armDeadline(ref);
+      batch.push({ ref, data: w.data });
+    }
+    if (this.proposals.size === 0 && this.proposeAtOnce()) {
+      this.run((core, now) => core.proposeBatch(batch, now));
+    } else {
+      for (const p of batch) this.proposals.add(p);
+    }
+  }
+
+  /** Linearizable reads (thesis §6.4): reads that arrive together share one ReadIndex round. */
+  read(reads: readonly ReadRequest<Query, Answer>[]): void {
+    if (reads.length === 0) return;
+    const refs: number[] = [];
+    for (const r of reads) {
+      const ref = this.nextRef++;
+      this.pending.addRead(ref, r.query, r.reply);
+      this.armDeadline(ref);
+      refs.push(ref);
+    }
+    if (this.o.peers.length > 0) {
+      this.run((core, now) => core.readBatch(refs, now));
+    } else {
+      for (const ref of refs) this.soloReads.add(ref);
+    }
+  }
+
+  /**
+   * Messages a peer sent us. Returns the replies addressed to their senders,
+   * to ride back on the request that brought them (a POST's answer, a frame's
+   * reply); everything else goes out through the transport.
+   */
+  receive(messages: readonly Message[]): Message[] {
+    const self = this.self;
+    const capture: ReplyCapture = { to: new Set(messages.map((m) => m.from)), out: [] };
+    for (const m of messages) {
+      if (this.stopped) break;
+      if (m.to !== self) {
+        this.o.logger.log('warn', 'dropped a message addressed to another node', { from: m.from, to: m.to, type: m.type });
+        continue;
+      }
+      this.logReceived(m);
+      this.run((core, now) => core.step(m, now), capture);
+    }
+    return capture.out;
+  }
+
+  /** Replies that came back from a peer over the transport. */
+  deliver(replies: readonly Message[]): void {
+    for (const m of replies) {
+      if (this.stopped) return;
+      this.logReceived(m);
+      this.run((core, now) => core.step(m, now));
+    }
+  }
+
+  status(): NodeStatus {
+    return this.o.core.status(this.o.clock());
+  }
+
+  /**
+   * One synchronous core call, then its Ready carried out in full; returns
+   * that Ready. Exported for the core's lock-step test harness; everything
+   * else goes through the methods above.
+   */
+  run(call: (core: RaftNode, now: number) => Ready, capture?: ReplyCapture): Ready {
+    if (this.stopped) throw new Error('node host is stopped');
+    return this.guard(() => {
+      // The core counts held entries as stored: make it so before it decides anything else.
+      this.writeHeld();
+      const ready = call(this.o.core, this.o.clock());
+      this.carry(ready, capture);
+      return ready;
+    });
+  }
+
+  /**
+   * Write what a leader held back. Protected so the simulator can plant the
+   * bug of skipping it (the core would then act on entries not yet stored).
+   */
+  protected writeHeld(): void {
+    this.saveAll(this.heldWrites.take());
+  }
+
+  private carry(ready: Ready, capture?: ReplyCapture): void {
+    const o = this.o;
+    // 1. Persist before anything depends on it (§5.1, thesis §3.8).
+    const changesTermOrVote = o.storage.changesTermOrVote(ready.hardState);
+    if (o.holdLeaderWrites && mayWriteAfterSending(ready, this.currentRole, changesTermOrVote)) {
+      // Written one macrotask from now, after this Ready's messages have left.
+      this.heldWrites.add({ hardState: ready.hardState, entries: ready.entries });
+    } else {
+      this.writeHeld();
+      o.storage.save(ready.hardState, ready.entries);
+    }
+    const wasLeader = this.currentRole === 'leader';
+    this.noteStateChanges(ready);
+    // 2. Send; replies to the peer we are answering ride back on its request.
+    if (capture) {
+      const out: Message[] = [];
+      for (const m of ready.messages) (capture.to.has(m.to) ? capture.out : out).push(m);
+      if (out.length > 0) o.transport.send(out);
+    } else if (ready.messages.length > 0) {
+      o.transport.send(ready.messages);
+    }
+    // 3. Apply. Proposals are noted first so the apply loop can answer them;
+    //    with no peers, a proposal commits in the very Ready that reports it.
+    for (const p of ready.proposed) this.pending.proposed(p, this.applied);
+    for (const entry of ready.committed) this.apply(entry);
+    // 4. Serve reads whose index is now applied (thesis §6.4).
+    const answer = (q: Query): Answer => o.machine.query(q);
+    for (const r of ready.reads) this.pending.readReady(r, this.applied, answer);
+    if (ready.committed.length > 0) this.pending.serveReads(this.applied, answer);
+    // 5. Report failures, and unknown outcomes when leadership is lost.
+    for (const f of ready.failed) this.pending.failed(f);
+    if (wasLeader && this.currentRole !== 'leader') this.pending.leadershipLost();
+    // 6. Make sure tick() runs by the deadline, and soon if more committed entries wait.
+    if (!Number.isFinite(ready.deadline)) throw new Error(`core returned deadline ${ready.deadline}`);
+    o.timers.set(tickTimer, ready.deadline, () => this.whileRunning(() => this.run((core, now) => core.tick(now))));
+    if (ready.moreCommitted && !this.moreScheduled) {
+      this.moreScheduled = true;
+      o.schedule(() =>
+        this.whileRunning(() => {
+          this.moreScheduled = false;
+          this.run((core, now) => core.tick(now));
+        }),
+      );
+    }
+    o.afterReady?.(ready);
+  }
+
+  private apply(entry: Entry): void {
+    if (entry.index !== this.applied + 1) {
+      throw new Error(`committed entry ${entry.index} handed out after applied index ${this.applied}`);
+    }
+    const result = this.o.machine.apply(entry);
+    this.applied = entry.index;
+    this.pending.applied(entry, result);
+  }
+
+  private saveAll(writes: readonly HeldWrite[]): void {
+    for (const w of writes) this.o.storage.save(w.hardState, w.entries);
+  }
+
+  /** Keep role, leader and term current, and log what the core does not (it logs role changes itself). */
+  private noteStateChanges(ready: Ready): void {
+    const soft = ready.softState;
+    if (soft !== null) {
+      if (soft.role === this.currentRole) this.o.logger.log('info', 'leader changed', { leader: soft.leader?.id ?? null });
+      this.currentRole = soft.role;
+      this.currentLeader = soft.leader;
+      if (this.o.logContext) this.o.logContext.role = soft.role;
+    }
+    const hard = ready.hardState;
+    if (hard !== null && hard.term !== this.currentTerm) {
+      this.currentTerm = hard.term;
+      if (this.o.logContext) this.o.logContext.term = hard.term;
+      this.o.logger.log('info', 'term changed', { vote: hard.vote });
+    }
+  }
+
+  /**
+   * Whether to propose now rather than one macrotask later. Now when nothing
+   * is in flight to any peer: the writes go out at once, for latency. Now also
+   * when no peer has a free slot: nothing would leave before a slot frees
+   * anyway, so waiting would only cost one more event. Only in between, when a
+   * message would leave at once to a peer that is already busy, do the writes
+   * wait for the others of the same macrotask, to share its messages.
+   */
+  private proposeAtOnce(): boolean {
+    const { peers, transport } = this.o;
+    if (peers.length === 0) return false;
+    const loads = peers.map((p) => transport.load(p.id));
+    return loads.every((l) => l === 'idle') || loads.every((l) => l === 'full');
+  }
+
+  private armDeadline(ref: number): void {
+    this.o.timers.set(requestTimer(ref), this.o.clock() + this.o.requestTimeoutMs, () => this.pending.expire(ref));
+  }
+
+  private logReceived(m: Message): void {
+    const logger = this.o.logger;
+    if (logger.enabled?.('debug') !== false) logger.log('debug', 'recv', { from: m.from, type: m.type, msgTerm: m.term });
+  }
+
+  /** Runs scheduled work unless the host stopped meanwhile (the work then belongs to no one). */
+  private whileRunning(work: () => void): void {
+    if (!this.stopped) work();
+  }
+
+  /**
+   * A throw from the core, the state machine or storage leaves memory possibly
+   * ahead of what is stored; continuing could break safety. Stop, and let the
+   * owner restart from storage.
+   */
+  private guard<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      if (!this.stopped) {
+        this.o.logger.log('error', 'invariant broken; stopping the node', {
+          err: String(err),
+          stack: err instanceof Error ? err.stack : undefined,
+        });
+        this.stop();
+        this.o.fatal(err);
+      }
+      throw err;
+    }
+  }
+}
+
+/** Messages for these peers are returned to the caller instead of going out through the transport. */
+export interface ReplyCapture {
+  to: ReadonlySet<NodeId>;
+  out: Message[];
+}

@@ -1,0 +1,48 @@
+// The small interfaces a NodeHost is built from. The Durable Object passes
+// the real adapters (worker/adapters/), the simulator and the test harness
+// pass simulated ones (test/sim/, test/fixtures/).
+import type { Message } from '../raft/messages';
+import type { Entry, HardState, NodeId } from '../raft/types';
+
+export type { Scheduler } from './macrotask-batch';
+
+/** The node's monotonic clock, in milliseconds. */
+export type Clock = () => number;
+
+/** Where the hard state and the log are stored (reads go to the core through its EntryLoader). */
+export interface HostStorage {
+  /**
+   * Persist a Ready's hard state and entries (ready.ts step 1), replacing any
+   * stored suffix from entries[0].index on; atomic: all or nothing. Durable
+   * once the runtime releases the event's output.
+   */
+  save(hardState: HardState | null, entries: readonly Entry[]): void;
+  /** Whether storing `hardState` would change the stored term or vote, rather than only the commit index. */
+  changesTermOrVote(hardState: HardState | null): boolean;
+}
+
+/**
+ * How busy the way to a peer is: nothing in flight ("idle"), some in flight
+ * but room for more ("free"), or every slot taken so messages wait ("full").
+ */
+export type PeerLoad = 'idle' | 'free' | 'full';
+
+export interface HostTransport {
+  /** Fire and forget: Raft retries what is lost (§5.1). Replies come back through NodeHost.deliver. */
+  send(messages: readonly Message[]): void;
+  load(peer: NodeId): PeerLoad;
+}
+
+/** Named deadlines; setting a name again moves it. */
+export interface HostTimers {
+  set(name: string, at: number, fire: () => void): void;
+  clear(name: string): void;
+}
+
+/** What the log drives: applies committed entries in order, answers reads. Deterministic. */
+export interface HostStateMachine<Result, Query, Answer> {
+  /** Apply one committed entry; `noop` and `config` entries return null. */
+  apply(entry: Entry): Result | null;
+  /** Answer a read from the state as applied so far. */
+  query(query: Query): Answer;
+}

@@ -1,0 +1,165 @@
+// The Durable Object that is one Raft node: plumbing only. It builds the node
+// host (host/node-host.ts) with the real adapters (assembly.ts) and turns the
+// runtime's events into host calls: RPC methods, alarm(), and the frames of
+// peer streams (adapters/peer-stream-server.ts). The host carries out every
+// Ready; the output gate holds messages and RPC replies until the storage
+// writes before them are durable.
+// Input gates open while we await, so nothing here assumes state survives an
+// await.
+import { DurableObject } from 'cloudflare:workers';
+import type { Env } from '../env';
+import { describeConfigErrors, parseNodeConfig } from './config';
+import type { NodeSettings } from './config';
+import type { NodeApi, ReadOutcome, StatusReport, WriteOutcome } from '../node-api';
+import { acceptPeerStream, answerClose, answerFrame } from '../adapters/peer-stream-server';
+import type { AlarmTimers } from '../adapters/alarm-timers';
+import { encodeRequest } from '../kv/commands';
+import type { KvRequest } from '../kv/commands';
+import type { Message } from '../raft/messages';
+import type { Index } from '../raft/types';
+import { assembleNode, type Live } from './assembly';
+
+/** Test-only access to the internals (a symbol, so it is not an RPC method). */
+export const inspectNode = Symbol('inspectNode');
+
+export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
+  private live: Live | null = null;
+  private readonly configError: string | null = null;
+  private startError: string | null = null;
+  /** Monotonic: never behind Date.now(), never behind an alarm that has fired. */
+  private clock = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const parsed = parseNodeConfig(env);
+    if (!parsed.ok) {
+      this.configError = describeConfigErrors(parsed.errors);
+      console.log(JSON.stringify({ level: 'error', msg: this.configError, node: env.NODE_ID ?? null }));
+      return;
+    }
+    // No request may see a half-loaded node.
+    void ctx.blockConcurrencyWhile(() => this.start(parsed.settings));
+  }
+
+  async write(req: KvRequest): Promise<WriteOutcome> {
+    return this.proposeWrites([req])[0]!;
+  }
+
+  /** Several writes at once (the Worker's coalesced requests, front/coalesce.ts): proposed together, answered in order. */
+  async writeBatch(reqs: KvRequest[]): Promise<WriteOutcome[]> {
+    return Promise.all(this.proposeWrites(reqs));
+  }
+
+  private proposeWrites(reqs: KvRequest[]): Promise<WriteOutcome>[] {
+    const { host } = this.requireLive();
+    const encoded = reqs.map(encodeRequest); // before any is registered, so a throw leaves nothing behind
+    const outcomes: Promise<WriteOutcome>[] = [];
+    host.propose(encoded.map((data) => ({ data, reply: promised(outcomes) })));
+    return outcomes;
+  }
+
+  async read(key: string): Promise<ReadOutcome> {
+    return this.startReads([key])[0]!;
+  }
+
+  /** Several linearizable reads at once (front/coalesce.ts); they share a ReadIndex round. */
+  async readBatch(keys: string[]): Promise<ReadOutcome[]> {
+    return Promise.all(this.startReads(keys));
+  }
+
+  private startReads(keys: string[]): Promise<ReadOutcome>[] {
+    const { host } = this.requireLive();
+    const outcomes: Promise<ReadOutcome>[] = [];
+    host.read(keys.map((query) => ({ query, reply: promised(outcomes) })));
+    return outcomes;
+  }
+
+  async receive(messages: Message[]): Promise<Message[]> {
+    return this.requireLive().host.receive(messages);
+  }
+
+  /** A peer opening its stream; the Worker has checked the secret (adapters/peer-stream-server.ts). */
+  override async fetch(request: Request): Promise<Response> {
+    this.requireLive();
+    return acceptPeerStream(this.ctx, request);
+  }
+
+  /** A frame on a peer's stream: stepped as a POST's messages would be; the replies answer it. */
+  override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    answerFrame(ws, data, (messages) => this.requireLive().host.receive(messages), this.live?.logger);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    answerClose(ws, code);
+  }
+
+  async status(): Promise<StatusReport> {
+    const live = this.requireLive();
+    const status = live.host.status();
+    const streams = live.transport.streamStates();
+    return streams === null ? status : { ...status, streams };
+  }
+
+  override async alarm(): Promise<void> {
+    const live = this.live;
+    if (live === null) return; // misconfigured or failed to start: nothing was scheduled
+    // The runtime fires an alarm no earlier than it was armed for, so the
+    // clock may safely move up to that time (this also lets tests force an
+    // alarm with runDurableObjectAlarm and see its deadlines as due).
+    const armedAt = live.timers.armedAt;
+    if (armedAt !== null) this.clock = Math.max(this.clock, armedAt);
+    live.timers.fire(this.now());
+  }
+
+  /** For tests in test/workers only. */
+  [inspectNode](): { timers: AlarmTimers; pendingRequests: number; now: number; payloadsHeld: number; appliedIndex: Index } {
+    const live = this.requireLive();
+    return {
+      timers: live.timers,
+      pendingRequests: live.host.pendingRequests,
+      now: this.now(),
+      payloadsHeld: live.core.payloadsHeld(),
+      appliedIndex: live.host.appliedIndex,
+    };
+  }
+
+  private async start(settings: NodeSettings): Promise<void> {
+    try {
+      const live = await assembleNode(this.ctx, settings, { now: () => this.now(), fatal: (err) => this.crash(err) });
+      this.live = live;
+      live.host.start(); // replays the committed log into the fresh state machine
+    } catch (err) {
+      this.live = null;
+      this.startError = `node failed to start: ${String(err)}`;
+      console.log(JSON.stringify({ level: 'error', msg: this.startError, node: settings.raft.self.id }));
+      throw err;
+    }
+  }
+
+  /**
+   * The host stopped after a throw from the core or from storage: memory may
+   * be ahead of what is stored, so reset the object and let it reload.
+   */
+  private crash(err: unknown): void {
+    this.live = null;
+    this.startError = `node stopped after an internal error: ${String(err)}`;
+    this.ctx.abort(this.startError);
+  }
+
+  private requireLive(): Live {
+    if (this.live !== null) return this.live;
+    throw new Error(this.configError ?? this.startError ?? 'node is not running');
+  }
+
+  private now(): number {
+    this.clock = Math.max(this.clock, Date.now());
+    return this.clock;
+  }
+}
+
+/** A reply callback whose outcome becomes a promise appended to `into`. */
+function promised<T>(into: Promise<T>[]): (outcome: T) => void {
+  let resolve!: (outcome: T) => void;
+  into.push(new Promise<T>((r) => (resolve = r)));
+  return (outcome) => resolve(outcome);
+}
