@@ -145,9 +145,13 @@ export class Clients {
     const f = c.op;
     if (!f || f.record.id !== opId) return; // an answer to something already settled
     if (r.type === 'ok') return this.complete(c, observedOf(r.result, this.clock.now, c.id, opId));
-    // Refused for sure: this attempt never entered a log (notLeader) or its entry was overwritten (lost).
-    f.open.delete(attempt);
-    if (attempt !== f.attempt) return; // a late refusal of an attempt already replaced
+    if (attempt !== f.attempt) {
+      if (r.type === 'notLeader') f.open.delete(attempt); // a late refusal of an attempt already replaced
+      return;
+    }
+    // notLeader: refused for sure, this attempt never entered a log. timeout:
+    // the node could not tell in time; the attempt may still commit, so it stays open.
+    if (r.type === 'notLeader') f.open.delete(attempt);
     this.retry(c, r.type === 'notLeader' ? r.leader : null);
   }
 
@@ -159,7 +163,7 @@ export class Clients {
       return this.complete(c, { type: 'get', value: r.value });
     }
     if (attempt !== f.attempt) return;
-    this.retry(c, r.leader);
+    this.retry(c, r.type === 'notLeader' ? r.leader : null);
   }
 
   private onTimeout(c: Client, opId: number, attempt: number): void {

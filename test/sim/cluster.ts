@@ -128,6 +128,8 @@ function buildWorld(seed: number, run: RunOptions): World {
         alarm: { jitterMaxMs: options.tickJitterMaxMs, spurious: options.spuriousTick },
         plant: run.plant ?? null,
         heldWrites: options.heldWrites,
+        syncMaxMs: options.syncMaxMs,
+        requestTimeoutMs: options.nodeRequestTimeoutMs,
         sharedCalls: options.sharedCalls,
       }),
     );

@@ -28,6 +28,7 @@ const cases: [Plant, ViolationKind[], string][] = [
     ['stateMachineSafety', 'committedLost', 'leaderCompleteness', 'logMatching'],
     'a leader committing entries it sent but has not written yet',
   ],
+  ['holdEveryWrite', ['host', 'electionSafety', 'committedLost', 'stateMachineSafety', 'leaderCompleteness'], 'votes and acknowledgements sent before they are written'],
 ];
 
 describe('planted bugs are caught', () => {

@@ -1,38 +1,36 @@
-// One simulated server: a RaftNode, the key-value state machine it drives,
-// and a "disk" that survives crashes. It is the simulator's stand-in for the
-// Durable Object, so it carries out each Ready as ready.ts says: persist,
-// send, apply, serve reads, report proposals, arm the alarm. Like the object,
-// a leader may write its new entries after sending them (held-writes.ts), and
-// writes them before acting on any later step.
-//
-// A crash throws away everything but the disk. A restart builds a new
-// RaftNode from the disk (every term, the entries after the stored commit in
-// full) and replays the log into a fresh state machine. The core reads the
-// entries it no longer holds back from the disk, and only from the disk.
-// Committed entries come in bounded batches: while a Ready says more wait,
-// the host fetches the next batch in an event of its own at the same instant,
-// so messages and crashes can fall between two batches.
-// Planted bugs (`plant`) break this host on purpose, to show the checkers
-// notice.
+// One simulated server: the production NodeHost (worker/host/node-host.ts)
+// built over simulated parts, as the Durable Object builds it over real ones:
+//   - storage: a disk whose writes become durable a little later, with an
+//     output gate and crashes that lose what was not yet durable (storage.ts);
+//   - transport: the simulated network, behind the output gate;
+//   - timers: the production AlarmTimers over one jittery simulated alarm;
+//   - scheduler: the virtual clock, 0..delayMaxMs later ("next macrotask");
+//   - state machine: the KV store, with the safety checker watching applies.
+// What remains here is what the Worker in front of the object does (sharing
+// calls between requests), pauses, crashes and restarts, and the planted bugs
+// (`plant`) that break the host on purpose to show the checkers notice.
+import { AlarmTimers } from '../../worker/adapters/alarm-timers';
+import type { HostTransport } from '../../worker/host/ports';
+import { NodeHost, type HostOptions, type ReadRequest, type WriteRequest } from '../../worker/host/node-host';
+import type { ReadOutcome, WriteOutcome } from '../../worker/host/pending-requests';
+import type { KvResult } from '../../worker/kv/commands';
+import { KvStateMachine } from '../../worker/kv/store';
 import type { RaftConfig } from '../../worker/raft/config';
 import type { Message } from '../../worker/raft/messages';
 import { RaftNode } from '../../worker/raft/node';
 import type { Ready } from '../../worker/raft/ready';
-import type { Entry, HardState, Index, Member, Role } from '../../worker/raft/types';
-import { KvStateMachine } from '../../worker/kv/store';
+import type { Entry, Member, Role } from '../../worker/raft/types';
 import { Alarm, type AlarmOptions } from './alarm';
 import { checkOutgoing } from './checkers/outgoing';
 import type { SafetyChecker } from './checkers/safety';
 import { violation } from './checkers/violation';
 import type { Clock } from './clock';
 import type { Prng } from './prng';
+import { SimStorage } from './storage';
 import type { Trace } from './trace';
-import { Waiters, type ReadReply, type WriteReply } from './waiters';
-import { loaderFor, persistedFrom } from '../fixtures/stored-log';
-import { mayWriteAfterSending, type HeldWrite } from '../../worker/host/held-writes';
-import { MacrotaskBatch } from '../../worker/host/macrotask-batch';
 
-export type { ReadReply, WriteReply } from './waiters';
+export type WriteReply = WriteOutcome<KvResult>;
+export type ReadReply = ReadOutcome<string | null>;
 
 /** Host-level bugs the simulator can plant to prove its checkers can fail. */
 export type Plant =
@@ -42,20 +40,17 @@ export type Plant =
   | 'forgetVote'
   /** A crash loses the last few entries written (acked before they were durable). */
   | 'lostWrites'
-  /** A leader acts on entries it holds back (deps.heldWrites) before writing them. */
-  | 'unwrittenHeld';
+  /** The host acts on a leader's held-back entries before writing them (counts them durable too early). */
+  | 'unwrittenHeld'
+  /** The host holds every write behind its messages, votes and a follower's entries too (sends before persisting). */
+  | 'holdEveryWrite';
 
-export const plants: readonly Plant[] = ['staleReads', 'forgetVote', 'lostWrites', 'unwrittenHeld'];
-
-export interface Disk {
-  hardState: HardState;
-  entries: Entry[];
-}
+export const plants: readonly Plant[] = ['staleReads', 'forgetVote', 'lostWrites', 'unwrittenHeld', 'holdEveryWrite'];
 
 export interface SimNodeDeps {
   config: RaftConfig;
   clock: Clock;
-  /** The node's own stream: election jitter and alarm jitter. */
+  /** The node's own stream: election jitter, alarm jitter, sync and macrotask delays. */
   prng: Prng;
   trace: Trace;
   safety: SafetyChecker;
@@ -66,62 +61,89 @@ export interface SimNodeDeps {
   plant: Plant | null;
   /**
    * Whether a leader writes its new entries after sending them, as the
-   * Durable Object does (worker/host/held-writes.ts), and how long the write may
-   * wait (up to `delayMaxMs`; the object waits one macrotask). Any later step
-   * writes them first.
+   * Durable Object does (worker/host/held-writes.ts); `delayMaxMs` is how late
+   * a "next macrotask" may run (held writes, group commit, further batches of
+   * committed entries).
    */
   heldWrites: { enabled: boolean; delayMaxMs: number };
-  /** Requests arriving within a few ms reach the core as one proposeBatch / readBatch (worker/coalesce.ts). */
+  /** A write becomes durable up to this long after it is made. */
+  syncMaxMs: number;
+  /** The node answers a request it could not settle within this with `timeout`. */
+  requestTimeoutMs: number;
+  /** Requests arriving within a few ms reach the host as one batch (worker/front/coalesce.ts). */
   sharedCalls: boolean;
 }
 
-type SharedCall = { kind: 'write'; ref: number; data: string } | { kind: 'read'; ref: number };
+type KvHost = NodeHost<KvResult, string, string | null>;
+type SharedCall = { kind: 'write'; req: WriteRequest<KvResult> } | { kind: 'read'; req: ReadRequest<string, string | null> };
+
+/** The host with a planted ordering bug ('unwrittenHeld' or 'holdEveryWrite'). */
+class PlantedHost extends NodeHost<KvResult, string, string | null> {
+  constructor(
+    options: HostOptions<KvResult, string, string | null>,
+    private readonly plant: 'unwrittenHeld' | 'holdEveryWrite',
+    private readonly fired: () => void,
+  ) {
+    super(options);
+  }
+
+  protected override writeHeld(): void {
+    if (this.plant !== 'unwrittenHeld') return super.writeHeld();
+    if (this.heldWriteCount > 0) this.fired();
+  }
+
+  protected override mayHold(ready: Ready): boolean {
+    const allowed = super.mayHold(ready);
+    if (allowed || this.plant !== 'holdEveryWrite') return allowed;
+    const writes = ready.hardState !== null || ready.entries.length > 0;
+    if (writes && ready.messages.length > 0) this.fired();
+    return writes;
+  }
+}
 
 export class SimNode {
   readonly id: string;
-  readonly disk: Disk = { hardState: { term: 0, vote: null, commit: 0 }, entries: [] };
-  role: Role = 'follower';
-  leader: Member | null = null;
-  private raft: RaftNode | null = null;
+  readonly storage: SimStorage;
+  private host: KvHost | null = null;
   private sm = new KvStateMachine();
-  private waiters = new Waiters(() => null);
-  private applied: Index = 0;
   private pausedUntil = 0;
-  /** An event to fetch more committed entries is queued (Ready.moreCommitted). */
-  private fetchQueued = false;
-  /**
-   * A leader's entries, sent but not yet on the disk (deps.heldWrites). The
-   * flush comes 0-delayMaxMs later, after any pause; one left over from before
-   * a crash only writes the next incarnation's entries early, which is allowed.
-   */
-  private readonly held = new MacrotaskBatch<HeldWrite>(
-    (writes) => {
-      for (const w of writes) this.persist(w);
-    },
-    (run) => {
-      const fire = (): void => {
-        if (this.paused) return this.deps.clock.at(this.pausedUntil, fire);
-        run();
-      };
-      this.deps.clock.after(this.deps.prng.between(0, this.deps.heldWrites.delayMaxMs), fire);
-    },
-  );
   private readonly alarm: Alarm;
-  /** Client requests waiting to reach the core together (deps.sharedCalls). */
+  private timers: AlarmTimers | null = null;
+  /** Client requests waiting to reach the host together (deps.sharedCalls). */
   private shared: SharedCall[] = [];
-  /** Set by the nemesis: called right after this node next grants its vote to another node. */
-  private voteHook: (() => void) | null = null;
   /** `plantFired`: how often the planted bug actually changed something. */
   readonly stats = { crashes: 0, restarts: 0, elections: 0, applied: 0, truncations: 0, plantFired: 0 };
 
   constructor(private readonly deps: SimNodeDeps) {
     this.id = deps.config.self.id;
-    deps.safety.register(this.id, this.disk);
-    this.alarm = new Alarm(deps.clock, deps.prng, deps.alarm, this.id, () => this.tick());
+    this.storage = new SimStorage({
+      id: this.id,
+      clock: deps.clock,
+      prng: deps.prng,
+      trace: deps.trace,
+      safety: deps.safety,
+      syncMaxMs: deps.syncMaxMs,
+      pausedUntil: () => this.pausedUntil,
+      stats: this.stats,
+    });
+    this.alarm = new Alarm(deps.clock, deps.prng, deps.alarm, this.id, () => this.onAlarm());
   }
 
   get up(): boolean {
-    return this.raft !== null;
+    return this.host !== null;
+  }
+
+  get role(): Role {
+    return this.host?.role ?? 'follower';
+  }
+
+  get leader(): Member | null {
+    return this.host?.leader ?? null;
+  }
+
+  /** The node's durable disk. */
+  get disk(): { readonly entries: readonly Entry[] } {
+    return this.storage.durable;
   }
 
   private get paused(): boolean {
@@ -132,43 +154,80 @@ export class SimNode {
     return this.deps.clock.now + this.deps.clockOffsetMs;
   }
 
-  /** Boots from the disk (a new node boots from an empty disk). */
+  /** Boots from the durable disk (a new node boots from an empty disk). */
   start(): void {
-    if (this.raft) throw new Error(`${this.id} is already up`);
-    const persisted = persistedFrom(this.disk);
-    if (this.deps.plant === 'forgetVote') persisted.hardState.vote = null;
+    if (this.host) throw new Error(`${this.id} is already up`);
+    const d = this.deps;
+    if (d.plant === 'forgetVote' && this.storage.durable.hardState.vote !== null) {
+      this.stats.plantFired++;
+      this.storage.forgetVote();
+    }
+    const { persisted, loadEntries } = this.storage.load();
     const sm = new KvStateMachine();
     this.sm = sm;
-    this.waiters = new Waiters((key) => sm.get(key));
-    this.applied = 0;
-    this.role = 'follower';
-    this.leader = null;
-    this.raft = new RaftNode({
-      config: this.deps.config,
+    const core = new RaftNode({
+      config: d.config,
       persisted,
-      random: () => this.deps.prng.float(),
+      random: () => d.prng.float(),
       now: this.localNow,
-      loadEntries: loaderFor(this.disk),
-      logger: this.deps.trace.loggerFor(this.id),
+      loadEntries,
+      logger: d.trace.loggerFor(this.id),
     });
-    this.handle(this.raft.tick(this.localNow)); // hands out the committed prefix to replay
+    const timers = new AlarmTimers(
+      { setAlarm: (at) => (this.alarm.set(at - d.clockOffsetMs), Promise.resolve()) },
+      null,
+      () => {}, // the simulated alarm never refuses
+    );
+    this.timers = timers;
+    const storage = this.storage;
+    const transport: HostTransport = {
+      send: (messages) => {
+        // Checked against what the node sees now: the gate makes all of it durable before these leave.
+        for (const m of messages) checkOutgoing(d.config, storage.visible, m, d.clock.now);
+        const copies = messages.slice();
+        storage.output(() => copies.forEach((m) => d.send(m)));
+      },
+      load: () => 'idle',
+    };
+    const options: HostOptions<KvResult, string, string | null> = {
+      core,
+      peers: d.config.peers,
+      storage,
+      transport,
+      timers,
+      schedule: (run) => this.later(run),
+      clock: () => this.localNow,
+      machine: {
+        apply: (entry) => this.apply(sm, entry),
+        query: (key) => sm.get(key),
+      },
+      requestTimeoutMs: d.requestTimeoutMs,
+      holdLeaderWrites: d.heldWrites.enabled,
+      logger: d.trace.loggerFor(this.id),
+      fatal: () => {}, // the throw itself stops the run as a violation
+      afterReady: (ready) => this.afterReady(ready),
+    };
+    const planted = d.plant === 'unwrittenHeld' || d.plant === 'holdEveryWrite' ? d.plant : null;
+    this.host = planted ? new PlantedHost(options, planted, () => this.stats.plantFired++) : new NodeHost(options);
+    this.host.start(); // replays the committed prefix
   }
 
   /** Loses everything volatile. Requests in flight never get an answer. */
   crash(): void {
-    if (!this.raft) return;
+    if (!this.host) return;
     this.stats.crashes++;
-    this.raft = null;
+    this.host.stop();
+    this.host = null;
+    this.timers = null;
     this.alarm.cancel();
-    this.fetchQueued = false;
     this.pausedUntil = 0;
-    this.voteHook = null;
-    this.held.take(); // sent, never written, never acknowledged
-    this.shared = []; // never reached the core
-    this.waiters = new Waiters(() => null);
-    this.role = 'follower';
-    this.leader = null;
-    if (this.deps.plant === 'lostWrites') this.loseUnsyncedTail();
+    this.shared = []; // never reached the node
+    let lose = 0;
+    if (this.deps.plant === 'lostWrites') {
+      lose = Math.min(this.storage.durable.entries.length, this.deps.prng.between(1, 3));
+      this.stats.plantFired += lose;
+    }
+    this.storage.crash(lose);
     this.deps.safety.checkDurable(`crash of ${this.id}`);
   }
 
@@ -179,46 +238,55 @@ export class SimNode {
 
   /** Stops processing until `until`; whatever arrives meanwhile waits. */
   pause(until: number): void {
-    if (this.raft) this.pausedUntil = Math.max(this.pausedUntil, until);
+    if (this.host) this.pausedUntil = Math.max(this.pausedUntil, until);
   }
 
   unpause(): void {
     this.pausedUntil = 0;
   }
 
-  /** Calls `hook` (once) just after this node next grants its vote to another node. */
+  /** Calls `hook` (once) just after this node's next vote for another node is durable and sent. */
   armVoteHook(hook: () => void): void {
-    this.voteHook = hook;
+    this.storage.armVoteHook(hook);
   }
 
   receive(msg: Message): void {
-    if (!this.raft) return;
+    const host = this.host;
+    if (!host) return;
     if (this.paused) return this.deps.clock.at(this.pausedUntil, () => this.receive(msg));
-    this.handle(this.raft.step(msg, this.localNow));
+    const replies = host.receive([msg]);
+    for (const m of replies) checkOutgoing(this.deps.config, this.storage.visible, m, this.deps.clock.now);
+    if (replies.length > 0) this.storage.output(() => replies.forEach((m) => this.deps.send(m)));
   }
 
   write(data: string, reply: (r: WriteReply) => void): void {
-    if (!this.raft) return;
+    if (!this.host) return;
     if (this.paused) return this.deps.clock.at(this.pausedUntil, () => this.write(data, reply));
-    const ref = this.waiters.write(reply);
-    if (this.deps.sharedCalls) return this.share({ kind: 'write', ref, data });
-    this.handle(this.raft.propose(ref, data, this.localNow));
+    const req: WriteRequest<KvResult> = { data, reply: this.gated(reply) };
+    if (this.deps.sharedCalls) return this.share({ kind: 'write', req });
+    this.host.propose([req]);
   }
 
   read(key: string, reply: (r: ReadReply) => void): void {
-    if (!this.raft) return;
+    if (!this.host) return;
     if (this.paused) return this.deps.clock.at(this.pausedUntil, () => this.read(key, reply));
     if (this.deps.plant === 'staleReads' && this.role === 'leader') {
       this.stats.plantFired++;
       return reply({ type: 'ok', value: this.sm.get(key) });
     }
-    const ref = this.waiters.read(key, reply);
-    if (this.deps.sharedCalls) return this.share({ kind: 'read', ref });
-    this.handle(this.raft.read(ref, this.localNow));
+    const req: ReadRequest<string, string | null> = { query: key, reply: this.gated(reply) };
+    if (this.deps.sharedCalls) return this.share({ kind: 'read', req });
+    this.host.read([req]);
+  }
+
+  /** A reply to a client is an output like any other: it waits for the writes before it. */
+  private gated<T>(reply: (r: T) => void): (r: T) => void {
+    const storage = this.storage;
+    return (r) => storage.output(() => reply(r));
   }
 
   /**
-   * Queue a request for the batch that goes to the core 0-2 ms from now (the
+   * Queue a request for the batch that goes to the host 0-2 ms from now (the
    * Worker holds requests one macrotask while a call is in flight), after any
    * pause. A crash in between drops the batch with the incarnation that queued
    * it: its requests never get an answer.
@@ -226,75 +294,59 @@ export class SimNode {
   private share(call: SharedCall): void {
     this.shared.push(call);
     if (this.shared.length > 1) return;
-    const raft = this.raft;
+    const host = this.host;
     const flush = (): void => {
-      if (this.raft !== raft || raft === null) return;
+      if (this.host !== host || host === null) return;
       if (this.paused) return this.deps.clock.at(this.pausedUntil, flush);
       const calls = this.shared;
       this.shared = [];
-      const writes = calls.flatMap((c) => (c.kind === 'write' ? [{ ref: c.ref, data: c.data }] : []));
-      const reads = calls.flatMap((c) => (c.kind === 'read' ? [c.ref] : []));
-      if (writes.length > 0) this.handle(raft.proposeBatch(writes, this.localNow));
-      if (reads.length > 0 && this.raft === raft) this.handle(raft.readBatch(reads, this.localNow));
+      host.propose(calls.flatMap((c) => (c.kind === 'write' ? [c.req] : [])));
+      if (host.running) host.read(calls.flatMap((c) => (c.kind === 'read' ? [c.req] : [])));
     };
     this.deps.clock.after(this.deps.prng.between(0, 2), flush);
   }
 
-  private tick(): void {
-    if (!this.raft) return;
-    if (this.paused) return this.alarm.postpone(this.pausedUntil);
-    this.handle(this.raft.tick(this.localNow));
-  }
-
-  private handle(ready: Ready): void {
-    this.checkBounds(ready);
-    // Whatever this step decided may rest on held entries: they reach the disk before any of its effects.
-    if (this.deps.plant === 'unwrittenHeld' && this.held.size > 0) this.stats.plantFired++;
-    else this.writeHeld();
-    const changesTermOrVote =
-      ready.hardState !== null && (ready.hardState.term !== this.disk.hardState.term || ready.hardState.vote !== this.disk.hardState.vote);
-    if (this.deps.heldWrites.enabled && mayWriteAfterSending(ready, this.role, changesTermOrVote)) {
-      this.held.add({ hardState: ready.hardState, entries: ready.entries });
-    } else {
-      this.persist(ready);
-    }
-    for (const m of ready.messages) {
-      checkOutgoing(this.deps.config, this.disk, m, this.deps.clock.now);
-      this.deps.send(m);
-    }
-    // Bookkeeping only: note where proposals landed before applying, since a
-    // proposal can commit in the very Ready that reports it (one-node cluster).
-    for (const p of ready.proposed) this.waiters.proposed(p.ref, p.index, p.term);
-    for (const e of ready.committed) this.apply(e);
-    for (const r of ready.reads) this.waiters.readReady(r.ref, r.index, this.applied);
-    for (const f of ready.failed) this.waiters.failed(f.ref, f.kind, f.reason, f.leader);
-    if (ready.softState) this.softState(ready.softState.role, ready.softState.leader);
-    this.alarm.set(ready.deadline - this.deps.clockOffsetMs);
-    if (ready.moreCommitted) this.fetchMoreCommitted();
-  }
-
-  private writeHeld(): void {
-    for (const w of this.held.take()) this.persist(w);
-  }
-
-  /** Ready.moreCommitted: take the next batch of committed entries in an event of its own, now. */
-  private fetchMoreCommitted(): void {
-    if (this.fetchQueued) return;
-    this.fetchQueued = true;
-    const raft = this.raft;
-    const fetch = (): void => {
-      if (raft === null || this.raft !== raft) return; // crashed meanwhile: the restart replays
-      if (this.paused) return this.deps.clock.at(this.pausedUntil, fetch);
-      this.fetchQueued = false;
-      this.handle(raft.tick(this.localNow));
+  /** The scheduler the host gets: "the next macrotask", 0..delayMaxMs of virtual time later, after any pause. */
+  private later(run: () => void): void {
+    const fire = (): void => {
+      if (this.paused) return this.deps.clock.at(this.pausedUntil, fire);
+      run();
     };
-    this.deps.clock.after(0, fetch);
+    this.deps.clock.after(this.deps.prng.between(0, this.deps.heldWrites.delayMaxMs), fire);
+  }
+
+  private onAlarm(): void {
+    const timers = this.timers;
+    if (!timers) return;
+    if (this.paused) return this.alarm.postpone(this.pausedUntil);
+    timers.fire(this.localNow);
+  }
+
+  private apply(sm: KvStateMachine, e: Entry): KvResult | null {
+    this.deps.safety.onApply(this.id, e, this.storage.visible.hardState.term, !this.storage.syncing);
+    this.deps.trace.log(this.id, 'debug', 'sim: apply', { index: e.index, term: e.term });
+    const result = sm.apply(e);
+    this.stats.applied++;
+    this.deps.trace.digest.int(e.index);
+    this.deps.trace.digest.int(e.term);
+    return result;
+  }
+
+  private afterReady(ready: Ready): void {
+    const host = this.host;
+    if (host === null) return; // the Ready of start(), before the host is assigned: checked on the next
+    this.checkBounds(host, ready);
+    const soft = ready.softState;
+    if (soft?.role === 'leader') {
+      this.stats.elections++;
+      const term = host.status().term;
+      this.deps.trace.log(this.id, 'info', 'sim: became leader', { term });
+      this.deps.safety.onLeader(this.id, term);
+    }
   }
 
   /** The memory bounds of the core: committed entries per Ready, payloads held beyond the unapplied ones. */
-  private checkBounds(ready: Ready): void {
-    const raft = this.raft;
-    if (raft === null) return;
+  private checkBounds(host: KvHost, ready: Ready): void {
     const cfg = this.deps.config;
     let bytes = 0;
     for (const e of ready.committed) bytes += e.data.length;
@@ -303,85 +355,14 @@ export class SimNode {
     if (n > cfg.maxCommittedEntriesPerReady || (n > 1 && bytes > cfg.maxCommittedBytesPerReady)) {
       throw fail(`a Ready hands out ${n} committed entries (${bytes} bytes), over the limits`);
     }
-    const s = raft.status(this.localNow);
-    const held = raft.payloadsHeld();
+    const s = host.status();
+    const held = this.payloadsHeld();
     if (held > s.lastLogIndex - s.appliedIndex + cfg.payloadWindowEntries) {
       throw fail(`holds ${held} payloads with ${s.lastLogIndex - s.appliedIndex} unapplied and a window of ${cfg.payloadWindowEntries}`);
     }
   }
 
-  private persist(ready: HeldWrite): void {
-    if (ready.hardState) this.persistHardState(ready.hardState);
-    const first = ready.entries[0];
-    if (!first) return;
-    const log = this.disk.entries;
-    const now = this.deps.clock.now;
-    if (first.index < 1 || first.index > log.length + 1) {
-      throw violation('host', now, `${this.id}: Ready entries start at ${first.index} but the disk ends at ${log.length}`);
-    }
-    ready.entries.forEach((e, i) => {
-      if (e.index !== first.index + i) throw violation('host', now, `${this.id}: Ready entries are not contiguous at ${e.index}`);
-    });
-    this.deps.safety.beforePersist(this.id, ready.entries, this.disk.hardState.term);
-    if (first.index <= log.length) this.stats.truncations++;
-    this.deps.trace.log(this.id, 'debug', 'sim: persist', { from: first.index, count: ready.entries.length, replacing: Math.max(0, log.length - first.index + 1) });
-    log.length = first.index - 1;
-    for (const e of ready.entries) log.push(e);
-    this.deps.safety.afterPersist(this.id, first.index);
-  }
-
-  private persistHardState(hs: HardState): void {
-    const old = this.disk.hardState;
-    this.disk.hardState = { ...hs };
-    const newVote = hs.vote !== null && hs.vote !== this.id && (hs.vote !== old.vote || hs.term !== old.term);
-    if (!newVote) return;
-    if (this.deps.plant === 'forgetVote' && hs.term === old.term && old.vote !== null) {
-      this.stats.plantFired++;
-      this.deps.trace.log(this.id, 'warn', 'sim: plant forgetVote let a node vote twice', { term: hs.term, first: old.vote, second: hs.vote });
-    }
-    const hook = this.voteHook;
-    if (hook) {
-      this.voteHook = null;
-      this.deps.clock.after(0, hook); // once this Ready is carried out and the vote is on its way
-    }
-  }
-
-  private apply(e: Entry): void {
-    if (e.index !== this.applied + 1) {
-      throw violation('host', this.deps.clock.now, `${this.id}: committed entry ${e.index} handed out after ${this.applied}`);
-    }
-    this.deps.safety.onApply(this.id, e, this.disk.hardState.term);
-    this.deps.trace.log(this.id, 'debug', 'sim: apply', { index: e.index, term: e.term });
-    const result = this.sm.apply(e);
-    this.applied = e.index;
-    this.stats.applied++;
-    this.deps.trace.digest.int(e.index);
-    this.deps.trace.digest.int(e.term);
-    if (!this.waiters.applied(e, result)) {
-      throw violation('host', this.deps.clock.now, `${this.id}: a proposal at ${e.index} was applied as a ${e.kind} entry`);
-    }
-  }
-
-  private softState(role: Role, leader: Member | null): void {
-    const was = this.role;
-    this.role = role;
-    this.leader = leader;
-    if (role === 'leader' && was !== 'leader' && this.raft) {
-      this.stats.elections++;
-      const term = this.raft.status(this.localNow).term;
-      this.deps.trace.log(this.id, 'info', 'sim: became leader', { term });
-      this.deps.safety.onLeader(this.id, term);
-    }
-  }
-
-  /** Plant 'lostWrites': the last 1-3 entries were acknowledged but never reached the disk. */
-  private loseUnsyncedTail(): void {
-    const log = this.disk.entries;
-    const lose = Math.min(log.length, this.deps.prng.between(1, 3));
-    log.length -= lose;
-    this.stats.plantFired += lose;
-    const hs = this.disk.hardState;
-    this.disk.hardState = { ...hs, commit: Math.min(hs.commit, log.length) };
-    this.deps.trace.log(this.id, 'warn', 'sim: plant lostWrites dropped the log tail', { lose, lastIndex: log.length });
+  private payloadsHeld(): number {
+    return this.host?.core.payloadsHeld() ?? 0;
   }
 }

@@ -51,6 +51,10 @@ export interface SimOptions {
    * worker/coalesce.ts); otherwise one call each.
    */
   sharedCalls: boolean;
+  /** A node's storage write becomes durable up to this long after it is made (test/sim/storage.ts). */
+  syncMaxMs: number;
+  /** A node answers `timeout` to a request it could not settle within this. */
+  nodeRequestTimeoutMs: number;
 }
 
 export function drawOptions(p: Prng): SimOptions {
@@ -119,6 +123,8 @@ export function drawOptions(p: Prng): SimOptions {
     // Drawn last, so the knobs above stay what older seeds drew.
     heldWrites: { enabled: p.chance(ratio(3, 4)), delayMaxMs: p.pick([0, 1, 5, 20]) },
     sharedCalls: p.chance(ratio(1, 2)),
+    syncMaxMs: p.pick([0, 1, 3, 10]),
+    nodeRequestTimeoutMs: electionTimeoutMs * p.between(2, 10),
   };
 }
 
@@ -136,7 +142,7 @@ export function describeOptions(o: SimOptions): string[] {
   const w = faultKinds.map((k) => `${k}=${f.weights[k]}`).join(' ');
   return [
     `nodes=${o.nodeCount} phase=${o.safetyPhaseMs}ms liveness<=${o.livenessBudgetMs}ms tickJitter<=${o.tickJitterMaxMs}ms spuriousTick=${formatRatio(o.spuriousTick)} clockSkew<=${o.clockSkewMaxMs}ms ` +
-      `heldWrites=${o.heldWrites.enabled ? `<=${o.heldWrites.delayMaxMs}ms` : 'off'} sharedCalls=${o.sharedCalls ? 'on' : 'off'}`,
+      `heldWrites=${o.heldWrites.enabled ? `<=${o.heldWrites.delayMaxMs}ms` : 'off'} sharedCalls=${o.sharedCalls ? 'on' : 'off'} sync<=${o.syncMaxMs}ms nodeTimeout=${o.nodeRequestTimeoutMs}ms`,
     `raft: election=${r.electionTimeoutMs}ms heartbeat=${r.heartbeatIntervalMs}ms maxEntries=${r.maxEntriesPerMessage} maxBytes=${r.maxBytesPerMessage} inflight=${r.maxInflight} preVote=${r.preVote} checkQuorum=${r.checkQuorum} ` +
       `window=${r.payloadWindowEntries}/${r.payloadWindowBytes}B committedPerReady=${r.maxCommittedEntriesPerReady}/${r.maxCommittedBytesPerReady}B`,
     `network: delay=${n.delayMinMs}..${n.delayMaxMs}ms drop=${formatRatio(n.drop)} dup=${formatRatio(n.duplicate)} slow=${formatRatio(n.slow)}(<=${n.slowMaxMs}ms) client: delay<=${n.clientDelayMaxMs}ms drop=${formatRatio(n.clientDrop)} wireCopy=${n.wireCopy}`,
@@ -181,6 +187,13 @@ export function tuneForPlant(o: SimOptions, plant: Plant): void {
     case 'unwrittenHeld':
       // Held writes that wait long enough for replies, commits and crashes to come first.
       o.heldWrites = { enabled: true, delayMaxMs: 20 };
+      o.syncMaxMs = Math.max(o.syncMaxMs, 3);
+      w.crash = Math.max(w.crash, 2);
+      return;
+    case 'holdEveryWrite':
+      // Writes that wait long enough for the messages sent ahead of them to be acted on.
+      o.heldWrites = { enabled: true, delayMaxMs: 20 };
+      o.syncMaxMs = Math.max(o.syncMaxMs, 3);
       w.crash = Math.max(w.crash, 2);
       return;
   }

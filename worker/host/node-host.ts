@@ -117,6 +117,11 @@ export class NodeHost<Result, Query, Answer> {
     return this.applied;
   }
 
+  /** The core, for status and tests; every event still goes through the host. */
+  get core(): RaftNode {
+    return this.o.core;
+  }
+
   get running(): boolean {
     return !this.stopped;
   }
@@ -241,11 +246,25 @@ export class NodeHost<Result, Query, Answer> {
     this.saveAll(this.heldWrites.take());
   }
 
+  /**
+   * Whether this Ready's write may wait until after its messages leave
+   * (held-writes.ts). Protected so the simulator can plant the bug of holding
+   * writes that must come first (votes, a follower's entries).
+   */
+  protected mayHold(ready: Ready): boolean {
+    const changesTermOrVote = this.o.storage.changesTermOrVote(ready.hardState);
+    return this.o.holdLeaderWrites && mayWriteAfterSending(ready, this.currentRole, changesTermOrVote);
+  }
+
+  /** Writes held back now (for a planted bug's bookkeeping). */
+  protected get heldWriteCount(): number {
+    return this.heldWrites.size;
+  }
+
   private carry(ready: Ready, capture?: ReplyCapture): void {
     const o = this.o;
     // 1. Persist before anything depends on it (§5.1, thesis §3.8).
-    const changesTermOrVote = o.storage.changesTermOrVote(ready.hardState);
-    if (o.holdLeaderWrites && mayWriteAfterSending(ready, this.currentRole, changesTermOrVote)) {
+    if (this.mayHold(ready)) {
       // Written one macrotask from now, after this Ready's messages have left.
       this.heldWrites.add({ hardState: ready.hardState, entries: ready.entries });
     } else {

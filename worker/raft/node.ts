@@ -8,6 +8,7 @@ import { campaign, handleVoteRequest, handleVoteResponse, inLease } from './elec
 import { RaftLog, type EntryLoader } from './log';
 import { silentLogger, type Logger } from './logger';
 import type { Message } from './messages';
+import { checkInvariants } from './invariants';
 import { emptyReady, type Ready } from './ready';
 import {
   broadcastAppend,
@@ -311,6 +312,7 @@ export class RaftNode {
       this.lastLeader = leaderId;
     }
     out.deadline = c.role === 'leader' ? Math.min(c.heartbeatDeadline, c.quorumCheckAt) : c.electionDeadline;
+    checkInvariants(c, out);
     return out;
   }
 }

@@ -33,6 +33,9 @@ export class SafetyChecker {
   private readonly committedBy: Term[] = [];
   private maxLeaderTerm: Term = 0;
   private readonly disks = new Map<NodeId, DiskView>();
+  private readonly views = new Map<NodeId, DiskView>();
+  /** Applies made while the node had writes not yet durable, oldest first (see onApply). */
+  private readonly tentative = new Map<NodeId, { entry: Entry; commitTerm: Term }[]>();
   /** Counters for the report: how much each check actually looked at. */
   readonly counts = { elections: 0, applies: 0, persistedEntries: 0, durabilityChecks: 0, staleOverwrites: 0 };
 
@@ -42,8 +45,15 @@ export class SafetyChecker {
     return this.committed.length;
   }
 
-  register(node: NodeId, disk: DiskView): void {
-    this.disks.set(node, disk);
+  /**
+   * `durable` is what survives a crash of `node`; `visible` is what the node
+   * itself reads (durable plus writes not yet synced). Decisions (elections,
+   * applies, truncations) are checked against what the node sees; durability
+   * and log matching against what is durable.
+   */
+  register(node: NodeId, durable: DiskView, visible: DiskView = durable): void {
+    this.disks.set(node, durable);
+    this.views.set(node, visible);
   }
 
   /** `node` became leader of `term`; its disk already holds what the step persisted. */
@@ -55,7 +65,7 @@ export class SafetyChecker {
     }
     this.leaders.set(term, node);
     this.maxLeaderTerm = Math.max(this.maxLeaderTerm, term);
-    const log = this.disk(node).entries;
+    const log = this.view(node).entries;
     // committedBy never decreases along the log, so the entries to check are a prefix.
     for (let i = 0; i < this.committed.length && (this.committedBy[i] as Term) < term; i++) {
       const c = this.committed[i] as Entry;
@@ -70,10 +80,17 @@ export class SafetyChecker {
     }
   }
 
-  /** `node`, in `term`, applied `entry`. The host has already checked it applies in index order. */
-  onApply(node: NodeId, entry: Entry, term: Term): void {
+  /**
+   * `node`, in `term`, applied `entry`. The host has already checked it
+   * applies in index order. `durable`: nothing the node wrote is still
+   * waiting to sync, so the apply may show outside at once. Otherwise it is
+   * tentative: the node's outputs wait for the sync (output gate), and a crash
+   * first makes it as if it never happened; it joins the commit history only
+   * at the sync (`synced`), and a crash drops it (`crashed`).
+   */
+  onApply(node: NodeId, entry: Entry, term: Term, durable = true): void {
     this.counts.applies++;
-    const own = this.disk(node).entries[entry.index - 1];
+    const own = this.view(node).entries[entry.index - 1];
     if (!own || !sameEntry(own, entry)) {
       throw violation(
         'stateMachineSafety',
@@ -81,6 +98,27 @@ export class SafetyChecker {
         `${node} applied ${describe(entry)} but its log holds ${own ? describe(own) : 'nothing'} at that index`,
       );
     }
+    const commitTerm = Math.min(this.maxLeaderTerm, term);
+    if (durable) return this.record(node, entry, commitTerm);
+    const list = this.tentative.get(node);
+    if (list) list.push({ entry, commitTerm });
+    else this.tentative.set(node, [{ entry, commitTerm }]);
+  }
+
+  /** Everything `node` wrote is durable: its tentative applies are now facts. */
+  synced(node: NodeId): void {
+    const list = this.tentative.get(node);
+    if (!list) return;
+    this.tentative.delete(node);
+    for (const t of list) this.record(node, t.entry, t.commitTerm);
+  }
+
+  /** `node` crashed: what it applied on writes not yet durable was never seen by anyone. */
+  crashed(node: NodeId): void {
+    this.tentative.delete(node);
+  }
+
+  private record(node: NodeId, entry: Entry, commitTerm: Term): void {
     const known = this.committed[entry.index - 1];
     if (known) {
       if (!sameEntry(known, entry)) {
@@ -97,7 +135,7 @@ export class SafetyChecker {
     }
     this.committed.push(entry);
     const previous = this.committedBy[this.committedBy.length - 1] ?? 0;
-    this.committedBy.push(Math.max(previous, Math.min(this.maxLeaderTerm, term)));
+    this.committedBy.push(Math.max(previous, commitTerm));
   }
 
   /**
@@ -112,7 +150,7 @@ export class SafetyChecker {
   beforePersist(node: NodeId, entries: readonly Entry[], term: Term): void {
     const first = entries[0];
     if (!first) return;
-    const log = this.disk(node).entries;
+    const log = this.view(node).entries;
     const end = Math.min(log.length, this.committed.length);
     for (let i = first.index; i <= end; i++) {
       const old = log[i - 1] as Entry;
@@ -174,6 +212,12 @@ export class SafetyChecker {
         );
       }
     }
+  }
+
+  private view(node: NodeId): DiskView {
+    const d = this.views.get(node);
+    if (!d) throw new Error(`safety checker: unknown node ${node}`);
+    return d;
   }
 
   private disk(node: NodeId): DiskView {
