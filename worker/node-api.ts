@@ -11,7 +11,7 @@ export type { NotLeader, TimedOut } from './host/pending-requests';
 export type WriteOutcome = HostWriteOutcome<KvResult>;
 export type ReadOutcome = HostReadOutcome<string | null>;
 
-/** How many requests of this Worker isolate shared each call into the node (worker/coalesce.ts). */
+/** How many requests of this Worker isolate shared each call into the node (worker/front/coalesce.ts). */
 export interface CoalescingStats {
   writes: { requests: number; batches: number };
   reads: { requests: number; batches: number };

@@ -69,7 +69,7 @@ describe('in-process cluster (3 Miniflare instances)', () => {
     const urls = cluster.members.map((m) => m.url);
     const load = (mix: { write: number; read: number }, durationMs: number) =>
       runLoad({ urls, concurrency: 64, durationMs, mix, keys: 200, valueSize: 100, client: 'raw' });
-    // Long enough for V8 to optimize the request path (the case worker/coalesce.ts depends on).
+    // Long enough for V8 to optimize the request path (the case worker/front/coalesce.ts depends on).
     const writes = await load({ write: 1, read: 0 }, 3000);
     const reads = await load({ write: 0, read: 1 }, 2000);
     const mixed = await load({ write: 0.5, read: 0.5 }, 2000);

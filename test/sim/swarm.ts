@@ -48,7 +48,7 @@ export interface SimOptions {
   /**
    * Client requests that reach a node within a few ms go to the core
    * together, as proposeBatch and readBatch (the Worker's shared calls,
-   * worker/coalesce.ts); otherwise one call each.
+   * worker/front/coalesce.ts); otherwise one call each.
    */
   sharedCalls: boolean;
   /** A node's storage write becomes durable up to this long after it is made (test/sim/storage.ts). */

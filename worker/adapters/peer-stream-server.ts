@@ -1,6 +1,6 @@
 // The receiving side of a peer stream (peer-streams.ts is the sending side):
 // what the Durable Object does when a peer opens a stream and sends frames.
-// raft-node.ts forwards its fetch(), webSocketMessage() and webSocketClose()
+// node/node-object.ts forwards its fetch(), webSocketMessage() and webSocketClose()
 // here. The Worker has already checked the cluster secret at the upgrade
 // (api/peer-routes.ts), so the socket is authenticated; each frame is still
 // checked like a POST body, because a peer may run other code.

@@ -10,7 +10,7 @@ export interface AppDeps<B extends object> {
   /**
    * The node serving this request. Called per request, so it must be cheap (a
    * stub, not a connection). `keepAlive` extends the request's life past its
-   * answer for work it does for other requests (worker/coalesce.ts).
+   * answer for work it does for other requests (worker/front/coalesce.ts).
    */
   node(env: B, keepAlive?: KeepAlive): NodeApi;
   /** The secret peers must present; the empty string means none is configured and peer traffic is refused. */

@@ -19,7 +19,7 @@ export interface NodeSettings {
   peerRequestTimeoutMs: number;
   slowdown: number;
   logLevel: LogLevel;
-  /** Whether concurrent requests of the Worker share calls into the node (worker/coalesce.ts). */
+  /** Whether concurrent requests of the Worker share calls into the node (worker/front/coalesce.ts). */
   coalesceRequests: boolean;
   /** Whether peer messages go over a WebSocket per peer when one opens (adapters/peer-streams.ts). */
   peerStreams: boolean;
