@@ -63,6 +63,8 @@ const cases: Case[] = [
   ['Request-Serial not a number', '/kv/k', putWith({ 'Client-Id': 'c', 'Request-Serial': 'one' }), 400, 'bad_request'],
   ['Request-Serial with leading zero', '/kv/k', putWith({ 'Client-Id': 'c', 'Request-Serial': '07' }), 400, 'bad_request'],
   ['Request-Serial above 2^53-1', '/kv/k', putWith({ 'Client-Id': 'c', 'Request-Serial': '9007199254740992' }), 400, 'bad_request'],
+  // The seed route adds one to its serial; 2^53-1 + 1 is not a safe integer.
+  ['seed requestSerial 2^53-1', '/set/k', json({ clientId: 9, value: 'v', requestSerial: 9007199254740991 }), 400, 'bad_request'],
   ['half an identity on DELETE', '/kv/k', { method: 'DELETE', headers: { 'Client-Id': 'c' } }, 400, 'bad_request'],
   ['half an identity on cas', '/kv/k/cas', { ...json({ expected: null, value: 'v' }), headers: { 'Request-Serial': '2' } }, 400, 'bad_request'],
   // routes and methods
@@ -135,5 +137,11 @@ describe('limits are inclusive', () => {
   it('accepts Request-Serial 2^53-1 and a Client-Id of 128 characters', async () => {
     const res = await app.request(`${base}/kv/k`, putWith({ 'Client-Id': 'c'.repeat(128), 'Request-Serial': '9007199254740991' }));
     expect(res.status).toBe(200);
+  });
+
+  it('accepts seed requestSerial 2^53-2, which the node sees as 2^53-1', async () => {
+    const res = await app.request(`${base}/set/k`, json({ clientId: 9, value: 'v', requestSerial: 9007199254740990 }));
+    expect(res.status).toBe(200);
+    expect(node.calls[0]).toMatchObject({ req: { session: { clientId: 'seed-9', serial: 9007199254740991 } } });
   });
 });

@@ -137,8 +137,9 @@ export function parseCasBody(text: string, key: string): Parsed<KvCommand> {
 const seedBody = z.object({
   // zod's int() accepts safe integers only.
   clientId: z.number().int(),
-  // The seed's client may count its requests from 0; sessions count from 1.
-  requestSerial: z.number().int().nonnegative(),
+  // The seed's client may count its requests from 0; sessions count from 1,
+  // so the node sees requestSerial + 1, which must stay a safe integer.
+  requestSerial: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER - 1),
   value: z.string().optional(),
 });
 
