@@ -115,6 +115,29 @@ describe('bad input', () => {
     expect(node.calls).toEqual([]);
   });
 
+  // What the runtime does with a chunked body whose chunk size is malformed: the stream errors mid-read.
+  const brokenBody = () =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array([0x61]));
+        controller.error(new TypeError('Parse Error: Invalid character in chunk size'));
+      },
+    });
+
+  it.each([
+    ['PUT /kv/k', '/kv/k', 'PUT'],
+    ['POST /kv/k/cas', '/kv/k/cas', 'POST'],
+    ['POST /set/k', '/set/k', 'POST'],
+  ])('a body that cannot be read (%s) is a 400, not a 500', async (_, path, method) => {
+    const res = await app.request(`${base}${path}`, { method, body: brokenBody(), duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: string; message: string };
+    expect(body.error).toBe('bad_request');
+    expect(body.message).toMatch(/body could not be read/);
+    expect(body.message).not.toMatch(/Parse Error/); // the runtime's text is not echoed
+    expect(node.calls).toEqual([]);
+  });
+
   it('refuses a declared Content-Length over the cap without reading', async () => {
     const res = await app.request(`${base}/kv/k`, {
       method: 'PUT',
