@@ -28,6 +28,8 @@ export function checkClientId(id: string): void {
   if (typeof id !== 'string' || id.length < 1 || id.length > limits.clientIdMaxChars) {
     throw new RangeError(`clientId must be 1..${limits.clientIdMaxChars} characters`);
   }
+  // A comma is how the server recognises a repeated Client-Id header, so it refuses one.
+  if (id.includes(',')) throw new RangeError('clientId must not contain a comma');
 }
 
 export function checkSerial(serial: number): void {

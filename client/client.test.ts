@@ -106,6 +106,7 @@ describe('bad arguments throw', () => {
     expect(() => new RaftKvClient({ nodes: [] })).toThrow(RangeError);
     expect(() => new RaftKvClient({ nodes: ['ftp://x'] })).toThrow(TypeError);
     expect(() => new RaftKvClient({ nodes: ['8787'], clientId: '' })).toThrow(RangeError);
+    expect(() => new RaftKvClient({ nodes: ['8787'], clientId: 'a, b' })).toThrow(/comma/);
   });
 });
 

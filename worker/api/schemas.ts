@@ -9,7 +9,7 @@
 // - value: at most 64 KiB (65,536 bytes) of UTF-8; the empty string is allowed.
 // - JSON bodies (cas, seed routes): at most 1 MiB on the wire, so escaped
 //   values up to the value limit still fit.
-// - Client-Id: 1..128 characters; Request-Serial: a positive safe integer in
+// - Client-Id: 1..128 characters, no comma; Request-Serial: a positive safe integer in
 //   decimal without sign or leading zeros. Both or neither.
 import { z } from 'zod';
 import type { KvCommand, KvRequest, Session } from '../kv/commands';
@@ -101,6 +101,10 @@ export function parseSessionHeaders(headers: Headers): Parsed<Session | undefine
   if (clientId === null && serialRaw === null) return { ok: true, value: undefined };
   if (clientId === null) return badRequest('Request-Serial was sent without Client-Id; send both or neither');
   if (serialRaw === null) return badRequest('Client-Id was sent without Request-Serial; send both or neither');
+  // The runtime joins a repeated header into one value with ", ", so a comma
+  // is how a repeat shows; taking "a, b" as an id would start a session nobody named.
+  if (clientId.includes(',')) return badRequest('Client-Id was sent more than once (or contains a comma); send it once');
+  if (serialRaw.includes(',')) return badRequest('Request-Serial was sent more than once; send it once');
   if (clientId.length < 1 || clientId.length > MAX_CLIENT_ID_CHARS) {
     return badRequest(`Client-Id must be 1..${MAX_CLIENT_ID_CHARS} characters`);
   }
