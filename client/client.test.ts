@@ -99,6 +99,9 @@ describe('bad arguments throw', () => {
     ['a value over 64 KiB', () => c.set('k', 'x'.repeat(64 * 1024 + 1))],
     ['a serial of 0', () => c.delete('k', { serial: 0 })],
     ['a fractional serial', () => c.cas('k', null, 'v', { serial: 1.5 })],
+    ['a value with a lone surrogate', () => c.set('k', 'a\ud800')],
+    ['a key with a lone surrogate', () => c.get('\udc00')],
+    ['a cas expectation with a lone surrogate', () => c.cas('k', '\ud83d', 'v')],
   ])('%s', (_name, call) => {
     expect(call).toThrow(RangeError);
   });

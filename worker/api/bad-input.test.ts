@@ -38,6 +38,11 @@ const cases: Case[] = [
   ['value over 64 KiB', '/kv/k', { method: 'PUT', body: 'x'.repeat(kb64 + 1) }, 413, 'payload_too_large'],
   ['value over 64 KiB in UTF-8', '/kv/k', { method: 'PUT', body: 'é'.repeat(kb64 / 2 + 1) }, 413, 'payload_too_large'],
   ['value that is not UTF-8', '/kv/k', { method: 'PUT', body: new Uint8Array([0x61, 0xff, 0xfe]) }, 400, 'bad_request'],
+  // A lone surrogate has no UTF-8 form; stored, it would come back as other bytes.
+  ['seed value with a lone high surrogate', '/set/k', json('{"clientId":1,"value":"a\\ud800","requestSerial":0}'), 400, 'bad_request'],
+  ['seed value with a lone low surrogate', '/set/k', json('{"clientId":1,"value":"\\udc00b","requestSerial":0}'), 400, 'bad_request'],
+  ['cas value with a lone surrogate', '/kv/k/cas', json('{"expected":null,"value":"\\ud83d"}'), 400, 'bad_request'],
+  ['cas expected with a lone surrogate', '/kv/k/cas', json('{"expected":"\\ude00","value":"v"}'), 400, 'bad_request'],
   // cas bodies
   ['cas: malformed JSON', '/kv/k/cas', json('{"expected":'), 400, 'bad_request'],
   ['cas: empty body', '/kv/k/cas', json(''), 400, 'bad_request'],
@@ -168,6 +173,12 @@ describe('limits are inclusive', () => {
     const res = await app.request(`${base}/kv/${encodeURIComponent(key)}`, { method: 'PUT', body: value });
     expect(res.status).toBe(200);
     expect(node.store.get(key)).toBe(value);
+  });
+
+  it('accepts a surrogate pair (an emoji) sent as JSON escapes', async () => {
+    const res = await app.request(`${base}/set/k`, json('{"clientId":1,"value":"\\ud83d\\ude00","requestSerial":0}'));
+    expect(res.status).toBe(200);
+    expect(node.store.get('k')).toBe('\u{1F600}');
   });
 
   it('accepts Request-Serial 2^53-1 and a Client-Id of 128 characters', async () => {

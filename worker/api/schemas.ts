@@ -7,10 +7,12 @@
 //   (encode "/" as %2F). "." and ".." cannot be addressed: URL parsing
 //   removes them as dot segments before the Worker sees the path.
 // - value: at most 64 KiB (65,536 bytes) of UTF-8; the empty string is allowed.
+//   Keys and values are Unicode text: a lone surrogate (possible through a
+//   JSON \u escape) is refused, since it has no UTF-8 form to store.
 // - JSON bodies (cas, seed routes): at most 1 MiB on the wire, so escaped
 //   values up to the value limit still fit.
 // - Client-Id: 1..128 characters, no comma; Request-Serial: a positive safe integer in
-//   decimal without sign or leading zeros. Both or neither.
+//   decimal without sign or leading zeros. Both or neither, each sent once.
 import { z } from 'zod';
 import type { KvCommand, KvRequest, Session } from '../kv/commands';
 
@@ -71,8 +73,16 @@ export function parseKeyFromUrl(url: string, segmentIndex: number): Parsed<strin
   return checkKey(key);
 }
 
+/**
+ * A UTF-16 surrogate with no partner. JSON's \\u escapes can carry one, but it
+ * has no UTF-8 encoding: stored, it would be served back as U+FFFD or as
+ * bytes that are not UTF-8, never as what the client sent.
+ */
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 export function checkKey(key: string): Parsed<string> {
   if (key === '') return badRequest('key must not be empty');
+  if (loneSurrogate.test(key)) return badRequest('key is not valid Unicode text (it has a lone surrogate)');
   const bytes = utf8Length(key);
   if (bytes > MAX_KEY_BYTES) {
     return badRequest(`key is ${bytes} bytes of UTF-8; the limit is ${MAX_KEY_BYTES}`);
@@ -81,6 +91,7 @@ export function checkKey(key: string): Parsed<string> {
 }
 
 export function checkValue(value: string, field = 'value'): Parsed<string> {
+  if (loneSurrogate.test(value)) return badRequest(`${field} is not valid Unicode text (it has a lone surrogate)`);
   const bytes = utf8Length(value);
   if (bytes > MAX_VALUE_BYTES) {
     return tooLarge(`${field} is ${bytes} bytes of UTF-8; the limit is ${MAX_VALUE_BYTES}`);
