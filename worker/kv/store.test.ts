@@ -225,13 +225,15 @@ describe('determinism and snapshots', () => {
   it('restore throws on a malformed snapshot and keeps the old state', () => {
     const f = feeder();
     f.cmd(set('k', 'a'));
+    const v = (JSON.parse(f.machine.snapshot()) as { version: number }).version;
     const bad = [
       'nope',
-      '{"version":2,"data":[],"sessions":[]}',
-      '{"version":1,"data":{},"sessions":[]}',
-      '{"version":1,"data":[["k",1]],"sessions":[]}',
-      '{"version":1,"data":[["k","a"],["k","b"]],"sessions":[]}',
-      '{"version":1,"data":[],"sessions":[{"clientId":"c"}]}',
+      `{"version":${v + 1},"data":[],"sessions":[]}`,
+      `{"version":${v - 1},"data":[],"sessions":[]}`,
+      `{"version":${v},"data":{},"sessions":[]}`,
+      `{"version":${v},"data":[["k",1]],"sessions":[]}`,
+      `{"version":${v},"data":[["k","a"],["k","b"]],"sessions":[]}`,
+      `{"version":${v},"data":[],"sessions":[{"clientId":"c"}]}`,
     ];
     for (const s of bad) expect(() => f.machine.restore(s), s).toThrow(/invalid kv snapshot/);
     expect(f.machine.get('k')).toBe('a');

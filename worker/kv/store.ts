@@ -15,7 +15,8 @@ export interface KvStateMachineOptions {
   sessionLimits?: Partial<SessionLimits>;
 }
 
-const snapshotVersion = 1;
+/** 2: sessions save a 128-bit digest of each command (a string) instead of a 32-bit hash. */
+const snapshotVersion = 2;
 
 export class KvStateMachine implements StateMachine<KvResult> {
   private readonly limits: SessionLimits;
