@@ -4,8 +4,8 @@
 // tested with its Durable Object elsewhere; this double only has to be
 // faithful to the NodeApi contract.
 import type { NodeApi, NotLeader, ReadOutcome, TimedOut, WriteOutcome } from '../node-api';
-import { encodeRequest } from '../kv/commands';
-import type { KvRequest, KvResult, KvSuccess } from '../kv/commands';
+import { encodeRequest, isRegister, registeredId } from '../kv/commands';
+import type { KvRegistered, KvRequest, KvResult, KvSuccess } from '../kv/commands';
 import { KvStateMachine } from '../kv/store';
 import type { Message } from '../raft/messages';
 import { unreachable } from '../raft/types';
@@ -86,7 +86,11 @@ export class FakeNode implements NodeApi {
     return new Response('stream accepted', { status: 200 });
   }
 
-  private apply({ cmd }: KvRequest): KvSuccess {
+  private registered = 0;
+
+  private apply(req: KvRequest): KvSuccess | KvRegistered {
+    if (isRegister(req)) return { ok: true, op: 'register', clientId: registeredId(++this.registered) };
+    const { cmd } = req;
     switch (cmd.op) {
       case 'set':
         this.store.set(cmd.key, cmd.value);

@@ -14,7 +14,7 @@
 // - Client-Id: 1..128 characters, no comma; Request-Serial: a positive safe integer in
 //   decimal without sign or leading zeros. Both or neither, each sent once.
 import { z } from 'zod';
-import type { KvCommand, KvRequest, Session } from '../kv/commands';
+import type { CommandRequest, KvCommand, Session } from '../kv/commands';
 
 export const MAX_KEY_BYTES = 512;
 export const MAX_VALUE_BYTES = 64 * 1024;
@@ -159,7 +159,7 @@ const seedBody = z.object({
 });
 
 /** A seed write as the request the node replicates. */
-export function parseSeedBody(text: string, op: 'set' | 'delete', key: string): Parsed<KvRequest> {
+export function parseSeedBody(text: string, op: 'set' | 'delete', key: string): Parsed<CommandRequest> {
   const body = parseJson(text, seedBody);
   if (!body.ok) return body;
   const { clientId, requestSerial, value } = body.value;

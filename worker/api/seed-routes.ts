@@ -8,7 +8,7 @@ import { keepAliveOf, type AppDeps, type AppEnv } from './app-deps';
 import { readBodyText } from './body';
 import { refuse, refuseSeed } from './errors';
 import { MAX_JSON_BODY_BYTES, parseKeyFromUrl, parseSeedBody } from './schemas';
-import type { KvError, KvRequest } from '../kv/commands';
+import type { CommandRequest, KvError } from '../kv/commands';
 import { unreachable } from '../raft/types';
 
 /** Position of the key in "/get/<key>" after splitting on "/". */
@@ -59,7 +59,7 @@ async function seedWrite<B extends object>(c: Context<AppEnv<B>>, deps: AppDeps<
  * (schemas.ts), so the state machine's message would name numbers the client
  * never sent.
  */
-function seedSessionMessage(error: KvError['error'], req: KvRequest): string {
+function seedSessionMessage(error: KvError['error'], req: CommandRequest): string {
   const serial = (req.session?.serial ?? 1) - 1;
   const client = req.session?.clientId.replace(/^seed-/, '') ?? '?';
   switch (error) {
@@ -67,6 +67,8 @@ function seedSessionMessage(error: KvError['error'], req: KvRequest): string {
       return `requestSerial ${serial} of clientId ${client} was already used for a different command; use a new requestSerial`;
     case 'stale_serial':
       return `requestSerial ${serial} of clientId ${client} is too old: only the most recent serials of a client are remembered`;
+    case 'session_expired': // seed sessions are named, never registered; kept for completeness
+      return `the session of clientId ${client} has expired; the request was not applied`;
     default:
       return unreachable(error);
   }

@@ -6,7 +6,18 @@
 // applied twice. The rules, applied identically on every replica because
 // they depend only on the log:
 //
-// - A session is a `clientId`. Every new request of a client carries a new
+// - A session is a `clientId`, of one of two kinds:
+//   - registered: opened by a register entry, named `session-<i>` after that
+//     entry's log index i. A request naming a registered session the table
+//     does not hold (evicted, or never registered) is refused with
+//     `session_expired` and never applied: the machine cannot tell whether it
+//     is a retry of something already applied, so it does not guess.
+//   - named (legacy): any other id, chosen by the client (the Client-Id
+//     header, the seed routes' "seed-<n>"). Opened implicitly by its first
+//     request. A named session that was evicted looks new to the machine, so
+//     a retry arriving after its eviction is applied again; only registered
+//     sessions are free of that hole.
+// - Every new request of a client carries a new
 //   `serial`, normally increasing (1, 2, 3, ...). Several requests may be in
 //   flight at once, so serials may commit out of order.
 // - For each client the state machine remembers the highest serial it has
@@ -26,12 +37,13 @@
 // - Only successful applications are saved. Errors are returned but not
 //   saved, and change nothing except the session's last-use time.
 // - Requests without a session are applied as they come, with no dedup.
-// - At most 10,000 sessions are kept. When a new client arrives and the table
-//   is full, the least recently used session (by the log index of its last
-//   request) is evicted. This depends only on the log, so every replica evicts
-//   the same one. A request from an evicted client is treated as a new
-//   session: it is applied, so a retry that arrives after its client was
-//   evicted is applied a second time.
+// - At most 10,000 sessions are kept, of both kinds together. When a session
+//   is opened (registered, or a named one implicitly) and the table is full,
+//   the least recently used session (by the log index of its last request or
+//   registration) is evicted. This depends only on the log, so every replica
+//   evicts the same one. A request of an evicted registered session gets
+//   `session_expired`; one of an evicted named session starts it afresh.
+// - A request refused as `session_expired` changes nothing, not even recency.
 //
 // (64 and 10,000 are the defaults of `SessionLimits`; every replica must use
 // the same values.)
@@ -42,8 +54,8 @@
 // serial is always told apart from a retry (a 32-bit hash collided within a
 // few hundred thousand commands, turning a new write into a silent no-op).
 import { sha256 } from '@noble/hashes/sha2.js';
-import { encodeCommand } from './commands';
-import type { KvCommand, KvError, KvResult, KvSuccess, Session } from './commands';
+import { encodeCommand, isRegisteredId, registeredId } from './commands';
+import type { KvCommand, KvError, KvRegistered, KvResult, KvSuccess, Session } from './commands';
 import type { Index } from '../raft/types';
 import { RecencyList } from './recency-list';
 
@@ -74,7 +86,7 @@ interface ClientSession {
   highest: number;
   /** Log index of the client's last request: what LRU eviction orders by. */
   lastIndex: Index;
-  /** Invariant: every key is in (highest - window, highest]. */
+  /** Invariant: every key is in (highest - window, highest]. 0 before the first request of a registered session. */
   saved: Map<number, Saved>;
   /** Neighbours in the recency list. */
   older: ClientSession | null;
@@ -104,6 +116,13 @@ export class SessionTable {
     const { clientId, serial } = session;
     const digest = fingerprint(encodeCommand(cmd));
     const known = this.sessions.get(clientId);
+    if (known === undefined && isRegisteredId(clientId)) {
+      return refuse(
+        'session_expired',
+        `session "${clientId}" is unknown or has expired; the request was not applied. ` +
+          'Register a new session (POST /sessions) and send new requests with it',
+      );
+    }
     if (known === undefined) {
       const result = freeze(execute());
       const saved = new Map([[serial, { digest, result }]]);
@@ -131,6 +150,14 @@ export class SessionTable {
     const result = freeze(execute());
     this.remember(known, serial, digest, result);
     return result;
+  }
+
+  /** Open the registered session named after the register entry's `index`. */
+  register(index: Index): KvRegistered {
+    const clientId = registeredId(index);
+    if (this.sessions.has(clientId)) throw new Error(`session ${clientId} registered twice`); // one entry per index
+    this.open({ clientId, highest: 0, lastIndex: index, saved: new Map(), older: null, newer: null });
+    return { ok: true, op: 'register', clientId };
   }
 
   size(): number {
@@ -222,7 +249,10 @@ function parseRecord(raw: unknown, window: number): ClientSession {
   if (typeof raw !== 'object' || raw === null) return corrupt('session record is not an object');
   const { clientId, highest, lastIndex, saved } = raw as Record<string, unknown>;
   if (typeof clientId !== 'string' || clientId === '') return corrupt('bad clientId');
-  if (!isPositiveInt(highest)) return corrupt(`bad highest serial for "${clientId}"`);
+  // A registered session that has applied nothing yet has highest 0.
+  if (!(isPositiveInt(highest) || (highest === 0 && isRegisteredId(clientId)))) {
+    return corrupt(`bad highest serial for "${clientId}"`);
+  }
   if (typeof lastIndex !== 'number' || !Number.isSafeInteger(lastIndex) || lastIndex < 0) {
     return corrupt(`bad lastIndex for "${clientId}"`);
   }
