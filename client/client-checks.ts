@@ -9,8 +9,12 @@ export const limits = { keyMaxBytes: 512, valueMaxBytes: 64 * 1024, clientIdMaxC
 
 const utf8 = new TextEncoder();
 
+/** A UTF-16 surrogate with no partner: it has no UTF-8 form, so the server refuses it. */
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 export function checkKey(key: string): void {
   if (typeof key !== 'string') throw new TypeError('key must be a string');
+  if (loneSurrogate.test(key)) throw new RangeError('key has a lone surrogate (not valid Unicode text)');
   const bytes = utf8.encode(key).length;
   if (bytes === 0) throw new RangeError('key must not be empty');
   if (bytes > limits.keyMaxBytes) throw new RangeError(`key is ${bytes} bytes; the limit is ${limits.keyMaxBytes}`);
@@ -18,6 +22,8 @@ export function checkKey(key: string): void {
 
 export function checkValue(name: string, value: string): void {
   if (typeof value !== 'string') throw new TypeError(`${name} must be a string`);
+  // fetch would send U+FFFD in its place, so the server would store something else.
+  if (loneSurrogate.test(value)) throw new RangeError(`${name} has a lone surrogate (not valid Unicode text)`);
   const bytes = utf8.encode(value).length;
   if (bytes > limits.valueMaxBytes) {
     throw new RangeError(`${name} is ${bytes} bytes; the limit is ${limits.valueMaxBytes}`);
@@ -28,6 +34,8 @@ export function checkClientId(id: string): void {
   if (typeof id !== 'string' || id.length < 1 || id.length > limits.clientIdMaxChars) {
     throw new RangeError(`clientId must be 1..${limits.clientIdMaxChars} characters`);
   }
+  // A comma is how the server recognises a repeated Client-Id header, so it refuses one.
+  if (id.includes(',')) throw new RangeError('clientId must not contain a comma');
 }
 
 export function checkSerial(serial: number): void {

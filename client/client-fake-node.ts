@@ -83,7 +83,9 @@ export async function closedPortUrl(): Promise<string> {
 
 /** A script for a healthy leader holding an in-memory map, with sessions ignored. */
 export function leaderScript(store = new Map<string, string>()): Script {
+  let sessions = 0;
   return (req) => {
+    if (req.method === 'POST' && req.path === '/sessions') return { status: 200, json: { clientId: `session-${++sessions}` } };
     const m = /^\/kv\/([^/]+)(\/cas)?$/.exec(req.path);
     if (req.path === '/status') return { status: 200, json: { id: 'n1', url: 'x', role: 'leader', term: 1 } };
     if (m === null) return { status: 404, json: { error: 'bad_request', message: 'no route' } };

@@ -7,9 +7,10 @@ export interface RaftKvClientOptions {
   /** Node base URLs (`http://127.0.0.1:8787`); a bare port means 127.0.0.1:PORT. At least one. */
   nodes: string[];
   /**
-   * Session id sent as `Client-Id` on writes (1..128 chars). Default: a random
-   * UUID per client instance, so a restarted program never collides with its
-   * earlier serials (see `firstSerial`).
+   * A named session sent as `Client-Id` on writes (1..128 chars, no comma).
+   * Default: none; the client registers a session with the cluster before its
+   * first write (docs/sessions.md), which also closes the hole named sessions
+   * have after the server evicts them.
    */
   clientId?: string;
   /** Total deadline of one operation, all retries included. Default 10000. */
@@ -22,7 +23,7 @@ export interface RaftKvClientOptions {
    * the leader is not a retry.
    */
   retries?: number;
-  /** The first `Request-Serial` this instance uses. Default 1. */
+  /** The first `Request-Serial` of a named session (`clientId`). Default 1. Registered sessions count from 1. */
   firstSerial?: number;
   /** Exponential backoff between failed attempts: `initialMs` doubling up to `maxMs`, with jitter. */
   backoff?: { initialMs?: number; maxMs?: number };
@@ -39,6 +40,13 @@ export interface RequestOptions {
    * write. A serial at or above the counter moves the counter past it.
    */
   serial?: number;
+  /**
+   * The session of this write: to retry a failed write, pass its
+   * `error.clientId` with its `error.serial`, so that the retry is judged in
+   * the session the first attempt used even if the client has moved on to a
+   * new one. Default: the client's current session.
+   */
+  clientId?: string;
   /** Send the first attempt to this node instead of the remembered leader. */
   node?: string;
   /**
@@ -58,7 +66,12 @@ export type ClientErrorType =
   | 'timeout'
   /** No node answered usefully: connection errors, no leader elected, broken answers. */
   | 'unavailable'
-  /** The node refused the session: `serial_reused` or `stale_serial` (see `code`). */
+  /**
+   * The node refused the session: `serial_reused`, `stale_serial` or
+   * `session_expired` (see `code`). After `session_expired` the next write
+   * registers a new session; the refused attempt was not applied, earlier
+   * attempts of the same write may have been (`outcomeUnknown`).
+   */
   | 'session'
   /** Only with `followRedirects: false`: the node is not the leader. */
   | 'not_leader'
@@ -82,6 +95,8 @@ export interface ClientError {
   leader?: string | null;
   /** Writes only: the serial the write used, for a retry. */
   serial?: number;
+  /** Writes only: the session (`Client-Id`) the write used, for a retry. */
+  clientId?: string;
 }
 
 export interface Failure {

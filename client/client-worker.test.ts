@@ -70,6 +70,8 @@ it('runs in workerd: follows the redirect and maps every answer', async () => {
     { ok: true, value: null },
   ]);
   expect(body.leader).toBe(leader.url);
-  expect(body.clientId).toMatch(/^[0-9a-f-]{36}$/);
-  expect(follower.seen[0]?.headers['client-id']).toBe(body.clientId);
+  // The first write registered a session (through the follower's redirect) and used it.
+  expect(body.clientId).toBe('session-1');
+  expect(follower.seen[0]?.path).toBe('/sessions');
+  expect(leader.seen.find((r) => r.method === 'PUT')?.headers['client-id']).toBe(body.clientId);
 }, 30_000);

@@ -7,17 +7,17 @@
 // backing off 20 ms doubling to 500 ms with jitter, until the operation's
 // deadline (`timeoutMs`, default 10 s) or `retries` runs out.
 //
-// Exactly-once writes (thesis §6.3). Every write carries `Client-Id` (random
-// per instance unless given) and `Request-Serial`, the next value of a
-// per-instance counter starting at `firstSerial` (1). All retries of one
-// write, on any node, reuse its serial. Per Client-Id the server remembers the
-// highest serial and the results of the latest 64: the same serial with the
-// same command returns the saved result without applying it again; the same
-// serial with a different command is refused (`serial_reused`); a serial more
-// than 64 below the highest that it no longer remembers is refused
-// (`stale_serial`). Hence a program that restarts must either use a new
-// Client-Id (the default: a fresh random UUID) or continue its serials
-// (`firstSerial`) above those it used before.
+// Exactly-once writes (thesis §6.3; docs/sessions.md). Unless given a
+// `clientId`, the client registers a session (POST /sessions) before its first
+// write and sends the id it gets as `Client-Id`, with `Request-Serial` counting
+// from 1 in that session. All retries of one write, on any node, reuse its
+// session and serial. The server refuses a reused serial with a different
+// command (`serial_reused`), a serial too old to judge (`stale_serial`), and
+// any request of a session it has evicted (`session_expired`, never applied);
+// after `session_expired` the next write registers a new session. With a
+// `clientId` the client uses that named session as before (`firstSerial`
+// sets its first serial); a named session that the server evicts is taken for
+// a new one, so a late retry could then apply twice.
 //
 // Web-standard APIs only (fetch, URL, AbortController, crypto.randomUUID), so
 // this file also runs inside a Worker.
@@ -53,13 +53,14 @@ interface Operation<T> {
   name: string;
   write: boolean;
   serial?: number;
+  /** Writes: the session the serial belongs to. */
+  clientId?: string;
   request: HttpRequest;
   /** Read a definite answer: a result, a final failure, or undefined if it is not a valid answer. */
   interpret(status: number, body: unknown): T | Failure | undefined;
 }
 
 export class RaftKvClient {
-  readonly clientId: string;
   readonly nodes: readonly string[];
   private readonly timeoutMs: number;
   private readonly attemptTimeoutMs: number;
@@ -68,6 +69,12 @@ export class RaftKvClient {
   private readonly fetchFn: typeof fetch;
   private readonly random: () => number;
   private serialCounter: number;
+  /** The given `clientId`: a named session, never registered. */
+  private readonly named: string | null;
+  /** The registered session in use, or null until the next write registers one. */
+  private registered: string | null = null;
+  /** A registration in flight, shared by the writes that wait for it. */
+  private registering: Promise<{ ok: true; clientId: string } | Failure> | null = null;
   private knownLeader: string | null = null;
   /** Where to start when no leader is known; advances so a dead first node is not always tried first. */
   private cursor = 0;
@@ -75,8 +82,8 @@ export class RaftKvClient {
   constructor(options: RaftKvClientOptions) {
     if (options.nodes.length === 0) throw new RangeError('nodes: at least one node URL is required');
     this.nodes = [...new Set(options.nodes.map(normalizeNodeUrl))];
-    this.clientId = options.clientId ?? crypto.randomUUID();
-    checkClientId(this.clientId);
+    this.named = options.clientId ?? null;
+    if (this.named !== null) checkClientId(this.named);
     this.timeoutMs = positive('timeoutMs', options.timeoutMs ?? 10_000);
     this.attemptTimeoutMs = positive('attemptTimeoutMs', options.attemptTimeoutMs ?? Math.max(1000, this.timeoutMs / 3));
     this.retries = nonNegative('retries', options.retries ?? Number.POSITIVE_INFINITY);
@@ -94,6 +101,11 @@ export class RaftKvClient {
   /** The node this client currently believes is the leader, or null. */
   get leader(): string | null {
     return this.knownLeader;
+  }
+
+  /** The session writes use: the given `clientId`, else the registered one (null before the first write). */
+  get clientId(): string | null {
+    return this.named ?? this.registered;
   }
 
   /** The serial the next write will use unless given one. */
@@ -119,32 +131,24 @@ export class RaftKvClient {
   set(key: string, value: string, options: RequestOptions = {}): Promise<WriteResult> {
     checkKey(key);
     checkValue('value', value);
-    const serial = this.takeSerial(options);
-    return this.run<{ ok: true }>(options, {
-      name: `set ${JSON.stringify(key)}`,
-      write: true,
-      serial,
+    return this.write<{ ok: true }>(options, `set ${JSON.stringify(key)}`, (session) => ({
       request: {
         method: 'PUT',
         path: kvPath(key),
-        headers: { ...this.sessionHeaders(serial), 'Content-Type': 'text/plain; charset=utf-8' },
+        headers: { ...session, 'Content-Type': 'text/plain; charset=utf-8' },
         body: value,
       },
       interpret: (status, body) => interpretOk(status, body),
-    });
+    }));
   }
 
   /** Deleting an absent key succeeds too. */
   delete(key: string, options: RequestOptions = {}): Promise<WriteResult> {
     checkKey(key);
-    const serial = this.takeSerial(options);
-    return this.run<{ ok: true }>(options, {
-      name: `delete ${JSON.stringify(key)}`,
-      write: true,
-      serial,
-      request: { method: 'DELETE', path: kvPath(key), headers: this.sessionHeaders(serial) },
+    return this.write<{ ok: true }>(options, `delete ${JSON.stringify(key)}`, (session) => ({
+      request: { method: 'DELETE', path: kvPath(key), headers: session },
       interpret: (status, body) => interpretOk(status, body),
-    });
+    }));
   }
 
   /** Compare-and-set: write `value` only if the key holds `expected` (null: only if absent). */
@@ -152,16 +156,12 @@ export class RaftKvClient {
     checkKey(key);
     if (expected !== null) checkValue('expected', expected);
     checkValue('value', value);
-    const serial = this.takeSerial(options);
     type Done = { ok: true; swapped: true } | { ok: true; swapped: false; current: string | null };
-    return this.run<Done>(options, {
-      name: `cas ${JSON.stringify(key)}`,
-      write: true,
-      serial,
+    return this.write<Done>(options, `cas ${JSON.stringify(key)}`, (session) => ({
       request: {
         method: 'POST',
         path: `${kvPath(key)}/cas`,
-        headers: { ...this.sessionHeaders(serial), 'Content-Type': 'application/json' },
+        headers: { ...session, 'Content-Type': 'application/json' },
         body: JSON.stringify({ expected, value }),
       },
       interpret: (status, body) => {
@@ -172,7 +172,7 @@ export class RaftKvClient {
         }
         return refusal(status, body, true);
       },
-    });
+    }));
   }
 
   /** Every configured node's `/status`, in parallel; unreachable nodes are marked, not fatal. */
@@ -201,16 +201,84 @@ export class RaftKvClient {
     return { nodes, leader };
   }
 
+  /**
+   * One write in its session: register first if needed, then run it with the
+   * session's next serial (or the given one). After `session_expired` the
+   * session is dropped so that the next write registers a new one.
+   */
+  private write<T extends { ok: true }>(
+    options: RequestOptions,
+    name: string,
+    build: (session: Record<string, string>) => Pick<Operation<T>, 'request' | 'interpret'>,
+  ): Promise<T | Failure> {
+    // Bad arguments throw at the call, before any await.
+    if (options.serial !== undefined) checkSerial(options.serial);
+    if (options.clientId !== undefined) {
+      checkClientId(options.clientId);
+      if (options.serial === undefined) throw new RangeError('a write with an explicit clientId needs its serial too');
+    }
+    return this.writeInSession(options, name, build);
+  }
+
+  private async writeInSession<T extends { ok: true }>(
+    options: RequestOptions,
+    name: string,
+    build: (session: Record<string, string>) => Pick<Operation<T>, 'request' | 'interpret'>,
+  ): Promise<T | Failure> {
+    let clientId = options.clientId;
+    if (clientId === undefined) {
+      const session = await this.session(options);
+      if (!session.ok) {
+        const err = session.error;
+        return { ok: false, error: { ...err, message: `${name}: could not register a session: ${err.message}`, outcomeUnknown: false } };
+      }
+      clientId = session.clientId;
+    }
+    // An explicit clientId that is not the current session retries an old write: the counter is not its.
+    const serial = clientId === this.clientId ? this.takeSerial(options) : (options.serial ?? 1);
+    const result = await this.run<T>(options, {
+      name,
+      write: true,
+      serial,
+      clientId,
+      ...build({ 'Client-Id': clientId, 'Request-Serial': String(serial) }),
+    });
+    if (!result.ok && result.error.code === 'session_expired' && this.registered === clientId) this.registered = null;
+    return result;
+  }
+
+  private session(options: RequestOptions): Promise<{ ok: true; clientId: string } | Failure> {
+    const current = this.clientId;
+    if (current !== null) return Promise.resolve({ ok: true, clientId: current });
+    this.registering ??= this.register(options).finally(() => {
+      this.registering = null;
+    });
+    return this.registering;
+  }
+
+  /** Registering is not a write the client must not repeat: a duplicate session only takes a slot until evicted. */
+  private async register(options: RequestOptions): Promise<{ ok: true; clientId: string } | Failure> {
+    const r = await this.run<{ ok: true; clientId: string }>(options, {
+      name: 'register a session',
+      write: false,
+      request: { method: 'POST', path: '/sessions' },
+      interpret: (status, body) => {
+        if (status === 200 && isRecord(body) && typeof body.clientId === 'string') return { ok: true, clientId: body.clientId };
+        return refusal(status, body, false);
+      },
+    });
+    if (r.ok) {
+      this.registered = r.clientId;
+      this.serialCounter = 1; // serials count from 1 in each session
+    }
+    return r;
+  }
+
   private takeSerial(options: RequestOptions): number {
     if (options.serial === undefined) return this.serialCounter++;
-    checkSerial(options.serial);
     // Keep the counter ahead of any serial used explicitly, so a later default serial is fresh.
     if (options.serial >= this.serialCounter) this.serialCounter = options.serial + 1;
     return options.serial;
-  }
-
-  private sessionHeaders(serial: number): Record<string, string> {
-    return { 'Client-Id': this.clientId, 'Request-Serial': String(serial) };
   }
 
   private nextNode(current: string): string {
@@ -247,6 +315,7 @@ export class RaftKvClient {
         message,
         outcomeUnknown: op.write && reached,
         ...(op.serial !== undefined ? { serial: op.serial } : {}),
+        ...(op.clientId !== undefined ? { clientId: op.clientId } : {}),
         ...extra,
       },
     });
@@ -273,7 +342,8 @@ export class RaftKvClient {
           const err = result.error;
           const unknown = op.write && reached && err.code !== 'serial_reused';
           const serial = op.serial !== undefined ? { serial: op.serial } : {};
-          return { ok: false, error: { ...err, ...serial, outcomeUnknown: unknown, message: `${op.name}: ${err.message}` } };
+          const session = op.clientId !== undefined ? { clientId: op.clientId } : {};
+          return { ok: false, error: { ...err, ...serial, ...session, outcomeUnknown: unknown, message: `${op.name}: ${err.message}` } };
         }
         case 'redirect':
           lastCode = 'not_leader';
@@ -340,7 +410,7 @@ function interpretOk(status: number, body: unknown): { ok: true } | Failure | un
 function refusal(status: number, body: unknown, write: boolean): Failure | undefined {
   const code = errorCode(body);
   const message = isRecord(body) && typeof body.message === 'string' ? body.message : (code ?? `status ${status}`);
-  if (write && status === 409 && (code === 'serial_reused' || code === 'stale_serial')) {
+  if (write && status === 409 && (code === 'serial_reused' || code === 'stale_serial' || code === 'session_expired')) {
     return { ok: false, error: { type: 'session', code, message: `${code}: ${message}`, outcomeUnknown: false } };
   }
   if ((status === 400 || status === 413) && code !== undefined) {

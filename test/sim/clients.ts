@@ -241,6 +241,8 @@ function observedOf(r: KvResult, now: number, client: string, opId: number): KvO
       return { type: 'set' };
     case 'delete':
       return { type: 'delete' };
+    case 'register': // the simulated clients use named sessions and never register
+      throw violation('session', now, `${client} op #${opId} got a register result`);
     case 'cas':
       return { type: 'cas', swapped: r.swapped, current: r.current };
   }

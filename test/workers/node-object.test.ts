@@ -12,14 +12,14 @@ import { SqlRaftStorage, commitWriteLag, rowsPerInsert } from '../../worker/adap
 import { inspectNode, type RaftNodeObject } from '../../worker/node/node-object';
 import { defaultConfig } from '../../worker/raft/config';
 import type { Entry } from '../../worker/raft/types';
-import { encodeRequest, type KvRequest } from '../../worker/kv/commands';
+import { encodeRequest, type KvRequest, type Session } from '../../worker/kv/commands';
 
 const bindings = env as unknown as Env;
 const nodeNamed = (name: string) => bindings.RAFT_NODE.get(bindings.RAFT_NODE.idFromName(name));
 type Stub = ReturnType<typeof nodeNamed>;
 
 const entry = (index: number, term: number, data = `cmd-${index}-${term}`): Entry => ({ index, term, kind: 'command', data });
-const set = (key: string, value: string, session?: KvRequest['session']): KvRequest =>
+const set = (key: string, value: string, session?: Session): KvRequest =>
   session ? { cmd: { op: 'set', key, value }, session } : { cmd: { op: 'set', key, value } };
 
 /** Fire alarms until the node leads; a single node needs a pre-vote round and a vote round at most. */

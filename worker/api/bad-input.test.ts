@@ -38,6 +38,11 @@ const cases: Case[] = [
   ['value over 64 KiB', '/kv/k', { method: 'PUT', body: 'x'.repeat(kb64 + 1) }, 413, 'payload_too_large'],
   ['value over 64 KiB in UTF-8', '/kv/k', { method: 'PUT', body: 'é'.repeat(kb64 / 2 + 1) }, 413, 'payload_too_large'],
   ['value that is not UTF-8', '/kv/k', { method: 'PUT', body: new Uint8Array([0x61, 0xff, 0xfe]) }, 400, 'bad_request'],
+  // A lone surrogate has no UTF-8 form; stored, it would come back as other bytes.
+  ['seed value with a lone high surrogate', '/set/k', json('{"clientId":1,"value":"a\\ud800","requestSerial":0}'), 400, 'bad_request'],
+  ['seed value with a lone low surrogate', '/set/k', json('{"clientId":1,"value":"\\udc00b","requestSerial":0}'), 400, 'bad_request'],
+  ['cas value with a lone surrogate', '/kv/k/cas', json('{"expected":null,"value":"\\ud83d"}'), 400, 'bad_request'],
+  ['cas expected with a lone surrogate', '/kv/k/cas', json('{"expected":"\\ude00","value":"v"}'), 400, 'bad_request'],
   // cas bodies
   ['cas: malformed JSON', '/kv/k/cas', json('{"expected":'), 400, 'bad_request'],
   ['cas: empty body', '/kv/k/cas', json(''), 400, 'bad_request'],
@@ -63,6 +68,11 @@ const cases: Case[] = [
   ['Request-Serial not a number', '/kv/k', putWith({ 'Client-Id': 'c', 'Request-Serial': 'one' }), 400, 'bad_request'],
   ['Request-Serial with leading zero', '/kv/k', putWith({ 'Client-Id': 'c', 'Request-Serial': '07' }), 400, 'bad_request'],
   ['Request-Serial above 2^53-1', '/kv/k', putWith({ 'Client-Id': 'c', 'Request-Serial': '9007199254740992' }), 400, 'bad_request'],
+  // The seed route adds one to its serial; 2^53-1 + 1 is not a safe integer.
+  ['seed requestSerial 2^53-1', '/set/k', json({ clientId: 9, value: 'v', requestSerial: 9007199254740991 }), 400, 'bad_request'],
+  ['Client-Id sent twice', '/kv/k', { method: 'PUT', body: 'v', headers: [['Client-Id', 'a'], ['Client-Id', 'b'], ['Request-Serial', '1']] }, 400, 'bad_request'],
+  ['Request-Serial sent twice', '/kv/k', { method: 'PUT', body: 'v', headers: [['Client-Id', 'a'], ['Request-Serial', '1'], ['Request-Serial', '2']] }, 400, 'bad_request'],
+  ['Client-Id sent twice on DELETE', '/kv/k', { method: 'DELETE', headers: [['Client-Id', 'a'], ['Client-Id', 'a'], ['Request-Serial', '1']] }, 400, 'bad_request'],
   ['half an identity on DELETE', '/kv/k', { method: 'DELETE', headers: { 'Client-Id': 'c' } }, 400, 'bad_request'],
   ['half an identity on cas', '/kv/k/cas', { ...json({ expected: null, value: 'v' }), headers: { 'Request-Serial': '2' } }, 400, 'bad_request'],
   // routes and methods
@@ -90,6 +100,16 @@ describe('bad input', () => {
     expect(node.calls).toEqual([]);
   });
 
+  it.each([
+    ['Client-Id', [['Client-Id', 'a'], ['Client-Id', 'b'], ['Request-Serial', '1']]],
+    ['Request-Serial', [['Client-Id', 'a'], ['Request-Serial', '1'], ['Request-Serial', '2']]],
+  ])('a repeated %s is refused as repeated, not taken as the joined value', async (name, headers) => {
+    const res = await app.request(`${base}/kv/k`, { method: 'PUT', body: 'v', headers: headers as [string, string][] });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toBe(`${name} was sent more than once${name === 'Client-Id' ? ' (or contains a comma)' : ''}; send it once`);
+    expect(node.calls).toEqual([]);
+  });
+
   it('405 names the allowed methods in Allow', async () => {
     const res = await app.request(`${base}/kv/k`, { method: 'PATCH' });
     expect(res.headers.get('Allow')?.split(', ').sort()).toEqual(['DELETE', 'GET', 'HEAD', 'PUT']);
@@ -113,6 +133,29 @@ describe('bad input', () => {
     expect(node.calls).toEqual([]);
   });
 
+  // What the runtime does with a chunked body whose chunk size is malformed: the stream errors mid-read.
+  const brokenBody = () =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array([0x61]));
+        controller.error(new TypeError('Parse Error: Invalid character in chunk size'));
+      },
+    });
+
+  it.each([
+    ['PUT /kv/k', '/kv/k', 'PUT'],
+    ['POST /kv/k/cas', '/kv/k/cas', 'POST'],
+    ['POST /set/k', '/set/k', 'POST'],
+  ])('a body that cannot be read (%s) is a 400, not a 500', async (_, path, method) => {
+    const res = await app.request(`${base}${path}`, { method, body: brokenBody(), duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: string; message: string };
+    expect(body.error).toBe('bad_request');
+    expect(body.message).toMatch(/body could not be read/);
+    expect(body.message).not.toMatch(/Parse Error/); // the runtime's text is not echoed
+    expect(node.calls).toEqual([]);
+  });
+
   it('refuses a declared Content-Length over the cap without reading', async () => {
     const res = await app.request(`${base}/kv/k`, {
       method: 'PUT',
@@ -132,8 +175,20 @@ describe('limits are inclusive', () => {
     expect(node.store.get(key)).toBe(value);
   });
 
+  it('accepts a surrogate pair (an emoji) sent as JSON escapes', async () => {
+    const res = await app.request(`${base}/set/k`, json('{"clientId":1,"value":"\\ud83d\\ude00","requestSerial":0}'));
+    expect(res.status).toBe(200);
+    expect(node.store.get('k')).toBe('\u{1F600}');
+  });
+
   it('accepts Request-Serial 2^53-1 and a Client-Id of 128 characters', async () => {
     const res = await app.request(`${base}/kv/k`, putWith({ 'Client-Id': 'c'.repeat(128), 'Request-Serial': '9007199254740991' }));
     expect(res.status).toBe(200);
+  });
+
+  it('accepts seed requestSerial 2^53-2, which the node sees as 2^53-1', async () => {
+    const res = await app.request(`${base}/set/k`, json({ clientId: 9, value: 'v', requestSerial: 9007199254740990 }));
+    expect(res.status).toBe(200);
+    expect(node.calls[0]).toMatchObject({ req: { session: { clientId: 'seed-9', serial: 9007199254740991 } } });
   });
 });

@@ -6,7 +6,24 @@ import type { Parsed } from './schemas';
 /** Fatal: invalid UTF-8 is refused, not replaced. ignoreBOM keeps a leading U+FEFF as part of a raw value. */
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/**
+ * The body as text, or a 4xx. A body the runtime cannot deliver (a malformed
+ * chunk size, a connection cut mid-body) is the client's framing problem, so
+ * it is a 400 rather than an internal error.
+ */
 export async function readBodyText(req: Request, maxBytes: number): Promise<Parsed<string>> {
+  try {
+    return await readCapped(req, maxBytes);
+  } catch {
+    return {
+      ok: false,
+      error: 'bad_request',
+      message: 'the request body could not be read (malformed chunked encoding, or the connection broke mid-body)',
+    };
+  }
+}
+
+async function readCapped(req: Request, maxBytes: number): Promise<Parsed<string>> {
   const declared = req.headers.get('Content-Length');
   if (declared !== null && Number(declared) > maxBytes) return tooLarge(maxBytes);
   if (req.body === null) return { ok: true, value: '' };

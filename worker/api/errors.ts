@@ -46,6 +46,7 @@ export function refuse(c: Context, r: Refusal): Response {
       return c.json({ error: r.error, current: r.current }, 409);
     case 'serial_reused':
     case 'stale_serial':
+    case 'session_expired':
       return c.json({ error: r.error, message: r.message }, 409);
     case 'not_found_route':
       return c.json({ error: r.error, message: r.message }, 404);

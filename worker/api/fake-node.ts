@@ -4,7 +4,9 @@
 // tested with its Durable Object elsewhere; this double only has to be
 // faithful to the NodeApi contract.
 import type { NodeApi, NotLeader, ReadOutcome, TimedOut, WriteOutcome } from '../node-api';
-import type { KvRequest, KvResult, KvSuccess } from '../kv/commands';
+import { encodeRequest, isRegister, registeredId } from '../kv/commands';
+import type { KvRegistered, KvRequest, KvResult, KvSuccess } from '../kv/commands';
+import { KvStateMachine } from '../kv/store';
 import type { Message } from '../raft/messages';
 import { unreachable } from '../raft/types';
 import { silentLogger } from '../raft/logger';
@@ -84,7 +86,11 @@ export class FakeNode implements NodeApi {
     return new Response('stream accepted', { status: 200 });
   }
 
-  private apply({ cmd }: KvRequest): KvSuccess {
+  private registered = 0;
+
+  private apply(req: KvRequest): KvSuccess | KvRegistered {
+    if (isRegister(req)) return { ok: true, op: 'register', clientId: registeredId(++this.registered) };
+    const { cmd } = req;
     switch (cmd.op) {
       case 'set':
         this.store.set(cmd.key, cmd.value);
@@ -100,6 +106,28 @@ export class FakeNode implements NodeApi {
       default:
         return unreachable(cmd);
     }
+  }
+}
+
+/**
+ * A node whose writes go through the real state machine, one log entry each,
+ * for route tests whose answers depend on its session rules.
+ */
+export class MachineNode extends FakeNode {
+  readonly machine = new KvStateMachine();
+  private lastIndex = 0;
+
+  override async write(req: KvRequest): Promise<WriteOutcome> {
+    this.calls.push({ method: 'write', req });
+    const entry = { index: ++this.lastIndex, term: 1, kind: 'command' as const, data: encodeRequest(req) };
+    const result = this.machine.apply(entry);
+    if (result === null) throw new Error('a command entry gave no result');
+    return { type: 'ok', result };
+  }
+
+  override async read(key: string): Promise<ReadOutcome> {
+    this.calls.push({ method: 'read', key });
+    return { type: 'ok', value: this.machine.get(key) };
   }
 }
 

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FakeNode, appWith } from './fake-node';
+import { FakeNode, MachineNode, appWith } from './fake-node';
 
 const base = 'http://127.0.0.1:8788';
 const leader = { id: 'n1', url: 'http://127.0.0.1:8787' };
@@ -178,5 +178,37 @@ describe('when this node cannot answer', () => {
     const res = await send();
     expect(res.status).toBe(504);
     expect(await res.json()).toEqual({ error: 'timeout' });
+  });
+});
+
+describe('POST /sessions and registered sessions', () => {
+  it('registers a session whose id the client sends as Client-Id', async () => {
+    const real = new MachineNode();
+    const a = appWith(real);
+    const reg = await a.request(`${base}/sessions`, { method: 'POST' });
+    expect(reg.status).toBe(200);
+    const { clientId } = (await reg.json()) as { clientId: string };
+    expect(clientId).toBe('session-1');
+    const headers = { 'Client-Id': clientId, 'Request-Serial': '1' };
+    expect((await a.request(`${base}/kv/k`, { method: 'PUT', body: 'v', headers })).status).toBe(200);
+    expect(real.machine.get('k')).toBe('v');
+  });
+
+  it('answers 409 session_expired for a session the state machine does not hold, and applies nothing', async () => {
+    const real = new MachineNode();
+    const a = appWith(real);
+    const res = await a.request(`${base}/kv/k`, { method: 'PUT', body: 'v', headers: { 'Client-Id': 'session-5', 'Request-Serial': '1' } });
+    expect(res.status).toBe(409);
+    const body = (await res.json()) as { error: string; message: string };
+    expect(body.error).toBe('session_expired');
+    expect(body.message).toMatch(/not applied/);
+    expect(real.machine.get('k')).toBeNull();
+  });
+
+  it('redirects a follower’s registration to the leader', async () => {
+    node.refuseNext({ type: 'notLeader', leader });
+    const res = await app.request(`${base}/sessions`, { method: 'POST' });
+    expect(res.status).toBe(307);
+    expect(res.headers.get('Location')).toBe('http://127.0.0.1:8787/sessions');
   });
 });

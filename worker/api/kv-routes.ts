@@ -1,4 +1,5 @@
-// The key-value API: GET/PUT/DELETE /kv/:key and POST /kv/:key/cas.
+// The key-value API: GET/PUT/DELETE /kv/:key, POST /kv/:key/cas, and
+// POST /sessions to register a client session.
 //
 // Each handler validates everything (key, request identity, body) before it
 // touches the node, so a refused request has changed nothing.
@@ -60,6 +61,17 @@ export function kvRoutes<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> {
     return write(c, deps, cmd.value, session.value);
   });
 
+  // Opens a registered session (thesis §6.3; docs/sessions.md). Not itself
+  // exactly-once: a retried registration may open a second session, which
+  // costs one table slot until it is evicted, and nothing else.
+  r.post('/sessions', async (c) => {
+    const outcome = await deps.node(c.env, keepAliveOf(c)).write({ register: true });
+    if (outcome.type !== 'ok') return refuse(c, outcomeRefusal(outcome));
+    const result = outcome.result;
+    if (!result.ok || result.op !== 'register') throw new Error(`register returned ${JSON.stringify(result)}`);
+    return c.json({ clientId: result.clientId });
+  });
+
   // "/kv" and "/kv/" name no key; say so instead of a bare 404.
   for (const path of ['/kv', '/kv/']) {
     r.all(path, (c) => refuse(c, { error: 'bad_request', message: 'key must not be empty: use /kv/<key>' }));
@@ -78,6 +90,7 @@ async function write<B extends object>(
   if (outcome.type !== 'ok') return refuse(c, outcomeRefusal(outcome));
   const result = outcome.result;
   if (!result.ok) return refuse(c, { error: result.error, message: result.message });
+  if (result.op === 'register') throw new Error(`write of op ${cmd.op} returned a register result`);
   return success(c, cmd, result);
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseKeyFromUrl, utf8Length } from './schemas';
+import { checkKey, checkValue, parseKeyFromUrl, utf8Length } from './schemas';
 
 describe('utf8Length', () => {
   it('counts what TextEncoder writes, lone surrogates included', () => {
@@ -24,5 +24,16 @@ describe('parseKeyFromUrl', () => {
     expect(parseKeyFromUrl('http://h/kv/%E2%82%AC/cas', 2)).toEqual({ ok: true, value: '\u20ac' });
     expect(parseKeyFromUrl('http://h/kv/', 2).ok).toBe(false);
     expect(parseKeyFromUrl('http://h/kv/%E0%A4', 2).ok).toBe(false);
+  });
+});
+
+describe('checkKey and checkValue', () => {
+  it('refuse a lone surrogate and accept a pair', () => {
+    for (const bad of ['\ud800', 'a\udc00', '\ude00\ud83d']) {
+      expect(checkKey(bad).ok, JSON.stringify(bad)).toBe(false);
+      expect(checkValue(bad).ok, JSON.stringify(bad)).toBe(false);
+    }
+    expect(checkKey('\ud83d\ude00')).toEqual({ ok: true, value: '\u{1F600}' });
+    expect(checkValue('\ud83d\ude00')).toEqual({ ok: true, value: '\u{1F600}' });
   });
 });

@@ -7,12 +7,14 @@
 //   (encode "/" as %2F). "." and ".." cannot be addressed: URL parsing
 //   removes them as dot segments before the Worker sees the path.
 // - value: at most 64 KiB (65,536 bytes) of UTF-8; the empty string is allowed.
+//   Keys and values are Unicode text: a lone surrogate (possible through a
+//   JSON \u escape) is refused, since it has no UTF-8 form to store.
 // - JSON bodies (cas, seed routes): at most 1 MiB on the wire, so escaped
 //   values up to the value limit still fit.
-// - Client-Id: 1..128 characters; Request-Serial: a positive safe integer in
-//   decimal without sign or leading zeros. Both or neither.
+// - Client-Id: 1..128 characters, no comma; Request-Serial: a positive safe integer in
+//   decimal without sign or leading zeros. Both or neither, each sent once.
 import { z } from 'zod';
-import type { KvCommand, KvRequest, Session } from '../kv/commands';
+import type { CommandRequest, KvCommand, Session } from '../kv/commands';
 
 export const MAX_KEY_BYTES = 512;
 export const MAX_VALUE_BYTES = 64 * 1024;
@@ -71,8 +73,16 @@ export function parseKeyFromUrl(url: string, segmentIndex: number): Parsed<strin
   return checkKey(key);
 }
 
+/**
+ * A UTF-16 surrogate with no partner. JSON's \\u escapes can carry one, but it
+ * has no UTF-8 encoding: stored, it would be served back as U+FFFD or as
+ * bytes that are not UTF-8, never as what the client sent.
+ */
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 export function checkKey(key: string): Parsed<string> {
   if (key === '') return badRequest('key must not be empty');
+  if (loneSurrogate.test(key)) return badRequest('key is not valid Unicode text (it has a lone surrogate)');
   const bytes = utf8Length(key);
   if (bytes > MAX_KEY_BYTES) {
     return badRequest(`key is ${bytes} bytes of UTF-8; the limit is ${MAX_KEY_BYTES}`);
@@ -81,6 +91,7 @@ export function checkKey(key: string): Parsed<string> {
 }
 
 export function checkValue(value: string, field = 'value'): Parsed<string> {
+  if (loneSurrogate.test(value)) return badRequest(`${field} is not valid Unicode text (it has a lone surrogate)`);
   const bytes = utf8Length(value);
   if (bytes > MAX_VALUE_BYTES) {
     return tooLarge(`${field} is ${bytes} bytes of UTF-8; the limit is ${MAX_VALUE_BYTES}`);
@@ -101,6 +112,10 @@ export function parseSessionHeaders(headers: Headers): Parsed<Session | undefine
   if (clientId === null && serialRaw === null) return { ok: true, value: undefined };
   if (clientId === null) return badRequest('Request-Serial was sent without Client-Id; send both or neither');
   if (serialRaw === null) return badRequest('Client-Id was sent without Request-Serial; send both or neither');
+  // The runtime joins a repeated header into one value with ", ", so a comma
+  // is how a repeat shows; taking "a, b" as an id would start a session nobody named.
+  if (clientId.includes(',')) return badRequest('Client-Id was sent more than once (or contains a comma); send it once');
+  if (serialRaw.includes(',')) return badRequest('Request-Serial was sent more than once; send it once');
   if (clientId.length < 1 || clientId.length > MAX_CLIENT_ID_CHARS) {
     return badRequest(`Client-Id must be 1..${MAX_CLIENT_ID_CHARS} characters`);
   }
@@ -137,13 +152,14 @@ export function parseCasBody(text: string, key: string): Parsed<KvCommand> {
 const seedBody = z.object({
   // zod's int() accepts safe integers only.
   clientId: z.number().int(),
-  // The seed's client may count its requests from 0; sessions count from 1.
-  requestSerial: z.number().int().nonnegative(),
+  // The seed's client may count its requests from 0; sessions count from 1,
+  // so the node sees requestSerial + 1, which must stay a safe integer.
+  requestSerial: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER - 1),
   value: z.string().optional(),
 });
 
 /** A seed write as the request the node replicates. */
-export function parseSeedBody(text: string, op: 'set' | 'delete', key: string): Parsed<KvRequest> {
+export function parseSeedBody(text: string, op: 'set' | 'delete', key: string): Parsed<CommandRequest> {
   const body = parseJson(text, seedBody);
   if (!body.ok) return body;
   const { clientId, requestSerial, value } = body.value;

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FakeNode, appWith } from './fake-node';
+import { FakeNode, MachineNode, appWith } from './fake-node';
 
 const base = 'http://127.0.0.1:8787';
 let node: FakeNode;
@@ -140,5 +140,19 @@ describe('bad seed bodies', () => {
     const res = await seedPost('/set/k', { clientId: 1, value: 'x'.repeat(64 * 1024 + 1), requestSerial: 1 });
     expect(res.status).toBe(413);
     expect(node.calls).toEqual([]);
+  });
+});
+
+describe('session refusals name what the seed client sent', () => {
+  it('serial_reused names the requestSerial, not the session serial', async () => {
+    const real = appWith(new MachineNode());
+    const post = (body: unknown) =>
+      real.request(`${base}/set/g`, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'text/plain' } });
+    expect((await post({ clientId: 80, value: 'v', requestSerial: 3 })).status).toBe(200);
+    const res = await post({ clientId: 80, value: 'w', requestSerial: 3 });
+    expect(res.status).toBe(409);
+    const body = (await res.json()) as { error: string; message: string };
+    expect(body.error).toBe('serial_reused');
+    expect(body.message).toMatch(/^requestSerial 3 of clientId 80 was already used/);
   });
 });

@@ -8,6 +8,8 @@ import { keepAliveOf, type AppDeps, type AppEnv } from './app-deps';
 import { readBodyText } from './body';
 import { refuse, refuseSeed } from './errors';
 import { MAX_JSON_BODY_BYTES, parseKeyFromUrl, parseSeedBody } from './schemas';
+import type { CommandRequest, KvError } from '../kv/commands';
+import { unreachable } from '../raft/types';
 
 /** Position of the key in "/get/<key>" after splitting on "/". */
 const KEY_SEGMENT = 2;
@@ -46,7 +48,28 @@ async function seedWrite<B extends object>(c: Context<AppEnv<B>>, deps: AppDeps<
   const outcome = await deps.node(c.env, keepAliveOf(c)).write(req.value);
   if (outcome.type !== 'ok') return refuseSeed(c, outcome);
   const result = outcome.result;
-  if (!result.ok) return refuse(c, { error: result.error, message: result.message });
+  if (!result.ok) return refuse(c, { error: result.error, message: seedSessionMessage(result.error, req.value) });
   if (result.op !== op) throw new Error(`seed ${op} returned a result for op ${result.op}`);
   return c.text('ok');
+}
+
+/**
+ * A session refusal in the seed's own terms: its client sent `requestSerial`
+ * and a numeric `clientId`, which the node sees as serial + 1 of "seed-<id>"
+ * (schemas.ts), so the state machine's message would name numbers the client
+ * never sent.
+ */
+function seedSessionMessage(error: KvError['error'], req: CommandRequest): string {
+  const serial = (req.session?.serial ?? 1) - 1;
+  const client = req.session?.clientId.replace(/^seed-/, '') ?? '?';
+  switch (error) {
+    case 'serial_reused':
+      return `requestSerial ${serial} of clientId ${client} was already used for a different command; use a new requestSerial`;
+    case 'stale_serial':
+      return `requestSerial ${serial} of clientId ${client} is too old: only the most recent serials of a client are remembered`;
+    case 'session_expired': // seed sessions are named, never registered; kept for completeness
+      return `the session of clientId ${client} has expired; the request was not applied`;
+    default:
+      return unreachable(error);
+  }
 }

@@ -17,21 +17,57 @@ export interface Session {
   serial: number;
 }
 
-export interface KvRequest {
+/** A key-value command, or the registration of a new client session (sessions.ts). */
+export type KvRequest = CommandRequest | RegisterRequest;
+
+export interface CommandRequest {
   cmd: KvCommand;
   session?: Session;
 }
 
-export type KvResult =
+/** Opens a session whose id is `registeredId(index)` of the entry that carries it (thesis §6.3). */
+export interface RegisterRequest {
+  register: true;
+}
+
+/** The result of a command that was actually applied (the only kind a session saves). */
+export type KvSuccess =
   | { ok: true; op: 'set' }
   | { ok: true; op: 'delete'; existed: boolean }
   /** `current` is the value after the operation; on a mismatch, the value that did not match. */
-  | { ok: true; op: 'cas'; swapped: boolean; current: string | null }
-  | { ok: false; error: 'serial_reused' | 'stale_serial'; message: string };
+  | { ok: true; op: 'cas'; swapped: boolean; current: string | null };
 
-/** The result of a command that was actually applied (the only kind a session saves). */
-export type KvSuccess = Extract<KvResult, { ok: true }>;
-export type KvError = Extract<KvResult, { ok: false }>;
+/** A registered session: `clientId` is what the client sends as its Client-Id from now on. */
+export interface KvRegistered {
+  ok: true;
+  op: 'register';
+  clientId: string;
+}
+
+export interface KvError {
+  ok: false;
+  error: 'serial_reused' | 'stale_serial' | 'session_expired';
+  message: string;
+}
+
+export type KvResult = KvSuccess | KvRegistered | KvError;
+
+/** How a registered session is named: after the log index of its register entry. */
+const registeredPrefix = 'session-';
+const registeredShape = /^session-[1-9][0-9]*$/;
+
+export function registeredId(index: number): string {
+  return `${registeredPrefix}${index}`;
+}
+
+/** True for ids of the form `registeredId` makes; every other id names a legacy named session. */
+export function isRegisteredId(clientId: string): boolean {
+  return registeredShape.test(clientId);
+}
+
+export function isRegister(req: KvRequest): req is RegisterRequest {
+  return 'register' in req;
+}
 
 /** Canonical JSON of a command alone. */
 export function encodeCommand(cmd: KvCommand): string {
@@ -61,6 +97,10 @@ export function decodeRequest(data: string): KvRequest {
 /** Check an untrusted value and rebuild it with fields in canonical order. */
 function parseRequest(raw: unknown): KvRequest {
   if (!isRecord(raw)) return invalid('request is not an object');
+  if (raw.register !== undefined) {
+    if (raw.register !== true || Object.keys(raw).length !== 1) return invalid('a register request has no other fields');
+    return { register: true };
+  }
   const cmd = parseCommand(raw.cmd);
   if (raw.session === undefined) return { cmd };
   return { cmd, session: parseSession(raw.session) };

@@ -2,6 +2,7 @@
 // entries is in store.test.ts.
 import { describe, expect, it } from 'vitest';
 import { SessionTable, fingerprint } from './sessions';
+import { encodeCommand } from './commands';
 import type { KvCommand, KvSuccess } from './commands';
 
 const setA: KvCommand = { op: 'set', key: 'k', value: 'a' };
@@ -113,38 +114,38 @@ describe('SessionTable', () => {
   });
 
   it('load refuses records that break the limits or the window', () => {
-    const rec = (clientId: string, saved: [number, number, KvSuccess][] = []) => ({
+    const rec = (clientId: string, saved: [number, string, KvSuccess][] = []) => ({
       clientId,
       highest: 10,
       lastIndex: 1,
       saved,
     });
     const limits = { window: 4, maxSessions: 2 };
+    const d = fingerprint('x');
     expect(() => SessionTable.load([rec('a'), rec('b'), rec('c')], limits)).toThrow(/limit/);
     expect(() => SessionTable.load([rec('a'), rec('a')], limits)).toThrow(/duplicate/);
-    expect(() => SessionTable.load([rec('a', [[6, 0, { ok: true, op: 'set' }]])], limits)).toThrow(/window/);
-    expect(() => SessionTable.load([rec('a', [[11, 0, { ok: true, op: 'set' }]])], limits)).toThrow(/window/);
-    expect(() => SessionTable.load([rec('a', [[7, -1, { ok: true, op: 'set' }]])], limits)).toThrow(/hash/);
-    expect(() => SessionTable.load([rec('a', [[7, 0, { ok: false } as never]])], limits)).toThrow(/success/);
-    expect(SessionTable.load([rec('a', [[7, 0, { ok: true, op: 'set' }]])], limits).size()).toBe(1);
+    expect(() => SessionTable.load([rec('a', [[6, d, { ok: true, op: 'set' }]])], limits)).toThrow(/window/);
+    expect(() => SessionTable.load([rec('a', [[11, d, { ok: true, op: 'set' }]])], limits)).toThrow(/window/);
+    expect(() => SessionTable.load([rec('a', [[7, 'short', { ok: true, op: 'set' }]])], limits)).toThrow(/digest/);
+    expect(() => SessionTable.load([rec('a', [[7, d, { ok: false } as never]])], limits)).toThrow(/success/);
+    expect(SessionTable.load([rec('a', [[7, d, { ok: true, op: 'set' }]])], limits).size()).toBe(1);
   });
 });
 
-describe('fingerprint (FNV-1a 32 over UTF-8)', () => {
-  it('matches published FNV-1a test vectors', () => {
-    expect(fingerprint('')).toBe(0x811c9dc5);
-    expect(fingerprint('a')).toBe(0xe40c292c);
-    expect(fingerprint('foobar')).toBe(0xbf9cf968);
+describe('fingerprint (128 bits of SHA-256)', () => {
+  it('matches the SHA-256 test vector for "abc", truncated to 16 bytes', () => {
+    // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223 b00361a3...
+    expect(fingerprint('abc')).toBe(btoa(String.fromCharCode(...[0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23])).slice(0, 22));
   });
 
-  it('agrees with a naive byte-wise version on non-ASCII text', () => {
-    const naive = (s: string) => {
-      let h = 0x811c9dc5;
-      for (const b of new TextEncoder().encode(s)) h = Number((BigInt((h ^ b) >>> 0) * 0x01000193n) % 2n ** 32n);
-      return h;
-    };
-    for (const s of ['é', 'ü😀x', '\ud800', 'a\udc00b', '日本語', '{"op":"set","key":"k","value":"v"}']) {
-      expect(fingerprint(s), s).toBe(naive(s));
-    }
+  it('tells apart two commands whose 32-bit FNV-1a hashes collide', () => {
+    // Found by a birthday search over values "v0", "v1", ...: both hash to 2217050131 under FNV-1a 32.
+    const a: KvCommand = { op: 'set', key: 'k', value: 'v115159' };
+    const b: KvCommand = { op: 'set', key: 'k', value: 'v1230482' };
+    expect(fingerprint(encodeCommand(a))).not.toBe(fingerprint(encodeCommand(b)));
+    const h = harness();
+    h.run('c', 1, a);
+    expect(h.run('c', 1, b)).toMatchObject({ ok: false, error: 'serial_reused' });
+    expect(h.executed()).toBe(1);
   });
 });

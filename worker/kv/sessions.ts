@@ -6,13 +6,24 @@
 // applied twice. The rules, applied identically on every replica because
 // they depend only on the log:
 //
-// - A session is a `clientId`. Every new request of a client carries a new
+// - A session is a `clientId`, of one of two kinds:
+//   - registered: opened by a register entry, named `session-<i>` after that
+//     entry's log index i. A request naming a registered session the table
+//     does not hold (evicted, or never registered) is refused with
+//     `session_expired` and never applied: the machine cannot tell whether it
+//     is a retry of something already applied, so it does not guess.
+//   - named (legacy): any other id, chosen by the client (the Client-Id
+//     header, the seed routes' "seed-<n>"). Opened implicitly by its first
+//     request. A named session that was evicted looks new to the machine, so
+//     a retry arriving after its eviction is applied again; only registered
+//     sessions are free of that hole.
+// - Every new request of a client carries a new
 //   `serial`, normally increasing (1, 2, 3, ...). Several requests may be in
 //   flight at once, so serials may commit out of order.
 // - For each client the state machine remembers the highest serial it has
 //   applied and, for the most recent 64 serials (those greater than
-//   highest - 64), the result of each applied request together with a 32-bit
-//   FNV-1a hash of its command.
+//   highest - 64), the result of each applied request together with a
+//   128-bit digest of its command (the first half of its SHA-256).
 // - Same serial, same command: a retry. The saved result is returned and the
 //   command is NOT applied again.
 // - Same serial, different command: `serial_reused`. Typically a client that
@@ -26,21 +37,25 @@
 // - Only successful applications are saved. Errors are returned but not
 //   saved, and change nothing except the session's last-use time.
 // - Requests without a session are applied as they come, with no dedup.
-// - At most 10,000 sessions are kept. When a new client arrives and the table
-//   is full, the least recently used session (by the log index of its last
-//   request) is evicted. This depends only on the log, so every replica evicts
-//   the same one. A request from an evicted client is treated as a new
-//   session: it is applied, so a retry that arrives after its client was
-//   evicted is applied a second time.
+// - At most 10,000 sessions are kept, of both kinds together. When a session
+//   is opened (registered, or a named one implicitly) and the table is full,
+//   the least recently used session (by the log index of its last request or
+//   registration) is evicted. This depends only on the log, so every replica
+//   evicts the same one. A request of an evicted registered session gets
+//   `session_expired`; one of an evicted named session starts it afresh.
+// - A request refused as `session_expired` changes nothing, not even recency.
 //
 // (64 and 10,000 are the defaults of `SessionLimits`; every replica must use
 // the same values.)
 //
-// The command hash is 32 bits, so a reused serial whose different command has
-// the same hash (odds about 1 in 4 billion) would be taken for a retry. This
-// buys storing 4 bytes per remembered serial instead of the whole command.
-import { encodeCommand } from './commands';
-import type { KvCommand, KvError, KvResult, KvSuccess, Session } from './commands';
+// The digest stands in for the command so that a remembered serial costs a
+// few bytes, not up to a whole 64 KiB value. At 128 bits of SHA-256 no two
+// different commands share one in practice, so a different command on a used
+// serial is always told apart from a retry (a 32-bit hash collided within a
+// few hundred thousand commands, turning a new write into a silent no-op).
+import { sha256 } from '@noble/hashes/sha2.js';
+import { encodeCommand, isRegisteredId, registeredId } from './commands';
+import type { KvCommand, KvError, KvRegistered, KvResult, KvSuccess, Session } from './commands';
 import type { Index } from '../raft/types';
 import { RecencyList } from './recency-list';
 
@@ -53,16 +68,16 @@ export interface SessionLimits {
 
 export const defaultSessionLimits: SessionLimits = { window: 64, maxSessions: 10_000 };
 
-/** A client's session as stored in snapshots. `saved` holds [serial, hash, result]. */
+/** A client's session as stored in snapshots. `saved` holds [serial, digest, result]. */
 export interface SessionRecord {
   clientId: string;
   highest: number;
   lastIndex: Index;
-  saved: [number, number, KvSuccess][];
+  saved: [number, string, KvSuccess][];
 }
 
 interface Saved {
-  hash: number;
+  digest: string;
   result: KvSuccess;
 }
 
@@ -71,7 +86,7 @@ interface ClientSession {
   highest: number;
   /** Log index of the client's last request: what LRU eviction orders by. */
   lastIndex: Index;
-  /** Invariant: every key is in (highest - window, highest]. */
+  /** Invariant: every key is in (highest - window, highest]. 0 before the first request of a registered session. */
   saved: Map<number, Saved>;
   /** Neighbours in the recency list. */
   older: ClientSession | null;
@@ -99,11 +114,18 @@ export class SessionTable {
    */
   run(session: Session, cmd: KvCommand, index: Index, execute: () => KvSuccess): KvResult {
     const { clientId, serial } = session;
-    const hash = fingerprint(encodeCommand(cmd));
+    const digest = fingerprint(encodeCommand(cmd));
     const known = this.sessions.get(clientId);
+    if (known === undefined && isRegisteredId(clientId)) {
+      return refuse(
+        'session_expired',
+        `session "${clientId}" is unknown or has expired; the request was not applied. ` +
+          'Register a new session (POST /sessions) and send new requests with it',
+      );
+    }
     if (known === undefined) {
       const result = freeze(execute());
-      const saved = new Map([[serial, { hash, result }]]);
+      const saved = new Map([[serial, { digest, result }]]);
       this.open({ clientId, highest: serial, lastIndex: index, saved, older: null, newer: null });
       return result;
     }
@@ -111,7 +133,7 @@ export class SessionTable {
     this.recency.moveToNewest(known);
     const saved = known.saved.get(serial);
     if (saved !== undefined) {
-      if (saved.hash === hash) return saved.result;
+      if (saved.digest === digest) return saved.result;
       return refuse(
         'serial_reused',
         `serial ${serial} of client "${clientId}" was already used for a different command; ` +
@@ -126,8 +148,16 @@ export class SessionTable {
       );
     }
     const result = freeze(execute());
-    this.remember(known, serial, hash, result);
+    this.remember(known, serial, digest, result);
     return result;
+  }
+
+  /** Open the registered session named after the register entry's `index`. */
+  register(index: Index): KvRegistered {
+    const clientId = registeredId(index);
+    if (this.sessions.has(clientId)) throw new Error(`session ${clientId} registered twice`); // one entry per index
+    this.open({ clientId, highest: 0, lastIndex: index, saved: new Map(), older: null, newer: null });
+    return { ok: true, op: 'register', clientId };
   }
 
   size(): number {
@@ -138,8 +168,8 @@ export class SessionTable {
   dump(): SessionRecord[] {
     const out: SessionRecord[] = [];
     for (const s of this.recency.fromOldest()) {
-      const saved: [number, number, KvSuccess][] = [];
-      for (const [serial, { hash, result }] of s.saved) saved.push([serial, hash, result]);
+      const saved: [number, string, KvSuccess][] = [];
+      for (const [serial, { digest, result }] of s.saved) saved.push([serial, digest, result]);
       out.push({ clientId: s.clientId, highest: s.highest, lastIndex: s.lastIndex, saved });
     }
     return out;
@@ -175,8 +205,8 @@ export class SessionTable {
     this.recency.pushNewest(session);
   }
 
-  private remember(session: ClientSession, serial: number, hash: number, result: KvSuccess): void {
-    session.saved.set(serial, { hash, result });
+  private remember(session: ClientSession, serial: number, digest: string, result: KvSuccess): void {
+    session.saved.set(serial, { digest, result });
     if (serial <= session.highest) return;
     const previous = session.highest;
     session.highest = serial;
@@ -191,38 +221,20 @@ export class SessionTable {
   }
 }
 
-/** FNV-1a, 32 bits, over the UTF-8 bytes of `text`. Cheap, and the same on every platform. */
-export function fingerprint(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    let c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdfff) {
-      const next = text.charCodeAt(i + 1); // NaN past the end
-      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
-        c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
-        i++;
-      } else {
-        c = 0xfffd; // a lone surrogate encodes as U+FFFD, as TextEncoder does
-      }
-    }
-    if (c < 0x80) {
-      h = mix(h, c);
-    } else if (c < 0x800) {
-      h = mix(mix(h, 0xc0 | (c >> 6)), 0x80 | (c & 0x3f));
-    } else if (c < 0x10000) {
-      h = mix(mix(mix(h, 0xe0 | (c >> 12)), 0x80 | ((c >> 6) & 0x3f)), 0x80 | (c & 0x3f));
-    } else {
-      h = mix(mix(h, 0xf0 | (c >> 18)), 0x80 | ((c >> 12) & 0x3f));
-      h = mix(mix(h, 0x80 | ((c >> 6) & 0x3f)), 0x80 | (c & 0x3f));
-    }
-  }
-  return h >>> 0;
+/**
+ * The first 128 bits of SHA-256 over the UTF-8 bytes of `text`, in base64
+ * (22 characters). `text` is canonical JSON, which escapes lone surrogates,
+ * so the bytes are exact and different commands give different input.
+ */
+export function fingerprint(text: string): string {
+  const half = sha256(utf8.encode(text)).subarray(0, 16);
+  return btoa(String.fromCharCode(...half)).slice(0, DIGEST_CHARS);
 }
 
-/** One FNV-1a step: xor in a byte, multiply by the 32-bit FNV prime. */
-function mix(h: number, byte: number): number {
-  return Math.imul(h ^ byte, 0x01000193);
-}
+const utf8 = new TextEncoder();
+/** 16 bytes in base64 without the "==" padding. */
+const DIGEST_CHARS = 22;
+const digestShape = /^[A-Za-z0-9+/]{21}[AQgw]$/;
 
 /** Saved results are handed back on every retry; freezing keeps callers from editing history. */
 function freeze(result: KvSuccess): KvSuccess {
@@ -237,7 +249,10 @@ function parseRecord(raw: unknown, window: number): ClientSession {
   if (typeof raw !== 'object' || raw === null) return corrupt('session record is not an object');
   const { clientId, highest, lastIndex, saved } = raw as Record<string, unknown>;
   if (typeof clientId !== 'string' || clientId === '') return corrupt('bad clientId');
-  if (!isPositiveInt(highest)) return corrupt(`bad highest serial for "${clientId}"`);
+  // A registered session that has applied nothing yet has highest 0.
+  if (!(isPositiveInt(highest) || (highest === 0 && isRegisteredId(clientId)))) {
+    return corrupt(`bad highest serial for "${clientId}"`);
+  }
   if (typeof lastIndex !== 'number' || !Number.isSafeInteger(lastIndex) || lastIndex < 0) {
     return corrupt(`bad lastIndex for "${clientId}"`);
   }
@@ -245,14 +260,14 @@ function parseRecord(raw: unknown, window: number): ClientSession {
   const map = new Map<number, Saved>();
   for (const item of saved as unknown[]) {
     if (!Array.isArray(item) || item.length !== 3) return corrupt(`bad saved result for "${clientId}"`);
-    const [serial, hash, result] = item as unknown[];
+    const [serial, digest, result] = item as unknown[];
     if (!isPositiveInt(serial) || serial > highest || serial <= highest - window || map.has(serial)) {
       return corrupt(`saved serial ${String(serial)} of "${clientId}" is outside its window`);
     }
-    if (typeof hash !== 'number' || !Number.isInteger(hash) || hash < 0 || hash > 0xffffffff) {
-      return corrupt(`bad hash for "${clientId}" serial ${serial}`);
+    if (typeof digest !== 'string' || !digestShape.test(digest)) {
+      return corrupt(`bad digest for "${clientId}" serial ${serial}`);
     }
-    map.set(serial, { hash, result: freeze(parseSuccess(result)) });
+    map.set(serial, { digest, result: freeze(parseSuccess(result)) });
   }
   return { clientId, highest, lastIndex, saved: map, older: null, newer: null };
 }

@@ -225,13 +225,15 @@ describe('determinism and snapshots', () => {
   it('restore throws on a malformed snapshot and keeps the old state', () => {
     const f = feeder();
     f.cmd(set('k', 'a'));
+    const v = (JSON.parse(f.machine.snapshot()) as { version: number }).version;
     const bad = [
       'nope',
-      '{"version":2,"data":[],"sessions":[]}',
-      '{"version":1,"data":{},"sessions":[]}',
-      '{"version":1,"data":[["k",1]],"sessions":[]}',
-      '{"version":1,"data":[["k","a"],["k","b"]],"sessions":[]}',
-      '{"version":1,"data":[],"sessions":[{"clientId":"c"}]}',
+      `{"version":${v + 1},"data":[],"sessions":[]}`,
+      `{"version":${v - 1},"data":[],"sessions":[]}`,
+      `{"version":${v},"data":{},"sessions":[]}`,
+      `{"version":${v},"data":[["k",1]],"sessions":[]}`,
+      `{"version":${v},"data":[["k","a"],["k","b"]],"sessions":[]}`,
+      `{"version":${v},"data":[],"sessions":[{"clientId":"c"}]}`,
     ];
     for (const s of bad) expect(() => f.machine.restore(s), s).toThrow(/invalid kv snapshot/);
     expect(f.machine.get('k')).toBe('a');
@@ -243,5 +245,80 @@ describe('determinism and snapshots', () => {
     f.as('b', 1, set('k', 'b'));
     const tight = new KvStateMachine({ sessionLimits: { maxSessions: 1 } });
     expect(() => tight.restore(f.machine.snapshot())).toThrow(/limit/);
+  });
+});
+
+describe('registered sessions (thesis §6.3: a register entry whose index names the session)', () => {
+  const setK = (value: string): KvCommand => ({ op: 'set', key: 'k', value });
+
+  it('a register entry opens "session-<index>", and its requests are exactly-once', () => {
+    const f = feeder();
+    f.cmd(setK('x')); // index 1
+    const reg = f.req({ register: true }); // index 2
+    expect(reg).toEqual({ ok: true, op: 'register', clientId: 'session-2' });
+    expect(f.as('session-2', 1, setK('a'))).toEqual({ ok: true, op: 'set' });
+    f.cmd(setK('b'));
+    expect(f.as('session-2', 1, setK('a'))).toEqual({ ok: true, op: 'set' }); // a retry: not applied again
+    expect(f.machine.get('k')).toBe('b');
+  });
+
+  it('a request of a registered session the machine does not hold is refused and never applied', () => {
+    const f = feeder();
+    f.req({ register: true }); // session-1
+    expect(f.as('session-7', 1, setK('a'))).toMatchObject({ ok: false, error: 'session_expired' });
+    expect(f.machine.get('k')).toBeNull();
+    expect(f.machine.sessionCount()).toBe(1); // the refusal opened nothing
+  });
+
+  it('after eviction, a retry of an applied write is refused, not applied a second time', () => {
+    const f = feeder(new KvStateMachine({ sessionLimits: { maxSessions: 2 } }));
+    const { clientId } = f.req({ register: true }) as { clientId: string };
+    expect(f.as(clientId, 1, { op: 'delete', key: 'k' })).toMatchObject({ ok: true, existed: false });
+    f.cmd(setK('written after the delete'));
+    f.req({ register: true });
+    f.req({ register: true }); // evicts the first session, the least recently used
+    const retry = f.as(clientId, 1, { op: 'delete', key: 'k' });
+    expect(retry).toMatchObject({ ok: false, error: 'session_expired' });
+    expect(f.machine.get('k')).toBe('written after the delete');
+  });
+
+  it('named sessions keep working as before, side by side with registered ones', () => {
+    const f = feeder();
+    f.req({ register: true });
+    expect(f.as('alice', 5, setK('a'))).toEqual({ ok: true, op: 'set' });
+    expect(f.as('alice', 5, setK('b'))).toMatchObject({ ok: false, error: 'serial_reused' });
+  });
+
+  it('snapshots keep registered sessions, including one that has applied nothing yet', () => {
+    const f = feeder();
+    f.req({ register: true }); // session-1, no request yet
+    f.req({ register: true }); // session-2
+    f.as('session-2', 1, setK('a'));
+    const copy = new KvStateMachine();
+    copy.restore(f.machine.snapshot());
+    expect(copy.snapshot()).toBe(f.machine.snapshot());
+    const g = feeder(copy, 3);
+    expect(g.as('session-1', 1, setK('b'))).toEqual({ ok: true, op: 'set' });
+    expect(g.as('session-2', 1, setK('a'))).toEqual({ ok: true, op: 'set' });
+    expect(copy.get('k')).toBe('b');
+  });
+
+  it('replicas given the same entries give the same results and snapshots', () => {
+    const run = () => {
+      const f = feeder(new KvStateMachine({ sessionLimits: { maxSessions: 3, window: 4 } }));
+      const out: unknown[] = [];
+      for (let i = 0; i < 40; i++) {
+        if (i % 5 === 0) out.push(f.req({ register: true }));
+        else out.push(f.as(`session-${1 + 5 * ((i * 7) % 9)}`, 1 + (i % 6), setK(`v${i % 3}`)));
+      }
+      return { out, snapshot: f.machine.snapshot() };
+    };
+    expect(run()).toEqual(run());
+  });
+
+  it('decodeRequest refuses a register request with other fields', () => {
+    const f = feeder();
+    const entry = { index: 1, term: 1, kind: 'command' as const, data: '{"register":true,"cmd":{"op":"delete","key":"k"}}' };
+    expect(() => f.machine.apply(entry)).toThrow(/register/);
   });
 });

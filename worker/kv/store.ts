@@ -5,7 +5,7 @@
 import { unreachable } from '../raft/types';
 import type { Entry } from '../raft/types';
 import type { StateMachine } from '../raft/state-machine';
-import { decodeRequest } from './commands';
+import { decodeRequest, isRegister } from './commands';
 import type { KvCommand, KvResult, KvSuccess } from './commands';
 import { SessionTable, defaultSessionLimits } from './sessions';
 import type { SessionLimits } from './sessions';
@@ -15,7 +15,11 @@ export interface KvStateMachineOptions {
   sessionLimits?: Partial<SessionLimits>;
 }
 
-const snapshotVersion = 1;
+/**
+ * 2: sessions save a 128-bit digest of each command (a string) instead of a 32-bit hash.
+ * 3: registered sessions ("session-<index>", highest serial 0 until their first request).
+ */
+const snapshotVersion = 3;
 
 export class KvStateMachine implements StateMachine<KvResult> {
   private readonly limits: SessionLimits;
@@ -33,7 +37,9 @@ export class KvStateMachine implements StateMachine<KvResult> {
       case 'config':
         return null;
       case 'command': {
-        const { cmd, session } = decodeRequest(entry.data);
+        const req = decodeRequest(entry.data);
+        if (isRegister(req)) return this.sessions.register(entry.index);
+        const { cmd, session } = req;
         if (session === undefined) return this.execute(cmd);
         return this.sessions.run(session, cmd, entry.index, () => this.execute(cmd));
       }
