@@ -39,7 +39,7 @@ export interface TransportOptions {
   fetch?: typeof fetch;
 }
 
-const messageTypes: readonly MessageType[] = ['vote', 'voteResp', 'append', 'appendResp'];
+const messageTypes: readonly MessageType[] = ['vote', 'voteResp', 'append', 'appendResp', 'snapshot', 'snapshotResp'];
 
 export const raftMessagesPath = '/raft/messages';
 

@@ -31,7 +31,9 @@ export const fakeStatus: NodeStatus = {
   appliedIndex: 7,
   lastLogIndex: 7,
   lastLogTerm: 3,
-  peers: [{ id: 'n2', url: 'http://127.0.0.1:8788', matchIndex: 7, nextIndex: 8, lastContactMs: 12 }],
+  firstLogIndex: 1,
+  snapshotIndex: 0,
+  peers: [{ id: 'n2', url: 'http://127.0.0.1:8788', matchIndex: 7, nextIndex: 8, lastContactMs: 12, state: 'replicate' }],
 };
 
 export class FakeNode implements NodeApi {

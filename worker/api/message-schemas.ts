@@ -56,6 +56,25 @@ export const messageSchema = z.discriminatedUnion('type', [
     conflictTerm: count,
     conflictIndex: count,
   }),
+  z.strictObject({
+    ...envelope,
+    type: z.literal('snapshot'),
+    leaderUrl: z.string().min(1),
+    index: count,
+    lastTerm: count,
+    chunk: count,
+    data: z.string(),
+    done: z.boolean(),
+  }),
+  z.strictObject({
+    ...envelope,
+    type: z.literal('snapshotResp'),
+    index: count,
+    lastTerm: count,
+    nextChunk: count,
+    installed: z.boolean(),
+    matchIndex: count,
+  }),
 ]);
 
 export const peerRequestSchema = z.strictObject({ messages: z.array(messageSchema) });
@@ -100,6 +119,25 @@ function isMessage(m: unknown): m is Message {
         isCount(m.lastIndex) &&
         isCount(m.conflictTerm) &&
         isCount(m.conflictIndex)
+      );
+    case 'snapshot':
+      return (
+        hasKeys(m, 11) &&
+        isId(m.leaderUrl) &&
+        isCount(m.index) &&
+        isCount(m.lastTerm) &&
+        isCount(m.chunk) &&
+        typeof m.data === 'string' &&
+        typeof m.done === 'boolean'
+      );
+    case 'snapshotResp':
+      return (
+        hasKeys(m, 9) &&
+        isCount(m.index) &&
+        isCount(m.lastTerm) &&
+        isCount(m.nextChunk) &&
+        typeof m.installed === 'boolean' &&
+        isCount(m.matchIndex)
       );
     default:
       return false;

@@ -39,6 +39,9 @@ export class Core {
   /** Reads confirmed by a quorum round, waiting for commit to reach their index. */
   confirmedReads: PendingRead[] = [];
 
+  /** Follower: the snapshot being received (§7), and the chunk it wants next. Volatile: a restart starts over. */
+  incoming: { from: NodeId; index: Index; lastTerm: Term; next: number } | null = null;
+
   /** Output of the step in progress. */
   out: Ready = emptyReady(0);
   /** Lowest log index changed in this step (Infinity: none). */
@@ -51,14 +54,18 @@ export class Core {
     readonly random: () => number,
     readonly logger: Logger,
     now: number,
+    applied: Index = 0,
   ) {
     this.id = cfg.self.id;
     for (const m of [cfg.self, ...cfg.peers]) this.members.set(m.id, m);
     this.voters = cfg.peers.length + 1;
     this.term = hard.term;
     this.vote = hard.vote;
-    // A persisted commit beyond the persisted log cannot be trusted as ours to apply.
-    this.commit = Math.min(hard.commit, log.lastIndex);
+    // A persisted commit beyond the persisted log cannot be trusted as ours to apply;
+    // what the state machine already reflects was committed (and is not handed out again).
+    this.handedOut = applied;
+    this.commit = Math.max(Math.min(hard.commit, log.lastIndex), applied);
+    if (applied > 0) log.release(applied);
     this.resetElectionTimer(now);
   }
 

@@ -12,9 +12,10 @@
 // core again. The loader must agree with the terms held here; if it does not,
 // storage and memory have diverged, which is a bug (it throws).
 //
-// Positions before `firstIndex` are reserved for a snapshot (next work):
-// `offset` is the index just before the first entry and `offsetTerm` its term,
-// both 0 until compaction exists.
+// Entries up to `offset` are compacted away (§7): the state machine's
+// snapshot covers them, and only the term of the last one (`offsetTerm`) is
+// kept, for the consistency check of the entry after it. Nothing in memory
+// grows with the compacted history.
 import type { Entry, Index, Term } from './types';
 
 /**
@@ -30,8 +31,16 @@ export interface PayloadWindow {
   bytes: number;
 }
 
+/** The last index a snapshot covers and its term (§7); index 0 and term 0 when nothing is compacted. */
+export interface SnapshotPoint {
+  index: Index;
+  term: Term;
+}
+
 export interface RaftLogInit {
-  /** The term of every entry from index 1: terms[i] is the term of index i + 1. */
+  /** Where the stored log starts: the entries up to it are compacted. Default: nothing compacted. */
+  compacted?: SnapshotPoint;
+  /** The term of every stored entry after `compacted`: terms[i] is the term of index compacted.index + i + 1. */
   terms: readonly Term[];
   /** The last entries in full, ending at the last index (possibly none). */
   tail: readonly Entry[];
@@ -40,9 +49,9 @@ export interface RaftLogInit {
 }
 
 export class RaftLog {
-  private readonly offset: Index = 0;
-  private readonly offsetTerm: Term = 0;
-  private readonly terms: Term[];
+  private offset: Index = 0;
+  private offsetTerm: Term = 0;
+  private terms: Term[];
   /** Entries held in full: index `heldFrom + k` is at `held[start + k]`, through lastIndex. */
   private held: (Entry | undefined)[];
   private start = 0;
@@ -59,6 +68,10 @@ export class RaftLog {
       if (i > 0 && t < init.terms[i - 1]!) throw new Error(`log terms decrease at index ${i + 1}`);
     });
     this.terms = init.terms.slice();
+    this.offset = init.compacted?.index ?? 0;
+    this.offsetTerm = init.compacted?.term ?? 0;
+    this.released = this.offset;
+    if (init.terms.length > 0 && init.terms[0]! < this.offsetTerm) throw new Error(`log terms decrease after the compacted index ${this.offset}`);
     this.heldFrom = this.lastIndex - init.tail.length + 1;
     init.tail.forEach((e, k) => {
       const index = this.heldFrom + k;
@@ -77,6 +90,11 @@ export class RaftLog {
     return this.offset + 1;
   }
 
+  /** The last compacted index and its term. */
+  get compacted(): SnapshotPoint {
+    return { index: this.offset, term: this.offsetTerm };
+  }
+
   get lastIndex(): Index {
     return this.offset + this.terms.length;
   }
@@ -90,9 +108,10 @@ export class RaftLog {
     return this.lastIndex - this.heldFrom + 1;
   }
 
-  /** Term of the entry at `index`, 0 for index 0 (the empty prefix); -1 past either end. */
+  /** Term of the entry at `index`, 0 for index 0 (the empty prefix); -1 past either end (compacted or beyond the last). */
   term(index: Index): Term {
     if (index === this.offset) return this.offsetTerm;
+    if (index < this.offset) return -1;
     return this.terms[index - this.offset - 1] ?? -1;
   }
 
@@ -173,6 +192,50 @@ export class RaftLog {
       this.held = this.held.slice(this.start);
       this.start = 0;
     }
+  }
+
+  /**
+   * §7: forget entries up to `index` (already handed out for applying, so the
+   * state machine covers them). Their payloads leave memory, their terms too.
+   */
+  compact(index: Index): void {
+    if (index <= this.offset) return;
+    if (index > this.released) throw new Error(`invariant: compacting to ${index}, but only ${this.released} were handed out`);
+    const term = this.term(index);
+    while (this.heldFrom <= index) {
+      this.releasedBytes -= this.at(this.heldFrom).data.length;
+      this.held[this.start++] = undefined;
+      this.heldFrom++;
+    }
+    this.terms = this.terms.slice(index - this.offset);
+    this.offset = index;
+    this.offsetTerm = term;
+    this.held = this.held.slice(this.start);
+    this.start = 0;
+  }
+
+  /**
+   * §7: a snapshot at (index, term) replaces the log. If we hold that very
+   * entry, the entries after it stay (they may be ahead of the snapshot);
+   * otherwise the whole log goes. Either way everything up to `index` counts
+   * as handed out: the state machine is the snapshot's.
+   */
+  restore(point: SnapshotPoint): void {
+    if (point.index <= this.released) throw new Error(`invariant: restoring a snapshot at ${point.index}, behind handed-out ${this.released}`);
+    if (this.term(point.index) === point.term) {
+      for (let i = Math.max(this.released + 1, this.heldFrom); i <= point.index; i++) this.releasedBytes += this.at(i).data.length;
+      this.released = point.index;
+      this.compact(point.index);
+      return;
+    }
+    this.terms = [];
+    this.held = [];
+    this.start = 0;
+    this.offset = point.index;
+    this.offsetTerm = point.term;
+    this.heldFrom = point.index + 1;
+    this.released = point.index;
+    this.releasedBytes = 0;
   }
 
   /**

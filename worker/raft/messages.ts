@@ -54,5 +54,32 @@ export interface AppendResponse extends Envelope {
   conflictIndex: Index;
 }
 
-export type Message = VoteRequest | VoteResponse | AppendRequest | AppendResponse;
+/**
+ * InstallSnapshot (§7), one chunk of it: the leader's state machine as of
+ * `index` (whose term is `lastTerm`), cut in chunks numbered from 0; `done`
+ * marks the last. Chunks go one at a time, each answered.
+ */
+export interface SnapshotRequest extends Envelope {
+  type: 'snapshot';
+  leaderUrl: string;
+  index: Index;
+  lastTerm: Term;
+  chunk: number;
+  data: string;
+  done: boolean;
+}
+
+export interface SnapshotResponse extends Envelope {
+  type: 'snapshotResp';
+  /** Echo of the snapshot's index and term. */
+  index: Index;
+  lastTerm: Term;
+  /** The chunk the follower wants next (0: start over). */
+  nextChunk: number;
+  /** The snapshot is installed (or the follower already had everything it covers); `matchIndex` is where the logs now match. */
+  installed: boolean;
+  matchIndex: Index;
+}
+
+export type Message = VoteRequest | VoteResponse | AppendRequest | AppendResponse | SnapshotRequest | SnapshotResponse;
 export type MessageType = Message['type'];

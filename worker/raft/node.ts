@@ -5,10 +5,11 @@
 import type { RaftConfig } from './config';
 import { Core } from './core';
 import { campaign, handleVoteRequest, handleVoteResponse, inLease } from './election';
-import { RaftLog, type EntryLoader } from './log';
+import { RaftLog, type EntryLoader, type SnapshotPoint } from './log';
 import { silentLogger, type Logger } from './logger';
 import type { Message } from './messages';
 import { checkInvariants } from './invariants';
+import { compactLog, handleSnapshot, handleSnapshotResponse, sendSnapshotChunk } from './snapshot';
 import { emptyReady, type Ready } from './ready';
 import {
   broadcastAppend,
@@ -28,7 +29,15 @@ import type { Entry, HardState, Index, Member, NodeId, Role, Term } from './type
  */
 export interface Persisted {
   hardState: HardState;
-  /** The term of every stored entry, from index 1: terms[i] is the term of index i + 1. */
+  /** The last compacted index and its term (§7); absent when nothing is compacted. */
+  compacted?: SnapshotPoint;
+  /**
+   * The last entry the state machine already reflects (it is durable, or was
+   * restored from a snapshot): the core hands out only entries after it.
+   * Absent: nothing applied beyond `compacted`.
+   */
+  applied?: Index;
+  /** The term of every stored entry after `compacted`: terms[i] is the term of index compacted.index + i + 1. */
   terms: Term[];
   /**
    * The last stored entries in full, ending at the last stored index. Hosts
@@ -43,6 +52,8 @@ export interface PeerStatus {
   matchIndex: Index;
   nextIndex: Index;
   lastContactMs: number | null;
+  /** How the leader replicates to it: probing for the match point, streaming entries, or sending a snapshot. */
+  state: 'probe' | 'replicate' | 'snapshot';
 }
 
 export interface NodeStatus {
@@ -55,6 +66,10 @@ export interface NodeStatus {
   appliedIndex: Index;
   lastLogIndex: Index;
   lastLogTerm: Term;
+  /** The oldest entry still in the log; entries before it are compacted (§7). */
+  firstLogIndex: Index;
+  /** The last index the latest snapshot (compaction or install) covers. */
+  snapshotIndex: Index;
   peers: PeerStatus[];
 }
 
@@ -87,12 +102,15 @@ export class RaftNode {
   constructor(opts: RaftNodeOptions) {
     const cfg = opts.config;
     const log = new RaftLog({
+      compacted: opts.persisted.compacted,
       terms: opts.persisted.terms,
       tail: opts.persisted.tail,
       load: opts.loadEntries,
       window: { entries: cfg.payloadWindowEntries, bytes: cfg.payloadWindowBytes },
     });
-    this.c = new Core(opts.config, log, opts.persisted.hardState, opts.random, opts.logger ?? silentLogger, opts.now);
+    const applied = Math.max(opts.persisted.applied ?? 0, log.firstIndex - 1);
+    if (applied > log.lastIndex) throw new Error(`state machine applied ${applied}, past the stored log's last index ${log.lastIndex}`);
+    this.c = new Core(opts.config, log, opts.persisted.hardState, opts.random, opts.logger ?? silentLogger, opts.now, applied);
     this.lastHard = { ...opts.persisted.hardState };
     this.lastRole = this.c.role;
   }
@@ -176,6 +194,7 @@ export class RaftNode {
         matchIndex: pr.match,
         nextIndex: pr.next,
         lastContactMs: pr.lastContact === null ? null : now - pr.lastContact,
+        state: pr.state,
       });
     }
     return {
@@ -188,8 +207,32 @@ export class RaftNode {
       appliedIndex: c.handedOut,
       lastLogIndex: c.log.lastIndex,
       lastLogTerm: c.log.lastTerm,
+      firstLogIndex: c.log.firstIndex,
+      snapshotIndex: c.log.firstIndex - 1,
       peers,
     };
+  }
+
+  /**
+   * The host read chunk `chunk` of the snapshot at (index, lastTerm) that a
+   * Ready's snapshotSends asked for: send it to `to` if it still waits.
+   */
+  sendSnapshot(to: NodeId, snap: { index: Index; lastTerm: Term; chunk: number; data: string; done: boolean }, now: number): Ready {
+    this.begin();
+    sendSnapshotChunk(this.c, to, snap, now);
+    return this.finish(now);
+  }
+
+  /** Log compaction (§7): the state machine durably covers entries up to `upTo`; forget them. */
+  compact(upTo: Index, now: number): Ready {
+    this.begin();
+    compactLog(this.c, upTo);
+    return this.finish(now);
+  }
+
+  /** Term of the entry at `index` while the log still knows it (from the compaction point on), else -1. */
+  termAt(index: Index): Term {
+    return this.c.log.term(index);
   }
 
   /** How many log entries have their payload in memory (the rest are read through loadEntries). */
@@ -210,7 +253,8 @@ export class RaftNode {
         c.becomeFollower(m.term, null, now);
       } else if (!(m.type === 'vote' || (m.type === 'voteResp' && m.pre && m.granted))) {
         // A pre-vote request or a granted pre-vote carries a term nobody holds yet.
-        c.becomeFollower(m.term, m.type === 'append' ? { id: m.from, url: m.leaderUrl } : null, now);
+        const fromLeader = m.type === 'append' || m.type === 'snapshot';
+        c.becomeFollower(m.term, fromLeader ? { id: m.from, url: m.leaderUrl } : null, now);
       }
     } else if (m.term < c.term) {
       this.answerStale(m);
@@ -224,6 +268,21 @@ export class RaftNode {
         return;
       case 'appendResp':
         if (c.role === 'leader') handleAppendResponse(c, m, now);
+        return;
+      case 'snapshot':
+        if (c.role === 'leader') {
+          c.logger.log('error', 'dropping a snapshot from another leader of our term', { node: c.id, from: m.from, term: c.term });
+          return;
+        }
+        if (c.role !== 'follower' || c.leader?.id !== m.from) c.becomeFollower(c.term, { id: m.from, url: m.leaderUrl }, now);
+        handleSnapshot(c, m, now);
+        return;
+      case 'snapshotResp':
+        if (c.role === 'leader' && handleSnapshotResponse(c, m, now)) {
+          const pr = c.progress.get(m.from);
+          if (pr) sendAppend(c, pr, now, false);
+          maybeCommit(c);
+        }
         return;
       case 'vote':
         handleVoteRequest(c, m, now);
@@ -254,6 +313,8 @@ export class RaftNode {
         conflictTerm: 0,
         conflictIndex: 0,
       });
+    } else if (m.type === 'snapshot') {
+      c.send({ type: 'snapshotResp', from: c.id, to: m.from, term: c.term, index: m.index, lastTerm: m.lastTerm, nextChunk: 0, installed: false, matchIndex: 0 });
     } else if (m.type === 'vote') {
       c.send({ type: 'voteResp', from: c.id, to: m.from, term: c.term, pre: m.pre, granted: false });
     } else {

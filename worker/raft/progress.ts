@@ -3,7 +3,9 @@
 //   walking nextIndex back with the follower's hints until one succeeds.
 // - replicate: the logs match up to `match`; send ahead optimistically, up to
 //   `maxInflight` unacknowledged messages (pipelining).
-import type { Index, Member } from './types';
+// - snapshot: the entries the follower needs are compacted; a snapshot goes
+//   out chunk by chunk (§7), and no AppendEntries until it is installed.
+import type { Index, Member, Term } from './types';
 
 export interface Inflight {
   /** Last index carried by the message. */
@@ -14,7 +16,11 @@ export interface Inflight {
 export class Progress {
   match: Index = 0;
   next: Index;
-  state: 'probe' | 'replicate' = 'probe';
+  state: 'probe' | 'replicate' | 'snapshot' = 'probe';
+  /** In snapshot state: the snapshot being sent (null until the host took it), the last chunk sent and when. */
+  snapshot: { index: Index; lastTerm: Term; chunk: number; sentAt: number } | null = null;
+  /** In snapshot state: when the host was last asked for a chunk. */
+  snapshotAskedAt = 0;
   /** In probe state: a probe is outstanding; wait for its answer or the next heartbeat. */
   probeSent = false;
   inflight: Inflight[] = [];
@@ -30,8 +36,17 @@ export class Progress {
     this.next = lastIndex + 1;
   }
 
+  becomeSnapshot(now: number): void {
+    this.state = 'snapshot';
+    this.snapshot = null;
+    this.snapshotAskedAt = now;
+    this.probeSent = false;
+    this.inflight = [];
+  }
+
   becomeProbe(next: Index): void {
     this.state = 'probe';
+    this.snapshot = null;
     this.next = Math.max(next, this.match + 1);
     this.probeSent = false;
     this.inflight = [];
@@ -54,6 +69,7 @@ export class Progress {
   }
 
   canSend(maxInflight: number): boolean {
+    if (this.state === 'snapshot') return false;
     return this.state === 'probe' ? !this.probeSent : this.inflight.length < maxInflight;
   }
 

@@ -1,7 +1,11 @@
 // What the core asks its host to do after each step. Carry out in this order:
-//   1. persist: if `hardState` is set, store it; if `entries` is non-empty,
+//   1. persist: if `hardState` is set, store it; if `snapshotChunk` is set,
+//      stage it; if `installSnapshot` is set, replace the state machine with
+//      the staged snapshot and the stored log as it says (§7); if `compacted`
+//      is set, delete stored entries up to it; if `entries` is non-empty,
 //      delete every stored entry with index >= entries[0].index, then store
-//      `entries` (a follower overwriting a conflicting suffix, §5.3).
+//      `entries` (a follower overwriting a conflicting suffix, §5.3). All of
+//      it atomically.
 //   2. send `messages` (only after step 1 is durable).
 //   3. note `proposed` (which index/term each proposal got), then apply
 //      `committed` to the state machine, in order. Note first: in a
@@ -12,7 +16,9 @@
 //   6. arrange to call `tick(now)` no later than `deadline`; if
 //      `moreCommitted` is set, call `tick(now)` again right away (or soon):
 //      committed entries are handed out in bounded batches.
-import type { Entry, HardState, Index, Member, SoftState, Term } from './types';
+//   7. for each of `snapshotSends`, read that chunk of a snapshot and pass it
+//      to `sendSnapshot` (soon, in a call of its own).
+import type { Entry, HardState, Index, Member, NodeId, SoftState, Term } from './types';
 import type { Message } from './messages';
 
 /** A proposal accepted into the leader's log; it succeeds if and only if an entry with this index AND term is applied. */
@@ -41,6 +47,27 @@ export interface Failed {
   leader: Member | null;
 }
 
+/** A chunk of an incoming snapshot to stage until the last one arrives (§7). */
+export interface SnapshotChunk {
+  from: NodeId;
+  index: Index;
+  lastTerm: Term;
+  chunk: number;
+  data: string;
+}
+
+/**
+ * The leader asks the host for chunk `chunk` of a snapshot for `to`: of the
+ * snapshot at `index` (term `lastTerm`) already being sent, or, when `index`
+ * is null, of a new one taken now.
+ */
+export interface SnapshotSend {
+  to: NodeId;
+  index: Index | null;
+  lastTerm: Term | null;
+  chunk: number;
+}
+
 export interface Ready {
   hardState: HardState | null;
   entries: Entry[];
@@ -56,6 +83,12 @@ export interface Ready {
   softState: SoftState | null;
   /** Absolute time (same clock as `now`) by which tick() must be called. */
   deadline: number;
+  snapshotChunk: SnapshotChunk | null;
+  /** Replace the state machine with the staged snapshot at this point, and the log as `keepLog` says (§7). */
+  installSnapshot: { index: Index; term: Term; keepLog: boolean } | null;
+  /** Stored entries up to this point may be deleted (log compaction, §7). */
+  compacted: { index: Index; term: Term } | null;
+  snapshotSends: SnapshotSend[];
 }
 
 export function emptyReady(deadline: number): Ready {
@@ -70,5 +103,9 @@ export function emptyReady(deadline: number): Ready {
     failed: [],
     softState: null,
     deadline,
+    snapshotChunk: null,
+    installSnapshot: null,
+    compacted: null,
+    snapshotSends: [],
   };
 }

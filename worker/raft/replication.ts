@@ -4,6 +4,7 @@ import type { Core } from './core';
 import type { AppendRequest, AppendResponse } from './messages';
 import type { Progress } from './progress';
 import { majorityIndex, quorumSize } from './quorum';
+import { needSnapshot, retrySnapshot } from './snapshot';
 
 /**
  * Send what `pr` may receive now. With `heartbeat`, also send an empty
@@ -11,6 +12,12 @@ import { majorityIndex, quorumSize } from './quorum';
  * learns the commit index, and acknowledges the current read round.
  */
 export function sendAppend(c: Core, pr: Progress, now: number, heartbeat: boolean): void {
+  if (pr.state === 'snapshot') {
+    if (heartbeat) retrySnapshot(c, pr, now);
+    return;
+  }
+  // §7: the entries this follower needs next are compacted away: it gets a snapshot instead.
+  if (pr.next < c.log.firstIndex) return needSnapshot(c, pr, now);
   let sent = false;
   if (heartbeat && pr.state === 'probe') pr.probeSent = false; // re-probe on every heartbeat
   while (pr.canSend(c.cfg.maxInflight) && (pr.next <= c.log.lastIndex || (pr.state === 'probe' && !sent))) {
@@ -22,8 +29,9 @@ export function sendAppend(c: Core, pr: Progress, now: number, heartbeat: boolea
     if (entries.length === 0) break;
   }
   if (heartbeat && !sent) {
-    // Anchor at the known match point: it is accepted whatever is still in flight.
-    c.send(appendMessage(c, pr, pr.match, []));
+    // Anchor at the known match point: it is accepted whatever is still in flight
+    // (or at the compaction point, the oldest entry whose term we still know).
+    c.send(appendMessage(c, pr, Math.max(pr.match, c.log.firstIndex - 1), []));
   }
 }
 
@@ -71,6 +79,12 @@ export function handleAppend(c: Core, m: AppendRequest, now: number): void {
     conflictIndex,
   });
 
+  if (m.prevLogIndex < c.log.firstIndex - 1) {
+    // §7: we compacted past where the leader starts: those entries are committed here, so
+    // the logs match up to our commit index (Leader Completeness); resume from there.
+    c.send(reply(true, c.commit));
+    return;
+  }
   if (m.prevLogIndex > c.log.lastIndex) {
     c.send(reply(false, 0, 0, c.log.lastIndex + 1));
     return;
