@@ -23,7 +23,8 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
-            miniflare: { bindings: { ELECTION_TIMEOUT_MS: '10000', HEARTBEAT_INTERVAL_MS: '1000', LOG_LEVEL: 'warn' } },
+            // Compaction with a retained tail longer than the payload window, so both show.
+            miniflare: { bindings: { ELECTION_TIMEOUT_MS: '10000', HEARTBEAT_INTERVAL_MS: '1000', LOG_LEVEL: 'warn', SNAPSHOT_EVERY: '500', LOG_RETAIN: '2048' } },
           }),
         ],
         test: {

@@ -16,6 +16,8 @@ export const configVarNames = [
   'LOG_LEVEL',
   'COALESCE_REQUESTS',
   'PEER_STREAMS',
+  'SNAPSHOT_EVERY',
+  'LOG_RETAIN',
 ] as const;
 
 export type ConfigVarName = (typeof configVarNames)[number];

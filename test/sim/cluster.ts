@@ -14,6 +14,7 @@ import type { Member } from '../../worker/raft/types';
 import type { Operation } from './checkers/history';
 import { checkLinearizable } from './checkers/linearizability';
 import { SafetyChecker } from './checkers/safety';
+import { SnapshotChecker } from './checkers/snapshots';
 import { SimViolation, violation, type Violation } from './checkers/violation';
 import { Clients } from './clients';
 import { Clock, EventLimitExceeded } from './clock';
@@ -109,6 +110,7 @@ function buildWorld(seed: number, run: RunOptions): World {
   clock.eventLimit = run.eventLimit ?? 30 * (options.safetyPhaseMs + options.livenessBudgetMs);
   const trace = new Trace(clock, run.logCapacity ?? 4000, run.logLevel ?? 'info');
   const safety = new SafetyChecker(clock);
+  const snapshots = new SnapshotChecker(safety, clock);
   const ids = Array.from({ length: options.nodeCount }, (_, i) => `n${i + 1}`);
   const members: Member[] = ids.map((id) => ({ id, url: `http://${id}.sim` }));
   const nodes: SimNode[] = [];
@@ -130,6 +132,8 @@ function buildWorld(seed: number, run: RunOptions): World {
         heldWrites: options.heldWrites,
         syncMaxMs: options.syncMaxMs,
         requestTimeoutMs: options.nodeRequestTimeoutMs,
+        snapshot: options.snapshot,
+        snapshots,
         sharedCalls: options.sharedCalls,
       }),
     );
@@ -215,6 +219,8 @@ function collectStats({ nodes, clients, network, nemesis, safety }: World): Reco
     applied: sum((n) => n.stats.applied),
     truncations: sum((n) => n.stats.truncations),
     plantFired: sum((n) => n.stats.plantFired),
+    compactions: sum((n) => n.stats.compactions),
+    snapshotsInstalled: sum((n) => n.stats.snapshotsInstalled),
     staleOverwrites: safety.counts.staleOverwrites,
   };
   for (const [k, v] of Object.entries(clients.stats)) out[`ops.${k}`] = v;

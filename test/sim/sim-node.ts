@@ -23,6 +23,7 @@ import type { Entry, Member, Role } from '../../worker/raft/types';
 import { Alarm, type AlarmOptions } from './alarm';
 import { checkOutgoing } from './checkers/outgoing';
 import type { SafetyChecker } from './checkers/safety';
+import type { SnapshotChecker } from './checkers/snapshots';
 import { violation } from './checkers/violation';
 import type { Clock } from './clock';
 import type { Prng } from './prng';
@@ -72,6 +73,9 @@ export interface SimNodeDeps {
   requestTimeoutMs: number;
   /** Requests arriving within a few ms reach the host as one batch (worker/front/coalesce.ts). */
   sharedCalls: boolean;
+  /** Log compaction: every this many applied entries, keeping this many; snapshot chunks of this size. */
+  snapshot: { every: number; retain: number; chunkBytes: number };
+  snapshots: SnapshotChecker;
 }
 
 type KvHost = NodeHost<KvResult, string, string | null>;
@@ -112,7 +116,7 @@ export class SimNode {
   /** Client requests waiting to reach the host together (deps.sharedCalls). */
   private shared: SharedCall[] = [];
   /** `plantFired`: how often the planted bug actually changed something. */
-  readonly stats = { crashes: 0, restarts: 0, elections: 0, applied: 0, truncations: 0, plantFired: 0 };
+  readonly stats = { crashes: 0, restarts: 0, elections: 0, applied: 0, truncations: 0, plantFired: 0, compactions: 0, snapshotsInstalled: 0 };
 
   constructor(private readonly deps: SimNodeDeps) {
     this.id = deps.config.self.id;
@@ -162,8 +166,9 @@ export class SimNode {
       this.stats.plantFired++;
       this.storage.forgetVote();
     }
-    const { persisted, loadEntries } = this.storage.load();
+    const { persisted, loadEntries, snapshot } = this.storage.load();
     const sm = new KvStateMachine();
+    if (snapshot) sm.restore(snapshot.data);
     this.sm = sm;
     const core = new RaftNode({
       config: d.config,
@@ -197,11 +202,11 @@ export class SimNode {
       timers,
       schedule: (run) => this.later(run),
       clock: () => this.localNow,
-      machine: {
-        apply: (entry) => this.apply(sm, entry),
-        query: (key) => sm.get(key),
-      },
+      machine: this.machine(sm),
       requestTimeoutMs: d.requestTimeoutMs,
+      snapshotEvery: d.snapshot.every,
+      logRetain: d.snapshot.retain,
+      snapshotChunkBytes: d.snapshot.chunkBytes,
       holdLeaderWrites: d.heldWrites.enabled,
       logger: d.trace.loggerFor(this.id),
       fatal: () => {}, // the throw itself stops the run as a violation
@@ -320,6 +325,46 @@ export class SimNode {
     if (!timers) return;
     if (this.paused) return this.alarm.postpone(this.pausedUntil);
     timers.fire(this.localNow);
+  }
+
+  /**
+   * The KV state machine as the host sees it. Snapshots are its serialized
+   * state (taken at once, so later applies cannot change one being sent),
+   * cut in chunks; an incoming one is staged in memory (a crash restarts the
+   * transfer anyway) and stored as the node's snapshot when installed.
+   */
+  private machine(sm: KvStateMachine): HostOptions<KvResult, string, string | null>['machine'] {
+    let staged: string[] = [];
+    const d = this.deps;
+    return {
+      apply: (entry) => this.apply(sm, entry),
+      query: (key) => sm.get(key),
+      openSnapshot: () => {
+        const index = this.host?.appliedIndex ?? 0;
+        const data = sm.snapshot();
+        d.snapshots.check(this.id, index, data, 'the snapshot it took', true);
+        return {
+          index,
+          chunk: (n, maxBytes) => ({ data: data.slice(n * maxBytes, (n + 1) * maxBytes), done: (n + 1) * maxBytes >= data.length }),
+        };
+      },
+      stageSnapshot: (chunk) => {
+        if (chunk.chunk === 0) staged = [];
+        staged.push(chunk.data);
+      },
+      installSnapshot: (point) => {
+        const data = staged.join('');
+        staged = [];
+        sm.restore(data);
+        d.snapshots.check(this.id, point.index, sm.snapshot(), 'its state after installing a snapshot');
+        this.stats.snapshotsInstalled++;
+        this.storage.saveSnapshot({ ...point, data });
+      },
+      checkpoint: (point) => {
+        this.storage.saveSnapshot({ ...point, data: sm.snapshot() });
+        this.stats.compactions++;
+      },
+    };
   }
 
   private apply(sm: KvStateMachine, e: Entry): KvResult | null {

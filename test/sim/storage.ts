@@ -9,7 +9,7 @@
 // The durable copy is what the safety checkers see as the node's disk; the
 // visible copy is what the node reads back.
 import type { Persisted } from '../../worker/raft/node';
-import type { EntryLoader } from '../../worker/raft/log';
+import type { EntryLoader, SnapshotPoint } from '../../worker/raft/log';
 import type { Entry, HardState, NodeId } from '../../worker/raft/types';
 import type { HostStorage } from '../../worker/host/ports';
 import type { SafetyChecker } from './checkers/safety';
@@ -17,17 +17,32 @@ import { violation } from './checkers/violation';
 import type { Clock } from './clock';
 import type { Prng } from './prng';
 import type { Trace } from './trace';
-import { loaderFor, persistedFrom } from '../fixtures/stored-log';
+import { loadStored } from '../fixtures/stored-log';
 
 export interface Disk {
   hardState: HardState;
+  /**
+   * entries[i] is index i + 1, for the checkers, from index 1 even where the
+   * node has compacted its log: the node reads only entries after `compacted`.
+   */
   entries: Entry[];
+  /** The log is compacted up to here (§7). */
+  compacted: SnapshotPoint;
+  /** The state machine's last checkpoint or installed snapshot. */
+  snapshot: StoredSnapshot | null;
 }
 
-interface Write {
-  hardState: HardState | null;
-  entries: readonly Entry[];
+export interface StoredSnapshot extends SnapshotPoint {
+  data: string;
 }
+
+type Write =
+  | { kind: 'log'; hardState: HardState | null; entries: readonly Entry[] }
+  | { kind: 'compact'; point: SnapshotPoint }
+  | { kind: 'snapshot'; snapshot: StoredSnapshot }
+  | { kind: 'install'; point: SnapshotPoint; keepLog: boolean; prefix: readonly Entry[] };
+
+const emptyDisk = (): Disk => ({ hardState: { term: 0, vote: null, commit: 0 }, entries: [], compacted: { index: 0, term: 0 }, snapshot: null });
 
 export interface SimStorageDeps {
   id: NodeId;
@@ -44,9 +59,9 @@ export interface SimStorageDeps {
 
 export class SimStorage implements HostStorage {
   /** What survives a crash. */
-  readonly durable: Disk = { hardState: { term: 0, vote: null, commit: 0 }, entries: [] };
+  readonly durable: Disk = emptyDisk();
   /** What the node sees: the durable state plus the pending writes. */
-  readonly visible: Disk = { hardState: { term: 0, vote: null, commit: 0 }, entries: [] };
+  readonly visible: Disk = emptyDisk();
   private pending: Write[] = [];
   private held: (() => void)[] = [];
   /** Bumped at each crash, so a sync scheduled before it does nothing. */
@@ -59,21 +74,56 @@ export class SimStorage implements HostStorage {
     d.safety.register(d.id, this.durable, this.visible);
   }
 
-  /** What a node reads back at start: the durable state only (the visible copy is reset to it). */
-  load(): { persisted: Persisted; loadEntries: EntryLoader } {
-    this.visible.hardState = { ...this.durable.hardState };
-    this.visible.entries = this.durable.entries.slice();
-    return { persisted: persistedFrom(this.visible), loadEntries: loaderFor(this.visible) };
+  /**
+   * What a node reads back at start: the durable state only (the visible copy
+   * is reset to it). The state machine restarts from the stored snapshot.
+   */
+  load(): { persisted: Persisted; loadEntries: EntryLoader; snapshot: StoredSnapshot | null } {
+    const d = this.durable;
+    Object.assign(this.visible, { hardState: { ...d.hardState }, entries: d.entries.slice(), compacted: d.compacted, snapshot: d.snapshot });
+    const v = this.visible;
+    const from = v.compacted.index;
+    const applied = v.snapshot?.index ?? 0;
+    const persisted: Persisted = {
+      hardState: { ...v.hardState },
+      compacted: v.compacted,
+      applied,
+      terms: v.entries.slice(from).map((e) => e.term),
+      tail: v.entries.slice(Math.max(from, Math.min(Math.max(v.hardState.commit, applied), v.entries.length))).map((e) => ({ ...e })),
+    };
+    const loadEntries: EntryLoader = (lo, hi, maxBytes) => {
+      if (lo <= v.compacted.index) throw new Error(`storage holds no entry ${lo}: compacted up to ${v.compacted.index}`);
+      return loadStored(v.entries, lo, hi, maxBytes);
+    };
+    return { persisted, loadEntries, snapshot: v.snapshot };
   }
 
   save(hardState: HardState | null, entries: readonly Entry[]): void {
     if (hardState === null && entries.length === 0) return;
-    const write: Write = { hardState: hardState && { ...hardState }, entries: entries.slice() };
+    const write: Write = { kind: 'log', hardState: hardState && { ...hardState }, entries: entries.slice() };
     const first = entries[0];
     if (first) this.d.safety.beforePersist(this.d.id, entries, hardState?.term ?? this.visible.hardState.term);
-    this.applyTo(this.visible, write, 'visible');
     if (first && first.index <= this.durable.entries.length) this.d.stats.truncations++;
-    this.pending.push(write);
+    this.write(write);
+  }
+
+  compact(point: SnapshotPoint): void {
+    this.write({ kind: 'compact', point: { ...point } });
+  }
+
+  installSnapshot(point: SnapshotPoint, keepLog: boolean): void {
+    // The checkers read whole logs: the compacted prefix of an installed snapshot is the committed history.
+    this.write({ kind: 'install', point: { ...point }, keepLog, prefix: keepLog ? [] : this.d.safety.committedPrefix(point.index) });
+  }
+
+  /** The state machine's state as of `snapshot.index` (a checkpoint before compaction, or an installed snapshot). */
+  saveSnapshot(snapshot: StoredSnapshot): void {
+    this.write({ kind: 'snapshot', snapshot: { ...snapshot } });
+  }
+
+  private write(w: Write): void {
+    this.applyTo(this.visible, w, 'visible');
+    this.pending.push(w);
     this.queueSync();
   }
 
@@ -144,10 +194,10 @@ export class SimStorage implements HostStorage {
     let newVote = false;
     for (const w of writes) {
       const old = this.durable.hardState;
-      const hs = w.hardState;
+      const hs = w.kind === 'log' ? w.hardState : null;
       if (hs && hs.vote !== null && hs.vote !== this.d.id && (hs.vote !== old.vote || hs.term !== old.term)) newVote = true;
-      const first = w.entries[0];
       this.applyTo(this.durable, w, 'durable');
+      const first = w.kind === 'log' ? w.entries[0] : undefined;
       if (first) this.d.safety.afterPersist(this.d.id, first.index);
     }
     this.d.safety.synced(this.d.id);
@@ -162,13 +212,28 @@ export class SimStorage implements HostStorage {
   }
 
   private applyTo(disk: Disk, w: Write, which: string): void {
+    const now = this.d.clock.now;
+    switch (w.kind) {
+      case 'compact':
+        if (w.point.index > disk.compacted.index) disk.compacted = w.point;
+        return;
+      case 'snapshot':
+        disk.snapshot = w.snapshot;
+        return;
+      case 'install':
+        if (!w.keepLog) disk.entries = w.prefix.slice();
+        else if (disk.entries.length < w.point.index) throw violation('host', now, `${this.d.id}: kept a log that lacks the snapshot's index ${w.point.index}`);
+        disk.compacted = w.point;
+        return;
+      case 'log':
+        break;
+    }
     if (w.hardState) disk.hardState = { ...w.hardState };
     const first = w.entries[0];
     if (!first) return;
     const log = disk.entries;
-    const now = this.d.clock.now;
-    if (first.index < 1 || first.index > log.length + 1) {
-      throw violation('host', now, `${this.d.id}: entries start at ${first.index} but the ${which} log ends at ${log.length}`);
+    if (first.index <= disk.compacted.index || first.index > log.length + 1) {
+      throw violation('host', now, `${this.d.id}: entries start at ${first.index} but the ${which} log holds ${disk.compacted.index + 1}..${log.length}`);
     }
     w.entries.forEach((e, i) => {
       if (e.index !== first.index + i) throw violation('host', now, `${this.d.id}: entries to store are not contiguous at ${e.index}`);

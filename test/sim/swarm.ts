@@ -55,6 +55,8 @@ export interface SimOptions {
   syncMaxMs: number;
   /** A node answers `timeout` to a request it could not settle within this. */
   nodeRequestTimeoutMs: number;
+  /** Log compaction every `every` applied entries keeping `retain`; snapshots sent in chunks of `chunkBytes` (§7). */
+  snapshot: { every: number; retain: number; chunkBytes: number };
 }
 
 export function drawOptions(p: Prng): SimOptions {
@@ -125,6 +127,8 @@ export function drawOptions(p: Prng): SimOptions {
     sharedCalls: p.chance(ratio(1, 2)),
     syncMaxMs: p.pick([0, 1, 3, 10]),
     nodeRequestTimeoutMs: electionTimeoutMs * p.between(2, 10),
+    // Tiny thresholds on most seeds, so compaction and InstallSnapshot run all the time.
+    snapshot: { every: p.pick([3, 10, 30, 100, 1_000_000]), retain: p.pick([0, 1, 5, 20]), chunkBytes: p.pick([20, 200, 4096]) },
   };
 }
 
@@ -142,7 +146,8 @@ export function describeOptions(o: SimOptions): string[] {
   const w = faultKinds.map((k) => `${k}=${f.weights[k]}`).join(' ');
   return [
     `nodes=${o.nodeCount} phase=${o.safetyPhaseMs}ms liveness<=${o.livenessBudgetMs}ms tickJitter<=${o.tickJitterMaxMs}ms spuriousTick=${formatRatio(o.spuriousTick)} clockSkew<=${o.clockSkewMaxMs}ms ` +
-      `heldWrites=${o.heldWrites.enabled ? `<=${o.heldWrites.delayMaxMs}ms` : 'off'} sharedCalls=${o.sharedCalls ? 'on' : 'off'} sync<=${o.syncMaxMs}ms nodeTimeout=${o.nodeRequestTimeoutMs}ms`,
+      `heldWrites=${o.heldWrites.enabled ? `<=${o.heldWrites.delayMaxMs}ms` : 'off'} sharedCalls=${o.sharedCalls ? 'on' : 'off'} sync<=${o.syncMaxMs}ms nodeTimeout=${o.nodeRequestTimeoutMs}ms ` +
+      `snapshot: every=${o.snapshot.every} retain=${o.snapshot.retain} chunk=${o.snapshot.chunkBytes}B`,
     `raft: election=${r.electionTimeoutMs}ms heartbeat=${r.heartbeatIntervalMs}ms maxEntries=${r.maxEntriesPerMessage} maxBytes=${r.maxBytesPerMessage} inflight=${r.maxInflight} preVote=${r.preVote} checkQuorum=${r.checkQuorum} ` +
       `window=${r.payloadWindowEntries}/${r.payloadWindowBytes}B committedPerReady=${r.maxCommittedEntriesPerReady}/${r.maxCommittedBytesPerReady}B`,
     `network: delay=${n.delayMinMs}..${n.delayMaxMs}ms drop=${formatRatio(n.drop)} dup=${formatRatio(n.duplicate)} slow=${formatRatio(n.slow)}(<=${n.slowMaxMs}ms) client: delay<=${n.clientDelayMaxMs}ms drop=${formatRatio(n.clientDrop)} wireCopy=${n.wireCopy}`,

@@ -8,7 +8,7 @@ import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } fro
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../worker/env';
-import { SqlRaftStorage, commitWriteLag, rowsPerInsert } from '../../worker/adapters/sql-storage';
+import { SqlRaftStorage, commitWriteLag, rowsPerInsert, snapshotPartChars } from '../../worker/adapters/sql-storage';
 import { inspectNode, type RaftNodeObject } from '../../worker/node/node-object';
 import { defaultConfig } from '../../worker/raft/config';
 import type { Entry } from '../../worker/raft/types';
@@ -37,7 +37,7 @@ describe('SqlRaftStorage', () => {
       const a = new SqlRaftStorage(state.storage);
       a.migrate();
       a.migrate(); // idempotent
-      expect(a.load()).toEqual({ hardState: { term: 0, vote: null, commit: 0 }, terms: [], tail: [] });
+      expect(a.load()).toEqual({ hardState: { term: 0, vote: null, commit: 0 }, compacted: { index: 0, term: 0 }, applied: 0, terms: [], tail: [] });
       a.save({ term: 2, vote: 'n1', commit: 1 }, [entry(1, 1), entry(2, 1), entry(3, 2)]);
       a.save({ term: 3, vote: null, commit: 2 }, [entry(2, 3, 'new-2')]);
       a.save(null, [entry(3, 3, 'new-3')]);
@@ -46,7 +46,7 @@ describe('SqlRaftStorage', () => {
       // every term, and in full only the entries after the commit index.
       const b = new SqlRaftStorage(state.storage);
       b.migrate();
-      expect(b.load()).toEqual({ hardState: { term: 3, vote: null, commit: 2 }, terms: [1, 3, 3], tail: [entry(3, 3, 'new-3')] });
+      expect(b.load()).toEqual({ hardState: { term: 3, vote: null, commit: 2 }, compacted: { index: 0, term: 0 }, applied: 0, terms: [1, 3, 3], tail: [entry(3, 3, 'new-3')] });
       expect(b.loadEntries(1, 3, Infinity)).toEqual([entry(1, 1), entry(2, 3, 'new-2'), entry(3, 3, 'new-3')]);
     });
   });
@@ -118,10 +118,58 @@ describe('SqlRaftStorage', () => {
       s.save({ term: 1, vote: null, commit: 0 }, [entry(1, 1)]);
       expect(() => s.save({ term: 9, vote: null, commit: 0 }, [entry(3, 1)])).toThrow(/stored log ends at 1/);
       expect(() => s.save(null, [entry(2, 1), entry(4, 1)])).toThrow(/not contiguous/);
-      expect(s.load()).toEqual({ hardState: { term: 1, vote: null, commit: 0 }, terms: [1], tail: [entry(1, 1)] });
+      expect(s.load()).toEqual({ hardState: { term: 1, vote: null, commit: 0 }, compacted: { index: 0, term: 0 }, applied: 0, terms: [1], tail: [entry(1, 1)] });
       // A hole made behind the adapter's back is caught on load.
       state.storage.sql.exec("INSERT INTO raft_log (idx, term, kind, data) VALUES (5, 1, 'noop', '')");
       expect(() => s.load()).toThrow(/expected index 2, found 5/);
+    });
+  });
+});
+
+describe('SqlRaftStorage: compaction and snapshots (§7)', () => {
+  it('compacts the log, keeps the snapshot in parts, and loads from where the log starts', async () => {
+    await runInDurableObject(nodeNamed('storage-compaction'), (_obj: RaftNodeObject, state) => {
+      const s = new SqlRaftStorage(state.storage);
+      s.migrate();
+      s.save({ term: 2, vote: 'n1', commit: 4 }, Array.from({ length: 6 }, (_, i) => entry(i + 1, i < 3 ? 1 : 2, `v${i + 1}`)));
+      const data = 'x'.repeat(snapshotPartChars * 2 + 5); // three stored parts
+      s.saveSnapshot({ index: 5, term: 2, data });
+      s.compact({ index: 4, term: 2 });
+      expect(() => s.save(null, [entry(4, 2)])).toThrow(/entries start at 4/); // behind the compaction point
+      const b = new SqlRaftStorage(state.storage);
+      b.migrate();
+      const loaded = b.load();
+      expect(loaded.compacted).toEqual({ index: 4, term: 2 });
+      expect(loaded.applied).toBe(5);
+      expect(loaded.terms).toEqual([2, 2]); // entries 5 and 6
+      expect(loaded.tail.map((e) => e.index)).toEqual([6]); // after the snapshot and the commit
+      expect(b.loadSnapshot()).toEqual({ index: 5, term: 2, data });
+      expect(() => b.loadEntries(3, 6, Infinity)).toThrow();
+    });
+  });
+
+  it('an installed snapshot keeps the log after it only when asked, and the staging is taken whole', async () => {
+    await runInDurableObject(nodeNamed('storage-install'), (_obj: RaftNodeObject, state) => {
+      const s = new SqlRaftStorage(state.storage);
+      s.migrate();
+      s.save({ term: 1, vote: null, commit: 0 }, [entry(1, 1), entry(2, 1), entry(3, 1)]);
+      s.stageSnapshot(0, 'ab');
+      s.stageSnapshot(1, 'cd');
+      s.stageSnapshot(0, 'new-'); // chunk 0 starts over
+      s.stageSnapshot(1, 'state');
+      expect(s.takeStaged()).toBe('new-state');
+      expect(s.takeStaged()).toBe('');
+      // The state machine stores the snapshot in the same event (node/kv-machine.ts).
+      s.saveSnapshot({ index: 2, term: 1, data: 'at-2' });
+      s.installSnapshot({ index: 2, term: 1 }, true);
+      expect(s.load().terms).toEqual([1]);
+      s.saveSnapshot({ index: 9, term: 4, data: 'at-9' });
+      s.installSnapshot({ index: 9, term: 4 }, false);
+      const loaded = s.load();
+      expect(loaded.compacted).toEqual({ index: 9, term: 4 });
+      expect(loaded.terms).toEqual([]);
+      s.save(null, [entry(10, 4)]);
+      expect(s.load().terms).toEqual([4]);
     });
   });
 });
@@ -277,6 +325,40 @@ describe('single-node cluster through the RPC methods', () => {
     await electAlone(stub);
     expect((await stub.status()).term).toBeGreaterThan(before.term);
     expect(await stub.read('kept')).toEqual({ type: 'ok', value: 'yes' });
+  });
+
+  it('§7: compacts a long log behind a snapshot, and a restart starts from the snapshot, not from index 1', async () => {
+    const name = 'compaction';
+    const count = 3000; // SNAPSHOT_EVERY 500, LOG_RETAIN 2048 in vitest.config.ts
+    await runInDurableObject(nodeNamed(name), (_obj: RaftNodeObject, state) => {
+      const s = new SqlRaftStorage(state.storage);
+      s.migrate();
+      const log = Array.from({ length: count }, (_, i): Entry => ({ index: i + 1, term: 1, kind: 'command', data: encodeRequest(set(`k${i % 7}`, `v${i + 1}`)) }));
+      s.save({ term: 1, vote: 'n1', commit: count }, log);
+    });
+    await abortAllDurableObjects();
+    const stub = nodeNamed(name);
+    await electAlone(stub);
+    expect(await stub.write(set('after', 'compaction'))).toMatchObject({ type: 'ok' });
+    const status = await stub.status();
+    expect(status.snapshotIndex).toBeGreaterThanOrEqual(count - 2048);
+    expect(status.firstLogIndex).toBe(status.snapshotIndex + 1);
+    const rows = await runInDurableObject(stub, (_obj: RaftNodeObject, state) => ({
+      log: state.storage.sql.exec<{ n: number; lo: number }>('SELECT count(*) AS n, min(idx) AS lo FROM raft_log').one(),
+      snapshot: state.storage.sql.exec<{ idx: number }>('SELECT idx FROM raft_snapshot').one(),
+    }));
+    expect(rows.log.lo).toBe(status.firstLogIndex);
+    expect(rows.log.n).toBe(status.lastLogIndex - status.snapshotIndex);
+    expect(rows.snapshot.idx).toBeGreaterThanOrEqual(status.snapshotIndex);
+
+    await abortAllDurableObjects();
+    const again = nodeNamed(name);
+    const restarted = await again.status();
+    expect(restarted.firstLogIndex).toBe(status.firstLogIndex);
+    expect(restarted.appliedIndex).toBeGreaterThanOrEqual(rows.snapshot.idx);
+    await electAlone(again);
+    expect(await again.read('k6')).toEqual({ type: 'ok', value: `v${count - ((count - 7) % 7)}` });
+    expect(await again.read('after')).toEqual({ type: 'ok', value: 'compaction' });
   });
 
   it('restarts with a stored log far longer than the payload window: replays all of it, holds a bounded window', async () => {

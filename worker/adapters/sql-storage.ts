@@ -4,6 +4,8 @@
 // persists a Ready before it sends anything; the output gate then holds those
 // messages until the write is durable (§5.1: a vote or an entry must survive a
 // crash before anyone is told about it).
+import type { HostStorage } from '../host/ports';
+import type { SnapshotPoint } from '../raft/log';
 import type { Persisted } from '../raft/node';
 import type { Entry, EntryKind, HardState, Index, Term } from '../raft/types';
 
@@ -23,7 +25,36 @@ const migrations: readonly (readonly string[])[] = [
        data TEXT NOT NULL
      )`,
   ],
+  [
+    // Log compaction (§7): where the stored log starts, and the state machine's
+    // latest snapshot (a checkpoint or an installed one), cut in rows.
+    `CREATE TABLE raft_compaction (
+       id INTEGER PRIMARY KEY CHECK (id = 1),
+       idx INTEGER NOT NULL,
+       term INTEGER NOT NULL
+     )`,
+    `CREATE TABLE raft_snapshot (
+       id INTEGER PRIMARY KEY CHECK (id = 1),
+       idx INTEGER NOT NULL,
+       term INTEGER NOT NULL,
+       parts INTEGER NOT NULL
+     )`,
+    `CREATE TABLE raft_snapshot_part (seq INTEGER PRIMARY KEY, data TEXT NOT NULL)`,
+    // An incoming snapshot's chunks until the last arrives; a restart forgets the transfer.
+    `CREATE TABLE raft_snapshot_staging (seq INTEGER PRIMARY KEY, data TEXT NOT NULL)`,
+  ],
 ];
+
+/**
+ * Characters per stored row of a snapshot: a Durable Object refuses a value
+ * over 2 MB, and a UTF-16 unit takes at most 3 bytes of UTF-8.
+ */
+export const snapshotPartChars = 512 * 1024;
+
+/** A snapshot as stored: the point it covers and the state machine's serialized state. */
+export interface StoredSnapshot extends SnapshotPoint {
+  data: string;
+}
 
 /** How far the stored commit index may fall behind before it rides along with entries (see save). */
 export const commitWriteLag = 256;
@@ -47,9 +78,11 @@ function insertEntries(rows: number): string {
   return (insertTexts[rows] ??= `INSERT INTO raft_log (idx, term, kind, data) VALUES ${Array(rows).fill('(?, ?, ?, ?)').join(', ')}`);
 }
 
-export class SqlRaftStorage {
+export class SqlRaftStorage implements HostStorage {
   /** Index of the last stored entry, kept to check that appends stay contiguous. */
   private lastIndex: Index = 0;
+  /** The log is compacted up to here. */
+  private compacted: SnapshotPoint = { index: 0, term: 0 };
   /** The hard state as stored. */
   private stored: HardState = { term: 0, vote: null, commit: 0 };
   /** The newest commit index the core reported; written lazily (see save). */
@@ -84,19 +117,104 @@ export class SqlRaftStorage {
     const sql = this.storage.sql;
     const hs = sql.exec<HardStateRow>('SELECT term, vote, commit_index FROM raft_hard_state').toArray()[0];
     const hardState: HardState = hs ? { term: hs.term, vote: hs.vote, commit: hs.commit_index } : { term: 0, vote: null, commit: 0 };
+    const c = sql.exec<{ idx: number; term: number }>('SELECT idx, term FROM raft_compaction').toArray()[0];
+    const compacted = c ? { index: c.idx, term: c.term } : { index: 0, term: 0 };
     const terms: Term[] = [];
     for (const row of sql.exec<{ idx: number; term: number }>('SELECT idx, term FROM raft_log ORDER BY idx')) {
-      if (row.idx !== terms.length + 1) {
-        throw new Error(`stored log is not contiguous: expected index ${terms.length + 1}, found ${row.idx}`);
+      if (row.idx !== compacted.index + terms.length + 1) {
+        throw new Error(`stored log is not contiguous: expected index ${compacted.index + terms.length + 1}, found ${row.idx}`);
       }
       terms.push(row.term);
     }
-    const tailFrom = Math.min(hardState.commit, terms.length) + 1;
-    const tail = this.loadEntries(tailFrom, terms.length, Infinity);
-    this.lastIndex = terms.length;
+    const last = compacted.index + terms.length;
+    const snap = sql.exec<{ idx: number }>('SELECT idx FROM raft_snapshot').toArray()[0];
+    const applied = snap?.idx ?? 0;
+    if (applied < compacted.index) throw new Error(`stored snapshot at ${applied} is behind the compacted log (${compacted.index})`);
+    const tailFrom = Math.max(compacted.index, Math.min(Math.max(hardState.commit, applied), last)) + 1;
+    const tail = this.loadEntries(tailFrom, last, Infinity);
+    this.lastIndex = last;
+    this.compacted = compacted;
     this.stored = hardState;
     this.latestCommit = hardState.commit;
-    return { hardState, terms, tail };
+    return { hardState, compacted, applied, terms, tail };
+  }
+
+  /** The state machine's latest snapshot, or null if it never took one. */
+  loadSnapshot(): StoredSnapshot | null {
+    const sql = this.storage.sql;
+    const meta = sql.exec<{ idx: number; term: number; parts: number }>('SELECT idx, term, parts FROM raft_snapshot').toArray()[0];
+    if (meta === undefined) return null;
+    const parts: string[] = [];
+    for (const row of sql.exec<{ seq: number; data: string }>('SELECT seq, data FROM raft_snapshot_part ORDER BY seq')) {
+      if (row.seq !== parts.length) throw new Error(`stored snapshot lacks part ${parts.length}`);
+      parts.push(row.data);
+    }
+    if (parts.length !== meta.parts) throw new Error(`stored snapshot has ${parts.length} parts, expected ${meta.parts}`);
+    return { index: meta.idx, term: meta.term, data: parts.join('') };
+  }
+
+  /** Replace the stored snapshot (same event as the log changes that rely on it, so atomic with them). */
+  saveSnapshot(snap: StoredSnapshot): void {
+    const sql = this.storage.sql;
+    const parts = Math.max(1, Math.ceil(snap.data.length / snapshotPartChars));
+    sql.exec('DELETE FROM raft_snapshot_part');
+    for (let i = 0; i < parts; i++) {
+      sql.exec('INSERT INTO raft_snapshot_part (seq, data) VALUES (?, ?)', i, snap.data.slice(i * snapshotPartChars, (i + 1) * snapshotPartChars));
+    }
+    sql.exec(
+      `INSERT INTO raft_snapshot (id, idx, term, parts) VALUES (1, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term, parts = excluded.parts`,
+      snap.index,
+      snap.term,
+      parts,
+    );
+  }
+
+  /** Keep chunk `chunk` of an incoming snapshot (chunk 0 starts over). */
+  stageSnapshot(chunk: number, data: string): void {
+    const sql = this.storage.sql;
+    if (chunk === 0) sql.exec('DELETE FROM raft_snapshot_staging');
+    // A chunk is at most a peer message (bounded): store it in parts all the same, for the row limit.
+    const base = chunk * 1024;
+    for (let i = 0; i * snapshotPartChars < Math.max(1, data.length); i++) {
+      sql.exec('INSERT OR REPLACE INTO raft_snapshot_staging (seq, data) VALUES (?, ?)', base + i, data.slice(i * snapshotPartChars, (i + 1) * snapshotPartChars));
+    }
+  }
+
+  /** The staged snapshot's data, whole; the staging is emptied. */
+  takeStaged(): string {
+    const sql = this.storage.sql;
+    const parts: string[] = [];
+    for (const row of sql.exec<{ data: string }>('SELECT data FROM raft_snapshot_staging ORDER BY seq')) parts.push(row.data);
+    sql.exec('DELETE FROM raft_snapshot_staging');
+    return parts.join('');
+  }
+
+  /** Log compaction (§7): entries up to `point` go; the point and its term stay for the next consistency check. */
+  compact(point: SnapshotPoint): void {
+    if (point.index <= this.compacted.index) return;
+    if (point.index > this.lastIndex) throw new Error(`compacting to ${point.index} beyond the stored log's end ${this.lastIndex}`);
+    this.storage.sql.exec('DELETE FROM raft_log WHERE idx <= ?', point.index);
+    this.writeCompaction(point);
+  }
+
+  /** An installed snapshot (§7): entries up to it go, and all after it too unless `keepLog`. */
+  installSnapshot(point: SnapshotPoint, keepLog: boolean): void {
+    const sql = this.storage.sql;
+    if (keepLog) sql.exec('DELETE FROM raft_log WHERE idx <= ?', point.index);
+    else sql.exec('DELETE FROM raft_log');
+    if (!keepLog) this.lastIndex = point.index;
+    this.writeCompaction(point);
+  }
+
+  private writeCompaction(point: SnapshotPoint): void {
+    this.storage.sql.exec(
+      `INSERT INTO raft_compaction (id, idx, term) VALUES (1, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term`,
+      point.index,
+      point.term,
+    );
+    this.compacted = { ...point };
   }
 
   /**
@@ -146,7 +264,7 @@ export class SqlRaftStorage {
     if (hardState !== null) this.latestCommit = hardState.commit;
     const termOrVote = this.changesTermOrVote(hardState);
     if (!termOrVote && entries.length === 0) return;
-    checkContiguous(entries, this.lastIndex);
+    checkContiguous(entries, this.lastIndex, this.compacted.index);
     const writeHard = termOrVote || this.latestCommit - this.stored.commit >= commitWriteLag;
     const hs: HardState = {
       term: hardState?.term ?? this.stored.term,
@@ -190,10 +308,10 @@ export class SqlRaftStorage {
 }
 
 /** The core hands out a gap-free run that starts at or before the end of the stored log. */
-function checkContiguous(entries: readonly Entry[], lastIndex: Index): void {
+function checkContiguous(entries: readonly Entry[], lastIndex: Index, compacted: Index): void {
   const first = entries[0];
   if (first === undefined) return;
-  if (first.index < 1 || first.index > lastIndex + 1) {
+  if (first.index <= compacted || first.index > lastIndex + 1) {
     throw new Error(`entries start at ${first.index} but the stored log ends at ${lastIndex}`);
   }
   entries.forEach((e, i) => {

@@ -14,12 +14,12 @@
 import type { Logger } from '../raft/logger';
 import type { Message } from '../raft/messages';
 import type { NodeStatus, Proposal, RaftNode } from '../raft/node';
-import type { Ready } from '../raft/ready';
+import type { Ready, SnapshotSend } from '../raft/ready';
 import type { Entry, Index, Member, NodeId, Role, Term } from '../raft/types';
 import { mayWriteAfterSending, type HeldWrite } from './held-writes';
 import { MacrotaskBatch } from './macrotask-batch';
 import { PendingRequests, type ReadOutcome, type WriteOutcome } from './pending-requests';
-import type { Clock, HostStateMachine, HostStorage, HostTimers, HostTransport, Scheduler } from './ports';
+import type { Clock, HostStateMachine, HostStorage, HostTimers, HostTransport, Scheduler, SnapshotReader } from './ports';
 
 export interface HostOptions<Result, Query, Answer> {
   core: RaftNode;
@@ -45,6 +45,12 @@ export interface HostOptions<Result, Query, Answer> {
    * Object resets itself and reloads from storage).
    */
   fatal: (err: unknown) => void;
+  /** Compact the log after this many entries are applied since the last compaction (§7). */
+  snapshotEvery: number;
+  /** Keep this many applied entries in the log when compacting, so slightly slow followers catch up from it. */
+  logRetain: number;
+  /** Largest chunk of a snapshot sent in one message. */
+  snapshotChunkBytes: number;
   /** Called after each Ready is carried out (test checkers, metrics). */
   afterReady?: (ready: Ready) => void;
 }
@@ -74,6 +80,11 @@ export class NodeHost<Result, Query, Answer> {
   private readonly self: NodeId;
   /** A tick to fetch the next batch of committed entries is scheduled (Ready.moreCommitted). */
   private moreScheduled = false;
+  /** Where the log was last compacted (or a snapshot installed); a compaction is scheduled. */
+  private compactedAt: Index;
+  private compactionScheduled = false;
+  /** The snapshot followers are being sent, shared by all of them while it stays usable. */
+  private outgoing: { reader: SnapshotReader; lastTerm: Term } | null = null;
   private readonly pending: PendingRequests<Result, Query, Answer>;
   /**
    * Group commit: writes arriving together are proposed together, one macrotask
@@ -96,6 +107,8 @@ export class NodeHost<Result, Query, Answer> {
     const status = o.core.status(o.clock());
     this.currentTerm = status.term;
     this.self = status.id;
+    this.compactedAt = status.firstLogIndex - 1;
+    this.applied = status.appliedIndex;
     this.pending = new PendingRequests(
       (ref) => o.timers.clear(requestTimer(ref)),
       (msg, fields) => o.logger.log('error', msg, fields),
@@ -269,7 +282,7 @@ export class NodeHost<Result, Query, Answer> {
       this.heldWrites.add({ hardState: ready.hardState, entries: ready.entries });
     } else {
       this.writeHeld();
-      o.storage.save(ready.hardState, ready.entries);
+      this.persist(ready);
     }
     const wasLeader = this.currentRole === 'leader';
     this.noteStateChanges(ready);
@@ -304,7 +317,65 @@ export class NodeHost<Result, Query, Answer> {
         }),
       );
     }
+    for (const send of ready.snapshotSends) this.schedule(() => this.sendSnapshot(send));
+    this.maybeCompact();
     o.afterReady?.(ready);
+  }
+
+  /** Step 1 of a Ready: everything it asks to store, in one go (atomic in the Durable Object's event). */
+  private persist(ready: Ready): void {
+    const { storage, machine } = this.o;
+    if (ready.snapshotChunk) machine.stageSnapshot(ready.snapshotChunk);
+    const installed = ready.installSnapshot;
+    if (installed) {
+      const point = { index: installed.index, term: installed.term };
+      machine.installSnapshot(point);
+      storage.installSnapshot(point, installed.keepLog);
+      this.applied = installed.index;
+      this.compactedAt = installed.index;
+      this.outgoing = null;
+    }
+    if (ready.compacted) storage.compact(ready.compacted);
+    storage.save(ready.hardState, ready.entries);
+  }
+
+  /** After every `snapshotEvery` applied entries: checkpoint the state machine, then compact the log (§7). */
+  private maybeCompact(): void {
+    const o = this.o;
+    if (this.compactionScheduled || this.applied - this.compactedAt < o.snapshotEvery) return;
+    this.compactionScheduled = true;
+    this.schedule(() => {
+      this.compactionScheduled = false;
+      const upTo = this.applied - o.logRetain;
+      if (upTo <= this.compactedAt) return;
+      const term = o.core.termAt(this.applied);
+      this.guard(() => o.machine.checkpoint({ index: this.applied, term }));
+      this.compactedAt = upTo;
+      this.run((core, now) => core.compact(upTo, now));
+    });
+  }
+
+  /** A leader's Ready asked for a chunk of a snapshot for a follower: read it and hand it to the core. */
+  private sendSnapshot(send: SnapshotSend): void {
+    const o = this.o;
+    let snap = this.outgoing;
+    // A snapshot stays usable while the log still holds the entries after it; a
+    // request for another (older) one restarts the follower on the current one.
+    const reuse = snap !== null && snap.reader.index >= this.compactedAt && (send.index === null || send.index === snap.reader.index);
+    if (!reuse || snap === null) {
+      const reader = this.guard(() => o.machine.openSnapshot());
+      snap = { reader, lastTerm: o.core.termAt(reader.index) };
+      this.outgoing = snap;
+    }
+    const current = snap;
+    const chunk = reuse && send.index !== null ? send.chunk : 0;
+    const { data, done } = this.guard(() => current.reader.chunk(chunk, o.snapshotChunkBytes));
+    this.run((core, now) => core.sendSnapshot(send.to, { index: current.reader.index, lastTerm: current.lastTerm, chunk, data, done }, now));
+  }
+
+  /** Work for the next macrotask, dropped if the host stops first. */
+  private schedule(work: () => void): void {
+    this.o.schedule(() => this.whileRunning(work));
   }
 
   private apply(entry: Entry): void {

@@ -2,7 +2,9 @@
 // the real adapters (worker/adapters/), the simulator and the test harness
 // pass simulated ones (test/sim/, test/fixtures/).
 import type { Message } from '../raft/messages';
-import type { Entry, HardState, NodeId } from '../raft/types';
+import type { SnapshotPoint } from '../raft/log';
+import type { SnapshotChunk } from '../raft/ready';
+import type { Entry, HardState, Index, NodeId } from '../raft/types';
 
 export type { Scheduler } from './macrotask-batch';
 
@@ -19,6 +21,13 @@ export interface HostStorage {
   save(hardState: HardState | null, entries: readonly Entry[]): void;
   /** Whether storing `hardState` would change the stored term or vote, rather than only the commit index. */
   changesTermOrVote(hardState: HardState | null): boolean;
+  /** Log compaction (§7): delete stored entries up to `point.index`; remember the point and its term. */
+  compact(point: SnapshotPoint): void;
+  /**
+   * A snapshot at `point` was installed (§7): keep the stored entries after
+   * it if `keepLog`, else delete them all; either way entries up to it go.
+   */
+  installSnapshot(point: SnapshotPoint, keepLog: boolean): void;
 }
 
 /**
@@ -39,10 +48,32 @@ export interface HostTimers {
   clear(name: string): void;
 }
 
+/** A consistent copy of the state machine as of `index`, read chunk by chunk. */
+export interface SnapshotReader {
+  readonly index: Index;
+  /** Chunk `n` (from 0) of at most `maxBytes` of data; `done` on the last. */
+  chunk(n: number, maxBytes: number): { data: string; done: boolean };
+}
+
 /** What the log drives: applies committed entries in order, answers reads. Deterministic. */
 export interface HostStateMachine<Result, Query, Answer> {
   /** Apply one committed entry; `noop` and `config` entries return null. */
   apply(entry: Entry): Result | null;
   /** Answer a read from the state as applied so far. */
   query(query: Query): Answer;
+  /**
+   * The state as of the last applied entry, which stays readable while later
+   * entries are applied (a copy, or copy-on-write), until the next call.
+   */
+  openSnapshot(): SnapshotReader;
+  /** Keep a chunk of an incoming snapshot (chunk 0 starts a new one). */
+  stageSnapshot(chunk: SnapshotChunk): void;
+  /** Replace the whole state with the staged snapshot, now complete, at `point`. */
+  installSnapshot(point: SnapshotPoint): void;
+  /**
+   * The log up to `point` is about to be compacted: make sure the state as of
+   * at least `point` survives a restart. (A state machine that writes its
+   * state durably as it applies has nothing to do.)
+   */
+  checkpoint(point: SnapshotPoint): void;
 }

@@ -10,9 +10,15 @@ import { NodeHost } from '../host/node-host';
 import { nodeLogger } from '../logging';
 import type { LogContext } from '../logging';
 import type { KvResult } from '../kv/commands';
-import { KvStateMachine } from '../kv/store';
+import { kvMachine } from './kv-machine';
 import { RaftNode } from '../raft/node';
 import type { Logger } from '../raft/logger';
+
+/**
+ * Characters of a snapshot per peer message. JSON escaping and UTF-8 can make
+ * one character up to six bytes on the wire, and a message stays under 1 MiB.
+ */
+const snapshotChunkBytes = 128 * 1024;
 
 /** The host of a key-value node: writes answer a KvResult, reads take a key and answer its value. */
 export type KvHost = NodeHost<KvResult, string, string | null>;
@@ -66,7 +72,7 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
     loadEntries: (from, to, maxBytes) => storage.loadEntries(from, to, maxBytes),
     logger,
   });
-  const kv = new KvStateMachine();
+  const { machine } = kvMachine(storage, () => host?.appliedIndex ?? 0);
   host = new NodeHost({
     core,
     peers: settings.raft.peers,
@@ -75,8 +81,11 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
     timers,
     schedule: (run) => void setTimeout(run, 0),
     clock: hooks.now,
-    machine: { apply: (entry) => kv.apply(entry), query: (key) => kv.get(key) },
+    machine,
     requestTimeoutMs: settings.requestTimeoutMs,
+    snapshotEvery: settings.snapshotEvery,
+    logRetain: settings.logRetain,
+    snapshotChunkBytes,
     holdLeaderWrites: true,
     logger,
     logContext,
@@ -85,7 +94,8 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
   logger.log('info', 'node started', {
     url: settings.raft.self.url,
     peers: settings.raft.peers.map((p) => p.id),
-    lastLogIndex: persisted.terms.length,
+    lastLogIndex: (persisted.compacted?.index ?? 0) + persisted.terms.length,
+    snapshotIndex: persisted.applied ?? 0,
     commit: persisted.hardState.commit,
   });
   return { settings, host, core, timers, transport, logger };

@@ -23,6 +23,10 @@ export interface NodeSettings {
   coalesceRequests: boolean;
   /** Whether peer messages go over a WebSocket per peer when one opens (adapters/peer-streams.ts). */
   peerStreams: boolean;
+  /** Compact the log after this many applied entries (§7). */
+  snapshotEvery: number;
+  /** Applied entries kept in the log at a compaction, so slightly slow followers catch up without a snapshot. */
+  logRetain: number;
 }
 
 export type NodeConfigResult = { ok: true; settings: NodeSettings } | { ok: false; errors: string[] };
@@ -35,6 +39,8 @@ export const configDefaults = {
   LOG_LEVEL: 'info',
   COALESCE_REQUESTS: 'off',
   PEER_STREAMS: 'on',
+  SNAPSHOT_EVERY: 10_000,
+  LOG_RETAIN: 5_000,
 } as const;
 
 export function parseNodeConfig(vars: ConfigVars): NodeConfigResult {
@@ -57,6 +63,8 @@ export function parseNodeConfig(vars: ConfigVars): NodeConfigResult {
   const logLevel = parseLogLevel(vars.LOG_LEVEL, errors);
   const coalesceRequests = parseOnOff(vars, 'COALESCE_REQUESTS', configDefaults.COALESCE_REQUESTS, errors);
   const peerStreams = parseOnOff(vars, 'PEER_STREAMS', configDefaults.PEER_STREAMS, errors);
+  const snapshotEvery = wholeNumber(vars, 'SNAPSHOT_EVERY', configDefaults.SNAPSHOT_EVERY, 1, errors);
+  const logRetain = wholeNumber(vars, 'LOG_RETAIN', configDefaults.LOG_RETAIN, 0, errors);
 
   // Check the members even when other vars are wrong, so one run reports everything.
   const self: Member | null = id !== null && url !== null ? { id, url: trimSlashes(url) } : null;
@@ -85,6 +93,8 @@ export function parseNodeConfig(vars: ConfigVars): NodeConfigResult {
       logLevel,
       coalesceRequests,
       peerStreams,
+      snapshotEvery,
+      logRetain,
     },
   };
 }
@@ -122,6 +132,18 @@ function requiredText(vars: ConfigVars, name: 'NODE_ID' | 'NODE_URL' | 'CLUSTER_
 }
 
 type NumberVar = 'ELECTION_TIMEOUT_MS' | 'HEARTBEAT_INTERVAL_MS' | 'REQUEST_TIMEOUT_MS' | 'SLOWDOWN';
+
+/** A whole number of at least `min` (entries, not milliseconds). */
+function wholeNumber(vars: ConfigVars, name: 'SNAPSHOT_EVERY' | 'LOG_RETAIN', fallback: number, min: number, errors: string[]): number {
+  const raw = vars[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw.trim());
+  if (!Number.isSafeInteger(n) || n < min) {
+    errors.push(`${name} must be a whole number of at least ${min}, got "${raw}"`);
+    return fallback;
+  }
+  return n;
+}
 
 function positiveNumber(vars: ConfigVars, name: NumberVar, fallback: number, errors: string[]): number {
   const raw = vars[name];

@@ -105,6 +105,14 @@ export class SafetyChecker {
     else this.tentative.set(node, [{ entry, commitTerm }]);
   }
 
+  /** The committed history up to `index` (what a snapshot at `index` stands for). */
+  committedPrefix(index: Index): Entry[] {
+    if (index > this.committed.length) {
+      throw violation('host', this.clock.now, `a snapshot at ${index} was installed, but only ${this.committed.length} entries are known committed`);
+    }
+    return this.committed.slice(0, index);
+  }
+
   /** Everything `node` wrote is durable: its tentative applies are now facts. */
   synced(node: NodeId): void {
     const list = this.tentative.get(node);
