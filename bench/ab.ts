@@ -1,17 +1,17 @@
 // `npx tsx bench/ab.ts --a DIR [--b DIR] [options]`: an interleaved A/B
 // comparison of two checkouts. Both clusters run at once, each from its own
-// checkout's `client/cluster.ts`, and short loads alternate between them
+// checkout's launcher (`launcher/cluster.ts`, or `client/cluster.ts` in checkouts from before the folder split), and short loads alternate between them
 // (A B, then B A, ...), so the slow and fast phases of a shared machine hit
 // both sides alike. On the 2-core development VM the same level moves ±20 %
 // from one run to the next, which hides a 10 % change in separate runs; here
 // it shows. Prints each round, then medians and B/A ratios of throughput,
 // latency and the CPU the nodes spent per operation.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { repoRoot } from '../client/bundle';
-import { pidListeningOn, processTree } from '../client/launcher-procfs';
+import { repoRoot } from '../launcher/bundle';
+import { pidListeningOn, processTree } from '../launcher/procfs';
 import { compare, formatComparison, roundOrder, type Sample, type Side } from './ab-summary';
 import { prefill, runLoad } from './load';
 import { parseMix, UsageError, type ClientKind, type Mix } from './options';
@@ -21,7 +21,7 @@ import { parseArgsOrExit, runIfEntry } from './entry';
 
 export interface AbOptions {
   dirs: Record<Side, string>;
-  /** Extra flags for each side's client/cluster.ts (e.g. --v8-flags=...), so one checkout can be compared with itself under other settings. */
+  /** Extra flags for each side's launcher (e.g. --v8-flags=...), so one checkout can be compared with itself under other settings. */
   clusterArgs: Record<Side, string[]>;
   rounds: number;
   concurrency: number;
@@ -39,7 +39,7 @@ export const abUsage = `npx tsx bench/ab.ts --a DIR [--b DIR] [options]
 
   --a DIR            checkout A (the baseline; needs its own node_modules, e.g. a symlink)
   --b DIR            checkout B (default: this checkout)
-  --a-arg FLAG       one more argument for A's client/cluster.ts, e.g. "--v8-flags=" (repeatable;
+  --a-arg FLAG       one more argument for A's launcher, e.g. "--v8-flags=" (repeatable;
                      --b-arg for B): with --a . it compares one checkout under two settings
   --rounds N         rounds; each measures A and B once (default 6)
   --concurrency N    closed-loop clients (default 1)
@@ -133,10 +133,15 @@ interface SideCluster {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** `npm start`'s entry in a checkout: launcher/ since the folder split, client/ before it. */
+export function launcherEntry(dir: string): string {
+  return existsSync(join(dir, 'launcher/cluster.ts')) ? 'launcher/cluster.ts' : 'client/cluster.ts';
+}
+
 /** Starts `npm start`'s launcher from `dir` on its own ports and data folder; resolves once a leader is known. */
 async function startSide(side: Side, dir: string, nodes: number, basePort: number, extra: string[]): Promise<SideCluster> {
   const data = mkdtempSync(join(tmpdir(), `raft-kv-ab-${side}-`));
-  const args = ['tsx', 'client/cluster.ts', '--nodes', String(nodes), '--base-port', String(basePort), '--data', data, '--log-level', 'warn', ...extra];
+  const args = ['tsx', launcherEntry(dir), '--nodes', String(nodes), '--base-port', String(basePort), '--data', data, '--log-level', 'warn', ...extra];
   // Its own process group, so stopping it stops every process it started.
   const child: ChildProcess = spawn('npx', args, { cwd: dir, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

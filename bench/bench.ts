@@ -2,7 +2,7 @@
 // workload (medians over --runs) and writes everything, per run, as JSON.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { repoRoot } from '../client/bundle';
+import { repoRoot } from '../launcher/bundle';
 import { parseOptions, usage, UsageError, type BenchOptions } from './options';
 import { formatSummary, summarizeRuns } from './report';
 import { reportMeta, runOnce, type BenchReport } from './run';

@@ -2,8 +2,8 @@
 // acknowledged) and failover (leader killed -> new leader elected -> first
 // write acknowledged by it).
 import { RaftKvClient } from '../client/client';
-import type { Member } from '../client/launcher';
-import { collectStatuses, fetchStatus, waitForAgreedLeader } from '../client/launcher-status';
+import type { Member } from '../launcher/start-cluster';
+import { collectStatuses, fetchStatus, waitForAgreedLeader } from '../launcher/status';
 import type { BenchTarget, NodeControl } from './target';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -6,7 +6,7 @@
 //     [--mix write=1.0 --mix read=1.0 ...] [--json out.json]
 //     [--failover] [--failover-trials 5] [--runs N] [--base-port 18900]
 
-import { defaultV8Flags, parseV8Flags } from '../client/workerd-v8-flags';
+import { defaultV8Flags, parseV8Flags } from '../launcher/workerd-v8-flags';
 
 export type Mode = 'miniflare' | 'process' | 'wrangler';
 /** The load generator's client: the project's RaftKvClient (on fetch), a lean node:http one, or HTTP/1.1 by hand on node:net. */

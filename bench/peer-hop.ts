@@ -15,9 +15,9 @@ import { Log, LogLevel, Miniflare } from 'miniflare';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pidListeningOn } from '../client/launcher-procfs';
+import { pidListeningOn } from '../launcher/procfs';
 import { cpuMs } from './procstat';
-import { defaultV8Flags, parseV8Flags, useWorkerdV8Flags } from '../client/workerd-v8-flags';
+import { defaultV8Flags, parseV8Flags, useWorkerdV8Flags } from '../launcher/workerd-v8-flags';
 
 const worker = `
 import { DurableObject } from 'cloudflare:workers';

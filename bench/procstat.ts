@@ -1,7 +1,7 @@
 // CPU time and memory of processes, read from Linux /proc.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { commandLine, processTree, rssKiB } from '../client/launcher-procfs';
+import { commandLine, processTree, rssKiB } from '../launcher/procfs';
 
 /** A process the benchmark watches, with a label for the tables ("n1 workerd"). */
 export interface Watched {

@@ -12,8 +12,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { repoRoot } from '../client/bundle';
-import { waitForAgreedLeader } from '../client/launcher-status';
+import { repoRoot } from '../launcher/bundle';
+import { waitForAgreedLeader } from '../launcher/status';
 import { listTargets, startProfiling, type CpuProfile } from './cdp';
 import { sourceMap, summarizeProfile, type Row } from './cpu-profile';
 import { prefill, runLoad } from './load';

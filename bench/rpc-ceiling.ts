@@ -21,9 +21,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { pidListeningOn } from '../client/launcher-procfs';
+import { pidListeningOn } from '../launcher/procfs';
 import { cpuMs } from './procstat';
-import { defaultV8Flags, parseV8Flags, useWorkerdV8Flags } from '../client/workerd-v8-flags';
+import { defaultV8Flags, parseV8Flags, useWorkerdV8Flags } from '../launcher/workerd-v8-flags';
 import { runLoad } from './load';
 import { fmt } from './run';
 

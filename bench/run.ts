@@ -2,8 +2,8 @@
 // each workload at each concurrency level while sampling the CPU time of
 // every node process, read memory, measure failover, stop.
 import { cpus, hostname } from 'node:os';
-import type { Member } from '../client/launcher';
-import { defaultV8Flags } from '../client/workerd-v8-flags';
+import type { Member } from '../launcher/start-cluster';
+import { defaultV8Flags } from '../launcher/workerd-v8-flags';
 import { currentLeader, failoverTrial, measureStartup, type FailoverTrial, type StartupTiming } from './cluster-timing';
 import { prefill, runLoad, type LoadResult } from './load';
 import { mixName, type BenchOptions, type Mix } from './options';

@@ -5,11 +5,11 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleWorker } from '../client/bundle';
-import { startCluster, type Cluster, type Member } from '../client/launcher';
-import { generateSecret } from '../client/launcher-secret';
+import { bundleWorker } from '../launcher/bundle';
+import { startCluster, type Cluster, type Member } from '../launcher/start-cluster';
+import { generateSecret } from '../launcher/secret';
 import { normalizeNodeUrl } from '../client/client';
-import { pidListeningOn } from '../client/launcher-procfs';
+import { pidListeningOn } from '../launcher/procfs';
 import { allFree, findFreeBase, portsNeeded } from './ports';
 import type { BenchOptions, Mode } from './options';
 import { watchTree, type Watched } from './procstat';

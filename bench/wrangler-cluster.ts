@@ -7,9 +7,9 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { repoRoot } from '../client/bundle';
-import { formatPeers, type Member } from '../client/launcher-node-config';
-import { processGroupMembers } from '../client/launcher-procfs';
+import { repoRoot } from '../launcher/bundle';
+import { formatPeers, type Member } from '../launcher/node-config';
+import { processGroupMembers } from '../launcher/procfs';
 
 export interface WranglerNodeSettings {
   member: Member;

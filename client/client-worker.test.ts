@@ -5,8 +5,8 @@ import { build } from 'esbuild';
 import { Log, LogLevel, Miniflare } from 'miniflare';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { leaderScript, redirectTo, startFakeNode } from './client-fake-node';
-import type { FakeNode } from './client-fake-node';
+import { leaderScript, redirectTo, startFakeNode } from '../test/doubles/fake-http-node';
+import type { FakeNode } from '../test/doubles/fake-http-node';
 
 let leader: FakeNode;
 let follower: FakeNode;

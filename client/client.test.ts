@@ -1,11 +1,11 @@
-// RaftKvClient against scripted fake nodes on 127.0.0.1 (client-fake-node.ts):
+// RaftKvClient against scripted fake nodes on 127.0.0.1 (test/doubles/fake-http-node.ts):
 // results, leader discovery, redirects, retries, backoff, deadlines, sessions.
 import { afterEach, describe, expect, it } from 'vitest';
 import { RaftKvClient } from './client';
 import { backoffDelayMs } from './client-backoff';
 import { leaderFromHints } from './client-http';
-import { closedPortUrl, leaderScript, redirectTo, startFakeNode } from './client-fake-node';
-import type { FakeNode, Script } from './client-fake-node';
+import { closedPortUrl, leaderScript, redirectTo, startFakeNode } from '../test/doubles/fake-http-node';
+import type { FakeNode, Script } from '../test/doubles/fake-http-node';
 
 const nodes: FakeNode[] = [];
 async function node(script: Script): Promise<FakeNode> {

@@ -1,4 +1,4 @@
-// One cluster member as an OS process (client/node-process.ts) in its own
+// One cluster member as an OS process (launcher/node-process.ts) in its own
 // process group, started with the same command every time so a restart finds
 // its data. Crash = SIGKILL of the group, pause = SIGSTOP, resume = SIGCONT.
 // Output goes straight into a log file (no pipe through this process, so a
@@ -81,7 +81,7 @@ export class NodeRunner {
     const out = openSync(this.spec.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, ['--import', tsxLoader(), join(repoRoot, 'client/node-process.ts'), ...this.args()], {
+      child = spawn(process.execPath, ['--import', tsxLoader(), join(repoRoot, 'launcher/node-process.ts'), ...this.args()], {
         cwd: repoRoot,
         detached: true, // its own process group: the node and its workerd
         stdio: ['ignore', out, out],

@@ -10,9 +10,9 @@ import { parseOptions, type BenchOptions } from '../../bench/options';
 import { formatSummary, summarizeRuns } from '../../bench/report';
 import { parseAbArgs, runAb } from '../../bench/ab';
 import { compare } from '../../bench/ab-summary';
-import { repoRoot } from '../../client/bundle';
-import { commandLine, processTree } from '../../client/launcher-procfs';
-import { defaultV8Flags } from '../../client/workerd-v8-flags';
+import { repoRoot } from '../../launcher/bundle';
+import { commandLine, processTree } from '../../launcher/procfs';
+import { defaultV8Flags } from '../../launcher/workerd-v8-flags';
 
 const dir = mkdtempSync(join(tmpdir(), 'raft-kv-bench-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

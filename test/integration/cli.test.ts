@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster } from '../../client/launcher';
-import type { Cluster } from '../../client/launcher';
-import { closedPortUrl } from '../../client/client-fake-node';
+import { startCluster } from '../../launcher/start-cluster';
+import type { Cluster } from '../../launcher/start-cluster';
+import { closedPortUrl } from '../../test/doubles/fake-http-node';
 
 const root = resolve(__dirname, '../..');
 const tsx = join(root, 'node_modules/.bin/tsx');
@@ -53,7 +53,7 @@ const lines = (s: string): string[] => s.split('\n').filter((l) => l !== '');
 
 beforeAll(async () => {
   await build({
-    entryPoints: [join(root, 'client/cli.ts')],
+    entryPoints: [join(root, 'client/cli/cli.ts')],
     bundle: true,
     platform: 'node',
     format: 'esm',

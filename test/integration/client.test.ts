@@ -3,8 +3,8 @@
 // twice), and timeouts whose outcome is unknown, resolved by a retry with the
 // same serial.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster } from '../../client/launcher';
-import type { Cluster } from '../../client/launcher';
+import { startCluster } from '../../launcher/start-cluster';
+import type { Cluster } from '../../launcher/start-cluster';
 import { RaftKvClient } from '../../client/client';
 
 let cluster: Cluster;

@@ -6,7 +6,7 @@
 // frozen while the others move on, and losing two of five nodes.
 // Ports 19700-19704. Every wait is a bounded poll; no timing is asserted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster, type Member, type StatusView } from '../../client/launcher';
+import { startCluster, type Cluster, type Member, type StatusView } from '../../launcher/start-cluster';
 import { eventually, http, identity, put, read, runId, settle, sleep, timing, type Answer, type Send } from './cluster-http';
 
 describe('5-node in-process cluster', () => {

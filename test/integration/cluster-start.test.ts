@@ -1,4 +1,4 @@
-// `npm start` (client/cluster.ts) as a user runs it: prints the nodes and the
+// `npm start` (launcher/cluster.ts) as a user runs it: prints the nodes and the
 // leader, keeps data and secret across restarts, and Ctrl-C / SIGTERM leave
 // no process behind.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tsxScriptCommand, waitGroupGone } from '../../client/launcher-process';
-import { processGroupMembers } from '../../client/launcher-procfs';
+import { tsxScriptCommand, waitGroupGone } from '../../launcher/process';
+import { processGroupMembers } from '../../launcher/procfs';
 
 const basePort = 18_730;
 
@@ -21,7 +21,7 @@ interface Run {
 }
 
 function startClusterCommand(dataDir: string): Run {
-  const { command, prefixArgs } = tsxScriptCommand('client/cluster.ts');
+  const { command, prefixArgs } = tsxScriptCommand('launcher/cluster.ts');
   const args = ['--base-port', String(basePort), '--data', dataDir, '--election-timeout-ms', '150', '--heartbeat-interval-ms', '30', '--log-level', 'warn'];
   const child = spawn(command, [...prefixArgs, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
@@ -48,7 +48,7 @@ function startClusterCommand(dataDir: string): Run {
   };
 }
 
-describe('npm start (client/cluster.ts)', () => {
+describe('npm start (launcher/cluster.ts)', () => {
   let dir: string;
   const started: ChildProcess[] = [];
 
@@ -107,7 +107,7 @@ describe('npm start (client/cluster.ts)', () => {
   });
 
   it('refuses bad options with exit code 2', () => {
-    const { command, prefixArgs } = tsxScriptCommand('client/cluster.ts');
+    const { command, prefixArgs } = tsxScriptCommand('launcher/cluster.ts');
     const r = spawnSync(command, [...prefixArgs, '--nodes', '0'], { encoding: 'utf8', timeout: 30_000 });
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe('cluster: --nodes must be an integer from 1 to 15, got "0" (see --help)');

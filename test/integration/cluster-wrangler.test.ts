@@ -1,4 +1,4 @@
-// `npm run dev:cluster` (client/dev-cluster.ts): three `wrangler dev`
+// `npm run dev:cluster` (launcher/dev-cluster.ts): three `wrangler dev`
 // processes, one per node, elect a leader and serve the API; Ctrl-C stops
 // every process tree. Heavy (about 400 MiB per node), so one cluster only.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tsxScriptCommand } from '../../client/launcher-process';
-import { isAlive, processTree } from '../../client/launcher-procfs';
+import { tsxScriptCommand } from '../../launcher/process';
+import { isAlive, processTree } from '../../launcher/procfs';
 
 const basePort = 18_740;
 const inspectorBasePort = 18_750;
@@ -38,7 +38,7 @@ describe('npm run dev:cluster (wrangler dev per node)', () => {
   }, 30_000);
 
   it('prints the single-node commands', () => {
-    const { command, prefixArgs } = tsxScriptCommand('client/dev-cluster.ts');
+    const { command, prefixArgs } = tsxScriptCommand('launcher/dev-cluster.ts');
     const r = spawnSync(command, [...prefixArgs, '--print-commands', '--base-port', String(basePort), '--inspector-base-port', String(inspectorBasePort), '--data', dir], {
       encoding: 'utf8',
       timeout: 30_000,
@@ -56,7 +56,7 @@ describe('npm run dev:cluster (wrangler dev per node)', () => {
   // elected nobody within 150 s (8 runs of this file alone passed in ~6 s each). One retry, with the nodes'
   // logs in the error, rather than a red build with nothing to go on.
   it('elects a leader, serves writes and reads, and Ctrl-C stops every wrangler tree', { timeout: 200_000, retry: 1 }, async () => {
-    const { command, prefixArgs } = tsxScriptCommand('client/dev-cluster.ts');
+    const { command, prefixArgs } = tsxScriptCommand('launcher/dev-cluster.ts');
     const args = ['--base-port', String(basePort), '--inspector-base-port', String(inspectorBasePort), '--data', dir, '--election-timeout-ms', '300', '--heartbeat-interval-ms', '50'];
     const c = spawn(command, [...prefixArgs, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;

@@ -1,4 +1,4 @@
-// Nodes as OS processes (client/node-process.ts), each in its own process
+// Nodes as OS processes (launcher/node-process.ts), each in its own process
 // group: SIGKILL of the whole group, then the same command again, must bring a
 // node back with its data. Also the seed's environment form and SIGTERM.
 // These nodes run with --peer-streams off, so this file covers a cluster
@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster, type StatusView } from '../../client/launcher';
-import { tsxScriptCommand, waitGroupGone } from '../../client/launcher-process';
-import { processGroupMembers, processState } from '../../client/launcher-procfs';
+import { startCluster, type Cluster, type StatusView } from '../../launcher/start-cluster';
+import { tsxScriptCommand, waitGroupGone } from '../../launcher/process';
+import { processGroupMembers, processState } from '../../launcher/procfs';
 
 async function put(url: string, key: string, value: string): Promise<number> {
   const res = await fetch(`${url}/kv/${key}`, { method: 'PUT', body: value, redirect: 'manual', signal: AbortSignal.timeout(5000) });
@@ -114,7 +114,7 @@ describe("the single-node command (seed's environment form)", () => {
 
   /** `PORT=... OTHER_PORTS= PERSISTENCE_FILE_PATH=... npm run server`, without npm. */
   async function startNode(): Promise<{ child: ChildProcess; output: string[] }> {
-    const { command, prefixArgs } = tsxScriptCommand('client/node-process.ts');
+    const { command, prefixArgs } = tsxScriptCommand('launcher/node-process.ts');
     const c = spawn(command, prefixArgs, {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,12 +3,12 @@
 // catch-up, pause/resume; plus the single-node command's argument checks.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster, type StatusView } from '../../client/launcher';
-import { parseNodeArgs } from '../../client/launcher-node-args';
-import { nodeProcessArgs, tsxScriptCommand } from '../../client/launcher-process';
-import { nodeVars } from '../../client/launcher-node-config';
-import { isAlive, rssKiB } from '../../client/launcher-procfs';
-import { defaultV8Flags, v8FlagsGiven } from '../../client/workerd-v8-flags';
+import { startCluster, type Cluster, type StatusView } from '../../launcher/start-cluster';
+import { parseNodeArgs } from '../../launcher/node-args';
+import { nodeProcessArgs, tsxScriptCommand } from '../../launcher/process';
+import { nodeVars } from '../../launcher/node-config';
+import { isAlive, rssKiB } from '../../launcher/procfs';
+import { defaultV8Flags, v8FlagsGiven } from '../../launcher/workerd-v8-flags';
 import { runLoad } from '../../bench/load';
 import type { StatusReport } from '../../worker/node-api';
 
@@ -259,7 +259,7 @@ describe('node-process arguments', () => {
   });
 
   it('exits with code 2 and one line on stderr', () => {
-    const { command, prefixArgs } = tsxScriptCommand('client/node-process.ts');
+    const { command, prefixArgs } = tsxScriptCommand('launcher/node-process.ts');
     const r = spawnSync(command, [...prefixArgs, '--port', 'x', '--peers='], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, PORT: '', PEERS: '' } });
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toEqual(['node-process: --port must be an integer from 1 to 65535, got "x" (see --help)']);

@@ -4,7 +4,7 @@
 import { Miniflare } from 'miniflare';
 import type { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultV8Flags, useWorkerdV8Flags } from '../../client/workerd-v8-flags';
+import { defaultV8Flags, useWorkerdV8Flags } from '../../launcher/workerd-v8-flags';
 
 const script = `export default { fetch() { return new Response(typeof globalThis.gc) } }`;
 

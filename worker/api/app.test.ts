@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createApp } from './app';
-import { FakeNode, appWith, fakeStatus } from './fake-node';
+import { FakeNode, appWith, fakeStatus } from '../../test/doubles/fake-node';
 import { silentLogger, type Logger } from '../raft/logger';
 
 const base = 'http://127.0.0.1:8787';

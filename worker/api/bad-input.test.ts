@@ -1,7 +1,7 @@
 // Every kind of bad client input gets a 4xx JSON body that says what is wrong,
 // and the node never sees the request.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FakeNode, appWith } from './fake-node';
+import { FakeNode, appWith } from '../../test/doubles/fake-node';
 
 const base = 'http://127.0.0.1:8787';
 let node: FakeNode;

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Message } from '../raft/messages';
-import { FakeNode, TEST_SECRET, appWith } from './fake-node';
+import { FakeNode, TEST_SECRET, appWith } from '../../test/doubles/fake-node';
 
 const base = 'http://127.0.0.1:8787';
 

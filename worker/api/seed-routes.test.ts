@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FakeNode, MachineNode, appWith } from './fake-node';
+import { FakeNode, MachineNode, appWith } from '../../test/doubles/fake-node';
 
 const base = 'http://127.0.0.1:8787';
 let node: FakeNode;

@@ -28,7 +28,7 @@
 // another request's context sometimes resumes its request in the settling
 // one, and workerd fails that response ("Cannot perform I/O on behalf of a
 // different request"). The launcher therefore runs workerd without TurboFan
-// and turns this on only then (client/workerd-v8-flags.ts); a load test in
+// and turns this on only then (launcher/workerd-v8-flags.ts); a load test in
 // test/integration/launcher.test.ts fails if the symptom comes back.
 
 export interface CoalesceOptions<O> {

@@ -1,9 +1,9 @@
 // Shell lines and process arguments → commands and options. Table-driven.
 import { describe, expect, it } from 'vitest';
-import { parseLine, tokenize } from './cli-parse';
-import type { Command } from './cli-parse';
-import { defaultNodes, parseArgs } from './cli-args';
-import { errorLine, showValue, statusTable } from './cli-format';
+import { parseLine, tokenize } from './parse';
+import type { Command } from './parse';
+import { defaultNodes, parseArgs } from './args';
+import { errorLine, showValue, statusTable } from './format';
 
 const p8788 = 'http://127.0.0.1:8788';
 

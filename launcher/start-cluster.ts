@@ -3,22 +3,22 @@
 //
 // mode 'inprocess' (default): one Miniflare instance per node, each with its
 //   own workerd child of this process. kill = SIGKILL of that workerd.
-// mode 'process': one OS process per node (client/node-process.ts), each in
+// mode 'process': one OS process per node (launcher/node-process.ts), each in
 //   its own process group. kill = SIGKILL of the group.
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeWorkerBundle } from './bundle';
-import { NodeInstance, type LineSink } from './launcher-instance';
-import type { Member, NodeSettings } from './launcher-node-config';
-import { ProcessMember, type ExitRecord } from './launcher-process';
-import { isAlive, waitStopped } from './launcher-procfs';
-import { generateSecret } from './launcher-secret';
-import { fetchStatus, waitForAgreedLeader } from './launcher-status';
+import { NodeInstance, type LineSink } from './instance';
+import type { Member, NodeSettings } from './node-config';
+import { ProcessMember, type ExitRecord } from './process';
+import { isAlive, waitStopped } from './procfs';
+import { generateSecret } from './secret';
+import { fetchStatus, waitForAgreedLeader } from './status';
 
-export type { Member } from './launcher-node-config';
-export type { ExitRecord } from './launcher-process';
-export type { StatusView } from './launcher-status';
+export type { Member } from './node-config';
+export type { ExitRecord } from './process';
+export type { StatusView } from './status';
 
 export interface LaunchOptions {
   /** Number of nodes (default 3). */
@@ -36,7 +36,7 @@ export interface LaunchOptions {
   logLevel?: string;
   /** Peer messages over WebSockets (the node's PEER_STREAMS); default on. */
   peerStreams?: boolean;
-  /** V8 flags for every node's workerd (default defaultV8Flags in client/workerd-v8-flags.ts). */
+  /** V8 flags for every node's workerd (default defaultV8Flags in launcher/workerd-v8-flags.ts). */
   v8Flags?: string[];
   /** Cluster secret; generated if absent. */
   secret?: string;

@@ -3,14 +3,14 @@
 // test can assert that a refused request reached nothing. The real node is
 // tested with its Durable Object elsewhere; this double only has to be
 // faithful to the NodeApi contract.
-import type { NodeApi, NotLeader, ReadOutcome, TimedOut, WriteOutcome } from '../node-api';
-import { encodeRequest, isRegister, registeredId } from '../kv/commands';
-import type { KvRegistered, KvRequest, KvResult, KvSuccess } from '../kv/commands';
-import { KvStateMachine } from '../kv/store';
-import type { Message } from '../raft/messages';
-import { unreachable } from '../raft/types';
-import { silentLogger } from '../raft/logger';
-import { createApp } from './app';
+import type { NodeApi, NotLeader, ReadOutcome, TimedOut, WriteOutcome } from '../../worker/node-api';
+import { encodeRequest, isRegister, registeredId } from '../../worker/kv/commands';
+import type { KvRegistered, KvRequest, KvResult, KvSuccess } from '../../worker/kv/commands';
+import { KvStateMachine } from '../../worker/kv/store';
+import type { Message } from '../../worker/raft/messages';
+import { unreachable } from '../../worker/raft/types';
+import { silentLogger } from '../../worker/raft/logger';
+import { createApp } from '../../worker/api/app';
 
 type NodeStatus = Awaited<ReturnType<NodeApi['status']>>;
 

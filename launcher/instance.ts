@@ -1,14 +1,14 @@
 // One Raft node as one Miniflare instance: its own workerd process, its own
 // port, its own persist folder. Used by the in-process cluster and by
-// client/node-process.ts.
+// launcher/node-process.ts.
 import { Log, LogLevel, Miniflare } from 'miniflare';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { bundleWorker, readWorkerSettings } from './bundle';
-import { nodeVars, type NodeSettings } from './launcher-node-config';
-import { pidListeningOn } from './launcher-procfs';
+import { nodeVars, type NodeSettings } from './node-config';
+import { pidListeningOn } from './procfs';
 import { coalesceRequestsVar, defaultV8Flags, useWorkerdV8Flags } from './workerd-v8-flags';
 
 export type LineSink = (line: string) => void;

@@ -5,7 +5,7 @@
 //   npm run client -- CLIENT_ID      (the seed's `yarn client $CLIENT_ID`)
 //
 // Flags may come anywhere; after `--` every word belongs to the command.
-import type { Token } from './cli-parse';
+import type { Token } from './parse';
 
 export const defaultNodes = ['http://127.0.0.1:8787', 'http://127.0.0.1:8788', 'http://127.0.0.1:8789'];
 

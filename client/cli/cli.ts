@@ -9,13 +9,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as readline from 'node:readline';
-import { RaftKvClient } from './client';
-import type { RaftKvClientOptions } from './client-types';
-import { cliUsage, parseArgs } from './cli-args';
-import type { CliOptions } from './cli-args';
-import { parseLine, parseTokens, usage } from './cli-parse';
-import { exitCodes, runCommand, usageError } from './cli-run';
-import type { Output } from './cli-run';
+import { RaftKvClient } from '../client';
+import type { RaftKvClientOptions } from '../client-types';
+import { cliUsage, parseArgs } from './args';
+import type { CliOptions } from './args';
+import { parseLine, parseTokens, usage } from './parse';
+import { exitCodes, runCommand, usageError } from './run';
+import type { Output } from './run';
 
 const historyLimit = 1000;
 

@@ -4,10 +4,10 @@
 // "node <id> listening on <url>", and stays up until SIGTERM or SIGINT.
 // Kill its process group with SIGKILL and run the same command again: the
 // node comes back with its data (Durable Object storage under --data).
-import { UsageError } from './launcher-flags';
-import { nodeUsage, parseNodeArgs } from './launcher-node-args';
-import { isAlive } from './launcher-procfs';
-import { loadOrCreateSecret } from './launcher-secret';
+import { UsageError } from './flags';
+import { nodeUsage, parseNodeArgs } from './node-args';
+import { isAlive } from './procfs';
+import { loadOrCreateSecret } from './secret';
 
 /** Set by the launcher: exit when the process that started us is gone (no orphans). */
 const exitWithParentVar = 'RAFT_KV_EXIT_WITH_PARENT';
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   }
   const settings = { ...args.settings, secret };
   // Loaded only now: Miniflare takes seconds to import, and argument errors should be instant.
-  const { NodeInstance } = await import('./launcher-instance');
+  const { NodeInstance } = await import('./instance');
   const node = new NodeInstance(settings, (line) => process.stdout.write(`${line}\n`));
 
   let stopping = false;

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root (the folder above client/). */
+/** The repository root (the folder above launcher/). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**

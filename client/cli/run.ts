@@ -1,11 +1,11 @@
 // Running one parsed command against the client and turning the result into
 // output lines and an exit code. No process or terminal access here: the
 // caller (cli.ts) prints the output.
-import type { RaftKvClient } from './client';
-import type { ClientError, RequestOptions } from './client-types';
-import type { Command } from './cli-parse';
-import { usage } from './cli-parse';
-import { errorLine, showValue, statusTable } from './cli-format';
+import type { RaftKvClient } from '../client';
+import type { ClientError, RequestOptions } from '../client-types';
+import type { Command } from './parse';
+import { usage } from './parse';
+import { errorLine, showValue, statusTable } from './format';
 
 export const exitCodes = {
   ok: 0,

@@ -1,4 +1,4 @@
-// A cluster member run as its own OS process (client/node-process.ts) in its
+// A cluster member run as its own OS process (launcher/node-process.ts) in its
 // own process group, so a crash is SIGKILL of the whole group and a pause is
 // SIGSTOP of the whole group.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -7,9 +7,9 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { prebuiltBundleVar, repoRoot } from './bundle';
-import type { LineSink } from './launcher-instance';
-import { formatPeers, type NodeSettings } from './launcher-node-config';
-import { processGroupMembers } from './launcher-procfs';
+import type { LineSink } from './instance';
+import { formatPeers, type NodeSettings } from './node-config';
+import { processGroupMembers } from './procfs';
 
 /**
  * `node --import <tsx loader> <script>`: runs a TypeScript script of this
@@ -23,7 +23,7 @@ export function tsxScriptCommand(script: string): { command: string; prefixArgs:
 }
 
 export function nodeProcessCommand(): { command: string; prefixArgs: string[] } {
-  return tsxScriptCommand('client/node-process.ts');
+  return tsxScriptCommand('launcher/node-process.ts');
 }
 
 /** The node-process flags for these settings (the secret travels in the environment). */

@@ -9,12 +9,12 @@ import { join, relative, resolve } from 'node:path';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { repoRoot } from './bundle';
-import { parseFlags, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from './launcher-flags';
-import { logLevels, nodeVars, type Member, type NodeSettings } from './launcher-node-config';
-import { waitGroupGone } from './launcher-process';
-import { processGroupMembers } from './launcher-procfs';
-import { loadOrCreateSecret } from './launcher-secret';
-import { waitForAgreedLeader } from './launcher-status';
+import { parseFlags, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from './flags';
+import { logLevels, nodeVars, type Member, type NodeSettings } from './node-config';
+import { waitGroupGone } from './process';
+import { processGroupMembers } from './procfs';
+import { loadOrCreateSecret } from './secret';
+import { waitForAgreedLeader } from './status';
 
 const usage = `usage: npm run dev:cluster -- [options]
   --nodes N                  number of nodes (default 3)

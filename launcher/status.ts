@@ -1,5 +1,5 @@
 // Reading /status from nodes and deciding who leads, for the launchers.
-import type { Member } from './launcher-node-config';
+import type { Member } from './node-config';
 
 /** The part of GET /status the launchers rely on. */
 export interface StatusView {

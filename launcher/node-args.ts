@@ -1,8 +1,8 @@
 // Command line and environment of `npm run node` / `npm run server`
-// (client/node-process.ts), resolved into one node's settings.
+// (launcher/node-process.ts), resolved into one node's settings.
 import { dirname, join, resolve } from 'node:path';
-import { parseFlags, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from './launcher-flags';
-import { isHttpUrl, logLevels, parsePeers, stripSlash, type Member, type NodeSettings } from './launcher-node-config';
+import { parseFlags, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from './flags';
+import { isHttpUrl, logLevels, parsePeers, stripSlash, type Member, type NodeSettings } from './node-config';
 import { defaultV8Flags, parseV8Flags } from './workerd-v8-flags';
 
 export const nodeUsage = `usage: npm run node -- --id n1 --port 8787 --peers n2=http://127.0.0.1:8788,n3=http://127.0.0.1:8789 --data .data/n1 [options]

@@ -2,12 +2,12 @@
 // memory (RSS of the workerd processes, plus node processes in process mode),
 // and the time to elect a new leader after the leader is SIGKILLed.
 //
-//   npx tsx client/launcher-measure.ts [--mode inprocess|process] [--runs 5]
+//   npx tsx launcher/measure.ts [--mode inprocess|process] [--runs 5]
 //       [--nodes 3] [--base-port 18790] [--election-timeout-ms 400] [--heartbeat-interval-ms 80]
-import { parseFlags, parseIntIn, parsePort, UsageError } from './launcher-flags';
-import { commandLine, rssKiB } from './launcher-procfs';
-import { agreedLeader, collectStatuses } from './launcher-status';
-import type { Cluster, Member } from './launcher';
+import { parseFlags, parseIntIn, parsePort, UsageError } from './flags';
+import { commandLine, rssKiB } from './procfs';
+import { agreedLeader, collectStatuses } from './status';
+import type { Cluster, Member } from './start-cluster';
 
 const known = {
   mode: 'string',
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const electionTimeoutMs = parseIntIn('--election-timeout-ms', f.get('election-timeout-ms') ?? '400', 1, 60_000);
   const heartbeatIntervalMs = parseIntIn('--heartbeat-interval-ms', f.get('heartbeat-interval-ms') ?? '80', 1, 60_000);
 
-  const { startCluster } = await import('./launcher');
+  const { startCluster } = await import('./start-cluster');
   const t0 = performance.now();
   const cluster = await startCluster({ mode, nodes, basePort, electionTimeoutMs, heartbeatIntervalMs, logLevel: 'warn' });
   const stop = async (): Promise<void> => {

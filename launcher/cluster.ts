@@ -3,12 +3,12 @@
 // leader once elected and every leader change; Ctrl-C stops everything.
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseFlags, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from './launcher-flags';
-import { logLevels } from './launcher-node-config';
-import { isAlive } from './launcher-procfs';
-import { loadOrCreateSecret } from './launcher-secret';
-import { agreedLeader, collectStatuses } from './launcher-status';
-import type { Cluster, LaunchOptions } from './launcher';
+import { parseFlags, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from './flags';
+import { logLevels } from './node-config';
+import { isAlive } from './procfs';
+import { loadOrCreateSecret } from './secret';
+import { agreedLeader, collectStatuses } from './status';
+import type { Cluster, LaunchOptions } from './start-cluster';
 import { defaultV8Flags, parseV8Flags } from './workerd-v8-flags';
 
 const usage = `usage: npm start -- [options]
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     if (verbose) console.log(`[${id}] ${line}`);
   };
 
-  // Listen for signals before the nodes start (see launcher-instance.ts on Miniflare's own handlers).
+  // Listen for signals before the nodes start (see instance.ts on Miniflare's own handlers).
   let cluster: Cluster | null = null;
   let stopping = false;
   let firstSignalAt = 0;
@@ -177,7 +177,7 @@ async function main(): Promise<void> {
   console.log(`starting ${args.options.nodes} nodes (${args.options.mode}), data in ${dataDir}` + (created ? ' (new cluster secret)' : ''));
   try {
     // Imported here: Miniflare takes seconds to load, and option errors should be instant.
-    const { startCluster } = await import('./launcher');
+    const { startCluster } = await import('./start-cluster');
     cluster = await startCluster({ ...args.options, secret, onLog });
   } catch (err) {
     process.stderr.write(`cluster: failed to start: ${(err as Error).message}\n`);

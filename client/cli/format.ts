@@ -1,5 +1,5 @@
 // Text rendering for the CLI: result lines, error lines and the status table.
-import type { ClientError, ClusterStatus } from './client-types';
+import type { ClientError, ClusterStatus } from '../client-types';
 
 /** One readable line for a failed operation, with what to do about an unknown outcome. */
 export function errorLine(error: ClientError): string {

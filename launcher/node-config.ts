@@ -24,7 +24,7 @@ export interface NodeSettings {
   logLevel?: string;
   /** Peer messages over WebSockets (PEER_STREAMS); the node's default when undefined. */
   peerStreams?: boolean;
-  /** V8 flags for the node's workerd (client/workerd-v8-flags.ts); default defaultV8Flags, [] for none. */
+  /** V8 flags for the node's workerd (launcher/workerd-v8-flags.ts); default defaultV8Flags, [] for none. */
   v8Flags?: string[];
 }
 
