@@ -2,7 +2,7 @@
 // by throwing: a bad argument is the caller's bug) and the shape check of a
 // node's /status answer.
 import { isRecord } from './client-http';
-import type { MemberRef, NodeStatus, PeerStatus } from './client-types';
+import type { MemberRef, NodeStatus, PeerStatus, Role } from './client-types';
 
 /** Limits of the HTTP API (issue 3). */
 export const limits = { keyMaxBytes: 512, valueMaxBytes: 64 * 1024, clientIdMaxChars: 128 } as const;
@@ -48,7 +48,7 @@ export function checkSerial(serial: number): void {
 export function parseNodeStatus(body: unknown): NodeStatus | null {
   if (!isRecord(body)) return null;
   const { id, url, role, term } = body;
-  if (typeof id !== 'string' || typeof url !== 'string' || typeof role !== 'string' || typeof term !== 'number') {
+  if (typeof id !== 'string' || typeof url !== 'string' || !isRole(role) || typeof term !== 'number') {
     return null;
   }
   const peers = Array.isArray(body.peers) ? body.peers.map(parsePeer).filter((p): p is PeerStatus => p !== null) : [];
@@ -64,6 +64,13 @@ export function parseNodeStatus(body: unknown): NodeStatus | null {
     lastLogTerm: num(body.lastLogTerm),
     peers,
   };
+}
+
+/** Every role a node can report, so a /status answer can be checked at run time. */
+const roles = { follower: true, precandidate: true, candidate: true, leader: true } as const satisfies Record<Role, true>;
+
+function isRole(x: unknown): x is Role {
+  return typeof x === 'string' && Object.hasOwn(roles, x);
 }
 
 function parseMember(x: unknown): MemberRef | null {

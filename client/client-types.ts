@@ -2,6 +2,13 @@
 // options and the tagged results. Expected outcomes (not found, cas mismatch,
 // timeout, no leader) are results, never exceptions; the library throws only
 // for bad arguments and bugs.
+// The /status types come from the node itself (type-only imports: nothing of
+// worker/ is bundled into the library).
+import type { StatusReport } from '../worker/node-api';
+import type { PeerStatus } from '../worker/raft/node';
+import type { Member, Role } from '../worker/raft/types';
+
+export type { Role };
 
 export interface RaftKvClientOptions {
   /** Node base URLs (`http://127.0.0.1:8787`); a bare port means 127.0.0.1:PORT. At least one. */
@@ -112,32 +119,10 @@ export type CasResult =
   | { ok: true; swapped: false; current: string | null }
   | Failure;
 
-export interface MemberRef {
-  id: string;
-  url: string;
-}
-
-export interface PeerStatus {
-  id: string;
-  url: string;
-  matchIndex: number;
-  nextIndex: number;
-  lastContactMs: number | null;
-}
-
-/** A node's `GET /status` answer. */
-export interface NodeStatus {
-  id: string;
-  url: string;
-  role: string;
-  term: number;
-  leader: MemberRef | null;
-  commitIndex: number;
-  appliedIndex: number;
-  lastLogIndex: number;
-  lastLogTerm: number;
-  peers: PeerStatus[];
-}
+/** A node's GET /status answer, as the node defines it (worker/node-api.ts). */
+export type NodeStatus = StatusReport;
+export type MemberRef = Member;
+export type { PeerStatus };
 
 export type NodeStatusResult =
   | { url: string; reachable: true; status: NodeStatus }

@@ -345,6 +345,12 @@ describe('status', () => {
     expect(s.nodes[0]).toMatchObject({ reachable: true, status: { id: 'n1', commitIndex: 5, appliedIndex: 4 } });
     expect(s.nodes[2]).toMatchObject({ reachable: false, error: expect.stringMatching(/refused/) });
   });
+
+  it('marks an answer whose role is not one a node reports as malformed', async () => {
+    const odd = await node(() => ({ status: 200, json: { id: 'n1', url: 'http://n1', role: 'king', term: 1, leader: null } }));
+    const s = await new RaftKvClient({ nodes: [odd.url] }).status();
+    expect(s.nodes[0]).toMatchObject({ reachable: false, error: expect.stringMatching(/malformed status/) });
+  });
 });
 
 describe('backoff', () => {

@@ -18,7 +18,8 @@ import { fetchStatus, waitForAgreedLeader } from './status';
 
 export type { Member } from './node-config';
 export type { ExitRecord } from './process';
-export type { StatusView } from './status';
+import type { StatusReport } from '../worker/node-api';
+export type { StatusReport };
 
 export interface LaunchOptions {
   /** Number of nodes (default 3). */
@@ -62,7 +63,7 @@ export interface Cluster {
   /** The node a majority agrees leads (and that says so itself). */
   waitForLeader(timeoutMs?: number): Promise<Member>;
   /** GET /status of one node (throws if it does not answer). */
-  status(id: string): Promise<unknown>;
+  status(id: string): Promise<StatusReport>;
   /** Live OS processes of a node: its workerd (inprocess) or its process group (process). */
   pids(id: string): number[];
   /** The buffered log lines of a node. */

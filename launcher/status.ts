@@ -1,24 +1,13 @@
 // Reading /status from nodes and deciding who leads, for the launchers.
+import type { StatusReport } from '../worker/node-api';
 import type { Member } from './node-config';
 
-/** The part of GET /status the launchers rely on. */
-export interface StatusView {
-  id: string;
-  url: string;
-  role: string;
-  term: number;
-  leader: Member | null;
-  commitIndex: number;
-  appliedIndex: number;
-  lastLogIndex: number;
-}
-
 /** GET <url>/status; throws on a network error, a timeout or a non-200 answer. */
-export async function fetchStatus(url: string, timeoutMs = 1000): Promise<StatusView> {
+export async function fetchStatus(url: string, timeoutMs = 1000): Promise<StatusReport> {
   const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   if (!res.ok) throw new Error(`GET ${url}/status answered ${res.status}: ${text.slice(0, 200)}`);
-  return JSON.parse(text) as StatusView;
+  return JSON.parse(text) as StatusReport;
 }
 
 /**
@@ -26,7 +15,7 @@ export async function fetchStatus(url: string, timeoutMs = 1000): Promise<Status
  * that answered) names the same node in the same term, and that node itself
  * says it leads in that term. Otherwise null.
  */
-export function agreedLeader(statuses: StatusView[], clusterSize: number): Member | null {
+export function agreedLeader(statuses: StatusReport[], clusterSize: number): Member | null {
   const majority = Math.floor(clusterSize / 2) + 1;
   for (const s of statuses) {
     if (s.role !== 'leader') continue;
@@ -37,7 +26,7 @@ export function agreedLeader(statuses: StatusView[], clusterSize: number): Membe
 }
 
 /** Statuses of every member that answers (the others are skipped). */
-export async function collectStatuses(members: Member[], timeoutMs = 500): Promise<StatusView[]> {
+export async function collectStatuses(members: Member[], timeoutMs = 500): Promise<StatusReport[]> {
   const answers = await Promise.allSettled(members.map((m) => fetchStatus(m.url, timeoutMs)));
   return answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
 }
@@ -50,7 +39,7 @@ export async function waitForAgreedLeader(
   pollMs = 50,
 ): Promise<Member> {
   const deadline = Date.now() + timeoutMs;
-  let last: StatusView[] = [];
+  let last: StatusReport[] = [];
   for (;;) {
     last = await collectStatuses(members, Math.min(500, Math.max(50, deadline - Date.now())));
     const leader = agreedLeader(last, clusterSize);

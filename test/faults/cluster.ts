@@ -4,6 +4,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import type { StatusReport } from '../../worker/node-api';
 import { Network } from './network';
 import { NodeRunner, type CrashRecord } from './node-runner';
 
@@ -19,16 +20,6 @@ export interface ClusterOptions {
   logLevel: string;
   startTimeoutMs: number;
   now: () => number;
-}
-
-/** The fields of GET /status the test reads. */
-export interface StatusView {
-  id: string;
-  role: string;
-  term: number;
-  leader: { id: string; url: string } | null;
-  commitIndex: number;
-  appliedIndex: number;
 }
 
 export class FaultCluster {
@@ -101,13 +92,13 @@ export class FaultCluster {
     await this.node(id).start(this.opts.startTimeoutMs);
   }
 
-  async status(id: string, timeoutMs = 500): Promise<StatusView | null> {
+  async status(id: string, timeoutMs = 500): Promise<StatusReport | null> {
     const r = this.node(id);
     if (r.state !== 'running') return null;
     try {
       const res = await fetch(`${r.url}/status`, { signal: AbortSignal.timeout(timeoutMs) });
       if (!res.ok) return null;
-      return (await res.json()) as StatusView;
+      return (await res.json()) as StatusReport;
     } catch {
       return null;
     }
@@ -116,7 +107,7 @@ export class FaultCluster {
   /** The leader with the highest term among running nodes that say they lead, or null. */
   async leader(): Promise<string | null> {
     const all = await Promise.all(this.ids.map((id) => this.status(id)));
-    let best: StatusView | null = null;
+    let best: StatusReport | null = null;
     for (const s of all) if (s && s.role === 'leader' && (!best || s.term > best.term)) best = s;
     return best?.id ?? null;
   }

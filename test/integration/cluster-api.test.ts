@@ -6,7 +6,7 @@
 // frozen while the others move on, and losing two of five nodes.
 // Ports 19700-19704. Every wait is a bounded poll; no timing is asserted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster, type Member, type StatusView } from '../../launcher/start-cluster';
+import { startCluster, type Cluster, type Member, type StatusReport } from '../../launcher/start-cluster';
 import { eventually, http, identity, put, read, runId, settle, sleep, timing, type Answer, type Send } from './cluster-http';
 
 describe('5-node in-process cluster', () => {
@@ -15,7 +15,7 @@ describe('5-node in-process cluster', () => {
   /** Every write acknowledged so far: key → value (null: deleted). */
   const acked = new Map<string, string | null>();
 
-  const status = async (id: string): Promise<StatusView> => (await cluster.status(id)) as StatusView;
+  const status = async (id: string): Promise<StatusReport> => cluster.status(id);
   const leader = (): Promise<Member> => cluster.waitForLeader(30_000);
   const followerOf = (l: Member, skip = 0): Member => cluster.members.filter((m) => m.id !== l.id)[skip]!;
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster, type StatusView } from '../../launcher/start-cluster';
+import { startCluster, type Cluster, type StatusReport } from '../../launcher/start-cluster';
 import { tsxScriptCommand, waitGroupGone } from '../../launcher/process';
 import { processGroupMembers, processState } from '../../launcher/procfs';
 
@@ -67,8 +67,8 @@ describe('process-mode cluster', () => {
     expect(await put(next.url, 'p2', 'two')).toBe(200);
 
     await cluster.restart(leader.id);
-    const target = ((await cluster.status(next.id)) as StatusView).commitIndex;
-    const s = await eventually(async () => (await cluster.status(leader.id)) as StatusView, (v) => v.appliedIndex >= target, 15_000);
+    const target = (await cluster.status(next.id)).commitIndex;
+    const s = await eventually(async () => cluster.status(leader.id), (v) => v.appliedIndex >= target, 15_000);
     expect(s?.appliedIndex).toBeGreaterThanOrEqual(target);
     expect(cluster.crashes()).toEqual([]);
     // --peer-streams off reached the nodes through their command lines: no status reports streams.
@@ -143,7 +143,7 @@ describe("the single-node command (seed's environment form)", () => {
     expect(run.output.some((l) => l.includes(`cluster secret created in ${join(dir, 'cluster-secret')}`))).toBe(true);
     expect(statSync(join(dir, 'cluster-secret')).mode & 0o777).toBe(0o600);
     // A single-node cluster elects itself.
-    const leader = await eventually(() => fetch(`${url}/status`).then((r) => r.json() as Promise<StatusView>), (s) => s.role === 'leader', 10_000);
+    const leader = await eventually(() => fetch(`${url}/status`).then((r) => r.json() as Promise<StatusReport>), (s) => s.role === 'leader', 10_000);
     expect(leader?.role).toBe('leader');
     expect(await put(url, 'durable', 'yes')).toBe(200);
 

@@ -3,7 +3,7 @@
 // catch-up, pause/resume; plus the single-node command's argument checks.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster, type StatusView } from '../../launcher/start-cluster';
+import { startCluster, type Cluster } from '../../launcher/start-cluster';
 import { parseNodeArgs } from '../../launcher/node-args';
 import { nodeProcessArgs, tsxScriptCommand } from '../../launcher/process';
 import { nodeVars } from '../../launcher/node-config';
@@ -122,16 +122,16 @@ describe('in-process cluster (3 Miniflare instances)', () => {
     await cluster.restart(leader.id);
     console.log(`restart of ${leader.id} took ${(performance.now() - t1).toFixed(0)} ms`);
     expect(cluster.pids(leader.id)).toHaveLength(1);
-    const target = ((await cluster.status(next.id)) as StatusView).commitIndex;
+    const target = (await cluster.status(next.id)).commitIndex;
     const caughtUp = await eventually(
-      async () => (await cluster.status(leader.id)) as StatusView,
+      async () => cluster.status(leader.id),
       (s) => s.appliedIndex >= target,
       15_000,
     );
     expect(caughtUp.appliedIndex).toBeGreaterThanOrEqual(target);
     // The new leader's stream to the restarted node opens again (after its backoff); POSTs carried the catch-up meanwhile.
     const streams = await eventually(
-      async () => ((await cluster.status(next.id)) as StatusReport).streams,
+      async () => (await cluster.status(next.id)).streams,
       (s) => s?.[leader.id] === 'open',
       15_000,
     );
@@ -150,9 +150,9 @@ describe('in-process cluster (3 Miniflare instances)', () => {
     } finally {
       await cluster.resume(follower.id);
     }
-    const target = ((await cluster.status(leader.id)) as StatusView).commitIndex;
+    const target = (await cluster.status(leader.id)).commitIndex;
     const s = await eventually(
-      async () => (await cluster.status(follower.id)) as StatusView,
+      async () => cluster.status(follower.id),
       (v) => v.appliedIndex >= target,
       10_000,
     );
