@@ -3,9 +3,9 @@
 // client call with performance.now(), so it includes leader discovery and any
 // retries the client makes, as a user of the client would see it.
 import { RaftKvClient } from '../client/client';
-import { LeanHttpClient, leanAgent } from './http-client';
-import { RawHttpClient } from './raw-client';
-import type { LoadClient } from './load-client';
+import { LeanHttpClient, leanAgent } from './clients/http-client';
+import { RawHttpClient } from './clients/raw-client';
+import type { LoadClient } from './clients/load-client';
 import type { ClientKind, Mix } from './options';
 import { SampleBuffer, summarize, type LatencySummary } from './stats';
 

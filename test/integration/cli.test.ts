@@ -11,7 +11,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster } from '../../launcher/start-cluster';
 import type { Cluster } from '../../launcher/start-cluster';
-import { closedPortUrl } from '../../test/doubles/fake-http-node';
+import { closedPortUrl } from '../doubles/fake-http-node';
 
 const root = resolve(__dirname, '../..');
 const tsx = join(root, 'node_modules/.bin/tsx');

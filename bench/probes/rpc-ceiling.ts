@@ -1,4 +1,4 @@
-// `npx tsx bench/rpc-ceiling.ts [--variant plain|rpc|shared] [--concurrency 1,64]
+// `npx tsx bench/probes/rpc-ceiling.ts [--variant plain|rpc|shared] [--concurrency 1,64]
 //   [--seconds 5] [--rounds 2] [--v8-flags="..."] [--port 19877]`
 //
 // What one workerd can do with no Raft at all, to tell the runtime's cost
@@ -21,11 +21,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { pidListeningOn } from '../launcher/procfs';
-import { cpuMs } from './procstat';
-import { defaultV8Flags, parseV8Flags, useWorkerdV8Flags } from '../launcher/workerd-v8-flags';
-import { runLoad } from './load';
-import { fmt } from './run';
+import { pidListeningOn } from '../../launcher/procfs';
+import { cpuMs } from '../procstat';
+import { defaultV8Flags, parseV8Flags, useWorkerdV8Flags } from '../../launcher/workerd-v8-flags';
+import { runLoad } from '../load';
+import { fmt } from '../run';
 
 type Variant = 'plain' | 'rpc' | 'shared';
 

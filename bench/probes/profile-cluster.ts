@@ -6,11 +6,11 @@ import { Log, LogLevel, Miniflare } from 'miniflare';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { bundleWorker, readWorkerSettings, workerEntryPath } from '../launcher/bundle';
-import { nodeVars, type Member } from '../launcher/node-config';
-import { pidListeningOn } from '../launcher/procfs';
-import { generateSecret } from '../launcher/secret';
-import { coalesceRequestsVar, defaultV8Flags, useWorkerdV8Flags } from '../launcher/workerd-v8-flags';
+import { bundleWorker, readWorkerSettings, workerEntryPath } from '../../launcher/bundle';
+import { nodeVars, type Member } from '../../launcher/node-config';
+import { pidListeningOn } from '../../launcher/procfs';
+import { generateSecret } from '../../launcher/secret';
+import { coalesceRequestsVar, defaultV8Flags, useWorkerdV8Flags } from '../../launcher/workerd-v8-flags';
 
 export interface ProfileClusterOptions {
   size: number;

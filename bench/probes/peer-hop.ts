@@ -1,4 +1,4 @@
-// `npx tsx bench/peer-hop.ts [--round-trips 1500] [--rounds 4] [--v8-flags="..."]`
+// `npx tsx bench/probes/peer-hop.ts [--round-trips 1500] [--rounds 4] [--v8-flags="..."]`
 //
 // What one message to a peer costs in the runtime, with no Raft: two
 // workerds, A and B, each a Worker with one SQLite-backed Durable Object, on
@@ -15,9 +15,9 @@ import { Log, LogLevel, Miniflare } from 'miniflare';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pidListeningOn } from '../launcher/procfs';
-import { cpuMs } from './procstat';
-import { defaultV8Flags, parseV8Flags, useWorkerdV8Flags } from '../launcher/workerd-v8-flags';
+import { pidListeningOn } from '../../launcher/procfs';
+import { cpuMs } from '../procstat';
+import { defaultV8Flags, parseV8Flags, useWorkerdV8Flags } from '../../launcher/workerd-v8-flags';
 
 const worker = `
 import { DurableObject } from 'cloudflare:workers';

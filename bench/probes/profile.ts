@@ -1,4 +1,4 @@
-// `npx tsx bench/profile.ts [--mix write=1] [--concurrency 8] [--seconds 5]
+// `npx tsx bench/probes/profile.ts [--mix write=1] [--concurrency 8] [--seconds 5]
 //   [--direct] [--entry path/to/index.ts] [--interval-us 250] [--no-js] [--no-coalesce]`
 //
 // Where the time goes. Starts a Miniflare cluster whose workerd processes
@@ -12,16 +12,16 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { repoRoot } from '../launcher/bundle';
-import { waitForAgreedLeader } from '../launcher/status';
+import { repoRoot } from '../../launcher/bundle';
+import { waitForAgreedLeader } from '../../launcher/status';
 import { listTargets, startProfiling, type CpuProfile } from './cdp';
 import { sourceMap, summarizeProfile, type Row } from './cpu-profile';
-import { prefill, runLoad } from './load';
-import { parseMix, type ClientKind, type Mix } from './options';
-import { allFree } from './ports';
-import { cpuBetween, sampleCpu, type Watched } from './procstat';
+import { prefill, runLoad } from '../load';
+import { parseMix, type ClientKind, type Mix } from '../options';
+import { allFree } from '../ports';
+import { cpuBetween, sampleCpu, type Watched } from '../procstat';
 import { startProfileCluster } from './profile-cluster';
-import { fmt } from './run';
+import { fmt } from '../run';
 
 interface ProfileOptions {
   mix: Mix;
