@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compare, formatComparison, roundOrder, type Sample } from './ab-summary';
-import { AbUsageError, parseAbArgs } from './ab';
+import { UsageError } from '../common/args';
+import { parseAbArgs } from './ab';
 
 const sample = (side: 'A' | 'B', round: number, opsPerSec: number, p50Ms: number, cpuMsPerOp = 1): Sample => ({
   side,
@@ -50,13 +51,15 @@ describe('interleaved A/B', () => {
     if (parsed === 'help') throw new Error('unexpected help');
     expect(parsed.levels).toEqual([1, 64]);
     expect(parsed.options).toMatchObject({ dirs: { A: '/tmp/base' }, rounds: 4, durationMs: 2000, mix: { write: 0, read: 1 } });
-    const args = parseAbArgs(['--a', '.', '--a-arg', '--v8-flags=', '--b-arg', '--v8-flags=--max-semi-space-size=1 --single-threaded-gc', '--b-arg', '--slowdown=2']);
+    const args = parseAbArgs(['--a', '.', '--a-arg=--v8-flags=', '--b-arg=--v8-flags=--max-semi-space-size=1 --single-threaded-gc', '--b-arg=--slowdown=2']);
     if (args === 'help') throw new Error('unexpected help');
     expect(args.options.clusterArgs).toEqual({ A: ['--v8-flags='], B: ['--v8-flags=--max-semi-space-size=1 --single-threaded-gc', '--slowdown=2'] });
     expect(parseAbArgs(['--help'])).toBe('help');
-    expect(() => parseAbArgs([])).toThrow(AbUsageError);
-    expect(() => parseAbArgs(['--a', 'x', '--rounds', '0'])).toThrow(/positive/);
-    expect(() => parseAbArgs(['--a', 'x', '--client', 'curl'])).toThrow(/raw, http or client/);
-    expect(() => parseAbArgs(['--a', 'x', '--bogus', '1'])).toThrow(/unknown flag/);
+    expect(() => parseAbArgs([])).toThrow(UsageError);
+    expect(() => parseAbArgs(['--a', 'x', '--rounds', '0'])).toThrow(/--rounds must be a number greater than 0/);
+    expect(() => parseAbArgs(['--a', 'x', '--client', 'curl'])).toThrow(/--client must be one of raw\|http\|client/);
+    expect(() => parseAbArgs(['--a', 'x', '--bogus', '1'])).toThrow(/unknown option --bogus/);
+    // A flag's value that starts with a dash must be attached with `=`.
+    expect(() => parseAbArgs(['--a', 'x', '--a-arg', '--v8-flags='])).toThrow(/--a-arg needs a value/);
   });
 });

@@ -14,7 +14,8 @@ import { repoRoot } from '../launcher/bundle';
 import { pidListeningOn, processTree } from '../launcher/procfs';
 import { compare, formatComparison, roundOrder, type Sample, type Side } from './ab-summary';
 import { prefill, runLoad } from './load';
-import { parseMix, UsageError, type ClientKind, type Mix } from './options';
+import { parseFlags, parseNonNegative, parseOneOf, parsePositive, UsageError } from '../common/args';
+import { parseMix, type ClientKind, type Mix } from './options';
 import { findFreeBase } from './ports';
 import { cpuMs } from './procstat';
 import { parseArgsOrExit, runIfEntry } from './entry';
@@ -39,8 +40,8 @@ export const abUsage = `npx tsx bench/ab.ts --a DIR [--b DIR] [options]
 
   --a DIR            checkout A (the baseline; needs its own node_modules, e.g. a symlink)
   --b DIR            checkout B (default: this checkout)
-  --a-arg FLAG       one more argument for A's launcher, e.g. "--v8-flags=" (repeatable;
-                     --b-arg for B): with --a . it compares one checkout under two settings
+  --a-arg=FLAG       one more argument for A's launcher, e.g. --a-arg=--v8-flags= (repeatable;
+                     --b-arg=FLAG for B; "=" because FLAG starts with a dash): with --a . it compares one checkout under two settings
   --rounds N         rounds; each measures A and B once (default 6)
   --concurrency N    closed-loop clients (default 1)
   --duration S       seconds measured per load (default 3)
@@ -51,8 +52,6 @@ export const abUsage = `npx tsx bench/ab.ts --a DIR [--b DIR] [options]
 
 Example: git worktree add /tmp/base main && ln -s "$PWD/node_modules" /tmp/base/node_modules
          npx tsx bench/ab.ts --a /tmp/base --concurrency 1,64`;
-
-export class AbUsageError extends Error {}
 
 /** Parses the flags; `--concurrency` may list several levels, each compared on its own. */
 export function parseAbArgs(argv: string[]): { options: AbOptions; levels: number[] } | 'help' {
@@ -70,56 +69,32 @@ export function parseAbArgs(argv: string[]): { options: AbOptions; levels: numbe
     nodes: 3,
   };
   let levels = [1];
-  const positive = (flag: string, v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new AbUsageError(`${flag} needs a positive number, not "${v}"`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i] as string;
-    if (flag === '--help' || flag === '-h') return 'help';
-    const value = argv[i + 1];
-    if (value === undefined) throw new AbUsageError(`${flag} needs a value`);
-    i++;
-    switch (flag) {
-      case '--a':
-        o.dirs.A = resolve(value);
-        break;
-      case '--b':
-        o.dirs.B = resolve(value);
-        break;
-      case '--a-arg':
-      case '--b-arg':
-        o.clusterArgs[flag === '--a-arg' ? 'A' : 'B'].push(value);
-        break;
-      case '--rounds':
-        o.rounds = Math.floor(positive(flag, value));
-        break;
-      case '--concurrency':
-        levels = value.split(',').map((v) => Math.floor(positive(flag, v)));
-        break;
-      case '--duration':
-        o.durationMs = positive(flag, value) * 1000;
-        break;
-      case '--warmup':
-        o.warmupMs = Number(value) * 1000;
-        if (!(o.warmupMs >= 0)) throw new AbUsageError(`--warmup needs a number of seconds, not "${value}"`);
-        break;
-      case '--mix':
-        o.mix = parseMix(value);
-        break;
-      case '--client':
-        if (value !== 'raw' && value !== 'http' && value !== 'client') throw new AbUsageError(`--client must be raw, http or client`);
-        o.client = value;
-        break;
-      case '--nodes':
-        o.nodes = Math.floor(positive(flag, value));
-        break;
-      default:
-        throw new AbUsageError(`unknown flag ${flag}`);
-    }
-  }
-  if (o.dirs.A === '') throw new AbUsageError('--a DIR is required');
+  const { values: v } = parseFlags(argv, {
+    a: { type: 'string' },
+    b: { type: 'string' },
+    'a-arg': { type: 'string', multiple: true },
+    'b-arg': { type: 'string', multiple: true },
+    rounds: { type: 'string' },
+    concurrency: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    mix: { type: 'string' },
+    client: { type: 'string' },
+    nodes: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (v.help) return 'help';
+  if (v.a !== undefined) o.dirs.A = resolve(v.a);
+  if (v.b !== undefined) o.dirs.B = resolve(v.b);
+  o.clusterArgs = { A: v['a-arg'] ?? [], B: v['b-arg'] ?? [] };
+  if (v.rounds !== undefined) o.rounds = Math.floor(parsePositive('--rounds', v.rounds));
+  if (v.concurrency !== undefined) levels = v.concurrency.split(',').map((c) => Math.floor(parsePositive('--concurrency', c)));
+  if (v.duration !== undefined) o.durationMs = parsePositive('--duration', v.duration) * 1000;
+  if (v.warmup !== undefined) o.warmupMs = parseNonNegative('--warmup', v.warmup) * 1000;
+  if (v.mix !== undefined) o.mix = parseMix(v.mix);
+  if (v.client !== undefined) o.client = parseOneOf('--client', v.client, ['raw', 'http', 'client'] as const);
+  if (v.nodes !== undefined) o.nodes = Math.floor(parsePositive('--nodes', v.nodes));
+  if (o.dirs.A === '') throw new UsageError('--a DIR is required');
   return { options: o, levels };
 }
 
@@ -250,7 +225,7 @@ export async function runAb(o: AbOptions, levels: number[], log: (line: string) 
 }
 
 async function main(): Promise<void> {
-  const parsed = parseArgsOrExit('ab', abUsage, parseAbArgs, (err) => err instanceof AbUsageError || err instanceof UsageError);
+  const parsed = parseArgsOrExit('ab', abUsage, parseAbArgs);
   if (parsed === null) return;
   const { options, levels } = parsed;
   const results = await runAb(options, levels, (line) => process.stderr.write(`${line}\n`));

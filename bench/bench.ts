@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { repoRoot } from '../launcher/bundle';
-import { parseOptions, usage, UsageError, type BenchOptions } from './options';
+import { parseOptions, usage, type BenchOptions } from './options';
 import { formatSummary, summarizeRuns } from './report';
 import { reportMeta, runOnce, type BenchReport } from './run';
 import { parseArgsOrExit, runIfEntry } from './entry';
@@ -27,7 +27,7 @@ export async function runBench(o: BenchOptions, log: (line: string) => void = ()
 }
 
 async function main(): Promise<void> {
-  const opts = parseArgsOrExit('bench', usage, parseOptions, (err) => err instanceof UsageError);
+  const opts = parseArgsOrExit('bench', usage, parseOptions);
   if (opts === null) return;
   const log = (line: string): void => {
     if (!opts.quiet) process.stderr.write(`${line}\n`);

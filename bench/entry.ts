@@ -3,19 +3,20 @@
 // process exits 0 when it resolves, 1 (with the stack) when it throws.
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UsageError } from '../common/args';
 
 /**
- * Parses the command line with `parse`. A usage error (`isUsageError`) prints
+ * Parses the command line with `parse`. A UsageError prints
  * "<name>: <message>" and the usage, and exits 2; --help prints the usage and
  * gives null.
  */
-export function parseArgsOrExit<T>(name: string, usage: string, parse: (argv: string[]) => T | 'help', isUsageError: (err: unknown) => boolean): T | null {
+export function parseArgsOrExit<T>(name: string, usage: string, parse: (argv: string[]) => T | 'help'): T | null {
   let parsed: T | 'help';
   try {
     parsed = parse(process.argv.slice(2));
   } catch (err) {
-    if (!isUsageError(err)) throw err;
-    process.stderr.write(`${name}: ${(err as Error).message}\n\n${usage}\n`);
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${name}: ${err.message}\n\n${usage}\n`);
     process.exit(2);
   }
   if (parsed === 'help') {

@@ -6,6 +6,7 @@
 //     [--mix write=1.0 --mix read=1.0 ...] [--json out.json]
 //     [--failover] [--failover-trials 5] [--runs N] [--base-port 18900]
 
+import { parseFlags, parseIntIn, parseNonNegative, parseOneOf, parsePort, parsePositive, UsageError } from '../common/args';
 import { defaultV8Flags, parseV8Flags } from '../launcher/workerd-v8-flags';
 
 export type Mode = 'miniflare' | 'process' | 'wrangler';
@@ -53,8 +54,6 @@ export interface BenchOptions {
   quiet: boolean;
 }
 
-export class UsageError extends Error {}
-
 export const usage = `npm run bench -- [options]
 
   --start                  start a cluster (default unless --nodes is given)
@@ -83,7 +82,7 @@ export const usage = `npm run bench -- [options]
   --election-timeout-ms N  node setting for a started cluster (default: the node's own)
   --heartbeat-interval-ms N
   --log-level L            node log level (default warn)
-  --v8-flags "F ..."       V8 flags for a started cluster's workerds (default: the launcher's,
+  --v8-flags="F ..."      V8 flags for a started cluster's workerds (default: the launcher's,
                            ${defaultV8Flags.join(' ')}; "" for none)
   --no-load                skip the load levels
   --quiet                  print only the summary tables`;
@@ -115,25 +114,8 @@ function round2(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
-function positiveInt(flag: string, text: string | undefined): number {
-  const n = Number(text);
-  if (text === undefined || !Number.isInteger(n) || n < 1) throw new UsageError(`${flag} needs a positive integer, got ${text}`);
-  return n;
-}
-
-function v8FlagsArg(flag: string, text: string | undefined): string[] {
-  if (text === undefined) throw new UsageError(`${flag} needs a value ("" for none)`);
-  try {
-    return parseV8Flags(flag, text);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
-
-function nonNegativeNumber(flag: string, text: string | undefined): number {
-  const n = Number(text);
-  if (text === undefined || text.trim() === '' || !(n >= 0)) throw new UsageError(`${flag} needs a number >= 0, got ${text}`);
-  return n;
+function positiveInt(flag: string, text: string): number {
+  return parseIntIn(flag, text, 1, Number.MAX_SAFE_INTEGER);
 }
 
 export function parseOptions(argv: string[]): BenchOptions | 'help' {
@@ -163,123 +145,73 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     skipLoad: false,
     quiet: false,
   };
-  let started = false;
-  for (let i = 0; i < argv.length; i++) {
-    const raw = argv[i]!;
-    const eq = raw.indexOf('=');
-    // --flag=value and --flag value are both accepted; --mix write=1 keeps its '='.
-    const inline = raw.startsWith('--') && eq > 0 && raw.slice(0, eq) !== '--mix' ? raw.slice(eq + 1) : undefined;
-    const flag = inline !== undefined ? raw.slice(0, eq) : raw;
-    const value = (): string | undefined => (inline !== undefined ? inline : argv[++i]);
-    switch (flag) {
-      case '--help':
-      case '-h':
-        return 'help';
-      case '--start':
-        started = true;
-        break;
-      case '--nodes': {
-        const v = value();
-        if (!v) throw new UsageError('--nodes needs a comma-separated list of URLs');
-        o.nodes = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
-        break;
-      }
-      case '--cluster-size':
-        o.clusterSize = positiveInt(flag, value());
-        break;
-      case '--mode': {
-        const v = value();
-        if (v !== 'miniflare' && v !== 'process' && v !== 'wrangler') {
-          throw new UsageError(`--mode must be miniflare, process or wrangler, got ${v}`);
-        }
-        o.mode = v;
-        break;
-      }
-      case '--concurrency': {
-        const v = value() ?? '';
-        o.concurrency = v.split(',').map((s) => positiveInt('--concurrency', s.trim()));
-        break;
-      }
-      case '--duration':
-        o.durationS = nonNegativeNumber(flag, value());
-        if (o.durationS === 0) throw new UsageError('--duration must be more than 0');
-        break;
-      case '--warmup':
-        o.warmupS = nonNegativeNumber(flag, value());
-        break;
-      case '--value-size':
-        o.valueSize = positiveInt(flag, value());
-        break;
-      case '--keys':
-        o.keys = positiveInt(flag, value());
-        break;
-      case '--mix': {
-        const v = value();
-        if (!v) throw new UsageError('--mix needs a value such as write=1.0');
-        for (const one of v.split(';')) if (one.trim() !== '') o.mixes.push(parseMix(one));
-        break;
-      }
-      case '--client': {
-        const v = value();
-        if (v !== 'client' && v !== 'http' && v !== 'raw') throw new UsageError(`--client must be client, http or raw, got ${v}`);
-        o.client = v;
-        break;
-      }
-      case '--json': {
-        const v = value();
-        if (!v) throw new UsageError('--json needs a file name');
-        o.jsonPath = v;
-        break;
-      }
-      case '--failover':
-        o.failover = true;
-        break;
-      case '--failover-trials':
-        o.failoverTrials = positiveInt(flag, value());
-        break;
-      case '--runs':
-        o.runs = positiveInt(flag, value());
-        break;
-      case '--base-port':
-        o.basePort = positiveInt(flag, value());
-        o.basePortExplicit = true;
-        break;
-      case '--data-dir': {
-        const v = value();
-        if (!v) throw new UsageError('--data-dir needs a folder');
-        o.dataDir = v;
-        break;
-      }
-      case '--idle':
-        o.idleS = nonNegativeNumber(flag, value());
-        break;
-      case '--election-timeout-ms':
-        o.electionTimeoutMs = positiveInt(flag, value());
-        break;
-      case '--heartbeat-interval-ms':
-        o.heartbeatIntervalMs = positiveInt(flag, value());
-        break;
-      case '--log-level': {
-        const v = value();
-        if (v !== 'debug' && v !== 'info' && v !== 'warn' && v !== 'error') {
-          throw new UsageError(`--log-level must be debug, info, warn or error, got ${v}`);
-        }
-        o.logLevel = v;
-        break;
-      }
-      case '--v8-flags':
-        o.v8Flags = v8FlagsArg(flag, value());
-        break;
-      case '--no-load':
-        o.skipLoad = true;
-        break;
-      case '--quiet':
-        o.quiet = true;
-        break;
-      default:
-        throw new UsageError(`unknown argument "${raw}"`);
-    }
+  const { values: v } = parseFlags(argv, {
+    help: { type: 'boolean', short: 'h' },
+    start: { type: 'boolean' },
+    nodes: { type: 'string' },
+    'cluster-size': { type: 'string' },
+    mode: { type: 'string' },
+    concurrency: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    'value-size': { type: 'string' },
+    keys: { type: 'string' },
+    mix: { type: 'string', multiple: true },
+    client: { type: 'string' },
+    json: { type: 'string' },
+    failover: { type: 'boolean' },
+    'failover-trials': { type: 'string' },
+    runs: { type: 'string' },
+    'base-port': { type: 'string' },
+    'data-dir': { type: 'string' },
+    idle: { type: 'string' },
+    'election-timeout-ms': { type: 'string' },
+    'heartbeat-interval-ms': { type: 'string' },
+    'log-level': { type: 'string' },
+    'v8-flags': { type: 'string' },
+    'no-load': { type: 'boolean' },
+    quiet: { type: 'boolean' },
+  });
+  if (v.help) return 'help';
+  const started = v.start ?? false;
+  if (v.nodes !== undefined) {
+    o.nodes = v.nodes.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    if (o.nodes.length === 0) throw new UsageError('--nodes needs a comma-separated list of URLs');
   }
+  if (v['cluster-size'] !== undefined) o.clusterSize = positiveInt('--cluster-size', v['cluster-size']);
+  if (v.mode !== undefined) o.mode = parseOneOf('--mode', v.mode, ['miniflare', 'process', 'wrangler'] as const);
+  if (v.concurrency !== undefined) o.concurrency = v.concurrency.split(',').map((s) => positiveInt('--concurrency', s.trim()));
+  if (v.duration !== undefined) o.durationS = parsePositive('--duration', v.duration);
+  if (v.warmup !== undefined) o.warmupS = parseNonNegative('--warmup', v.warmup);
+  if (v['value-size'] !== undefined) o.valueSize = positiveInt('--value-size', v['value-size']);
+  if (v.keys !== undefined) o.keys = positiveInt('--keys', v.keys);
+  for (const m of v.mix ?? []) {
+    if (m.trim() === '') throw new UsageError('--mix needs a value such as write=1.0');
+    for (const one of m.split(';')) if (one.trim() !== '') o.mixes.push(parseMix(one));
+  }
+  if (v.client !== undefined) o.client = parseOneOf('--client', v.client, ['client', 'http', 'raw'] as const);
+  if (v.json !== undefined) {
+    if (v.json === '') throw new UsageError('--json needs a file name');
+    o.jsonPath = v.json;
+  }
+  o.failover = v.failover ?? false;
+  if (v['failover-trials'] !== undefined) o.failoverTrials = positiveInt('--failover-trials', v['failover-trials']);
+  if (v.runs !== undefined) o.runs = positiveInt('--runs', v.runs);
+  if (v['base-port'] !== undefined) {
+    o.basePort = parsePort('--base-port', v['base-port']);
+    o.basePortExplicit = true;
+  }
+  if (v['data-dir'] !== undefined) {
+    if (v['data-dir'] === '') throw new UsageError('--data-dir needs a folder');
+    o.dataDir = v['data-dir'];
+  }
+  if (v.idle !== undefined) o.idleS = parseNonNegative('--idle', v.idle);
+  if (v['election-timeout-ms'] !== undefined) o.electionTimeoutMs = positiveInt('--election-timeout-ms', v['election-timeout-ms']);
+  if (v['heartbeat-interval-ms'] !== undefined) o.heartbeatIntervalMs = positiveInt('--heartbeat-interval-ms', v['heartbeat-interval-ms']);
+  if (v['log-level'] !== undefined) o.logLevel = parseOneOf('--log-level', v['log-level'], ['debug', 'info', 'warn', 'error'] as const);
+  if (v['v8-flags'] !== undefined) o.v8Flags = parseV8Flags('--v8-flags', v['v8-flags']);
+  o.skipLoad = v['no-load'] ?? false;
+  o.quiet = v.quiet ?? false;
   if (started && o.nodes !== null) throw new UsageError('--start and --nodes exclude each other');
   if (o.mixes.length === 0) o.mixes = defaultMixes;
   if (o.nodes !== null && o.failover) throw new UsageError('--failover needs a cluster started by the benchmark (--start)');

@@ -3,7 +3,7 @@
 // leader once elected and every leader change; Ctrl-C stops everything.
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseFlags, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from './flags';
+import { parseFlagMap, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from '../common/args';
 import { logLevels } from './node-config';
 import { isAlive } from './procfs';
 import { loadOrCreateSecret } from './secret';
@@ -51,7 +51,7 @@ interface ClusterArgs {
 }
 
 function parseArgs(argv: string[]): ClusterArgs | null {
-  const f = parseFlags(argv, known);
+  const f = parseFlagMap(argv, known);
   if (f.has('help')) return null;
   const opt = <T>(name: string, parse: (what: string, text: string) => T): T | undefined => {
     const v = f.get(name);

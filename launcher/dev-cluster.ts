@@ -9,7 +9,7 @@ import { join, relative, resolve } from 'node:path';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { repoRoot } from './bundle';
-import { parseFlags, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from './flags';
+import { parseFlagMap, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from '../common/args';
 import { logLevels, nodeVars, type Member, type NodeSettings } from './node-config';
 import { waitGroupGone } from './process';
 import { processGroupMembers } from './procfs';
@@ -72,7 +72,7 @@ interface DevNode {
 }
 
 function parseArgs(argv: string[]) {
-  const f = parseFlags(argv, known);
+  const f = parseFlagMap(argv, known);
   const opt = <T>(name: string, parse: (what: string, text: string) => T): T | undefined => {
     const v = f.get(name);
     return v === undefined ? undefined : parse(`--${name}`, v);

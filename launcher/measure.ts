@@ -4,7 +4,7 @@
 //
 //   npx tsx launcher/measure.ts [--mode inprocess|process] [--runs 5]
 //       [--nodes 3] [--base-port 18790] [--election-timeout-ms 400] [--heartbeat-interval-ms 80]
-import { parseFlags, parseIntIn, parsePort, UsageError } from './flags';
+import { parseFlagMap, parseIntIn, parsePort, UsageError } from '../common/args';
 import { commandLine, rssKiB } from './procfs';
 import { agreedLeader, collectStatuses } from './status';
 import type { Cluster, Member } from './start-cluster';
@@ -36,7 +36,7 @@ async function nextLeader(cluster: Cluster, not: string, timeoutMs: number): Pro
 }
 
 async function main(): Promise<void> {
-  const f = parseFlags(process.argv.slice(2), known);
+  const f = parseFlagMap(process.argv.slice(2), known);
   const mode = f.get('mode') ?? 'inprocess';
   if (mode !== 'inprocess' && mode !== 'process') throw new UsageError('--mode must be inprocess or process');
   const runs = parseIntIn('--runs', f.get('runs') ?? '5', 1, 100);

@@ -1,7 +1,7 @@
 // Command line and environment of `npm run node` / `npm run server`
 // (launcher/node-process.ts), resolved into one node's settings.
 import { dirname, join, resolve } from 'node:path';
-import { parseFlags, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from './flags';
+import { parseFlagMap, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from '../common/args';
 import { isHttpUrl, logLevels, parsePeers, stripSlash, type Member, type NodeSettings } from './node-config';
 import { defaultV8Flags, parseV8Flags } from './workerd-v8-flags';
 
@@ -63,7 +63,7 @@ const defaultHeartbeatIntervalMs = 80;
 
 /** Flags win over environment variables. Throws UsageError. */
 export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): NodeArgs {
-  const flags = parseFlags(argv, known);
+  const flags = parseFlagMap(argv, known);
   if (flags.has('help')) return { help: true };
   const pick = (flag: string, ...vars: string[]): { what: string; value: string } | undefined => {
     const f = flags.get(flag);

@@ -4,7 +4,7 @@
 // "node <id> listening on <url>", and stays up until SIGTERM or SIGINT.
 // Kill its process group with SIGKILL and run the same command again: the
 // node comes back with its data (Durable Object storage under --data).
-import { UsageError } from './flags';
+import { UsageError } from '../common/args';
 import { nodeUsage, parseNodeArgs } from './node-args';
 import { isAlive } from './procfs';
 import { loadOrCreateSecret } from './secret';

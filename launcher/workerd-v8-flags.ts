@@ -34,7 +34,7 @@
 // the segment table.
 import childProcess from 'node:child_process';
 import type { Writable } from 'node:stream';
-import { UsageError } from './flags';
+import { UsageError } from '../common/args';
 
 /** The v8Flags field is pointer number 2 of workerd's root Config struct (services, sockets, v8Flags, ...). */
 const v8FlagsPointerIndex = 2;

@@ -15,6 +15,7 @@ import { Log, LogLevel, Miniflare } from 'miniflare';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseFlags, parseIntIn } from '../../common/args';
 import { pidListeningOn } from '../../launcher/procfs';
 import { cpuMs } from '../procstat';
 import { defaultV8Flags, parseV8Flags, useWorkerdV8Flags } from '../../launcher/workerd-v8-flags';
@@ -93,16 +94,10 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { roundTrips: 1500, rounds: 4, v8Flags: [...defaultV8Flags] };
-  for (const a of argv) {
-    const [name, value = ''] = a.split(/=(.*)/s, 2) as [string, string?];
-    if (name === '--round-trips') o.roundTrips = Number(value);
-    else if (name === '--rounds') o.rounds = Number(value);
-    else if (name === '--v8-flags') o.v8Flags = parseV8Flags('--v8-flags', value);
-    else throw new Error(`unknown or malformed argument ${a} (options take --name=value)`);
-  }
-  if (!Number.isInteger(o.roundTrips) || o.roundTrips < 1 || !Number.isInteger(o.rounds) || o.rounds < 1) {
-    throw new Error('--round-trips and --rounds must be positive integers');
-  }
+  const { values: v } = parseFlags(argv, { 'round-trips': { type: 'string' }, rounds: { type: 'string' }, 'v8-flags': { type: 'string' } });
+  if (v['round-trips'] !== undefined) o.roundTrips = parseIntIn('--round-trips', v['round-trips'], 1, Number.MAX_SAFE_INTEGER);
+  if (v.rounds !== undefined) o.rounds = parseIntIn('--rounds', v.rounds, 1, Number.MAX_SAFE_INTEGER);
+  if (v['v8-flags'] !== undefined) o.v8Flags = parseV8Flags('--v8-flags', v['v8-flags']);
   return o;
 }
 

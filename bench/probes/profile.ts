@@ -12,6 +12,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseFlags, parseIntIn, parseNonNegative, parseOneOf, parsePort, parsePositive } from '../../common/args';
 import { repoRoot } from '../../launcher/bundle';
 import { waitForAgreedLeader } from '../../launcher/status';
 import { listTargets, startProfiling, type CpuProfile } from './cdp';
@@ -60,31 +61,37 @@ function parseArgs(argv: string[]): ProfileOptions {
     keys: 1000,
     client: 'http',
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--mix') o.mix = parseMix(next());
-    else if (a === '--concurrency') o.concurrency = Number(next());
-    else if (a === '--seconds') o.seconds = Number(next());
-    else if (a === '--warmup') o.warmupS = Number(next());
-    else if (a === '--cluster-size') o.size = Number(next());
-    else if (a === '--direct') o.direct = true;
-    else if (a === '--entry') o.entry = resolve(next());
-    else if (a === '--interval-us') o.intervalUs = Number(next());
-    else if (a === '--no-js') o.js = false;
-    else if (a === '--no-coalesce') o.coalesce = false;
-    else if (a === '--base-port') o.basePort = Number(next());
-    else if (a === '--out') o.out = resolve(next());
-    else if (a === '--keys') o.keys = Number(next());
-    else if (a === '--client') {
-      const v = next();
-      o.client = v === 'client' || v === 'raw' ? v : 'http';
-    } else throw new Error(`unknown argument ${a}`);
-  }
+  const { values: v } = parseFlags(argv, {
+    mix: { type: 'string' },
+    concurrency: { type: 'string' },
+    seconds: { type: 'string' },
+    warmup: { type: 'string' },
+    'cluster-size': { type: 'string' },
+    direct: { type: 'boolean' },
+    entry: { type: 'string' },
+    'interval-us': { type: 'string' },
+    'no-js': { type: 'boolean' },
+    'no-coalesce': { type: 'boolean' },
+    'base-port': { type: 'string' },
+    out: { type: 'string' },
+    keys: { type: 'string' },
+    client: { type: 'string' },
+  });
+  const count = (w: string, t: string): number => parseIntIn(w, t, 1, Number.MAX_SAFE_INTEGER);
+  if (v.mix !== undefined) o.mix = parseMix(v.mix);
+  if (v.concurrency !== undefined) o.concurrency = count('--concurrency', v.concurrency);
+  if (v.seconds !== undefined) o.seconds = parsePositive('--seconds', v.seconds);
+  if (v.warmup !== undefined) o.warmupS = parseNonNegative('--warmup', v.warmup);
+  if (v['cluster-size'] !== undefined) o.size = count('--cluster-size', v['cluster-size']);
+  o.direct = v.direct ?? false;
+  if (v.entry !== undefined) o.entry = resolve(v.entry);
+  if (v['interval-us'] !== undefined) o.intervalUs = count('--interval-us', v['interval-us']);
+  o.js = !(v['no-js'] ?? false);
+  o.coalesce = !(v['no-coalesce'] ?? false);
+  if (v['base-port'] !== undefined) o.basePort = parsePort('--base-port', v['base-port']);
+  if (v.out !== undefined) o.out = resolve(v.out);
+  if (v.keys !== undefined) o.keys = count('--keys', v.keys);
+  if (v.client !== undefined) o.client = parseOneOf('--client', v.client, ['client', 'http', 'raw'] as const);
   return o;
 }
 

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { parseFlags, parseIntIn, parseOneOf, parsePort, parsePositive } from '../../common/args';
 import { pidListeningOn } from '../../launcher/procfs';
 import { cpuMs } from '../procstat';
 import { defaultV8Flags, parseV8Flags, useWorkerdV8Flags } from '../../launcher/workerd-v8-flags';
@@ -85,16 +86,21 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { variant: 'rpc', concurrency: [1, 64], seconds: 5, rounds: 2, v8Flags: [...defaultV8Flags], port: 19877 };
-  for (const a of argv) {
-    const [name, value = ''] = a.split(/=(.*)/s, 2) as [string, string?];
-    if (name === '--variant' && (value === 'plain' || value === 'rpc' || value === 'shared')) o.variant = value;
-    else if (name === '--concurrency') o.concurrency = value.split(',').map(Number);
-    else if (name === '--seconds') o.seconds = Number(value);
-    else if (name === '--rounds') o.rounds = Number(value);
-    else if (name === '--v8-flags') o.v8Flags = parseV8Flags('--v8-flags', value);
-    else if (name === '--port') o.port = Number(value);
-    else throw new Error(`unknown or malformed argument ${a} (options take --name=value)`);
-  }
+  const { values: v } = parseFlags(argv, {
+    variant: { type: 'string' },
+    concurrency: { type: 'string' },
+    seconds: { type: 'string' },
+    rounds: { type: 'string' },
+    'v8-flags': { type: 'string' },
+    port: { type: 'string' },
+  });
+  const count = (w: string, t: string): number => parseIntIn(w, t, 1, Number.MAX_SAFE_INTEGER);
+  if (v.variant !== undefined) o.variant = parseOneOf('--variant', v.variant, ['plain', 'rpc', 'shared'] as const);
+  if (v.concurrency !== undefined) o.concurrency = v.concurrency.split(',').map((c) => count('--concurrency', c));
+  if (v.seconds !== undefined) o.seconds = parsePositive('--seconds', v.seconds);
+  if (v.rounds !== undefined) o.rounds = count('--rounds', v.rounds);
+  if (v['v8-flags'] !== undefined) o.v8Flags = parseV8Flags('--v8-flags', v['v8-flags']);
+  if (v.port !== undefined) o.port = parsePort('--port', v.port);
   return o;
 }
 

@@ -4,7 +4,9 @@
 //                     [--timeout-ms N] [--first-serial N] [command...]
 //   npm run client -- CLIENT_ID      (the seed's `yarn client $CLIENT_ID`)
 //
-// Flags may come anywhere; after `--` every word belongs to the command.
+// Flags may come anywhere; after `--` every word belongs to the command (so a
+// word that starts with a dash goes after `--`).
+import { parseFlags, UsageError } from '../../common/args';
 import type { Token } from './parse';
 
 export const defaultNodes = ['http://127.0.0.1:8787', 'http://127.0.0.1:8788', 'http://127.0.0.1:8789'];
@@ -35,71 +37,38 @@ export const cliUsage = [
   'With a command (e.g. `set k v`, `get k`) it runs it and exits: 0 ok, 1 not found or',
   'cas mismatch, 2 usage error, 3 unavailable/timeout/not the leader, 4 refused by the',
   'cluster (session or bad request). Without one it starts the shell (reads stdin when piped).',
+  'Words after `--` belong to the command even if they start with a dash: `-- set k -1`.',
 ].join('\n');
 
+const flags = {
+  nodes: { type: 'string' },
+  'client-id': { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  'first-serial': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export function parseArgs(argv: readonly string[], env: Record<string, string | undefined>): ArgsResult {
-  let nodesText = env.RAFT_KV_NODES;
-  let clientId: string | undefined;
-  let json = false;
-  let help = false;
-  let timeoutMs: number | undefined;
-  let firstSerial: number | undefined;
-  const words: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--') {
-      words.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith('--') && arg !== '-h') {
-      words.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const flag = eq >= 0 ? arg.slice(0, eq) : arg;
-    const takeValue = (): string | null => {
-      if (eq >= 0) return arg.slice(eq + 1);
-      const next = argv[i + 1];
-      if (next === undefined) return null;
-      i++;
-      return next;
-    };
-    switch (flag) {
-      case '--json':
-        json = true;
-        break;
-      case '-h':
-      case '--help':
-        help = true;
-        break;
-      case '--nodes': {
-        const v = takeValue();
-        if (v === null || v.trim() === '') return fail('--nodes needs a comma-separated list of URLs');
-        nodesText = v;
-        break;
-      }
-      case '--client-id': {
-        const v = takeValue();
-        if (v === null || v === '' || v.length > 128) return fail('--client-id needs an id of 1..128 characters');
-        clientId = v;
-        break;
-      }
-      case '--timeout-ms': {
-        const n = positiveInt(takeValue());
-        if (n === null) return fail('--timeout-ms needs a positive integer');
-        timeoutMs = n;
-        break;
-      }
-      case '--first-serial': {
-        const n = positiveInt(takeValue());
-        if (n === null) return fail('--first-serial needs a positive integer');
-        firstSerial = n;
-        break;
-      }
-      default:
-        return fail(`unknown option ${flag}`);
-    }
+  let parsed;
+  try {
+    parsed = parseFlags(argv, flags, true);
+  } catch (err) {
+    if (err instanceof UsageError) return fail(err.message);
+    throw err;
   }
+  const v = parsed.values;
+  const words = parsed.positionals;
+  if (v.nodes !== undefined && v.nodes.trim() === '') return fail('--nodes needs a comma-separated list of URLs');
+  const nodesText = v.nodes ?? env.RAFT_KV_NODES;
+  let clientId = v['client-id'];
+  if (clientId !== undefined && (clientId === '' || clientId.length > 128)) return fail('--client-id needs an id of 1..128 characters');
+  const timeoutMs = v['timeout-ms'] === undefined ? undefined : positiveInt(v['timeout-ms']);
+  if (timeoutMs === null) return fail('--timeout-ms needs a positive integer');
+  const firstSerial = v['first-serial'] === undefined ? undefined : positiveInt(v['first-serial']);
+  if (firstSerial === null) return fail('--first-serial needs a positive integer');
+  const json = v.json ?? false;
+  const help = v.help ?? false;
   const nodes = splitNodes(nodesText);
   if (nodes.length === 0) return fail('no nodes given');
   // The seed's `yarn client $CLIENT_ID`: one numeric word is the Client-Id, not a command.

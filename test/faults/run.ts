@@ -1,6 +1,6 @@
 // `npm run faults -- [--time 60] [--nodes 3|5] [--seed N] [--clients 5] [--keys 4] [--keep]`
 // Exit code 0 when every check passed, 1 otherwise; the last line is a summary.
-import { parseArgs } from 'node:util';
+import { parseFlags, parseIntIn, UsageError } from '../../common/args';
 import { defaultOptions, killEverything, randomSeed, runFaults, type FaultRunOptions } from './run-faults';
 
 const usage = `usage: npm run faults -- [--time SEC] [--nodes 3|5] [--seed N] [--clients N] [--keys N]
@@ -17,41 +17,23 @@ const usage = `usage: npm run faults -- [--time SEC] [--nodes 3|5] [--seed N] [-
                 which Raft does not survive; such a run is expected to fail sooner or later`;
 
 function int(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    process.stderr.write(`--${name} must be an integer in [${min}, ${max}], got "${text}"\n${usage}\n`);
-    process.exit(2);
-  }
-  return n;
+  return text === undefined ? fallback : parseIntIn(`--${name}`, text, min, max);
 }
 
-function parse(argv: string[]): FaultRunOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        time: { type: 'string' },
-        nodes: { type: 'string' },
-        seed: { type: 'string' },
-        clients: { type: 'string' },
-        keys: { type: 'string' },
-        'node-port': { type: 'string' },
-        'proxy-port': { type: 'string' },
-        keep: { type: 'boolean' },
-        'unsafe-amnesia': { type: 'boolean' },
-        help: { type: 'boolean' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${usage}\n`);
-    process.exit(2);
-  }
-  if (values.help) {
-    process.stdout.write(`${usage}\n`);
-    process.exit(0);
-  }
+function parse(argv: string[]): FaultRunOptions | 'help' {
+  const { values } = parseFlags(argv, {
+    time: { type: 'string' },
+    nodes: { type: 'string' },
+    seed: { type: 'string' },
+    clients: { type: 'string' },
+    keys: { type: 'string' },
+    'node-port': { type: 'string' },
+    'proxy-port': { type: 'string' },
+    keep: { type: 'boolean' },
+    'unsafe-amnesia': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) return 'help';
   const d = defaultOptions;
   return {
     ...d,
@@ -67,7 +49,23 @@ function parse(argv: string[]): FaultRunOptions {
   };
 }
 
-const options = parse(process.argv.slice(2));
+function parseOrExit(argv: string[]): FaultRunOptions {
+  let parsed: FaultRunOptions | 'help';
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n${usage}\n`);
+    process.exit(2);
+  }
+  if (parsed === 'help') {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  return parsed;
+}
+
+const options = parseOrExit(process.argv.slice(2));
 let interrupted = false;
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(sig, () => {
