@@ -1,11 +1,11 @@
 // `npx tsx bench/ab.ts --a DIR [--b DIR] [options]`: an interleaved A/B
 // comparison of two checkouts. Both clusters run at once, each from its own
-// checkout's launcher (`launcher/cluster.ts`, or `client/cluster.ts` in checkouts from before the folder split), and short loads alternate between them
-// (A B, then B A, ...), so the slow and fast phases of a shared machine hit
-// both sides alike. On the 2-core development VM the same level moves ±20 %
-// from one run to the next, which hides a 10 % change in separate runs; here
-// it shows. Prints each round, then medians and B/A ratios of throughput,
-// latency and the CPU the nodes spent per operation.
+// checkout's launcher (`launcher/cluster.ts`, or `client/cluster.ts` in
+// checkouts from before the folder split), and short loads alternate between
+// them (A B, then B A, ...), so the slow and fast phases of a shared machine
+// hit both sides alike: a change smaller than the run-to-run noise of separate
+// runs (docs/benchmarks.md) shows here. Prints each round, then medians and
+// B/A ratios of throughput, latency and the CPU the nodes spent per operation.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

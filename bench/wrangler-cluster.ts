@@ -1,7 +1,7 @@
 // A cluster of `wrangler dev` processes, one per node, for the benchmark's
 // --mode wrangler. Each node is its own process group (wrangler's Node process,
 // its workerd and helpers), so a crash is SIGKILL of the whole group: killing
-// only the wrapper would leave workerd serving (TOOLCHAIN.md).
+// only the wrapper would leave workerd serving.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -32,7 +32,7 @@ const cache = new Map<string, Promise<WorkerBundle>>();
 
 /**
  * Set by the process-mode launcher: a bundle it already built for this run,
- * so each node process skips esbuild (about 0.5 s of CPU per start).
+ * so each node process skips esbuild (a noticeable share of a start's CPU).
  */
 export const prebuiltBundleVar = 'RAFT_KV_WORKER_BUNDLE';
 

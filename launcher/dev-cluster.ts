@@ -44,7 +44,7 @@ const known = {
   help: 'boolean',
 } as const;
 
-/** Environment that keeps wrangler dev quiet, offline and non-interactive (TOOLCHAIN.md). */
+/** Environment that keeps wrangler dev quiet, offline and non-interactive. */
 export const wranglerEnv: Record<string, string> = {
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
   WRANGLER_HIDE_BANNER: 'true',

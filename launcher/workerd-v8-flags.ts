@@ -8,14 +8,13 @@
 // `child_process.spawn`: when it starts `workerd serve --binary ... -`, the
 // message written to its stdin gets the flags added on the way.
 //
-// Why it matters (numbers in bench/README.md):
-// - V8's default young generation (semi-spaces of up to 16 MiB) lets each busy
-//   node hold tens of MiB of garbage between scavenges, and each scavenge of a
-//   full semi-space is a pause that shows in the p99 latency. With 1 MiB
-//   semi-spaces a loaded 3-node cluster uses about 150 MiB less.
+// Why it matters (the measurements are in docs/benchmarks.md):
+// - V8's default young generation lets each busy node hold much garbage
+//   between scavenges, and each scavenge of a full semi-space is a pause that
+//   shows in the p99 latency; small semi-spaces keep memory and pauses small.
 // - Scavenging that small a space on helper threads costs more in thread
-//   wake-ups than it saves on a 2-core machine running three nodes:
-//   scavenging on the main thread lowers the CPU per write.
+//   wake-ups than it saves when a few cores run several nodes: scavenging on
+//   the main thread lowers the CPU per write.
 // - Without TurboFan (V8's optimizing compiler; Maglev, the faster mid-tier
 //   compiler, still runs), the Worker may let concurrent requests share one
 //   call into the node (worker/coalesce.ts, COALESCE_REQUESTS). In this
@@ -23,8 +22,8 @@
 //   request settles for another sometimes resumes the waiting request in the
 //   settling request's context, and workerd then fails that response
 //   ("Cannot perform I/O on behalf of a different request"). Without
-//   TurboFan the same load runs clean. TurboFan alone is worth about 10 % at
-//   64 clients; sharing calls is worth more.
+//   TurboFan the same load runs clean. Sharing calls is worth more than
+//   TurboFan is.
 //
 // The patch follows the Cap'n Proto encoding spec
 // (https://capnproto.org/encoding.html): the flags go into a new segment

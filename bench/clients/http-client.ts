@@ -1,9 +1,8 @@
 // A lean load-generator client on node:http with keep-alive (--client http).
 //
-// Node's fetch costs about three times the CPU of node:http per request
-// (measured here: ~0.8-1.0 ms vs ~0.3 ms per request, client and a trivial
-// server together, on this 2-core machine), and the load generator shares the
-// two cores with the nodes. The policy (redirects, retries, serials) is
+// Node's fetch costs several times the CPU of node:http per request
+// (docs/benchmarks.md), and the load generator shares the machine's cores
+// with the nodes. The policy (redirects, retries, serials) is
 // RetryingClient's (load-client.ts); this file is only the transport. It sends
 // no Accept-Encoding, so answers are not gzipped.
 import { Agent, request } from 'node:http';

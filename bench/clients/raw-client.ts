@@ -2,7 +2,7 @@
 // over one persistent node:net socket per node it talks to. node:http spends
 // most of its CPU per request in generality the benchmark does not need
 // (header objects, streams, the agent's socket pool), and the load generator
-// shares the machine's two cores with the nodes, so every microsecond it
+// shares the machine's cores with the nodes, so every microsecond it
 // spends is one the cluster cannot show. The policy (redirects, retries,
 // serials) is RetryingClient's (load-client.ts); this file is only the
 // transport: one request in flight per socket (the load is closed-loop), no

@@ -1,6 +1,6 @@
 // `npm run dev:cluster` (launcher/dev-cluster.ts): three `wrangler dev`
 // processes, one per node, elect a leader and serve the API; Ctrl-C stops
-// every process tree. Heavy (about 400 MiB per node), so one cluster only.
+// every process tree. Heavy (several processes per node), so one cluster only.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,9 +52,8 @@ describe('npm run dev:cluster (wrangler dev per node)', () => {
     expect(n2).toContain('--show-interactive-dev-session=false --log-level warn < /dev/null');
   });
 
-  // wrangler dev is a large external tool; once in a full CI-like run on this machine its nodes came up but
-  // elected nobody within 150 s (8 runs of this file alone passed in ~6 s each). One retry, with the nodes'
-  // logs in the error, rather than a red build with nothing to go on.
+  // wrangler dev is a large external tool that has, on a loaded machine, come up without electing anyone in
+  // time. One retry, with the nodes' logs in the error, rather than a red build with nothing to go on.
   it('elects a leader, serves writes and reads, and Ctrl-C stops every wrangler tree', { timeout: 200_000, retry: 1 }, async () => {
     const { command, prefixArgs } = tsxScriptCommand('launcher/dev-cluster.ts');
     const args = ['--base-port', String(basePort), '--inspector-base-port', String(inspectorBasePort), '--data', dir, '--election-timeout-ms', '300', '--heartbeat-interval-ms', '50'];
