@@ -46,8 +46,7 @@ export async function startTarget(o: BenchOptions, onLine?: (nodeId: string, lin
   const removeData = (): void => rmSync(dataDir, { recursive: true, force: true });
   try {
     const target = wrangler ? await startWrangler(o, basePort, dataDir, onLine) : await startMiniflare(o, basePort, dataDir, onLine);
-    const stop = target.stop;
-    return { ...target, stop: () => stop().finally(removeData) };
+    return { ...target, stop: () => target.stop().finally(removeData) };
   } catch (err) {
     removeData();
     throw err;

@@ -85,7 +85,7 @@ export class WranglerNode {
       },
     });
     this.child = child;
-    for (const stream of [child.stdout!, child.stderr!]) {
+    for (const stream of [child.stdout, child.stderr]) {
       const rl = createInterface({ input: stream, crlfDelay: Infinity });
       rl.on('line', (line) => {
         this.recent.push(line);

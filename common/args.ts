@@ -11,7 +11,9 @@ export class UsageError extends Error {
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 
-type Parsed<O extends FlagSpec, P extends boolean> = ReturnType<typeof parseArgs<{ options: O; strict: true; allowPositionals: P; tokens: true }>>;
+type Parsed<O extends FlagSpec, P extends boolean> = ReturnType<
+  typeof parseArgs<{ options: O; strict: true; allowPositionals: P; tokens: true }>
+>;
 
 /**
  * Parses argv against the declared flags (`--name value`, `--name=value`;
@@ -62,7 +64,8 @@ function toUsageError(err: unknown): unknown {
       return new UsageError(`unexpected argument "${/'([^']*)'/.exec(message)?.[1] ?? ''}"`);
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       if (message.includes('does not take an argument')) return new UsageError(`option ${flag} takes no value`);
-      if (message.includes('ambiguous')) return new UsageError(`option ${flag} needs a value (write ${flag}=-... for one that starts with a dash)`);
+      if (message.includes('ambiguous'))
+        return new UsageError(`option ${flag} needs a value (write ${flag}=-... for one that starts with a dash)`);
       return new UsageError(`option ${flag} needs a value`);
     default:
       return new UsageError(message.split('\n')[0] ?? message);

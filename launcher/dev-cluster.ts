@@ -199,7 +199,7 @@ async function main(): Promise<void> {
       env: { ...process.env, ...wranglerEnv },
     });
     n.child = child;
-    for (const stream of [child.stdout!, child.stderr!]) {
+    for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => log.write(`${line}\n`));
     }
     child.on('exit', (code, signal) => {

@@ -98,7 +98,7 @@ export class ProcessMember {
     let onListening: () => void = () => {};
     const listening = new Promise<void>((r) => (onListening = r));
     const marker = `node ${this.settings.id} listening on `;
-    for (const stream of [child.stdout!, child.stderr!]) {
+    for (const stream of [child.stdout, child.stderr]) {
       const rl = createInterface({ input: stream, crlfDelay: Infinity });
       rl.on('line', (line) => {
         recent.push(line);

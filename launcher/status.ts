@@ -39,7 +39,7 @@ export async function waitForAgreedLeader(
   pollMs = 50,
 ): Promise<Member> {
   const deadline = Date.now() + timeoutMs;
-  let last: StatusReport[] = [];
+  let last: StatusReport[];
   for (;;) {
     last = await collectStatuses(members, Math.min(500, Math.max(50, deadline - Date.now())));
     const leader = agreedLeader(last, clusterSize);

@@ -262,6 +262,7 @@ export function useWorkerdV8Flags(flags: readonly string[]): void {
 
 /** Rewrites the first chunk written to `stdin`: Miniflare writes the whole config message at once. */
 function patchFirstWrite(stdin: Writable, flags: readonly string[]): void {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- put back as stdin's own method below, never called detached
   const write = stdin.write;
   stdin.write = function (this: Writable, chunk: unknown, ...rest: unknown[]): boolean {
     stdin.write = write;

@@ -22,6 +22,7 @@ export function errorLine(error: ClientError): string {
 /** A printable form of a value: as is when plain, JSON-quoted when it has spaces, quotes or control characters. */
 export function showValue(value: string | null): string {
   if (value === null) return '(absent)';
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what must be quoted
   return /^[^\s"'\\\u0000-\u001f]+$/.test(value) ? value : JSON.stringify(value);
 }
 

@@ -37,7 +37,7 @@ export class Network {
       }
     } catch (err) {
       await Promise.all(started.map((l) => l.close()));
-      throw new Error(`could not start link proxies: ${(err as Error).message}`);
+      throw new Error(`could not start link proxies: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -129,7 +129,6 @@ export async function runFaults(o: FaultRunOptions, log: (line: string) => void 
   const nemesis = new Nemesis(cluster, nemesisRng, { minGapMs: 1000, maxGapMs: 4000, maxActive: o.nodes >= 5 ? 3 : 2, amnesia: o.amnesia, now });
   const failures: string[] = [];
   const notes: string[] = [];
-  let violation: Awaited<ReturnType<typeof checkSafety>>['violation'] = null;
   let faultSeconds = 0;
   try {
     await cluster.start();
@@ -164,7 +163,7 @@ export async function runFaults(o: FaultRunOptions, log: (line: string) => void 
   const safety = checkSafety(workload.history);
   failures.push(...safety.failures);
   notes.push(...safety.notes);
-  violation = safety.violation;
+  const violation = safety.violation;
 
   const s = workload.stats;
   const started = nemesis.events.filter((e) => e.action === 'start').length;

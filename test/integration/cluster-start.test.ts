@@ -26,7 +26,7 @@ function startClusterCommand(dataDir: string): Run {
   const child = spawn(command, [...prefixArgs, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
-  for (const s of [child.stdout!, child.stderr!]) {
+  for (const s of [child.stdout, child.stderr]) {
     createInterface({ input: s }).on('line', (line) => {
       lines.push(line);
       for (const w of waiters.filter((x) => x.re.test(line))) w.resolve(line);

@@ -63,7 +63,7 @@ describe('npm run dev:cluster (wrangler dev per node)', () => {
     const exit = new Promise<number | null>((r) => c.on('exit', (code) => r(code)));
     const leaderLine = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no leader:\n${lines.join('\n')}`)), 90_000);
-      for (const s of [c.stdout!, c.stderr!]) {
+      for (const s of [c.stdout, c.stderr]) {
         createInterface({ input: s }).on('line', (line) => {
           lines.push(line);
           if (line.startsWith('leader: ')) {

@@ -123,7 +123,7 @@ describe("the single-node command (seed's environment form)", () => {
     const output: string[] = [];
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no listening line:\n${output.join('\n')}`)), 60_000);
-      for (const s of [c.stdout!, c.stderr!]) {
+      for (const s of [c.stdout, c.stderr]) {
         createInterface({ input: s }).on('line', (line) => {
           output.push(line);
           if (line.startsWith(`node n${port} listening on ${url}`)) {

@@ -34,7 +34,7 @@ async function readCapped(req: Request, maxBytes: number): Promise<Parsed<string
     return bytes.byteLength > maxBytes ? tooLarge(maxBytes) : decode(bytes);
   }
 
-  const reader = req.body.getReader();
+  const reader = req.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {

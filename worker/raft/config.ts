@@ -78,6 +78,7 @@ export function validateConfig(input: RaftConfigInput): ConfigResult {
   ];
   for (const k of positive) {
     const v = config[k];
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- v is whatever the caller passed; String() names any of it
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) errors.push(`${k} must be a positive number, got ${String(v)}`);
   }
   if (config.heartbeatIntervalMs * 2 > config.electionTimeoutMs) {
