@@ -17,7 +17,7 @@
 //   the main thread lowers the CPU per write.
 // - Without TurboFan (V8's optimizing compiler; Maglev, the faster mid-tier
 //   compiler, still runs), the Worker may let concurrent requests share one
-//   call into the node (worker/coalesce.ts, COALESCE_REQUESTS). In this
+//   call into the node (worker/front/coalesce.ts, COALESCE_REQUESTS). In this
 //   workerd, once TurboFan has optimized the request path, a promise one
 //   request settles for another sometimes resumes the waiting request in the
 //   settling request's context, and workerd then fails that response

@@ -155,7 +155,7 @@ async function main(): Promise<void> {
         `p50 ${fmt(profiled.latency.p50Ms, 2)} ms, p99 ${fmt(profiled.latency.p99Ms, 2)} ms, errors ${profiled.errors}${profiled.errors ? ` ${JSON.stringify(profiled.errorKinds)}` : ''}`,
     );
     if (profiled.errors > 0 && o.coalesce) {
-      // worker/coalesce.ts: an attached profiler, like TurboFan, breaks the hand-over of shared calls' answers.
+      // worker/front/coalesce.ts: an attached profiler, like TurboFan, breaks the hand-over of shared calls' answers.
       console.log('  (requests sharing calls into the node fail while a V8 profiler is attached; --no-coalesce profiles the unshared path)');
     }
     const perOp = 1 / Math.max(1, profiled.ops);

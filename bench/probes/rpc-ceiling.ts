@@ -8,10 +8,10 @@
 // - rpc:    reads the body and calls a Durable Object that does nothing, one
 //           JS RPC per request (what raft-kv does with COALESCE_REQUESTS=off);
 // - shared: requests that arrive while a call is in flight share the next one
-//           (the pattern of worker/coalesce.ts, written out small).
+//           (the pattern of worker/front/coalesce.ts, written out small).
 // It prints ops/s, latency, workerd's CPU per request, failed requests, and
 // how often workerd logged "Cannot perform I/O on behalf of a different
-// request", the symptom worker/coalesce.ts guards against. With V8's
+// request", the symptom worker/front/coalesce.ts guards against. With V8's
 // TurboFan on (`--v8-flags="--max-semi-space-size=1 --no-parallel-scavenge"`),
 // `--variant shared` shows it within a few rounds; check again after a
 // workerd upgrade before turning COALESCE_REQUESTS on with TurboFan.
