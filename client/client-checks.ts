@@ -62,6 +62,8 @@ export function parseNodeStatus(body: unknown): NodeStatus | null {
     appliedIndex: num(body.appliedIndex),
     lastLogIndex: num(body.lastLogIndex),
     lastLogTerm: num(body.lastLogTerm),
+    firstLogIndex: num(body.firstLogIndex),
+    snapshotIndex: num(body.snapshotIndex),
     peers,
   };
 }
@@ -71,6 +73,12 @@ const roles = { follower: true, precandidate: true, candidate: true, leader: tru
 
 function isRole(x: unknown): x is Role {
   return typeof x === 'string' && Object.hasOwn(roles, x);
+}
+
+const peerStates = { probe: true, replicate: true, snapshot: true } as const satisfies Record<PeerStatus['state'], true>;
+
+function isPeerState(x: unknown): x is PeerStatus['state'] {
+  return typeof x === 'string' && Object.hasOwn(peerStates, x);
 }
 
 function parseMember(x: unknown): MemberRef | null {
@@ -87,6 +95,8 @@ function parsePeer(x: unknown): PeerStatus | null {
     matchIndex: num(x.matchIndex),
     nextIndex: num(x.nextIndex),
     lastContactMs: typeof last === 'number' ? last : null,
+    // A node from before snapshots does not report it; it could only probe or replicate.
+    state: isPeerState(x.state) ? x.state : 'probe',
   };
 }
 
