@@ -28,12 +28,14 @@ export const messageSchema = z.discriminatedUnion('type', [
     pre: z.boolean(),
     lastLogIndex: count,
     lastLogTerm: count,
+    round: count,
   }),
   z.strictObject({
     ...envelope,
     type: z.literal('voteResp'),
     pre: z.boolean(),
     granted: z.boolean(),
+    round: count,
   }),
   z.strictObject({
     ...envelope,
@@ -95,9 +97,9 @@ function isMessage(m: unknown): m is Message {
   if (!isObject(m) || !isId(m.from) || !isId(m.to) || !isCount(m.term)) return false;
   switch (m.type) {
     case 'vote':
-      return hasKeys(m, 7) && typeof m.pre === 'boolean' && isCount(m.lastLogIndex) && isCount(m.lastLogTerm);
+      return hasKeys(m, 8) && typeof m.pre === 'boolean' && isCount(m.lastLogIndex) && isCount(m.lastLogTerm) && isCount(m.round);
     case 'voteResp':
-      return hasKeys(m, 6) && typeof m.pre === 'boolean' && typeof m.granted === 'boolean';
+      return hasKeys(m, 7) && typeof m.pre === 'boolean' && typeof m.granted === 'boolean' && isCount(m.round);
     case 'append':
       return (
         hasKeys(m, 10) &&

@@ -4,7 +4,7 @@ import { FakeNode, TEST_SECRET, appWith } from './fake-node';
 
 const base = 'http://127.0.0.1:8787';
 
-const vote: Message = { type: 'vote', from: 'n2', to: 'n1', term: 4, pre: false, lastLogIndex: 10, lastLogTerm: 3 };
+const vote: Message = { type: 'vote', from: 'n2', to: 'n1', term: 4, pre: false, lastLogIndex: 10, lastLogTerm: 3, round: 0 };
 const append: Message = {
   type: 'append',
   from: 'n2',
@@ -20,7 +20,7 @@ const append: Message = {
   commit: 10,
   round: 17,
 };
-const voteResp: Message = { type: 'voteResp', from: 'n1', to: 'n2', term: 4, pre: false, granted: true };
+const voteResp: Message = { type: 'voteResp', from: 'n1', to: 'n2', term: 4, pre: false, granted: true, round: 0 };
 const appendResp: Message = {
   type: 'appendResp',
   from: 'n1',

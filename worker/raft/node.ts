@@ -316,7 +316,7 @@ export class RaftNode {
     } else if (m.type === 'snapshot') {
       c.send({ type: 'snapshotResp', from: c.id, to: m.from, term: c.term, index: m.index, lastTerm: m.lastTerm, nextChunk: 0, installed: false, matchIndex: 0 });
     } else if (m.type === 'vote') {
-      c.send({ type: 'voteResp', from: c.id, to: m.from, term: c.term, pre: m.pre, granted: false });
+      c.send({ type: 'voteResp', from: c.id, to: m.from, term: c.term, pre: m.pre, granted: false, round: m.round });
     } else {
       c.logger.log('debug', 'dropping stale reply', { node: c.id, term: c.term, from: m.from, type: m.type, msgTerm: m.term });
     }
