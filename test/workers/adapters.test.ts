@@ -144,7 +144,15 @@ function scriptedTransport(overrides: Partial<TransportOptions> = {}) {
     posts.push({ url, auth: new Headers(init?.headers).get('authorization'), body });
     if (down.has(url.slice('http://'.length, url.indexOf(':', 'http://'.length)))) throw new TypeError('connection refused');
     if (url.startsWith('http://n2')) {
-      const replies = [...body.messages.map((m) => ack('n2', (m as AppendRequest).round)), ack('n3', 99), { junk: true }];
+      // Besides the real answers: one misaddressed, one junk, and two that look right at a glance
+      // (type, from, to, a numeric term) but would be refused in a request.
+      const replies = [
+        ...body.messages.map((m) => ack('n2', (m as AppendRequest).round)),
+        ack('n3', 99),
+        { junk: true },
+        { ...ack('n2', 98), matchIndex: -1 },
+        { ...ack('n2', 97), extra: 'field' },
+      ];
       return Response.json({ messages: replies });
     }
     if (url.startsWith('http://n4')) return new Response('no', { status: 401 });
@@ -187,12 +195,13 @@ describe('FetchTransport', () => {
     ]);
     expect(t.posts.every((p) => p.auth === 'Bearer sekret')).toBe(true);
     await t.settle();
-    // n2's replies were delivered before n3's POST gave up; the misaddressed and malformed ones were dropped.
+    // n2's replies were delivered before n3's POST gave up; the misaddressed and malformed ones
+    // were dropped, checked as strictly as the messages of a request.
     expect(t.events).toEqual(['deliver n2:appendResp:1,n2:appendResp:2', 'n3 aborted']);
     const warns = t.logs.filter((l) => l.level === 'warn').map((l) => [l.fields.peer, l.fields.reason]);
     expect(warns).toEqual(
       expect.arrayContaining([
-        ['n2', 'ignored 2 malformed or misaddressed reply message(s)'],
+        ['n2', 'ignored 4 malformed or misaddressed reply message(s)'],
         ['n3', 'timed out'],
         ['n4', 'HTTP 401 (CLUSTER_SECRET differs between nodes?)'],
       ]),

@@ -93,7 +93,8 @@ export function isPeerRequest(x: unknown): x is PeerRequest {
   return true;
 }
 
-function isMessage(m: unknown): m is Message {
+/** One peer message, checked as strictly as in a request; replies are checked with this too. */
+export function isMessage(m: unknown): m is Message {
   if (!isObject(m) || !isId(m.from) || !isId(m.to) || !isCount(m.term)) return false;
   switch (m.type) {
     case 'vote':

@@ -24,6 +24,11 @@ export class Progress {
   /** In probe state: a probe is outstanding; wait for its answer or the next heartbeat. */
   probeSent = false;
   inflight: Inflight[] = [];
+  /**
+   * The highest index sent to this follower in the current term: no honest
+   * acknowledgement can go beyond it, so none is believed beyond it.
+   */
+  highestSent: Index = 0;
   /** Highest ReadIndex round this follower acknowledged in the current term (thesis §6.4). */
   ackedRound = 0;
   /** When we last heard from this follower in the current term (any reply). */
@@ -75,6 +80,7 @@ export class Progress {
 
   /** Record that entries up to `last` went out. */
   sent(last: Index, now: number): void {
+    if (last > this.highestSent) this.highestSent = last;
     if (this.state === 'probe') {
       this.probeSent = true;
     } else {

@@ -4,7 +4,7 @@ import { configFor, seeded, TestCluster } from '../../test/fixtures/raft-cluster
 import { logOf } from '../../test/fixtures/stored-log';
 import { Core } from './core';
 import { silentLogger } from './logger';
-import type { AppendRequest } from './messages';
+import type { AppendRequest, Message } from './messages';
 import { maybeCommit } from './replication';
 import type { Entry } from './types';
 
@@ -129,6 +129,37 @@ describe('replication', () => {
     c.propose(leader, 'after');
     c.advance(300);
     expect(c.commands(follower)).toEqual([...Array.from({ length: 10 }, (_, i) => `r${i}`), 'after']);
+  });
+});
+
+describe('replies are not trusted beyond what was sent (§5.3, §5.4.2)', () => {
+  it.each([100, 1e15])('an acknowledged matchIndex of %s is clamped to the highest index sent to that follower', (claimed) => {
+    // One message in flight per follower, so most new entries wait unsent.
+    const c = new TestCluster(3, { maxInflight: 1 });
+    const leader = c.elect();
+    c.advance(100);
+    const [liar, other] = [...c.nodes.keys()].filter((id) => id !== leader) as [string, string];
+    c.isolate(other); // the liar alone decides what a majority holds
+    const start = c.get(leader).node.status(c.now).lastLogIndex;
+    for (let i = 0; i < 10; i++) c.propose(leader, `v${i}`);
+    const toLiar = c.queue.filter((m) => m.type === 'append' && m.to === liar);
+    c.queue = [];
+    expect(toLiar).toHaveLength(1);
+    const sentUpTo = start + 1; // only the first new entry left
+    const l = c.get(leader);
+    c.apply(liar, c.get(liar).node.step(toLiar[0]!, c.now));
+    const [honest] = c.queue.splice(0);
+    expect(honest).toMatchObject({ type: 'appendResp', success: true, matchIndex: sentUpTo });
+    c.apply(leader, l.node.step({ ...honest!, matchIndex: claimed } as Message, c.now));
+    const st = l.node.status(c.now);
+    expect(st.lastLogIndex).toBe(start + 10);
+    expect(st.commitIndex).toBe(sentUpTo); // not the entries only the leader holds
+    expect(st.peers.find((p) => p.id === liar)?.matchIndex).toBe(sentUpTo);
+    // And the leader keeps replicating to it: the follower catches up and everything commits.
+    c.advance(200);
+    expect(c.get(liar).node.status(c.now).lastLogIndex).toBe(start + 10);
+    expect(l.node.status(c.now).commitIndex).toBe(start + 10);
+    expect(c.commands(liar)).toEqual(Array.from({ length: 10 }, (_, i) => `v${i}`));
   });
 });
 

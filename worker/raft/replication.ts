@@ -119,9 +119,22 @@ export function handleAppendResponse(c: Core, m: AppendResponse, now: number): v
     confirmReads(c);
   }
   if (m.success) {
-    if (pr.acknowledge(m.matchIndex)) maybeCommit(c);
+    let matchIndex = m.matchIndex;
+    if (matchIndex > pr.highestSent) {
+      // A peer running other code (or a buggy one) claims entries we never sent it. Believing
+      // it would count it toward commit for entries it cannot hold (§5.4.2), and stop sending to it.
+      c.logger.log('error', 'peer acknowledged entries it was never sent; counting only those sent', {
+        node: c.id,
+        term: c.term,
+        peer: m.from,
+        matchIndex,
+        highestSent: pr.highestSent,
+      });
+      matchIndex = pr.highestSent;
+    }
+    if (pr.acknowledge(matchIndex)) maybeCommit(c);
     // A success at the frontier ends probing: the logs match up to pr.match.
-    if (pr.state === 'probe' && m.matchIndex >= pr.match) {
+    if (pr.state === 'probe' && matchIndex >= pr.match) {
       pr.next = pr.match + 1;
       pr.becomeReplicate();
     }
