@@ -36,7 +36,7 @@ const valid: Record<string, unknown>[] = [
   },
 ];
 
-const badValues: unknown[] = [undefined, null, -1, 1.5, 2 ** 53, '1', '', true, {}, [], 'other'];
+const badValues: unknown[] = [undefined, null, -1, 1.5, 2 ** 50 + 1, 2 ** 53 - 1, 2 ** 53, '1', '', true, {}, [], 'other'];
 
 /** Every message with one field removed, replaced by a bad value, or one unknown field added. */
 function* broken(m: Record<string, unknown>): Generator<Record<string, unknown>> {

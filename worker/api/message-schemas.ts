@@ -8,8 +8,17 @@
 import { z } from 'zod';
 import type { Message } from '../raft/messages';
 
-/** Terms, indexes and rounds: non-negative safe integers. */
-const count = z.number().int().nonnegative();
+/**
+ * The largest term, index or round a peer message may carry. A node stores
+ * the terms and indexes it accepts and later sends them plus one; far below
+ * 2^53, so that arithmetic stays exact and whatever is accepted can still be
+ * incremented and sent. No honest cluster gets near it: it is 2^50 elections,
+ * or entries.
+ */
+export const MAX_WIRE_COUNT = 2 ** 50;
+
+/** Terms, indexes and rounds: integers in [0, MAX_WIRE_COUNT]. */
+const count = z.number().int().nonnegative().max(MAX_WIRE_COUNT);
 const nodeId = z.string().min(1);
 
 const envelope = { from: nodeId, to: nodeId, term: count };
@@ -167,7 +176,7 @@ function hasKeys(o: object, n: number): boolean {
   return Object.keys(o).length === n;
 }
 
-const isCount = (x: unknown): boolean => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+const isCount = (x: unknown): boolean => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= MAX_WIRE_COUNT;
 const isId = (x: unknown): boolean => typeof x === 'string' && x.length > 0;
 
 export interface PeerRequest {

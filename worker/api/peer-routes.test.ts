@@ -125,7 +125,17 @@ describe('validation (authenticated)', () => {
     ['an entry of unknown kind', { messages: [{ ...append, entries: [{ index: 11, term: 4, kind: 'x', data: '' }] }] }],
     ['entry data not a string', { messages: [{ ...append, entries: [{ index: 11, term: 4, kind: 'noop', data: 1 }] }] }],
     ['one bad message among good ones', { messages: [vote, { ...voteResp, granted: 'yes' }] }],
+    // Terms and indexes a node could store but never increment and send again (issue 20).
+    ['an append in term 2^53-1', { messages: [{ ...append, term: 2 ** 53 - 1 }] }],
+    ['a vote in term 2^50+1', { messages: [{ ...vote, term: 2 ** 50 + 1 }] }],
+    ['an entry index past 2^50', { messages: [{ ...append, entries: [{ index: 2 ** 50 + 1, term: 4, kind: 'noop', data: '' }] }] }],
+    ['a reply matchIndex past 2^50', { messages: [{ ...appendResp, matchIndex: 2 ** 50 + 1 }] }],
   ];
+
+  it('accepts terms and indexes up to 2^50', async () => {
+    const res = await post({ messages: [{ ...vote, term: 2 ** 50, lastLogIndex: 2 ** 50 }, { ...appendResp, matchIndex: 2 ** 50 }] });
+    expect(res.status).toBe(200);
+  });
 
   it.each(bad)('%s → 400 JSON and nothing delivered', async (_, body) => {
     const res = await post(body);
