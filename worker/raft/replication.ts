@@ -95,6 +95,13 @@ export function handleAppend(c: Core, m: AppendRequest, now: number): void {
     c.send(reply(false, 0, localTerm, c.log.firstIndexOfTerm(m.prevLogIndex, c.commit)));
     return;
   }
+  const problem = inconsistency(c, m);
+  if (problem !== null) {
+    // No correct leader sends this (the peer route refuses most such messages before they
+    // get here): drop it whole, unanswered, rather than break our log or our state.
+    c.logger.log('error', 'dropping an inconsistent append', { node: c.id, term: c.term, from: m.from, problem });
+    return;
+  }
   // §5.3: append what is new; truncate only where an entry really conflicts.
   for (const e of m.entries) {
     const t = c.log.term(e.index);
@@ -106,6 +113,20 @@ export function handleAppend(c: Core, m: AppendRequest, now: number): void {
   // The message proves our log matches the leader's up to matchIndex, no further.
   c.commit = Math.max(c.commit, Math.min(m.commit, matchIndex));
   c.send(reply(true, matchIndex));
+}
+
+/**
+ * Why a leader cannot have sent `m`, or null: entries must follow prevLogIndex
+ * without holes or repeats (or the reply's matchIndex would claim entries we
+ * do not hold), and none may replace a committed one (Leader Completeness, §5.4).
+ */
+function inconsistency(c: Core, m: AppendRequest): string | null {
+  for (let i = 0; i < m.entries.length; i++) {
+    const e = m.entries[i]!;
+    if (e.index !== m.prevLogIndex + 1 + i) return `entry ${i} has index ${e.index}, expected ${m.prevLogIndex + 1 + i}`;
+    if (e.index <= c.commit && c.log.term(e.index) !== e.term) return `entry ${e.index} conflicts with a committed entry (commit ${c.commit})`;
+  }
+  return null;
 }
 
 /** Leader side. Term handling has made `m.term === c.term`. */
