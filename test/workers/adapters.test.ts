@@ -152,6 +152,8 @@ function scriptedTransport(overrides: Partial<TransportOptions> = {}) {
         { junk: true },
         { ...ack('n2', 98), matchIndex: -1 },
         { ...ack('n2', 97), extra: 'field' },
+        // A reply may carry an append; this one repeats an entry, which a request may not either.
+        { ...heartbeat('n1', 96), from: 'n2', entries: [1, 1].map((index) => ({ index, term: 3, kind: 'noop', data: '' })) },
       ];
       return Response.json({ messages: replies });
     }
@@ -201,7 +203,7 @@ describe('FetchTransport', () => {
     const warns = t.logs.filter((l) => l.level === 'warn').map((l) => [l.fields.peer, l.fields.reason]);
     expect(warns).toEqual(
       expect.arrayContaining([
-        ['n2', 'ignored 4 malformed or misaddressed reply message(s)'],
+        ['n2', 'ignored 5 malformed or misaddressed reply message(s)'],
         ['n3', 'timed out'],
         ['n4', 'HTTP 401 (CLUSTER_SECRET differs between nodes?)'],
       ]),

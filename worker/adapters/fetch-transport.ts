@@ -18,6 +18,7 @@ import type { HostTransport, PeerLoad } from '../host/ports';
 import { LogThrottle } from '../logging';
 import { PeerStreams, describeError, isRecord } from './peer-streams';
 import { isMessage } from '../api/message-schemas';
+import { peerMessagesProblem } from '../api/peer-checks';
 
 export interface TransportOptions {
   self: NodeId;
@@ -197,15 +198,16 @@ export class FetchTransport implements HostTransport {
   }
 
   /**
-   * Keep only well-formed messages from this peer to us, checked exactly as
-   * the messages of a request are: the peer is trusted but may run other code.
+   * Keep only well-formed, consistent messages from this peer to us, checked
+   * exactly as the messages of a request are (a reply may carry an append):
+   * the peer is trusted but may run other code.
    */
   private parseReplies(body: unknown, peer: NodeId): { replies: Message[]; dropped: number } {
     const list = isRecord(body) && Array.isArray(body.messages) ? (body.messages as unknown[]) : null;
     if (list === null) return { replies: [], dropped: 1 };
     const replies: Message[] = [];
     for (const m of list) {
-      if (isMessage(m) && m.from === peer && m.to === this.opts.self) replies.push(m);
+      if (isMessage(m) && m.from === peer && m.to === this.opts.self && peerMessagesProblem([m]) === null) replies.push(m);
     }
     return { replies, dropped: list.length - replies.length };
   }
