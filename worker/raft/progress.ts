@@ -25,8 +25,9 @@ export class Progress {
   probeSent = false;
   inflight: Inflight[] = [];
   /**
-   * The highest index sent to this follower in the current term: no honest
-   * acknowledgement can go beyond it, so none is believed beyond it.
+   * The highest index any message to this follower covered in the current
+   * term (an append's last entry or its prevLogIndex, a snapshot's index): an
+   * acknowledgement beyond it cannot be honest, so none is believed beyond it.
    */
   highestSent: Index = 0;
   /** Highest ReadIndex round this follower acknowledged in the current term (thesis §6.4). */
@@ -64,8 +65,14 @@ export class Progress {
     this.inflight = [];
   }
 
+  /** A message covering the log up to `index` went to this follower. */
+  covered(index: Index): void {
+    if (index > this.highestSent) this.highestSent = index;
+  }
+
   /** Record a successful append up to `index`; false if it told us nothing new. */
   acknowledge(index: Index): boolean {
+    index = Math.min(index, this.highestSent); // see highestSent
     this.inflight = this.inflight.filter((f) => f.last > index);
     if (index <= this.match) return false;
     this.match = index;
@@ -80,7 +87,6 @@ export class Progress {
 
   /** Record that entries up to `last` went out. */
   sent(last: Index, now: number): void {
-    if (last > this.highestSent) this.highestSent = last;
     if (this.state === 'probe') {
       this.probeSent = true;
     } else {

@@ -36,6 +36,7 @@ export function sendAppend(c: Core, pr: Progress, now: number, heartbeat: boolea
 }
 
 function appendMessage(c: Core, pr: Progress, prev: number, entries: AppendRequest['entries']): AppendRequest {
+  pr.covered(prev + entries.length);
   return {
     type: 'append',
     from: c.id,
@@ -142,9 +143,10 @@ export function handleAppendResponse(c: Core, m: AppendResponse, now: number): v
   if (m.success) {
     let matchIndex = m.matchIndex;
     if (matchIndex > pr.highestSent) {
-      // A peer running other code (or a buggy one) claims entries we never sent it. Believing
-      // it would count it toward commit for entries it cannot hold (§5.4.2), and stop sending to it.
-      c.logger.log('error', 'peer acknowledged entries it was never sent; counting only those sent', {
+      // Claims entries we never sent: a peer running other code, or a buggy one (or, rarely, a
+      // follower that compacted past our append and answers its commit index). Believing it
+      // would count it toward commit for entries it may not hold (§5.4.2), and stop sending to it.
+      c.logger.log('warn', 'peer acknowledged entries it was never sent; counting only those sent', {
         node: c.id,
         term: c.term,
         peer: m.from,
