@@ -72,8 +72,12 @@ export class FakeNode implements NodeApi {
     return { type: 'ok', value: this.store.get(key) ?? null };
   }
 
+  /** When set, `receive` throws it (a node that stopped, or broke on the messages). */
+  receiveError: Error | null = null;
+
   async receive(messages: Message[]): Promise<Message[]> {
     this.calls.push({ method: 'receive', messages });
+    if (this.receiveError !== null) throw this.receiveError;
     return this.replies;
   }
 

@@ -170,7 +170,7 @@ describe('5-node in-process cluster', () => {
 
   it('authenticates peers: 401 without or with a wrong secret, 400 for a garbage body; a forged vote moves no term', async () => {
     const forgedVote = (to: string) =>
-      JSON.stringify({ messages: [{ type: 'vote', from: 'n1', to, term: 1_000_000_000, pre: false, lastLogIndex: 1_000_000, lastLogTerm: 1_000_000_000 }] });
+      JSON.stringify({ messages: [{ type: 'vote', from: 'n1', to, term: 1_000_000_000, pre: false, lastLogIndex: 1_000_000, lastLogTerm: 1_000_000_000, round: 0 }] });
     for (let round = 0; ; round++) {
       const l = await leader();
       const targets = [l, followerOf(l)];

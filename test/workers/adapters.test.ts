@@ -6,6 +6,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../worker/env';
+import { AlarmTimers, REARM_MIN_MS } from '../../worker/adapters/alarm-timers';
 import { FetchTransport } from '../../worker/adapters/fetch-transport';
 import type { TransportOptions } from '../../worker/adapters/fetch-transport';
 import { LogThrottle, nodeLogger } from '../../worker/logging';
@@ -143,7 +144,17 @@ function scriptedTransport(overrides: Partial<TransportOptions> = {}) {
     posts.push({ url, auth: new Headers(init?.headers).get('authorization'), body });
     if (down.has(url.slice('http://'.length, url.indexOf(':', 'http://'.length)))) throw new TypeError('connection refused');
     if (url.startsWith('http://n2')) {
-      const replies = [...body.messages.map((m) => ack('n2', (m as AppendRequest).round)), ack('n3', 99), { junk: true }];
+      // Besides the real answers: one misaddressed, one junk, and two that look right at a glance
+      // (type, from, to, a numeric term) but would be refused in a request.
+      const replies = [
+        ...body.messages.map((m) => ack('n2', (m as AppendRequest).round)),
+        ack('n3', 99),
+        { junk: true },
+        { ...ack('n2', 98), matchIndex: -1 },
+        { ...ack('n2', 97), extra: 'field' },
+        // A reply may carry an append; this one repeats an entry, which a request may not either.
+        { ...heartbeat('n1', 96), from: 'n2', entries: [1, 1].map((index) => ({ index, term: 3, kind: 'noop', data: '' })) },
+      ];
       return Response.json({ messages: replies });
     }
     if (url.startsWith('http://n4')) return new Response('no', { status: 401 });
@@ -186,12 +197,13 @@ describe('FetchTransport', () => {
     ]);
     expect(t.posts.every((p) => p.auth === 'Bearer sekret')).toBe(true);
     await t.settle();
-    // n2's replies were delivered before n3's POST gave up; the misaddressed and malformed ones were dropped.
+    // n2's replies were delivered before n3's POST gave up; the misaddressed and malformed ones
+    // were dropped, checked as strictly as the messages of a request.
     expect(t.events).toEqual(['deliver n2:appendResp:1,n2:appendResp:2', 'n3 aborted']);
     const warns = t.logs.filter((l) => l.level === 'warn').map((l) => [l.fields.peer, l.fields.reason]);
     expect(warns).toEqual(
       expect.arrayContaining([
-        ['n2', 'ignored 2 malformed or misaddressed reply message(s)'],
+        ['n2', 'ignored 5 malformed or misaddressed reply message(s)'],
         ['n3', 'timed out'],
         ['n4', 'HTTP 401 (CLUSTER_SECRET differs between nodes?)'],
       ]),
@@ -260,6 +272,53 @@ describe('FetchTransport', () => {
     await t.settle();
     expect(Date.now() - started).toBeLessThan(1_500);
     expect(t.logs.filter((l) => l.level === 'warn')).toHaveLength(1);
+  });
+});
+
+describe('AlarmTimers', () => {
+  /** A store whose setAlarm fails for the first `failures` calls; records every call. */
+  function flakyStore(failures: number) {
+    const calls: number[] = [];
+    return {
+      calls,
+      setAlarm(at: number): Promise<void> {
+        calls.push(at);
+        return calls.length <= failures ? Promise.reject(new Error('storage unavailable')) : Promise.resolve();
+      },
+    };
+  }
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('arms again after a failed setAlarm, so later deadlines are not trusted to a write that never happened', async () => {
+    const store = flakyStore(1);
+    const errors: unknown[] = [];
+    const timers = new AlarmTimers(store, null, (err) => errors.push(err));
+    timers.set('tick', 1000, () => {});
+    expect(store.calls).toEqual([1000]);
+    await sleep(REARM_MIN_MS * 3);
+    expect(errors).toHaveLength(1);
+    expect(timers.armFailures).toBe(1);
+    expect(store.calls).toEqual([1000, 1000]);
+    expect(timers.armedAt).toBe(1000);
+    // Now armed for real: a later deadline needs no write, an earlier one does.
+    timers.set('later', 2000, () => {});
+    timers.set('sooner', 500, () => {});
+    expect(store.calls).toEqual([1000, 1000, 500]);
+  });
+
+  it('backs off while setAlarm keeps failing instead of retrying in a loop', async () => {
+    const store = flakyStore(Infinity);
+    const timers = new AlarmTimers(store, null, () => {});
+    timers.set('tick', 1000, () => {});
+    await sleep(0); // the write has failed and a retry is scheduled
+    for (let i = 0; i < 20; i++) timers.set(`t${i}`, 900 - i, () => {}); // these wait for the retry
+    expect(store.calls).toEqual([1000]);
+    await sleep(REARM_MIN_MS * 8);
+    // Pauses of 1, 2, 4 times the minimum fit in the wait: at most four writes in all.
+    expect(store.calls.length).toBeGreaterThanOrEqual(3);
+    expect(store.calls.length).toBeLessThanOrEqual(4);
+    expect(store.calls.slice(1).every((at) => at === 881)).toBe(true);
+    expect(timers.armedAt).toBeNull();
   });
 });
 

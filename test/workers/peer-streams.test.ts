@@ -141,15 +141,43 @@ describe('peer streams: the sending side', () => {
     expect(t.transport.streamOpen('n2')).toBe(true);
   });
 
-  it('gives up a socket whose frame goes unanswered, POSTs meanwhile, and reconnects after a backoff', async () => {
+  it('fails an unanswered frame alone, and keeps the socket while the peer still answers, if late', async () => {
+    const t = streamedTransport({ timeoutMs: 100 });
+    t.transport.send([heartbeat('n2', 1)]);
+    await t.settle();
+    t.peer.answering = false; // a follower paused for a while
+    t.clock.now += 150;
+    t.transport.send([heartbeat('n2', 2)]);
+    await until(() => t.transport.inflightTo('n2') === 0, 'the frame to fail');
+    expect(t.logs.filter((l) => l.level === 'warn').map((l) => l.reason)).toEqual(['stream frame timed out']);
+    expect(t.transport.streamOpen('n2')).toBe(true);
+    // Its answer comes after all: too late to deliver, but the socket is alive.
+    t.clock.now += 200;
+    t.sockets[0]!.send(JSON.stringify({ seq: t.frames[0]!.seq, messages: [ack('n2', 2)] }));
+    await tick(20);
+    expect(t.delivered).toEqual(['n2:1']);
+    t.clock.now += 250; // silent for less than three limits since that answer
+    t.transport.send([heartbeat('n2', 3)]);
+    await until(() => t.transport.inflightTo('n2') === 0, 'the second frame to fail');
+    expect(t.transport.streamOpen('n2')).toBe(true);
+    t.peer.answering = true;
+    t.transport.send([heartbeat('n2', 4)]);
+    await until(() => t.delivered.includes('n2:4'), 'the answer');
+    expect(t.posts).toHaveLength(1); // all of it on the one socket
+    expect(t.upgrades).toHaveLength(1);
+  });
+
+  it('gives up a socket that answers nothing for several limits, POSTs meanwhile, and reconnects after a backoff', async () => {
     const t = streamedTransport({ timeoutMs: 100 });
     t.transport.send([heartbeat('n2', 1)]);
     await t.settle();
     t.peer.answering = false;
+    t.clock.now += 3 * 100; // DEAD_AFTER_TIMEOUTS limits since the socket last answered
     t.transport.send([heartbeat('n2', 2)]);
     await until(() => !t.transport.streamOpen('n2'), 'the socket to be given up');
     await until(() => t.transport.inflightTo('n2') === 0, 'the frame to fail');
-    expect(t.logs.filter((l) => l.level === 'warn').map((l) => l.reason)).toEqual(['stream timed out']);
+    expect(t.logs.filter((l) => l.level === 'warn').map((l) => l.reason)).toEqual(['stream frame timed out']);
+    expect(t.logs.find((l) => l.msg.startsWith('peer stream lost'))?.reason).toBe('no frame answered for 300 ms');
 
     t.peer.answering = true;
     t.transport.send([heartbeat('n2', 3)]); // within the backoff: a POST, and no new upgrade
@@ -237,7 +265,7 @@ describe('peer streams: the receiving node', () => {
     // Every frame is answered, in order, under its own number. (This node runs
     // alone, so it drops a message from "n2" and has no reply to give; the
     // cluster tests see real replies come back on streams.)
-    const preVote: Message = { type: 'vote', from: 'n2', to: 'n1', term: 99, pre: true, lastLogIndex: 0, lastLogTerm: 0 };
+    const preVote: Message = { type: 'vote', from: 'n2', to: 'n1', term: 99, pre: true, lastLogIndex: 0, lastLogTerm: 0, round: 1 };
     ws.send(JSON.stringify({ seq: 7, messages: [preVote] }));
     ws.send(JSON.stringify({ seq: 8, messages: [] }));
     await until(() => answers.length === 2, 'the answers');

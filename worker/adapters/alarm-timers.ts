@@ -8,11 +8,20 @@
 // armed at or before the earliest deadline: an alarm that comes early finds
 // nothing due and simply re-arms, which is cheaper than rewriting the alarm on
 // every heartbeat received.
+//
+// A failed setAlarm leaves no alarm we can count on, so the armed deadline is
+// forgotten and the alarm armed again after a short, growing pause (an
+// in-memory timer); without that, every later set() would trust the failed
+// write and the node would never tick again.
 
 /** The slice of DurableObjectStorage this needs (a test can wrap it to count writes). */
 export interface AlarmStore {
   setAlarm(scheduledTime: number): Promise<void>;
 }
+
+/** First pause before re-arming after a failed setAlarm; doubled per failure in a row, up to the maximum. */
+export const REARM_MIN_MS = 50;
+export const REARM_MAX_MS = 5000;
 
 interface Timer {
   at: number;
@@ -23,6 +32,11 @@ export class AlarmTimers {
   private readonly timers = new Map<string, Timer>();
   private armed: number | null;
   private writes = 0;
+  private failures = 0;
+  /** Failures in a row: the pause before the next re-arm grows with it. */
+  private streak = 0;
+  /** A re-arm after a failed setAlarm is scheduled: arming waits for it, so a broken store is not hammered. */
+  private retry: ReturnType<typeof setTimeout> | null = null;
 
   /** `armedAt`: the alarm already pending in storage (ctx.storage.getAlarm()), so a restart does not rewrite it. */
   constructor(
@@ -87,12 +101,38 @@ export class AlarmTimers {
     }
   }
 
+  /** How many setAlarm writes failed (observability and tests). */
+  get armFailures(): number {
+    return this.failures;
+  }
+
   private arm(): void {
+    if (this.retry !== null) return;
     const next = this.earliest();
     if (next === null) return;
     if (this.armed !== null && this.armed <= next) return;
     this.armed = next;
     this.writes++;
-    this.store.setAlarm(next).catch(this.onArmError);
+    this.store.setAlarm(next).then(
+      () => {
+        this.streak = 0;
+      },
+      (err: unknown) => this.armFailed(next, err),
+    );
+  }
+
+  private armFailed(deadline: number, err: unknown): void {
+    this.failures++;
+    this.onArmError(err);
+    // A later write (for an earlier deadline) supersedes this one; otherwise nothing is armed.
+    if (this.armed !== deadline) return;
+    this.armed = null;
+    if (this.retry !== null) return;
+    const pause = Math.min(REARM_MAX_MS, REARM_MIN_MS * 2 ** this.streak);
+    this.streak++;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      this.arm();
+    }, pause);
   }
 }

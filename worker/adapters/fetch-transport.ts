@@ -11,12 +11,14 @@
 // and has its own timeout, so a slow or dead peer delays nobody else. Raft
 // tolerates lost messages (§5.1: RPCs are retried), so a failed exchange is
 // just logged and dropped.
-import type { Message, MessageType } from '../raft/messages';
+import type { Message } from '../raft/messages';
 import type { Logger } from '../raft/logger';
 import type { Member, NodeId } from '../raft/types';
 import type { HostTransport, PeerLoad } from '../host/ports';
 import { LogThrottle } from '../logging';
 import { PeerStreams, describeError, isRecord } from './peer-streams';
+import { isMessage } from '../api/message-schemas';
+import { peerMessagesProblem } from '../api/peer-checks';
 
 export interface TransportOptions {
   self: NodeId;
@@ -38,8 +40,6 @@ export interface TransportOptions {
   streams: boolean;
   fetch?: typeof fetch;
 }
-
-const messageTypes: readonly MessageType[] = ['vote', 'voteResp', 'append', 'appendResp', 'snapshot', 'snapshotResp'];
 
 export const raftMessagesPath = '/raft/messages';
 
@@ -197,13 +197,17 @@ export class FetchTransport implements HostTransport {
     }
   }
 
-  /** Keep only well-formed messages from this peer to us; the peer is trusted but may run other code. */
+  /**
+   * Keep only well-formed, consistent messages from this peer to us, checked
+   * exactly as the messages of a request are (a reply may carry an append):
+   * the peer is trusted but may run other code.
+   */
   private parseReplies(body: unknown, peer: NodeId): { replies: Message[]; dropped: number } {
     const list = isRecord(body) && Array.isArray(body.messages) ? (body.messages as unknown[]) : null;
     if (list === null) return { replies: [], dropped: 1 };
     const replies: Message[] = [];
     for (const m of list) {
-      if (isMessageFrom(m, peer, this.opts.self)) replies.push(m);
+      if (isMessage(m) && m.from === peer && m.to === this.opts.self && peerMessagesProblem([m]) === null) replies.push(m);
     }
     return { replies, dropped: list.length - replies.length };
   }
@@ -214,14 +218,4 @@ export class FetchTransport implements HostTransport {
     if (held === null) return;
     this.opts.logger.log('warn', 'peer request failed', { peer: peer.id, url: peer.url, reason, suppressed: held });
   }
-}
-
-function isMessageFrom(m: unknown, from: NodeId, to: NodeId): m is Message {
-  return (
-    isRecord(m) &&
-    messageTypes.some((t) => t === m.type) &&
-    m.from === from &&
-    m.to === to &&
-    typeof m.term === 'number'
-  );
 }

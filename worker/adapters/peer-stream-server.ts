@@ -7,6 +7,7 @@
 import type { Logger } from '../raft/logger';
 import type { Message } from '../raft/messages';
 import { isPeerRequest } from '../api/message-schemas';
+import { peerMessagesProblem } from '../api/peer-checks';
 import { isRecord } from './peer-streams';
 
 /** Accept the upgrade in the object itself (the hibernation API), so frames skip the Worker. */
@@ -28,8 +29,10 @@ export function acceptPeerStream(ctx: DurableObjectState, request: Request): Res
 export function answerFrame(ws: WebSocket, data: string | ArrayBuffer, receive: (messages: Message[]) => Message[], logger: Logger | undefined): void {
   const frame = parseFrame(data);
   if (!frame.ok) {
-    logger?.log('warn', 'refused a malformed frame on a peer stream; closing it', { issue: frame.message });
-    ws.close(1008, frame.message);
+    // Inconsistent messages are a bug of the peer: as loud as the POST route makes them.
+    const what = frame.inconsistent ? 'refused inconsistent messages on a peer stream; closing it' : 'refused a malformed frame on a peer stream; closing it';
+    logger?.log(frame.inconsistent ? 'error' : 'warn', what, { issue: frame.message });
+    ws.close(1008, closeReason(frame.message));
     return;
   }
   let replies: Message[];
@@ -53,7 +56,7 @@ export function answerClose(ws: WebSocket, code: number): void {
 }
 
 /** An inbound frame, checked like a POST body; `message` says what is wrong. */
-export type InboundFrame = { ok: true; seq: number; messages: Message[] } | { ok: false; message: string };
+export type InboundFrame = { ok: true; seq: number; messages: Message[] } | { ok: false; message: string; inconsistent?: true };
 
 export function parseFrame(data: string | ArrayBuffer): InboundFrame {
   if (typeof data !== 'string') return { ok: false, message: 'frames must be text' };
@@ -68,6 +71,14 @@ export function parseFrame(data: string | ArrayBuffer): InboundFrame {
   }
   const body = { messages: raw.messages };
   if (!isPeerRequest(body)) return { ok: false, message: 'messages are malformed' };
+  const problem = peerMessagesProblem(body.messages);
+  if (problem !== null) return { ok: false, message: problem, inconsistent: true };
   return { ok: true, seq: raw.seq as number, messages: body.messages };
+}
+
+/** A close reason is at most 123 bytes of UTF-8: printable ASCII, cut short. */
+function closeReason(message: string): string {
+  const ascii = message.replace(/[^\x20-\x7e]/g, '?');
+  return ascii.length <= 120 ? ascii : `${ascii.slice(0, 117)}...`;
 }
 

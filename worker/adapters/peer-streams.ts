@@ -20,6 +20,11 @@
 //
 // This file is the sending side; peer-stream-server.ts is the receiving node's.
 //
+// A frame without an answer within the time limit fails alone, as a POST
+// would; the socket is given up only when nothing at all came back on it for
+// several time limits (a dead peer or link), so a follower that is briefly
+// slow (a pause, a long write) does not make its stream flap.
+//
 // A stream is an accelerator, never a requirement: while a peer has no open
 // socket (not yet connected, refused, closed), exchange() returns null and
 // the transport POSTs instead, and a new connection is tried after a backoff.
@@ -55,6 +60,9 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 4000;
 
+/** A socket with no answer for this many frame time limits is taken for dead and closed. */
+export const DEAD_AFTER_TIMEOUTS = 3;
+
 interface Stream {
   ws: WebSocket | null;
   connecting: boolean;
@@ -62,6 +70,8 @@ interface Stream {
   retryMs: number;
   nextSeq: number;
   waiting: Map<number, (outcome: StreamExchange) => void>;
+  /** When the open socket last answered a frame (any frame, even one given up on), or opened. */
+  lastHeard: number;
 }
 
 export class PeerStreams {
@@ -87,10 +97,17 @@ export class PeerStreams {
     s.nextSeq++;
     return new Promise<StreamExchange>((resolve) => {
       const timer = setTimeout(() => {
-        // No answer within an election timeout: the connection is more likely
-        // dead than slow (a peer that stopped, a link that drops everything).
-        // Start over with a new one; POSTs carry the messages meanwhile.
-        if (s.waiting.has(seq)) this.closed(peer, s, ws, 'timed out');
+        const waiter = s.waiting.get(seq);
+        if (waiter === undefined) return;
+        // This frame fails alone (Raft resends what matters, §5.3). Only a socket that
+        // answered nothing for several limits is dead: then start over with a new one,
+        // and POSTs carry the messages meanwhile.
+        s.waiting.delete(seq);
+        waiter({ type: 'failed', reason: 'stream frame timed out' });
+        const silentMs = this.opts.now() - s.lastHeard;
+        if (s.ws === ws && silentMs >= DEAD_AFTER_TIMEOUTS * this.opts.timeoutMs) {
+          this.closed(peer, s, ws, `no frame answered for ${silentMs} ms`);
+        }
       }, this.opts.timeoutMs);
       s.waiting.set(seq, (outcome) => {
         clearTimeout(timer);
@@ -112,7 +129,7 @@ export class PeerStreams {
   private streamOf(peer: NodeId): Stream {
     let s = this.streams.get(peer);
     if (s === undefined) {
-      s = { ws: null, connecting: false, retryAt: 0, retryMs: RETRY_MIN_MS, nextSeq: 1, waiting: new Map() };
+      s = { ws: null, connecting: false, retryAt: 0, retryMs: RETRY_MIN_MS, nextSeq: 1, waiting: new Map(), lastHeard: 0 };
       this.streams.set(peer, s);
     }
     return s;
@@ -125,7 +142,8 @@ export class PeerStreams {
       .then((ws) => {
         s.ws = ws;
         s.retryMs = RETRY_MIN_MS;
-        ws.addEventListener('message', (ev) => this.answered(peer, s, ev.data));
+        s.lastHeard = this.opts.now();
+        ws.addEventListener('message', (ev) => this.answered(peer, s, ws, ev.data));
         ws.addEventListener('close', (ev) => this.closed(peer, s, ws, `closed (${ev.code}${ev.reason ? `: ${ev.reason}` : ''})`));
         ws.addEventListener('error', () => this.closed(peer, s, ws, 'socket error'));
         this.opts.logger.log('info', 'peer stream open', { peer: peer.id });
@@ -163,7 +181,7 @@ export class PeerStreams {
     return ws;
   }
 
-  private answered(peer: Member, s: Stream, data: unknown): void {
+  private answered(peer: Member, s: Stream, ws: WebSocket, data: unknown): void {
     let frame: unknown;
     try {
       frame = typeof data === 'string' ? JSON.parse(data) : null;
@@ -175,8 +193,10 @@ export class PeerStreams {
       this.opts.logger.log('warn', 'ignored a malformed answer on a peer stream', { peer: peer.id });
       return;
     }
+    // Even a late answer shows the socket and the peer are alive.
+    if (s.ws === ws) s.lastHeard = this.opts.now();
     const waiter = s.waiting.get(seq);
-    // (An answer nobody waits for can only come on a socket already given up on.)
+    // (Nobody waits for an answer that came too late, or on a socket already given up on.)
     if (waiter === undefined) return;
     s.waiting.delete(seq);
     waiter({ type: 'ok', body: frame });

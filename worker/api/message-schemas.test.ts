@@ -6,8 +6,8 @@ import { isPeerRequest, peerRequestSchema } from './message-schemas';
 const entry = { index: 4, term: 2, kind: 'command', data: '{"op":"set"}' };
 
 const valid: Record<string, unknown>[] = [
-  { type: 'vote', from: 'n1', to: 'n2', term: 3, pre: false, lastLogIndex: 9, lastLogTerm: 2 },
-  { type: 'voteResp', from: 'n2', to: 'n1', term: 3, pre: true, granted: true },
+  { type: 'vote', from: 'n1', to: 'n2', term: 3, pre: false, lastLogIndex: 9, lastLogTerm: 2, round: 0 },
+  { type: 'voteResp', from: 'n2', to: 'n1', term: 3, pre: true, granted: true, round: 4 },
   {
     type: 'append',
     from: 'n1',
@@ -36,7 +36,7 @@ const valid: Record<string, unknown>[] = [
   },
 ];
 
-const badValues: unknown[] = [undefined, null, -1, 1.5, 2 ** 53, '1', '', true, {}, [], 'other'];
+const badValues: unknown[] = [undefined, null, -1, 1.5, 2 ** 50 + 1, 2 ** 53 - 1, 2 ** 53, '1', '', true, {}, [], 'other'];
 
 /** Every message with one field removed, replaced by a bad value, or one unknown field added. */
 function* broken(m: Record<string, unknown>): Generator<Record<string, unknown>> {

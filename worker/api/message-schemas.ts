@@ -8,8 +8,17 @@
 import { z } from 'zod';
 import type { Message } from '../raft/messages';
 
-/** Terms, indexes and rounds: non-negative safe integers. */
-const count = z.number().int().nonnegative();
+/**
+ * The largest term, index or round a peer message may carry. A node stores
+ * the terms and indexes it accepts and later sends them plus one; far below
+ * 2^53, so that arithmetic stays exact and whatever is accepted can still be
+ * incremented and sent. No honest cluster gets near it: it is 2^50 elections,
+ * or entries.
+ */
+export const MAX_WIRE_COUNT = 2 ** 50;
+
+/** Terms, indexes and rounds: integers in [0, MAX_WIRE_COUNT]. */
+const count = z.number().int().nonnegative().max(MAX_WIRE_COUNT);
 const nodeId = z.string().min(1);
 
 const envelope = { from: nodeId, to: nodeId, term: count };
@@ -28,12 +37,14 @@ export const messageSchema = z.discriminatedUnion('type', [
     pre: z.boolean(),
     lastLogIndex: count,
     lastLogTerm: count,
+    round: count,
   }),
   z.strictObject({
     ...envelope,
     type: z.literal('voteResp'),
     pre: z.boolean(),
     granted: z.boolean(),
+    round: count,
   }),
   z.strictObject({
     ...envelope,
@@ -91,13 +102,14 @@ export function isPeerRequest(x: unknown): x is PeerRequest {
   return true;
 }
 
-function isMessage(m: unknown): m is Message {
+/** One peer message, checked as strictly as in a request; replies are checked with this too. */
+export function isMessage(m: unknown): m is Message {
   if (!isObject(m) || !isId(m.from) || !isId(m.to) || !isCount(m.term)) return false;
   switch (m.type) {
     case 'vote':
-      return hasKeys(m, 7) && typeof m.pre === 'boolean' && isCount(m.lastLogIndex) && isCount(m.lastLogTerm);
+      return hasKeys(m, 8) && typeof m.pre === 'boolean' && isCount(m.lastLogIndex) && isCount(m.lastLogTerm) && isCount(m.round);
     case 'voteResp':
-      return hasKeys(m, 6) && typeof m.pre === 'boolean' && typeof m.granted === 'boolean';
+      return hasKeys(m, 7) && typeof m.pre === 'boolean' && typeof m.granted === 'boolean' && isCount(m.round);
     case 'append':
       return (
         hasKeys(m, 10) &&
@@ -164,7 +176,7 @@ function hasKeys(o: object, n: number): boolean {
   return Object.keys(o).length === n;
 }
 
-const isCount = (x: unknown): boolean => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+const isCount = (x: unknown): boolean => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= MAX_WIRE_COUNT;
 const isId = (x: unknown): boolean => typeof x === 'string' && x.length > 0;
 
 export interface PeerRequest {

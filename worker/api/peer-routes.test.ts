@@ -4,7 +4,7 @@ import { FakeNode, TEST_SECRET, appWith } from '../../test/doubles/fake-node';
 
 const base = 'http://127.0.0.1:8787';
 
-const vote: Message = { type: 'vote', from: 'n2', to: 'n1', term: 4, pre: false, lastLogIndex: 10, lastLogTerm: 3 };
+const vote: Message = { type: 'vote', from: 'n2', to: 'n1', term: 4, pre: false, lastLogIndex: 10, lastLogTerm: 3, round: 0 };
 const append: Message = {
   type: 'append',
   from: 'n2',
@@ -20,7 +20,7 @@ const append: Message = {
   commit: 10,
   round: 17,
 };
-const voteResp: Message = { type: 'voteResp', from: 'n1', to: 'n2', term: 4, pre: false, granted: true };
+const voteResp: Message = { type: 'voteResp', from: 'n1', to: 'n2', term: 4, pre: false, granted: true, round: 0 };
 const appendResp: Message = {
   type: 'appendResp',
   from: 'n1',
@@ -125,7 +125,17 @@ describe('validation (authenticated)', () => {
     ['an entry of unknown kind', { messages: [{ ...append, entries: [{ index: 11, term: 4, kind: 'x', data: '' }] }] }],
     ['entry data not a string', { messages: [{ ...append, entries: [{ index: 11, term: 4, kind: 'noop', data: 1 }] }] }],
     ['one bad message among good ones', { messages: [vote, { ...voteResp, granted: 'yes' }] }],
+    // Terms and indexes a node could store but never increment and send again (issue 20).
+    ['an append in term 2^53-1', { messages: [{ ...append, term: 2 ** 53 - 1 }] }],
+    ['a vote in term 2^50+1', { messages: [{ ...vote, term: 2 ** 50 + 1 }] }],
+    ['an entry index past 2^50', { messages: [{ ...append, entries: [{ index: 2 ** 50 + 1, term: 4, kind: 'noop', data: '' }] }] }],
+    ['a reply matchIndex past 2^50', { messages: [{ ...appendResp, matchIndex: 2 ** 50 + 1 }] }],
   ];
+
+  it('accepts terms and indexes up to 2^50', async () => {
+    const res = await post({ messages: [{ ...vote, term: 2 ** 50, lastLogIndex: 2 ** 50 }, { ...appendResp, matchIndex: 2 ** 50 }] });
+    expect(res.status).toBe(200);
+  });
 
   it.each(bad)('%s → 400 JSON and nothing delivered', async (_, body) => {
     const res = await post(body);
@@ -134,6 +144,52 @@ describe('validation (authenticated)', () => {
     expect(json.error).toBe('bad_request');
     expect(json.message.length).toBeGreaterThan(0);
     expect(node.calls).toEqual([]);
+  });
+});
+
+describe('consistency (well-formed, but no correct leader sends it)', () => {
+  const cmd = (index: number, term = 4, data = '{"cmd":{"op":"set","key":"k","value":"v"}}') => ({ index, term, kind: 'command' as const, data });
+  const refused: [string, Message, RegExp][] = [
+    ['a duplicate entry', { ...append, entries: [cmd(11), cmd(11)] }, /entry 1 has index 11; entries must be contiguous from prevLogIndex \+ 1 \(12\)/],
+    ['a hole between entries', { ...append, entries: [cmd(11), cmd(13)] }, /entry 1 has index 13/],
+    ['entries starting past prevLogIndex + 1', { ...append, entries: [cmd(12)] }, /entry 0 has index 12/],
+    ['entries starting before prevLogIndex + 1', { ...append, entries: [cmd(10)] }, /entry 0 has index 10/],
+    ['an entry from a later term than the message', { ...append, entries: [cmd(11, 5)] }, /entry 11 has term 5/],
+    ['entry terms going back', { ...append, entries: [cmd(11, 4), cmd(12, 3)] }, /entry 12 has term 3/],
+    ['an entry older than prevLogTerm', { ...append, entries: [cmd(11, 2)] }, /entry 11 has term 2/],
+    ['prevLogTerm after the term', { ...append, prevLogTerm: 5, entries: [] }, /prevLogTerm 5 is after the term 4/],
+    ['an entry over the size limit', { ...append, entries: [{ index: 11, term: 4, kind: 'noop', data: 'x'.repeat(1024 * 1024 + 1) }] }, /carries 1048577 bytes of data; the limit is 1048576/],
+    ['command data that is not JSON', { ...append, entries: [cmd(11, 4, 'not json')] }, /entry 11 is not a command/],
+    ['command data that is not a command', { ...append, entries: [cmd(11, 4, '{"cmd":{"op":"drop","key":"k"}}')] }, /entry 11 is not a command/],
+    ['a vote whose last log term is after its term', { ...vote, lastLogTerm: 5 }, /lastLogTerm 5 is after the term 4/],
+  ];
+
+  it.each(refused)('%s → 400 naming the problem, nothing delivered', async (_, message, problem) => {
+    const res = await post({ messages: [vote, message] });
+    expect(res.status).toBe(400);
+    const json = (await res.json()) as { error: string; message: string };
+    expect(json.error).toBe('bad_request');
+    expect(json.message).toMatch(problem);
+    expect(node.calls).toEqual([]);
+  });
+
+  it('accepts an entry of exactly the size limit, and config and noop entries whatever their data', async () => {
+    const big = 'x'.repeat(1024 * 1024);
+    const entries = [
+      { index: 11, term: 4, kind: 'noop' as const, data: big },
+      { index: 12, term: 4, kind: 'config' as const, data: '{}' },
+    ];
+    const res = await post({ messages: [{ ...append, entries }] });
+    expect(res.status).toBe(200);
+  });
+
+  it("answers a node's own failure with a 500 that does not echo its internals", async () => {
+    node.receiveError = new Error('invariant: something internal in term 4');
+    const res = await post({ messages: [append] });
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(JSON.parse(text)).toMatchObject({ error: 'internal' });
+    expect(text).not.toMatch(/invariant|term 4/);
   });
 });
 

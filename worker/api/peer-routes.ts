@@ -12,6 +12,7 @@ import { refuse } from './errors';
 import { isPeerRequest, peerRequestSchema } from './message-schemas';
 import { raftStreamPath } from '../adapters/peer-streams';
 import { checkPeerAuth } from './peer-auth';
+import { peerMessagesProblem } from './peer-checks';
 import { describeIssues } from './schemas';
 
 /**
@@ -57,7 +58,21 @@ export function peerRoutes<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> 
       return refuse(c, { error: 'bad_request', message });
     }
 
-    const replies: PeerResponse = { messages: await deps.node(c.env).receive(raw.messages) };
+    const problem = peerMessagesProblem(raw.messages);
+    if (problem !== null) {
+      // Well-formed but impossible from a correct peer: a bug there, refused before it reaches the node.
+      deps.logger(c.env).log('error', 'refused inconsistent peer messages', { problem });
+      return refuse(c, { error: 'bad_request', message: problem });
+    }
+
+    let replies: PeerResponse;
+    try {
+      replies = { messages: await deps.node(c.env).receive(raw.messages) };
+    } catch (err) {
+      // The node's own failure: logged here with its details, which are not the peer's business.
+      deps.logger(c.env).log('error', 'peer messages not processed', { error: err instanceof Error ? err.message : String(err) });
+      return refuse(c, { error: 'internal', message: 'the node could not process these messages; see its log' });
+    }
     return c.json(replies);
   });
 

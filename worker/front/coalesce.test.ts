@@ -25,11 +25,14 @@ class FakeNode {
 
 const macrotask = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
-function coalescer(overrides: { maxBatch?: number; maxInflight?: number; waitLimitMs?: number; now?: () => number } = {}): Coalescer<number, Out> {
+function coalescer(
+  overrides: { maxBatch?: number; maxInflight?: number; waitLimitMs?: number; staleQueueMs?: number; now?: () => number } = {},
+): Coalescer<number, Out> {
   return new Coalescer<number, Out>({
     maxBatch: overrides.maxBatch ?? 100,
     ...(overrides.maxInflight !== undefined ? { maxInflight: overrides.maxInflight } : {}),
     waitLimitMs: overrides.waitLimitMs ?? 5000,
+    staleQueueMs: overrides.staleQueueMs ?? 1000,
     gaveUp: () => ({ type: 'timeout' }),
     ...(overrides.now ? { now: overrides.now } : {}),
   });
@@ -217,5 +220,20 @@ describe('Coalescer', () => {
     void c.call(3, node.send); // joins a fresh queue, not the stale one
     await vi.runOnlyPendingTimersAsync();
     expect(node.batches).toEqual([[1], [2], [3]]);
+  });
+
+  it('keeps a queue waiting for its slot as long as the node may take to answer (its request timeout)', async () => {
+    let now = 0;
+    const node = new FakeNode();
+    const c = coalescer({ maxInflight: 1, staleQueueMs: 3000, now: () => now });
+    void c.call(1, node.send); // in flight: the node is slow but within its 3 s timeout
+    void c.call(2, node.send); // waits for the slot
+    now = 2500;
+    void c.call(3, node.send); // still the same queue: its opener is alive, just waiting
+    await macrotask();
+    expect(node.batches).toEqual([[1]]);
+    node.answerOldest();
+    await macrotask();
+    expect(node.batches).toEqual([[1], [2, 3]]);
   });
 });

@@ -42,6 +42,14 @@ export interface CoalesceOptions<O> {
    * that arrives meanwhile, instead of going out one macrotask later.
    */
   maxInflight?: number;
+  /**
+   * A queue not flushed this long after it opened belongs to a request that
+   * was cut short, and later inputs open a new one. Pass the node's request
+   * timeout: a live batch comes back within it, so a queue waiting for its
+   * slot is flushed within it too, and a shorter limit would split a slow
+   * but live queue.
+   */
+  staleQueueMs: number;
   /** The answer of an input whose batch never came back. */
   gaveUp: () => O;
   /** Milliseconds; Date.now by default (tests pass their own). */
@@ -72,9 +80,6 @@ interface Queue<I, O> {
   openedAt: number;
 }
 
-/** A queue not flushed this long after it opened belongs to a request that was cut short. */
-const QUEUE_STALE_MS = 1000;
-
 export class Coalescer<I, O> {
   private queue: Queue<I, O> | null = null;
   /** Batches in flight: id -> when to stop counting it (a batch whose sender was cut short never reports back). */
@@ -95,7 +100,7 @@ export class Coalescer<I, O> {
   call(input: I, send: SendBatch<I, O>, keepAlive?: KeepAlive): Promise<O> {
     this.requests++;
     const now = this.now();
-    if (this.queue !== null && now - this.queue.openedAt > QUEUE_STALE_MS) this.queue = null;
+    if (this.queue !== null && now - this.queue.openedAt > this.options.staleQueueMs) this.queue = null;
     // A batch whose sender was cut short never comes back to wake a queue waiting for its slot.
     if (this.slotWaiters.length > 0 && this.inflightCount(now) < this.maxInflight) this.slotWaiters.shift()!();
     if (this.queue === null && !this.busy(now)) {

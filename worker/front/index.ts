@@ -50,9 +50,10 @@ function makeCoalescers(nodeTimeoutMs: number): Coalescers {
   // was cut short. Its outcome is then unknown, as after any timeout.
   const waitLimitMs = 2 * nodeTimeoutMs + 1000;
   const gaveUp = (): TimedOut => ({ type: 'timeout' });
+  const options = { maxBatch: MAX_BATCH, maxInflight: CALLS_IN_FLIGHT, waitLimitMs, staleQueueMs: nodeTimeoutMs, gaveUp };
   return {
-    writes: new Coalescer<KvRequest, WriteOutcome>({ maxBatch: MAX_BATCH, maxInflight: CALLS_IN_FLIGHT, waitLimitMs, gaveUp }),
-    reads: new Coalescer<string, ReadOutcome>({ maxBatch: MAX_BATCH, maxInflight: CALLS_IN_FLIGHT, waitLimitMs, gaveUp }),
+    writes: new Coalescer<KvRequest, WriteOutcome>(options),
+    reads: new Coalescer<string, ReadOutcome>(options),
   };
 }
 

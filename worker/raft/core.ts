@@ -32,6 +32,12 @@ export class Core {
   quorumCheckAt = Infinity;
 
   votes = new Map<NodeId, boolean>();
+  /**
+   * The current (or last) pre-vote round, sent with each pre-vote request and
+   * echoed by grants. Never goes back, and starts from the clock, so rounds of
+   * an earlier incarnation of this node are behind it too.
+   */
+  preVoteRound = 0;
   progress = new Map<NodeId, Progress>();
   /** Leader: index of the no-op that opened this term. */
   termStart: Index = 0;

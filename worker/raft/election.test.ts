@@ -62,6 +62,32 @@ describe('election', () => {
     expect(c.get(leader).node.status(c.now).term).toBe(term);
   });
 
+  it('pre-vote (thesis §9.6): a late grant from an earlier round does not count in a later one', () => {
+    const c = new TestCluster(3);
+    c.isolate('n3'); // only n2 can answer n1, so every round needs n2's grant to succeed
+    const n1 = c.get('n1');
+    c.apply('n1', n1.node.tick(c.now));
+    // Round 1: n1's election timer fires; n2 grants, and the grant is held back.
+    c.now = n1.deadline;
+    c.apply('n1', n1.node.tick(c.now));
+    expect(n1.node.status(c.now).role).toBe('precandidate');
+    c.deliver(2); // the requests to n2 (answered) and n3 (dropped)
+    const lateGrant = c.queue.splice(0);
+    expect(lateGrant).toMatchObject([{ type: 'voteResp', from: 'n2', to: 'n1', pre: true, granted: true }]);
+    // Round 2, same term: its requests are held too, and the old grant arrives first.
+    c.now = n1.deadline;
+    c.apply('n1', n1.node.tick(c.now));
+    const round2 = c.queue.splice(0);
+    expect(round2.map((m) => m.type)).toEqual(['vote', 'vote']);
+    c.queue.push(...lateGrant);
+    c.deliver();
+    expect(n1.node.status(c.now)).toMatchObject({ role: 'precandidate', term: 0 });
+    // A grant for the current round does count: n1 goes on to a real election and wins it.
+    c.queue.push(...round2);
+    c.deliver();
+    expect(n1.node.status(c.now)).toMatchObject({ role: 'leader', term: 1 });
+  });
+
   it('without pre-vote the same rejoin does raise the term (control for the test above)', () => {
     const c = new TestCluster(3, { preVote: false, checkQuorum: false });
     const leader = c.elect();

@@ -18,6 +18,7 @@ export function inLease(c: Core, now: number): boolean {
 export function campaign(c: Core, pre: boolean, now: number): void {
   c.becomeCandidate(pre, now);
   const term = pre ? c.term + 1 : c.term;
+  if (pre) c.preVoteRound = Math.max(c.preVoteRound + 1, now);
   c.logInfo(pre ? 'starting pre-vote' : 'starting election', { campaignTerm: term });
   if (tally(c, now)) return;
   for (const p of c.cfg.peers) {
@@ -29,6 +30,7 @@ export function campaign(c: Core, pre: boolean, now: number): void {
       pre,
       lastLogIndex: c.log.lastIndex,
       lastLogTerm: c.log.lastTerm,
+      round: pre ? c.preVoteRound : 0,
     });
   }
 }
@@ -68,12 +70,13 @@ export function handleVoteRequest(c: Core, m: VoteRequest, now: number): void {
     }
   }
   c.logger.log('debug', granted ? 'vote granted' : 'vote refused', { node: c.id, term: c.term, to: m.from, pre: m.pre });
-  c.send({ type: 'voteResp', from: c.id, to: m.from, term: granted && m.pre ? m.term : c.term, pre: m.pre, granted });
+  c.send({ type: 'voteResp', from: c.id, to: m.from, term: granted && m.pre ? m.term : c.term, pre: m.pre, granted, round: m.round });
 }
 
 export function handleVoteResponse(c: Core, m: VoteResponse, now: number): void {
   if (m.pre) {
-    if (c.role !== 'precandidate') return;
+    // A late answer from an earlier pre-vote round: the term alone cannot tell (thesis §9.6).
+    if (c.role !== 'precandidate' || m.round !== c.preVoteRound) return;
     // A grant carries the term we asked for; a refusal carries the voter's (not higher, or
     // term handling would already have made us a follower).
     if (m.granted && m.term !== c.term + 1) return;

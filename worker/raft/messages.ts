@@ -15,12 +15,20 @@ export interface VoteRequest extends Envelope {
   pre: boolean;
   lastLogIndex: Index;
   lastLogTerm: Term;
+  /**
+   * For a pre-vote: which of the sender's pre-vote rounds this belongs to. The
+   * term does not change between pre-vote rounds, so only this tells a late
+   * grant from an earlier round apart from a current one. 0 for a real vote.
+   */
+  round: number;
 }
 
 export interface VoteResponse extends Envelope {
   type: 'voteResp';
   pre: boolean;
   granted: boolean;
+  /** Echo of the request's round. */
+  round: number;
 }
 
 /** AppendEntries (§5.3). Also the heartbeat (no entries) and the ReadIndex confirmation round (`round`). */

@@ -262,7 +262,12 @@ export class RaftNode {
     }
     switch (m.type) {
       case 'append':
-        if (c.role === 'leader') throw new Error(`invariant: two leaders in term ${c.term} (${c.id}, ${m.from})`);
+        if (c.role === 'leader') {
+          // §5.2 allows one leader per term, and we are it: the sender is broken (a bug, or other
+          // code), not us. Drop it; following it could overwrite entries we acknowledged.
+          c.logger.log('error', 'dropping an append from another leader of our own term', { node: c.id, term: c.term, from: m.from });
+          return;
+        }
         if (c.role !== 'follower' || c.leader?.id !== m.from) c.becomeFollower(c.term, { id: m.from, url: m.leaderUrl }, now);
         handleAppend(c, m, now);
         return;
@@ -316,7 +321,7 @@ export class RaftNode {
     } else if (m.type === 'snapshot') {
       c.send({ type: 'snapshotResp', from: c.id, to: m.from, term: c.term, index: m.index, lastTerm: m.lastTerm, nextChunk: 0, installed: false, matchIndex: 0 });
     } else if (m.type === 'vote') {
-      c.send({ type: 'voteResp', from: c.id, to: m.from, term: c.term, pre: m.pre, granted: false });
+      c.send({ type: 'voteResp', from: c.id, to: m.from, term: c.term, pre: m.pre, granted: false, round: m.round });
     } else {
       c.logger.log('debug', 'dropping stale reply', { node: c.id, term: c.term, from: m.from, type: m.type, msgTerm: m.term });
     }

@@ -24,6 +24,12 @@ export class Progress {
   /** In probe state: a probe is outstanding; wait for its answer or the next heartbeat. */
   probeSent = false;
   inflight: Inflight[] = [];
+  /**
+   * The highest index any message to this follower covered in the current
+   * term (an append's last entry or its prevLogIndex, a snapshot's index): an
+   * acknowledgement beyond it cannot be honest, so none is believed beyond it.
+   */
+  highestSent: Index = 0;
   /** Highest ReadIndex round this follower acknowledged in the current term (thesis §6.4). */
   ackedRound = 0;
   /** When we last heard from this follower in the current term (any reply). */
@@ -59,8 +65,14 @@ export class Progress {
     this.inflight = [];
   }
 
+  /** A message covering the log up to `index` went to this follower. */
+  covered(index: Index): void {
+    if (index > this.highestSent) this.highestSent = index;
+  }
+
   /** Record a successful append up to `index`; false if it told us nothing new. */
   acknowledge(index: Index): boolean {
+    index = Math.min(index, this.highestSent); // see highestSent
     this.inflight = this.inflight.filter((f) => f.last > index);
     if (index <= this.match) return false;
     this.match = index;

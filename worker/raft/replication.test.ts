@@ -4,7 +4,7 @@ import { configFor, seeded, TestCluster } from '../../test/fixtures/raft-cluster
 import { logOf } from '../../test/fixtures/stored-log';
 import { Core } from './core';
 import { silentLogger } from './logger';
-import type { AppendRequest } from './messages';
+import type { AppendRequest, Message } from './messages';
 import { maybeCommit } from './replication';
 import type { Entry } from './types';
 
@@ -129,6 +129,98 @@ describe('replication', () => {
     c.propose(leader, 'after');
     c.advance(300);
     expect(c.commands(follower)).toEqual([...Array.from({ length: 10 }, (_, i) => `r${i}`), 'after']);
+  });
+});
+
+describe('replies are not trusted beyond what was sent (§5.3, §5.4.2)', () => {
+  it.each([100, 1e15])('an acknowledged matchIndex of %s is clamped to the highest index sent to that follower', (claimed) => {
+    // One message in flight per follower, so most new entries wait unsent.
+    const c = new TestCluster(3, { maxInflight: 1 });
+    const leader = c.elect();
+    c.advance(100);
+    const [liar, other] = [...c.nodes.keys()].filter((id) => id !== leader) as [string, string];
+    c.isolate(other); // the liar alone decides what a majority holds
+    const start = c.get(leader).node.status(c.now).lastLogIndex;
+    for (let i = 0; i < 10; i++) c.propose(leader, `v${i}`);
+    const toLiar = c.queue.filter((m) => m.type === 'append' && m.to === liar);
+    c.queue = [];
+    expect(toLiar).toHaveLength(1);
+    const sentUpTo = start + 1; // only the first new entry left
+    const l = c.get(leader);
+    c.apply(liar, c.get(liar).node.step(toLiar[0]!, c.now));
+    const [honest] = c.queue.splice(0);
+    expect(honest).toMatchObject({ type: 'appendResp', success: true, matchIndex: sentUpTo });
+    c.apply(leader, l.node.step({ ...honest!, matchIndex: claimed } as Message, c.now));
+    const st = l.node.status(c.now);
+    expect(st.lastLogIndex).toBe(start + 10);
+    expect(st.commitIndex).toBe(sentUpTo); // not the entries only the leader holds
+    expect(st.peers.find((p) => p.id === liar)?.matchIndex).toBe(sentUpTo);
+    // And the leader keeps replicating to it: the follower catches up and everything commits.
+    c.advance(200);
+    expect(c.get(liar).node.status(c.now).lastLogIndex).toBe(start + 10);
+    expect(l.node.status(c.now).commitIndex).toBe(start + 10);
+    expect(c.commands(liar)).toEqual(Array.from({ length: 10 }, (_, i) => `v${i}`));
+  });
+});
+
+describe('an inconsistent append never breaks a node (it is dropped, not thrown on)', () => {
+  /** A settled 3-node cluster with a few committed commands. */
+  function settled() {
+    const c = new TestCluster(3);
+    const leader = c.elect();
+    for (let i = 0; i < 3; i++) c.propose(leader, `v${i}`);
+    c.advance(200);
+    const [f1, f2] = [...c.nodes.keys()].filter((id) => id !== leader) as [string, string];
+    const st = c.get(leader).node.status(c.now);
+    expect(st.commitIndex).toBe(st.lastLogIndex);
+    return { c, leader, f1, f2, term: st.term, last: st.lastLogIndex };
+  }
+  const noop = (index: number, term: number): Entry => ({ index, term, kind: 'noop', data: '' });
+  const appendFrom = (from: string, to: string, term: number, prevLogIndex: number, prevLogTerm: number, entries: Entry[]): AppendRequest => ({
+    type: 'append', from, to, term, leaderUrl: 'http://x', prevLogIndex, prevLogTerm, entries, commit: 0, round: 0,
+  });
+
+  it('§5.2: an append in the leader\'s own term, sent to the leader, is dropped; it stays leader', () => {
+    const { c, leader, f1, term, last } = settled();
+    const l = c.get(leader);
+    c.queue = [];
+    const forged = appendFrom(f1, leader, term, last, term, [noop(last + 1, term)]);
+    expect(() => c.apply(leader, l.node.step(forged, c.now))).not.toThrow();
+    expect(l.node.status(c.now)).toMatchObject({ role: 'leader', term, lastLogIndex: last });
+    expect(c.queue.filter((m) => m.type === 'appendResp')).toEqual([]);
+    c.propose(leader, 'after');
+    c.advance(100);
+    expect(c.commands(f1).at(-1)).toBe('after');
+  });
+
+  it('§5.3: entries with a repeat are dropped whole, never answered with a matchIndex past our log', () => {
+    const { c, leader, f1, term, last } = settled();
+    const f = c.get(f1);
+    c.queue = [];
+    const dup = appendFrom(leader, f1, term, last, term, [noop(last + 1, term), noop(last + 1, term)]);
+    expect(() => c.apply(f1, f.node.step(dup, c.now))).not.toThrow();
+    expect(f.node.status(c.now).lastLogIndex).toBe(last);
+    expect(c.queue).toEqual([]);
+    // Entries starting past prevLogIndex + 1 likewise.
+    const gap = appendFrom(leader, f1, term, last, term, [noop(last + 2, term)]);
+    expect(() => c.apply(f1, f.node.step(gap, c.now))).not.toThrow();
+    expect(f.node.status(c.now).lastLogIndex).toBe(last);
+    expect(c.queue).toEqual([]);
+  });
+
+  it('§5.4 Leader Completeness: an entry conflicting with a committed one is dropped, the log kept', () => {
+    const { c, f1, f2, term, last } = settled();
+    const f = c.get(f1);
+    const before = f.node.status(c.now);
+    expect(before.commitIndex).toBe(last);
+    c.queue = [];
+    // A peer claiming to lead a later term, whose log disagrees below our commit index.
+    const rogue = appendFrom(f2, f1, term + 1, last - 2, c.get(f1).disk.entries[last - 3]!.term, [noop(last - 1, term + 1)]);
+    expect(() => c.apply(f1, f.node.step(rogue, c.now))).not.toThrow();
+    const after = f.node.status(c.now);
+    expect(after).toMatchObject({ lastLogIndex: last, commitIndex: last });
+    expect(f.disk.entries.map((e) => e.term)).toEqual(c.get(f2).disk.entries.map((e) => e.term));
+    expect(c.queue).toEqual([]);
   });
 });
 

@@ -36,6 +36,7 @@ export function sendAppend(c: Core, pr: Progress, now: number, heartbeat: boolea
 }
 
 function appendMessage(c: Core, pr: Progress, prev: number, entries: AppendRequest['entries']): AppendRequest {
+  pr.covered(prev + entries.length);
   return {
     type: 'append',
     from: c.id,
@@ -95,6 +96,13 @@ export function handleAppend(c: Core, m: AppendRequest, now: number): void {
     c.send(reply(false, 0, localTerm, c.log.firstIndexOfTerm(m.prevLogIndex, c.commit)));
     return;
   }
+  const problem = inconsistency(c, m);
+  if (problem !== null) {
+    // No correct leader sends this (the peer route refuses most such messages before they
+    // get here): drop it whole, unanswered, rather than break our log or our state.
+    c.logger.log('error', 'dropping an inconsistent append', { node: c.id, term: c.term, from: m.from, problem });
+    return;
+  }
   // §5.3: append what is new; truncate only where an entry really conflicts.
   for (const e of m.entries) {
     const t = c.log.term(e.index);
@@ -108,6 +116,20 @@ export function handleAppend(c: Core, m: AppendRequest, now: number): void {
   c.send(reply(true, matchIndex));
 }
 
+/**
+ * Why a leader cannot have sent `m`, or null: entries must follow prevLogIndex
+ * without holes or repeats (or the reply's matchIndex would claim entries we
+ * do not hold), and none may replace a committed one (Leader Completeness, §5.4).
+ */
+function inconsistency(c: Core, m: AppendRequest): string | null {
+  for (let i = 0; i < m.entries.length; i++) {
+    const e = m.entries[i]!;
+    if (e.index !== m.prevLogIndex + 1 + i) return `entry ${i} has index ${e.index}, expected ${m.prevLogIndex + 1 + i}`;
+    if (e.index <= c.commit && c.log.term(e.index) !== e.term) return `entry ${e.index} conflicts with a committed entry (commit ${c.commit})`;
+  }
+  return null;
+}
+
 /** Leader side. Term handling has made `m.term === c.term`. */
 export function handleAppendResponse(c: Core, m: AppendResponse, now: number): void {
   const pr = c.progress.get(m.from);
@@ -119,9 +141,23 @@ export function handleAppendResponse(c: Core, m: AppendResponse, now: number): v
     confirmReads(c);
   }
   if (m.success) {
-    if (pr.acknowledge(m.matchIndex)) maybeCommit(c);
+    let matchIndex = m.matchIndex;
+    if (matchIndex > pr.highestSent) {
+      // Claims entries we never sent: a peer running other code, or a buggy one (or, rarely, a
+      // follower that compacted past our append and answers its commit index). Believing it
+      // would count it toward commit for entries it may not hold (§5.4.2), and stop sending to it.
+      c.logger.log('warn', 'peer acknowledged entries it was never sent; counting only those sent', {
+        node: c.id,
+        term: c.term,
+        peer: m.from,
+        matchIndex,
+        highestSent: pr.highestSent,
+      });
+      matchIndex = pr.highestSent;
+    }
+    if (pr.acknowledge(matchIndex)) maybeCommit(c);
     // A success at the frontier ends probing: the logs match up to pr.match.
-    if (pr.state === 'probe' && m.matchIndex >= pr.match) {
+    if (pr.state === 'probe' && matchIndex >= pr.match) {
       pr.next = pr.match + 1;
       pr.becomeReplicate();
     }

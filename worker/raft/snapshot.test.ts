@@ -118,4 +118,34 @@ describe('log compaction and InstallSnapshot (§7)', () => {
     expect(after.firstLogIndex).toBe(index + 1);
     expect(after.appliedIndex).toBe(index);
   });
+
+  it('§5.4.2: an installed-snapshot answer claiming more than was sent is not counted beyond it', () => {
+    const c = new TestCluster(3, tiny);
+    const leader = c.elect();
+    const [liar, other] = others(c, leader) as [string, string];
+    c.isolate(liar);
+    for (let i = 0; i < 30; i++) c.propose(leader, `v${i}`);
+    c.advance(100);
+    c.heal();
+    c.isolate(other); // from now on the liar alone makes a majority with the leader
+    for (let i = 0; i < 3; i++) c.propose(leader, `late${i}`); // never sent to the liar: it is owed a snapshot
+    let installed = false;
+    const push = c.queue.push.bind(c.queue);
+    c.queue.push = (...ms) =>
+      push(
+        ...ms
+          .filter((m) => !(installed && m.type === 'append' && m.to === liar)) // the liar gets nothing after the snapshot
+          .map((m) => {
+            if (m.type !== 'snapshotResp' || !m.installed || m.from !== liar) return m;
+            installed = true;
+            return { ...m, matchIndex: 1_000_000 };
+          }),
+      );
+    c.advance(1000);
+    expect(installed).toBe(true);
+    const held = c.get(liar).node.status(c.now).lastLogIndex;
+    const st = c.get(leader).node.status(c.now);
+    expect(st.commitIndex).toBeLessThanOrEqual(held);
+    expect(c.commands(leader).filter((v) => v.startsWith('late'))).toEqual([]);
+  });
 });

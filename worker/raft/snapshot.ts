@@ -58,6 +58,7 @@ export function sendSnapshotChunk(
   const cur = pr.snapshot;
   if (cur !== null && (cur.index !== snap.index || cur.lastTerm !== snap.lastTerm) && snap.chunk !== 0) return;
   pr.snapshot = { index: snap.index, lastTerm: snap.lastTerm, chunk: snap.chunk, sentAt: now };
+  pr.covered(snap.index);
   c.send({
     type: 'snapshot',
     from: c.id,

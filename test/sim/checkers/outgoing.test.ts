@@ -15,7 +15,7 @@ const cfg = result.config;
 const entry = (index: number, data = 'x'): Entry => ({ index, term: 1, kind: 'command', data });
 const disk = (term: number, vote: string | null, entries: Entry[] = []): NodeDisk => ({ hardState: { term, vote, commit: 0 }, entries });
 
-const grant = (term: number): Message => ({ type: 'voteResp', from: 'n1', to: 'n2', term, pre: false, granted: true });
+const grant = (term: number): Message => ({ type: 'voteResp', from: 'n1', to: 'n2', term, pre: false, granted: true, round: 0 });
 const ack = (matchIndex: number): Message => ({
   type: 'appendResp', from: 'n1', to: 'n2', term: 1, success: true, prevLogIndex: 0, matchIndex, round: 0, lastIndex: matchIndex, conflictTerm: 0, conflictIndex: 0,
 });
@@ -34,7 +34,7 @@ describe('checkOutgoing', () => {
   });
 
   it('allows pre-votes to name a future term', () => {
-    const pre: Message = { type: 'vote', from: 'n1', to: 'n2', term: 5, pre: true, lastLogIndex: 0, lastLogTerm: 0 };
+    const pre: Message = { type: 'vote', from: 'n1', to: 'n2', term: 5, pre: true, lastLogIndex: 0, lastLogTerm: 0, round: 1 };
     expect(() => checkOutgoing(cfg, disk(4, null), pre, 0)).not.toThrow();
   });
 
