@@ -64,8 +64,17 @@ export function parseNodeStatus(body: unknown): NodeStatus | null {
     lastLogTerm: num(body.lastLogTerm),
     firstLogIndex: num(body.firstLogIndex),
     snapshotIndex: num(body.snapshotIndex),
+    membership: parseMembership(body.membership),
+    configIndex: num(body.configIndex),
     peers,
   };
+}
+
+/** A node's configuration; an older node that reports none counts as none known. */
+function parseMembership(raw: unknown): NodeStatus['membership'] {
+  if (!isRecord(raw)) return { voters: [], learners: [] };
+  const list = (x: unknown) => (Array.isArray(x) ? x.map(parseMember).filter((m): m is NonNullable<typeof m> => m !== null) : []);
+  return { voters: list(raw.voters), learners: list(raw.learners) };
 }
 
 /** Every role a node can report, so a /status answer can be checked at run time. */

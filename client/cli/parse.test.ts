@@ -153,7 +153,9 @@ describe('formatting', () => {
           reachable: true,
           status: {
             id: 'n1', url: 'http://127.0.0.1:8787', role: 'leader', term: 3, leader: { id: 'n1', url: 'http://127.0.0.1:8787' },
-            commitIndex: 12, appliedIndex: 12, lastLogIndex: 12, lastLogTerm: 3, firstLogIndex: 1, snapshotIndex: 0, peers: [],
+            commitIndex: 12, appliedIndex: 12, lastLogIndex: 12, lastLogTerm: 3, firstLogIndex: 1, snapshotIndex: 0,
+  membership: { voters: [], learners: [] },
+  configIndex: 0, peers: [],
           },
         },
         { url: p8788, reachable: false, error: 'connection refused' },

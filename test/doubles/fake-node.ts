@@ -33,6 +33,8 @@ export const fakeStatus: NodeStatus = {
   lastLogTerm: 3,
   firstLogIndex: 1,
   snapshotIndex: 0,
+  membership: { voters: [], learners: [] },
+  configIndex: 0,
   peers: [{ id: 'n2', url: 'http://127.0.0.1:8788', matchIndex: 7, nextIndex: 8, lastContactMs: 12, state: 'replicate' }],
 };
 

@@ -25,7 +25,7 @@ function setup(opts: Partial<NetworkOptions> = {}) {
 }
 
 function vote(from: string, to: string, term = 1): Message {
-  return { type: 'vote', from, to, term, pre: false, lastLogIndex: 0, lastLogTerm: 0, round: 0 };
+  return { type: 'vote', from, to, term, pre: false, transfer: false, lastLogIndex: 0, lastLogTerm: 0, round: 0 };
 }
 
 describe('Network', () => {

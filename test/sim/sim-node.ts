@@ -193,6 +193,7 @@ export class SimNode {
         storage.output(() => copies.forEach((m) => d.send(m)));
       },
       load: () => 'idle',
+      setPeers: () => {}, // the simulated network reaches every node by id
     };
     const options: HostOptions<KvResult, string, string | null> = {
       core,

@@ -10,6 +10,7 @@
 // visible copy is what the node reads back.
 import type { Persisted } from '../../worker/raft/node';
 import type { EntryLoader, SnapshotPoint } from '../../worker/raft/log';
+import type { Membership } from '../../worker/raft/membership';
 import type { Entry, HardState, NodeId } from '../../worker/raft/types';
 import type { HostStorage } from '../../worker/host/ports';
 import type { SafetyChecker } from './checkers/safety';
@@ -26,8 +27,9 @@ export interface Disk {
    * node has compacted its log: the node reads only entries after `compacted`.
    */
   entries: Entry[];
-  /** The log is compacted up to here (§7). */
+  /** The log is compacted up to here (§7), and the configuration in force there. */
   compacted: SnapshotPoint;
+  membership: Membership | null;
   /** The state machine's last checkpoint or installed snapshot. */
   snapshot: StoredSnapshot | null;
 }
@@ -38,11 +40,11 @@ export interface StoredSnapshot extends SnapshotPoint {
 
 type Write =
   | { kind: 'log'; hardState: HardState | null; entries: readonly Entry[] }
-  | { kind: 'compact'; point: SnapshotPoint }
+  | { kind: 'compact'; point: SnapshotPoint; membership: Membership }
   | { kind: 'snapshot'; snapshot: StoredSnapshot }
-  | { kind: 'install'; point: SnapshotPoint; keepLog: boolean; prefix: readonly Entry[] };
+  | { kind: 'install'; point: SnapshotPoint; keepLog: boolean; prefix: readonly Entry[]; membership: Membership };
 
-const emptyDisk = (): Disk => ({ hardState: { term: 0, vote: null, commit: 0 }, entries: [], compacted: { index: 0, term: 0 }, snapshot: null });
+const emptyDisk = (): Disk => ({ hardState: { term: 0, vote: null, commit: 0 }, entries: [], compacted: { index: 0, term: 0 }, membership: null, snapshot: null });
 
 export interface SimStorageDeps {
   id: NodeId;
@@ -80,7 +82,7 @@ export class SimStorage implements HostStorage {
    */
   load(): { persisted: Persisted; loadEntries: EntryLoader; snapshot: StoredSnapshot | null } {
     const d = this.durable;
-    Object.assign(this.visible, { hardState: { ...d.hardState }, entries: d.entries.slice(), compacted: d.compacted, snapshot: d.snapshot });
+    Object.assign(this.visible, { hardState: { ...d.hardState }, entries: d.entries.slice(), compacted: d.compacted, membership: d.membership, snapshot: d.snapshot });
     const v = this.visible;
     const from = v.compacted.index;
     const applied = v.snapshot?.index ?? 0;
@@ -89,6 +91,8 @@ export class SimStorage implements HostStorage {
       compacted: v.compacted,
       applied,
       terms: v.entries.slice(from).map((e) => e.term),
+      membership: v.membership ?? undefined,
+      configEntries: v.entries.slice(from).filter((e) => e.kind === 'config'),
       tail: v.entries.slice(Math.max(from, Math.min(Math.max(v.hardState.commit, applied), v.entries.length))).map((e) => ({ ...e })),
     };
     const loadEntries: EntryLoader = (lo, hi, maxBytes) => {
@@ -107,13 +111,13 @@ export class SimStorage implements HostStorage {
     this.write(write);
   }
 
-  compact(point: SnapshotPoint): void {
-    this.write({ kind: 'compact', point: { ...point } });
+  compact(point: SnapshotPoint, membership: Membership): void {
+    this.write({ kind: 'compact', point: { ...point }, membership });
   }
 
-  installSnapshot(point: SnapshotPoint, keepLog: boolean): void {
+  installSnapshot(point: SnapshotPoint, keepLog: boolean, membership: Membership): void {
     // The checkers read whole logs: the compacted prefix of an installed snapshot is the committed history.
-    this.write({ kind: 'install', point: { ...point }, keepLog, prefix: keepLog ? [] : this.d.safety.committedPrefix(point.index) });
+    this.write({ kind: 'install', point: { ...point }, keepLog, prefix: keepLog ? [] : this.d.safety.committedPrefix(point.index), membership });
   }
 
   /** The state machine's state as of `snapshot.index` (a checkpoint before compaction, or an installed snapshot). */
@@ -215,7 +219,10 @@ export class SimStorage implements HostStorage {
     const now = this.d.clock.now;
     switch (w.kind) {
       case 'compact':
-        if (w.point.index > disk.compacted.index) disk.compacted = w.point;
+        if (w.point.index > disk.compacted.index) {
+          disk.compacted = w.point;
+          disk.membership = w.membership;
+        }
         return;
       case 'snapshot':
         disk.snapshot = w.snapshot;
@@ -224,6 +231,7 @@ export class SimStorage implements HostStorage {
         if (!w.keepLog) disk.entries = w.prefix.slice();
         else if (disk.entries.length < w.point.index) throw violation('host', now, `${this.d.id}: kept a log that lacks the snapshot's index ${w.point.index}`);
         disk.compacted = w.point;
+        disk.membership = w.membership;
         return;
       case 'log':
         break;

@@ -127,6 +127,7 @@ describe('SqlRaftStorage', () => {
 });
 
 describe('SqlRaftStorage: compaction and snapshots (§7)', () => {
+  const three = { voters: ['n1', 'n2', 'n3'].map((id, i) => ({ id, url: `http://127.0.0.1:${8787 + i}` })), learners: [] };
   it('compacts the log, keeps the snapshot in parts, and loads from where the log starts', async () => {
     await runInDurableObject(nodeNamed('storage-compaction'), (_obj: RaftNodeObject, state) => {
       const s = new SqlRaftStorage(state.storage);
@@ -134,12 +135,13 @@ describe('SqlRaftStorage: compaction and snapshots (§7)', () => {
       s.save({ term: 2, vote: 'n1', commit: 4 }, Array.from({ length: 6 }, (_, i) => entry(i + 1, i < 3 ? 1 : 2, `v${i + 1}`)));
       const data = 'x'.repeat(snapshotPartChars * 2 + 5); // three stored parts
       s.saveSnapshot({ index: 5, term: 2, data });
-      s.compact({ index: 4, term: 2 });
+      s.compact({ index: 4, term: 2 }, three);
       expect(() => s.save(null, [entry(4, 2)])).toThrow(/entries start at 4/); // behind the compaction point
       const b = new SqlRaftStorage(state.storage);
       b.migrate();
       const loaded = b.load();
       expect(loaded.compacted).toEqual({ index: 4, term: 2 });
+      expect(loaded.membership).toEqual(three);
       expect(loaded.applied).toBe(5);
       expect(loaded.terms).toEqual([2, 2]); // entries 5 and 6
       expect(loaded.tail.map((e) => e.index)).toEqual([6]); // after the snapshot and the commit
@@ -161,10 +163,10 @@ describe('SqlRaftStorage: compaction and snapshots (§7)', () => {
       expect(s.takeStaged()).toBe('');
       // The state machine stores the snapshot in the same event (node/kv-machine.ts).
       s.saveSnapshot({ index: 2, term: 1, data: 'at-2' });
-      s.installSnapshot({ index: 2, term: 1 }, true);
+      s.installSnapshot({ index: 2, term: 1 }, true, three);
       expect(s.load().terms).toEqual([1]);
       s.saveSnapshot({ index: 9, term: 4, data: 'at-9' });
-      s.installSnapshot({ index: 9, term: 4 }, false);
+      s.installSnapshot({ index: 9, term: 4 }, false, three);
       const loaded = s.load();
       expect(loaded.compacted).toEqual({ index: 9, term: 4 });
       expect(loaded.terms).toEqual([]);

@@ -265,7 +265,7 @@ describe('peer streams: the receiving node', () => {
     // Every frame is answered, in order, under its own number. (This node runs
     // alone, so it drops a message from "n2" and has no reply to give; the
     // cluster tests see real replies come back on streams.)
-    const preVote: Message = { type: 'vote', from: 'n2', to: 'n1', term: 99, pre: true, lastLogIndex: 0, lastLogTerm: 0, round: 1 };
+    const preVote: Message = { type: 'vote', from: 'n2', to: 'n1', term: 99, pre: true, transfer: false, lastLogIndex: 0, lastLogTerm: 0, round: 1 };
     ws.send(JSON.stringify({ seq: 7, messages: [preVote] }));
     ws.send(JSON.stringify({ seq: 8, messages: [] }));
     await until(() => answers.length === 2, 'the answers');

@@ -47,7 +47,7 @@ export const raftMessagesPath = '/raft/messages';
 const maxHeldPerPeer = 256;
 
 export class FetchTransport implements HostTransport {
-  private readonly peers: Map<NodeId, Member>;
+  private peers: Map<NodeId, Member>;
   private readonly inflight = new Map<NodeId, number>();
   private readonly held = new Map<NodeId, Message[]>();
   private readonly failing = new Set<NodeId>();
@@ -79,7 +79,7 @@ export class FetchTransport implements HostTransport {
   /** Per peer, "open" (frames) or "post"; null when streams are off (GET /status). */
   streamStates(): Record<NodeId, 'open' | 'post'> | null {
     if (this.streams === null) return null;
-    return Object.fromEntries(this.opts.peers.map((p) => [p.id, this.streamOpen(p.id) ? 'open' : 'post']));
+    return Object.fromEntries([...this.peers.values()].map((p) => [p.id, this.streamOpen(p.id) ? 'open' : 'post']));
   }
 
   /** Group by destination and start one POST (or frame) per peer. Returns at once. */
@@ -149,6 +149,12 @@ export class FetchTransport implements HostTransport {
   /** POSTs or frames currently in flight to `peer`. */
   inflightTo(peer: NodeId): number {
     return this.inflight.get(peer) ?? 0;
+  }
+
+  /** The configuration changed: reach these members from now on (a removed one's held messages are dropped). */
+  setPeers(peers: readonly Member[]): void {
+    this.peers = new Map(peers.map((p) => [p.id, p]));
+    for (const id of [...this.held.keys()]) if (!this.peers.has(id)) this.held.delete(id);
   }
 
   /** How busy the way to `peer` is (the host's group commit asks, host/ports.ts). */

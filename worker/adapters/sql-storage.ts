@@ -6,6 +6,7 @@
 // crash before anyone is told about it).
 import type { HostStorage } from '../host/ports';
 import type { SnapshotPoint } from '../raft/log';
+import { decodeMembership, encodeMembership, type Membership } from '../raft/membership';
 import type { Persisted } from '../raft/node';
 import type { Entry, EntryKind, HardState, Index, Term } from '../raft/types';
 
@@ -31,7 +32,8 @@ const migrations: readonly (readonly string[])[] = [
     `CREATE TABLE raft_compaction (
        id INTEGER PRIMARY KEY CHECK (id = 1),
        idx INTEGER NOT NULL,
-       term INTEGER NOT NULL
+       term INTEGER NOT NULL,
+       membership TEXT NOT NULL
      )`,
     `CREATE TABLE raft_snapshot (
        id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -117,8 +119,13 @@ export class SqlRaftStorage implements HostStorage {
     const sql = this.storage.sql;
     const hs = sql.exec<HardStateRow>('SELECT term, vote, commit_index FROM raft_hard_state').toArray()[0];
     const hardState: HardState = hs ? { term: hs.term, vote: hs.vote, commit: hs.commit_index } : { term: 0, vote: null, commit: 0 };
-    const c = sql.exec<{ idx: number; term: number }>('SELECT idx, term FROM raft_compaction').toArray()[0];
+    const c = sql.exec<{ idx: number; term: number; membership: string }>('SELECT idx, term, membership FROM raft_compaction').toArray()[0];
     const compacted = c ? { index: c.idx, term: c.term } : { index: 0, term: 0 };
+    const membership = c ? decodeMembership(c.membership) : undefined;
+    const configEntries: Entry[] = [];
+    for (const row of sql.exec<EntryRow>("SELECT idx, term, kind, data FROM raft_log WHERE kind = 'config' ORDER BY idx")) {
+      configEntries.push({ index: row.idx, term: row.term, kind: 'config', data: row.data });
+    }
     const terms: Term[] = [];
     for (const row of sql.exec<{ idx: number; term: number }>('SELECT idx, term FROM raft_log ORDER BY idx')) {
       if (row.idx !== compacted.index + terms.length + 1) {
@@ -136,7 +143,7 @@ export class SqlRaftStorage implements HostStorage {
     this.compacted = compacted;
     this.stored = hardState;
     this.latestCommit = hardState.commit;
-    return { hardState, compacted, applied, terms, tail };
+    return { hardState, compacted, applied, membership, configEntries, terms, tail };
   }
 
   /** The state machine's latest snapshot, or null if it never took one. */
@@ -191,28 +198,29 @@ export class SqlRaftStorage implements HostStorage {
   }
 
   /** Log compaction (§7): entries up to `point` go; the point and its term stay for the next consistency check. */
-  compact(point: SnapshotPoint): void {
+  compact(point: SnapshotPoint, membership: Membership): void {
     if (point.index <= this.compacted.index) return;
     if (point.index > this.lastIndex) throw new Error(`compacting to ${point.index} beyond the stored log's end ${this.lastIndex}`);
     this.storage.sql.exec('DELETE FROM raft_log WHERE idx <= ?', point.index);
-    this.writeCompaction(point);
+    this.writeCompaction(point, membership);
   }
 
   /** An installed snapshot (§7): entries up to it go, and all after it too unless `keepLog`. */
-  installSnapshot(point: SnapshotPoint, keepLog: boolean): void {
+  installSnapshot(point: SnapshotPoint, keepLog: boolean, membership: Membership): void {
     const sql = this.storage.sql;
     if (keepLog) sql.exec('DELETE FROM raft_log WHERE idx <= ?', point.index);
     else sql.exec('DELETE FROM raft_log');
     if (!keepLog) this.lastIndex = point.index;
-    this.writeCompaction(point);
+    this.writeCompaction(point, membership);
   }
 
-  private writeCompaction(point: SnapshotPoint): void {
+  private writeCompaction(point: SnapshotPoint, membership: Membership): void {
     this.storage.sql.exec(
-      `INSERT INTO raft_compaction (id, idx, term) VALUES (1, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term`,
+      `INSERT INTO raft_compaction (id, idx, term, membership) VALUES (1, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term, membership = excluded.membership`,
       point.index,
       point.term,
+      encodeMembership(membership),
     );
     this.compacted = { ...point };
   }

@@ -6,7 +6,7 @@ import { isPeerRequest, peerRequestSchema } from './message-schemas';
 const entry = { index: 4, term: 2, kind: 'command', data: '{"op":"set"}' };
 
 const valid: Record<string, unknown>[] = [
-  { type: 'vote', from: 'n1', to: 'n2', term: 3, pre: false, lastLogIndex: 9, lastLogTerm: 2, round: 0 },
+  { type: 'vote', from: 'n1', to: 'n2', term: 3, pre: false, transfer: false, lastLogIndex: 9, lastLogTerm: 2, round: 0 },
   { type: 'voteResp', from: 'n2', to: 'n1', term: 3, pre: true, granted: true, round: 4 },
   {
     type: 'append',

@@ -30,11 +30,15 @@ const entry = z.strictObject({
   data: z.string(),
 });
 
+const member = z.strictObject({ id: nodeId, url: z.string().min(1) });
+const membership = z.strictObject({ voters: z.array(member), learners: z.array(member) });
+
 export const messageSchema = z.discriminatedUnion('type', [
   z.strictObject({
     ...envelope,
     type: z.literal('vote'),
     pre: z.boolean(),
+    transfer: z.boolean(),
     lastLogIndex: count,
     lastLogTerm: count,
     round: count,
@@ -76,6 +80,7 @@ export const messageSchema = z.discriminatedUnion('type', [
     chunk: count,
     data: z.string(),
     done: z.boolean(),
+    membership,
   }),
   z.strictObject({
     ...envelope,
@@ -85,6 +90,10 @@ export const messageSchema = z.discriminatedUnion('type', [
     nextChunk: count,
     installed: z.boolean(),
     matchIndex: count,
+  }),
+  z.strictObject({
+    ...envelope,
+    type: z.literal('timeoutNow'),
   }),
 ]);
 
@@ -107,7 +116,14 @@ export function isMessage(m: unknown): m is Message {
   if (!isObject(m) || !isId(m.from) || !isId(m.to) || !isCount(m.term)) return false;
   switch (m.type) {
     case 'vote':
-      return hasKeys(m, 8) && typeof m.pre === 'boolean' && isCount(m.lastLogIndex) && isCount(m.lastLogTerm) && isCount(m.round);
+      return (
+        hasKeys(m, 9) &&
+        typeof m.pre === 'boolean' &&
+        typeof m.transfer === 'boolean' &&
+        isCount(m.lastLogIndex) &&
+        isCount(m.lastLogTerm) &&
+        isCount(m.round)
+      );
     case 'voteResp':
       return hasKeys(m, 7) && typeof m.pre === 'boolean' && typeof m.granted === 'boolean' && isCount(m.round);
     case 'append':
@@ -134,14 +150,17 @@ export function isMessage(m: unknown): m is Message {
       );
     case 'snapshot':
       return (
-        hasKeys(m, 11) &&
+        hasKeys(m, 12) &&
         isId(m.leaderUrl) &&
         isCount(m.index) &&
         isCount(m.lastTerm) &&
         isCount(m.chunk) &&
         typeof m.data === 'string' &&
-        typeof m.done === 'boolean'
+        typeof m.done === 'boolean' &&
+        isMembership(m.membership)
       );
+    case 'timeoutNow':
+      return hasKeys(m, 4);
     case 'snapshotResp':
       return (
         hasKeys(m, 9) &&
@@ -154,6 +173,18 @@ export function isMessage(m: unknown): m is Message {
     default:
       return false;
   }
+}
+
+function isMembership(x: unknown): boolean {
+  const isMember = (y: unknown) => isObject(y) && hasKeys(y, 2) && isId(y.id) && isId(y.url);
+  return (
+    isObject(x) &&
+    hasKeys(x, 2) &&
+    Array.isArray(x.voters) &&
+    Array.isArray(x.learners) &&
+    (x.voters as unknown[]).every(isMember) &&
+    (x.learners as unknown[]).every(isMember)
+  );
 }
 
 function isEntry(e: unknown): boolean {

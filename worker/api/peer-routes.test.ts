@@ -4,7 +4,7 @@ import { FakeNode, TEST_SECRET, appWith } from '../../test/doubles/fake-node';
 
 const base = 'http://127.0.0.1:8787';
 
-const vote: Message = { type: 'vote', from: 'n2', to: 'n1', term: 4, pre: false, lastLogIndex: 10, lastLogTerm: 3, round: 0 };
+const vote: Message = { type: 'vote', from: 'n2', to: 'n1', term: 4, pre: false, transfer: false, lastLogIndex: 10, lastLogTerm: 3, round: 0 };
 const append: Message = {
   type: 'append',
   from: 'n2',

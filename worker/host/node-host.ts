@@ -18,7 +18,8 @@ import type { Ready, SnapshotSend } from '../raft/ready';
 import type { Entry, Index, Member, NodeId, Role, Term } from '../raft/types';
 import { mayWriteAfterSending, type HeldWrite } from './held-writes';
 import { MacrotaskBatch } from './macrotask-batch';
-import { PendingRequests, type ReadOutcome, type WriteOutcome } from './pending-requests';
+import { PendingRequests, type AdminOutcome, type ReadOutcome, type WriteOutcome } from './pending-requests';
+import type { MembershipChange } from '../raft/membership';
 import type { Clock, HostStateMachine, HostStorage, HostTimers, HostTransport, Scheduler, SnapshotReader } from './ports';
 
 export interface HostOptions<Result, Query, Answer> {
@@ -83,6 +84,8 @@ export class NodeHost<Result, Query, Answer> {
   /** Where the log was last compacted (or a snapshot installed); a compaction is scheduled. */
   private compactedAt: Index;
   private compactionScheduled = false;
+  /** Membership changes and transfers waiting for their outcome; `at` once a change is in the log. */
+  private readonly admin = new Map<number, { reply: (o: AdminOutcome) => void; at: { index: Index; term: Term } | null }>();
   /** The snapshot followers are being sent, shared by all of them while it stays usable. */
   private outgoing: { reader: SnapshotReader; lastTerm: Term } | null = null;
   private readonly pending: PendingRequests<Result, Query, Answer>;
@@ -183,6 +186,33 @@ export class NodeHost<Result, Query, Answer> {
     } else {
       for (const p of batch) this.proposals.add(p);
     }
+  }
+
+  /** A membership change (thesis §4.1); the reply comes once its entry is applied, or with why not. */
+  changeMembership(change: MembershipChange, reply: (o: AdminOutcome) => void): void {
+    const ref = this.adminRequest(reply);
+    this.run((core, now) => core.proposeChange(ref, change, now));
+  }
+
+  /** Leadership transfer (thesis §3.10); the reply comes once this node stepped down for the new leader, or with why not. */
+  transferLeadership(target: NodeId, reply: (o: AdminOutcome) => void): void {
+    const ref = this.adminRequest(reply);
+    this.run((core, now) => core.transferLeadership(ref, target, now));
+  }
+
+  private adminRequest(reply: (o: AdminOutcome) => void): number {
+    const ref = this.nextRef++;
+    this.admin.set(ref, { reply, at: null });
+    this.o.timers.set(requestTimer(ref), this.o.clock() + this.o.requestTimeoutMs, () => this.finishAdmin(ref, { type: 'timeout' }));
+    return ref;
+  }
+
+  private finishAdmin(ref: number, outcome: AdminOutcome): void {
+    const w = this.admin.get(ref);
+    if (w === undefined) return;
+    this.admin.delete(ref);
+    this.o.timers.clear(requestTimer(ref));
+    w.reply(outcome);
   }
 
   /** Linearizable reads (thesis §6.4): reads that arrive together share one ReadIndex round. */
@@ -294,17 +324,31 @@ export class NodeHost<Result, Query, Answer> {
     } else if (ready.messages.length > 0) {
       o.transport.send(ready.messages);
     }
+    if (ready.membership !== null) {
+      o.transport.setPeers([...ready.membership.membership.voters, ...ready.membership.membership.learners].filter((m) => m.id !== this.self));
+    }
     // 3. Apply. Proposals are noted first so the apply loop can answer them;
     //    with no peers, a proposal commits in the very Ready that reports it.
-    for (const p of ready.proposed) this.pending.proposed(p, this.applied);
+    for (const p of ready.proposed) {
+      const w = this.admin.get(p.ref);
+      if (w !== undefined) w.at = { index: p.index, term: p.term };
+      else this.pending.proposed(p, this.applied);
+    }
     for (const entry of ready.committed) this.apply(entry);
     // 4. Serve reads whose index is now applied (thesis §6.4).
     const answer = (q: Query): Answer => o.machine.query(q);
     for (const r of ready.reads) this.pending.readReady(r, this.applied, answer);
     if (ready.committed.length > 0) this.pending.serveReads(this.applied, answer);
     // 5. Report failures, and unknown outcomes when leadership is lost.
-    for (const f of ready.failed) this.pending.failed(f);
-    if (wasLeader && this.currentRole !== 'leader') this.pending.leadershipLost();
+    for (const f of ready.failed) {
+      if (this.admin.has(f.ref)) this.finishAdmin(f.ref, { type: 'notLeader', leader: f.leader });
+      else this.pending.failed(f);
+    }
+    for (const r of ready.adminResults) this.finishAdmin(r.ref, r.ok ? { type: 'ok', configIndex: null } : { type: 'rejected', reason: r.reason });
+    if (wasLeader && this.currentRole !== 'leader') {
+      this.pending.leadershipLost();
+      for (const [ref, w] of this.admin) if (w.at !== null) this.finishAdmin(ref, { type: 'timeout' });
+    }
     // 6. Make sure tick() runs by the deadline, and soon if more committed entries wait.
     if (!Number.isFinite(ready.deadline)) throw new Error(`core returned deadline ${ready.deadline}`);
     o.timers.set(tickTimer, ready.deadline, () => this.whileRunning(() => this.run((core, now) => core.tick(now))));
@@ -330,12 +374,12 @@ export class NodeHost<Result, Query, Answer> {
     if (installed) {
       const point = { index: installed.index, term: installed.term };
       machine.installSnapshot(point);
-      storage.installSnapshot(point, installed.keepLog);
+      storage.installSnapshot(point, installed.keepLog, installed.membership);
       this.applied = installed.index;
       this.compactedAt = installed.index;
       this.outgoing = null;
     }
-    if (ready.compacted) storage.compact(ready.compacted);
+    if (ready.compacted) storage.compact(ready.compacted, ready.compacted.membership);
     storage.save(ready.hardState, ready.entries);
   }
 
@@ -384,6 +428,14 @@ export class NodeHost<Result, Query, Answer> {
     }
     const result = this.o.machine.apply(entry);
     this.applied = entry.index;
+    if (entry.kind === 'config') {
+      for (const [ref, w] of this.admin) {
+        if (w.at?.index !== entry.index) continue;
+        // Ours only if the term matches too; otherwise another leader's entry won the index (§5.3).
+        this.finishAdmin(ref, w.at.term === entry.term ? { type: 'ok', configIndex: entry.index } : { type: 'timeout' });
+      }
+      return;
+    }
     this.pending.applied(entry, result);
   }
 

@@ -16,6 +16,8 @@ export interface TimedOut {
 }
 
 export type WriteOutcome<Result> = { type: 'ok'; result: Result } | NotLeader | TimedOut;
+/** A membership change or leadership transfer: done, refused with a reason, or the usual notLeader / timeout. */
+export type AdminOutcome = { type: 'ok'; configIndex: Index | null } | { type: 'rejected'; reason: string } | NotLeader | TimedOut;
 export type ReadOutcome<Answer> = { type: 'ok'; value: Answer } | NotLeader | TimedOut;
 
 interface PendingWrite<Result> {

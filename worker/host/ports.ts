@@ -4,7 +4,8 @@
 import type { Message } from '../raft/messages';
 import type { SnapshotPoint } from '../raft/log';
 import type { SnapshotChunk } from '../raft/ready';
-import type { Entry, HardState, Index, NodeId } from '../raft/types';
+import type { Membership } from '../raft/membership';
+import type { Entry, HardState, Index, Member, NodeId } from '../raft/types';
 
 export type { Scheduler } from './macrotask-batch';
 
@@ -22,12 +23,12 @@ export interface HostStorage {
   /** Whether storing `hardState` would change the stored term or vote, rather than only the commit index. */
   changesTermOrVote(hardState: HardState | null): boolean;
   /** Log compaction (§7): delete stored entries up to `point.index`; remember the point and its term. */
-  compact(point: SnapshotPoint): void;
+  compact(point: SnapshotPoint, membership: Membership): void;
   /**
    * A snapshot at `point` was installed (§7): keep the stored entries after
    * it if `keepLog`, else delete them all; either way entries up to it go.
    */
-  installSnapshot(point: SnapshotPoint, keepLog: boolean): void;
+  installSnapshot(point: SnapshotPoint, keepLog: boolean, membership: Membership): void;
 }
 
 /**
@@ -40,6 +41,8 @@ export interface HostTransport {
   /** Fire and forget: Raft retries what is lost (§5.1). Replies come back through NodeHost.deliver. */
   send(messages: readonly Message[]): void;
   load(peer: NodeId): PeerLoad;
+  /** The members to reach changed (a new configuration, thesis §4.1): every member but this node. */
+  setPeers(peers: readonly Member[]): void;
 }
 
 /** Named deadlines; setting a name again moves it. */

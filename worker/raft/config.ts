@@ -4,8 +4,16 @@ import type { Member, NodeId } from './types';
 export interface RaftConfig {
   /** This node. */
   self: Member;
-  /** The other members (not including self). */
+  /**
+   * The other members (not including self): the first configuration, all
+   * voters, used until the log or a snapshot holds one (thesis §4.1).
+   */
   peers: Member[];
+  /**
+   * Joining a running cluster: start with no configuration at all, so never
+   * campaign, and wait for a leader to send one that names this node.
+   */
+  join?: boolean;
   /** Election timeout base t: followers wait a random time in [t, 2t) (§5.2). */
   electionTimeoutMs: number;
   /** How often a leader sends heartbeats; must be well below electionTimeoutMs. */

@@ -9,12 +9,17 @@ import { ReadIndexQueue, type PendingRead } from './read-index';
 import { emptyReady, type FailureReason, type Ready } from './ready';
 import { RaftLog } from './log';
 import type { Entry, EntryKind, HardState, Index, Member, NodeId, Role, Term } from './types';
+import { allMembers, decodeMembership, MembershipLog, type Membership } from './membership';
 
 export class Core {
   readonly id: NodeId;
+  /** Every member of the configuration in force, this node included if it is one. */
   readonly members = new Map<NodeId, Member>();
-  /** Voters including this node. */
-  readonly voters: number;
+  /** The voters of the configuration in force (thesis §4.1: it takes effect when appended). */
+  readonly voterIds = new Set<NodeId>();
+  readonly membership: MembershipLog;
+  /** Leader: a leadership transfer in progress (thesis §3.10). */
+  transfer: { target: NodeId; ref: number; deadline: number; sent: boolean } | null = null;
 
   term: Term;
   vote: NodeId | null;
@@ -61,10 +66,13 @@ export class Core {
     readonly logger: Logger,
     now: number,
     applied: Index = 0,
+    base: { index: Index; membership: Membership | null } = { index: 0, membership: null },
+    configEntries: readonly Entry[] = [],
   ) {
     this.id = cfg.self.id;
-    for (const m of [cfg.self, ...cfg.peers]) this.members.set(m.id, m);
-    this.voters = cfg.peers.length + 1;
+    const bootstrap: Membership = cfg.join ? { voters: [], learners: [] } : { voters: [cfg.self, ...cfg.peers], learners: [] };
+    this.membership = new MembershipLog({ index: base.index, membership: base.membership ?? bootstrap }, configEntries);
+    this.refreshMembers();
     this.term = hard.term;
     this.vote = hard.vote;
     // A persisted commit beyond the persisted log cannot be trusted as ours to apply;
@@ -97,7 +105,52 @@ export class Core {
   pushEntry(entry: Entry): Entry {
     this.log.append(entry);
     this.persistFrom = Math.min(this.persistFrom, entry.index);
+    if (entry.kind === 'config') {
+      // §4.1: a configuration is in force from the moment it is in the log.
+      this.membership.append(entry.index, decodeMembership(entry.data));
+      this.membershipChanged();
+    }
     return entry;
+  }
+
+  get voterCount(): number {
+    return this.voterIds.size;
+  }
+
+  isVoter(id: NodeId): boolean {
+    return this.voterIds.has(id);
+  }
+
+  /** The configuration in force changed: members, and the leader's view of its followers, follow it. */
+  membershipChanged(): void {
+    this.refreshMembers();
+    const m = this.membership.current;
+    this.out.membership = { index: this.membership.currentIndex, membership: m };
+    if (this.role !== 'leader') return;
+    for (const member of allMembers(m)) {
+      if (member.id !== this.id && !this.progress.has(member.id)) this.progress.set(member.id, new Progress(member, this.log.lastIndex));
+    }
+    for (const id of [...this.progress.keys()]) if (!this.members.has(id)) this.progress.delete(id);
+    if (this.transfer !== null && !this.isVoter(this.transfer.target)) this.endTransfer(false, `${this.transfer.target} is no longer a voter`);
+  }
+
+  private refreshMembers(): void {
+    const m = this.membership.current;
+    this.members.clear();
+    this.voterIds.clear();
+    for (const v of m.voters) {
+      this.members.set(v.id, v);
+      this.voterIds.add(v.id);
+    }
+    for (const l of m.learners) this.members.set(l.id, l);
+  }
+
+  /** A leadership transfer ends: reported to whoever asked (Ready.adminResults). */
+  endTransfer(ok: boolean, reason: string): void {
+    const t = this.transfer;
+    if (t === null) return;
+    this.transfer = null;
+    this.out.adminResults.push(ok ? { ref: t.ref, ok: true } : { ref: t.ref, ok: false, reason });
   }
 
   truncateFrom(index: Index): void {
@@ -108,10 +161,12 @@ export class Core {
     }
     this.log.truncateFrom(index);
     this.persistFrom = Math.min(this.persistFrom, index);
+    if (this.membership.truncateFrom(index)) this.membershipChanged();
   }
 
   becomeFollower(term: Term, leader: Member | null, now: number): void {
     const wasLeader = this.role === 'leader';
+    const newerTerm = term > this.term;
     if (term > this.term) {
       this.term = term;
       this.vote = null;
@@ -123,6 +178,8 @@ export class Core {
     this.heartbeatDeadline = Infinity;
     this.quorumCheckAt = Infinity;
     if (wasLeader) this.failReads('leadershipLost');
+    // A transfer ends when we step down: done if the target now leads or took a newer term.
+    if (this.transfer !== null) this.endTransfer(newerTerm, 'this node stepped down');
     this.resetElectionTimer(now);
   }
 
@@ -145,7 +202,8 @@ export class Core {
     this.leader = this.cfg.self;
     this.votes.clear();
     this.progress.clear();
-    for (const p of this.cfg.peers) this.progress.set(p.id, new Progress(p, this.log.lastIndex));
+    for (const p of allMembers(this.membership.current)) if (p.id !== this.id) this.progress.set(p.id, new Progress(p, this.log.lastIndex));
+    this.transfer = null;
     this.reads.reset();
     this.confirmedReads = [];
     // §5.4.2 / thesis §6.4: an entry of our own term, so earlier entries can commit

@@ -14,20 +14,31 @@ export function inLease(c: Core, now: number): boolean {
   return c.leader !== null && c.lastLeaderContact !== null && now - c.lastLeaderContact < c.cfg.electionTimeoutMs;
 }
 
-/** The election timer fired: start a pre-vote, or an election. */
-export function campaign(c: Core, pre: boolean, now: number): void {
+/**
+ * The election timer fired: start a pre-vote, or an election. Only a voter of
+ * the configuration in force campaigns (a learner, a removed node or one still
+ * joining waits). `transfer`: the leader asked us to (TimeoutNow, thesis
+ * §3.10), so voters grant even while they hear from that leader.
+ */
+export function campaign(c: Core, pre: boolean, now: number, transfer = false): void {
+  if (!c.isVoter(c.id)) {
+    c.resetElectionTimer(now);
+    return;
+  }
   c.becomeCandidate(pre, now);
   const term = pre ? c.term + 1 : c.term;
   if (pre) c.preVoteRound = Math.max(c.preVoteRound + 1, now);
   c.logInfo(pre ? 'starting pre-vote' : 'starting election', { campaignTerm: term });
   if (tally(c, now)) return;
-  for (const p of c.cfg.peers) {
+  for (const id of c.voterIds) {
+    if (id === c.id) continue;
     c.send({
       type: 'vote',
       from: c.id,
-      to: p.id,
+      to: id,
       term,
       pre,
+      transfer,
       lastLogIndex: c.log.lastIndex,
       lastLogTerm: c.log.lastTerm,
       round: pre ? c.preVoteRound : 0,
@@ -38,8 +49,13 @@ export function campaign(c: Core, pre: boolean, now: number): void {
 /** Count the votes; act on a decided result. Returns true when decided. */
 function tally(c: Core, now: number): boolean {
   let granted = 0;
-  for (const v of c.votes.values()) if (v) granted++;
-  const result = voteResult(c.voters, granted, c.votes.size - granted);
+  let refused = 0;
+  for (const [id, v] of c.votes) {
+    if (!c.isVoter(id)) continue; // only the voters of the configuration in force count
+    if (v) granted++;
+    else refused++;
+  }
+  const result = voteResult(c.voterCount, granted, refused);
   if (result === 'pending') return false;
   if (result === 'lost') {
     c.becomeFollower(c.term, null, now);

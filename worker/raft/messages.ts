@@ -1,6 +1,7 @@
 // The messages Raft nodes exchange. Every message carries the sender's term;
 // replies echo enough of the request they answer that a late, duplicated or
 // reordered reply is still interpreted correctly.
+import type { Membership } from './membership';
 import type { Entry, Index, NodeId, Term } from './types';
 
 interface Envelope {
@@ -13,6 +14,8 @@ interface Envelope {
 export interface VoteRequest extends Envelope {
   type: 'vote';
   pre: boolean;
+  /** Sent on the leader's TimeoutNow (thesis §3.10): voters grant even while they hear from that leader. */
+  transfer: boolean;
   lastLogIndex: Index;
   lastLogTerm: Term;
   /**
@@ -75,6 +78,8 @@ export interface SnapshotRequest extends Envelope {
   chunk: number;
   data: string;
   done: boolean;
+  /** The configuration in force at `index` (thesis §4.1: a snapshot carries it). */
+  membership: Membership;
 }
 
 export interface SnapshotResponse extends Envelope {
@@ -89,5 +94,10 @@ export interface SnapshotResponse extends Envelope {
   matchIndex: Index;
 }
 
-export type Message = VoteRequest | VoteResponse | AppendRequest | AppendResponse | SnapshotRequest | SnapshotResponse;
+/** Leadership transfer (thesis §3.10): the leader tells an up-to-date voter to campaign at once. */
+export interface TimeoutNow extends Envelope {
+  type: 'timeoutNow';
+}
+
+export type Message = VoteRequest | VoteResponse | AppendRequest | AppendResponse | SnapshotRequest | SnapshotResponse | TimeoutNow;
 export type MessageType = Message['type'];

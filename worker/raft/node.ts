@@ -21,6 +21,8 @@ import {
   sendAppend,
 } from './replication';
 import type { Entry, HardState, Index, Member, NodeId, Role, Term } from './types';
+import { applyChange, encodeMembership, type Membership, type MembershipChange } from './membership';
+import type { Progress } from './progress';
 
 /**
  * What the host read back from storage to start the core. Only the tail of the
@@ -37,6 +39,10 @@ export interface Persisted {
    * Absent: nothing applied beyond `compacted`.
    */
   applied?: Index;
+  /** The configuration in force at the compaction point, stored with it (absent: the bootstrap configuration). */
+  membership?: Membership;
+  /** The stored `config` entries after the compaction point, oldest first (thesis §4.1: each took effect when appended). */
+  configEntries?: Entry[];
   /** The term of every stored entry after `compacted`: terms[i] is the term of index compacted.index + i + 1. */
   terms: Term[];
   /**
@@ -70,6 +76,9 @@ export interface NodeStatus {
   firstLogIndex: Index;
   /** The last index the latest snapshot (compaction or install) covers. */
   snapshotIndex: Index;
+  /** The configuration in force (thesis §4.1) and the index of the entry that made it (0: the bootstrap one). */
+  membership: Membership;
+  configIndex: Index;
   peers: PeerStatus[];
 }
 
@@ -110,7 +119,9 @@ export class RaftNode {
     });
     const applied = Math.max(opts.persisted.applied ?? 0, log.firstIndex - 1);
     if (applied > log.lastIndex) throw new Error(`state machine applied ${applied}, past the stored log's last index ${log.lastIndex}`);
-    this.c = new Core(opts.config, log, opts.persisted.hardState, opts.random, opts.logger ?? silentLogger, opts.now, applied);
+    const p = opts.persisted;
+    const base = { index: log.firstIndex - 1, membership: p.membership ?? null };
+    this.c = new Core(opts.config, log, p.hardState, opts.random, opts.logger ?? silentLogger, opts.now, applied, base, p.configEntries ?? []);
     this.lastHard = { ...opts.persisted.hardState };
     this.lastRole = this.c.role;
   }
@@ -134,6 +145,11 @@ export class RaftNode {
           c.quorumCheckAt = now + c.cfg.electionTimeoutMs;
         }
       }
+      if (c.transfer !== null && now >= c.transfer.deadline) {
+        // Thesis §3.10: a transfer that did not complete within an election timeout is abandoned.
+        c.logInfo('leadership transfer timed out', { target: c.transfer.target });
+        c.endTransfer(false, `${c.transfer.target} did not take over within an election timeout`);
+      }
     } else if (now >= c.electionDeadline) {
       campaign(c, c.cfg.preVote, now);
     }
@@ -152,8 +168,9 @@ export class RaftNode {
     this.begin();
     const c = this.c;
     for (const { ref, data } of items) {
-      if (c.role !== 'leader') {
-        c.out.failed.push({ ref, kind: 'propose', reason: 'notLeader', leader: c.leader });
+      if (c.role !== 'leader' || c.transfer !== null) {
+        // During a transfer (thesis §3.10) new writes wait for the next leader: no leader to name yet.
+        c.out.failed.push({ ref, kind: 'propose', reason: 'notLeader', leader: c.role === 'leader' ? null : c.leader });
       } else {
         const e = c.appendEntry('command', data);
         c.out.proposed.push({ ref, index: e.index, term: e.term });
@@ -209,6 +226,8 @@ export class RaftNode {
       lastLogTerm: c.log.lastTerm,
       firstLogIndex: c.log.firstIndex,
       snapshotIndex: c.log.firstIndex - 1,
+      membership: c.membership.current,
+      configIndex: c.membership.currentIndex,
       peers,
     };
   }
@@ -230,6 +249,67 @@ export class RaftNode {
     return this.finish(now);
   }
 
+  /**
+   * A membership change (thesis §4.1): appended as a config entry if this
+   * node leads, has committed an entry of its term, and no other change is
+   * uncommitted; otherwise refused with the reason (Ready.adminResults). It
+   * succeeds when the entry at the index in Ready.proposed is applied.
+   */
+  proposeChange(ref: number, change: MembershipChange, now: number): Ready {
+    this.begin();
+    const c = this.c;
+    const refuse = (reason: string) => c.out.adminResults.push({ ref, ok: false, reason });
+    if (c.role !== 'leader') {
+      c.out.failed.push({ ref, kind: 'propose', reason: 'notLeader', leader: c.leader });
+    } else if (c.transfer !== null) {
+      refuse(`a leadership transfer to ${c.transfer.target} is in progress`);
+    } else if (c.commit < c.termStart) {
+      refuse('the leader has not yet committed an entry of its term; retry shortly');
+    } else if (c.membership.currentIndex > c.commit) {
+      refuse(`a membership change is already in progress (index ${c.membership.currentIndex})`);
+    } else {
+      const next = applyChange(c.membership.current, change);
+      const pr = change.type === 'promote' ? c.progress.get(change.id) : undefined;
+      if (!next.ok) refuse(next.reason);
+      else if (pr !== undefined && pr.match + c.cfg.maxEntriesPerMessage < c.log.lastIndex) {
+        refuse(`learner ${pr.member.id} has not caught up (it holds ${pr.match} of ${c.log.lastIndex})`);
+      } else {
+        const e = c.appendEntry('config', encodeMembership(next.membership));
+        c.out.proposed.push({ ref, index: e.index, term: e.term });
+        for (const p of c.progress.values()) sendAppend(c, p, now, false);
+      }
+    }
+    return this.finish(now);
+  }
+
+  /**
+   * Leadership transfer (thesis §3.10): stop taking writes, bring `target` up
+   * to date, then tell it to campaign at once. Reported in Ready.adminResults:
+   * ok once this node steps down for a newer term, refused up front, or failed
+   * after an election timeout.
+   */
+  transferLeadership(ref: number, target: NodeId, now: number): Ready {
+    this.begin();
+    const c = this.c;
+    const refuse = (reason: string) => c.out.adminResults.push({ ref, ok: false, reason });
+    if (c.role !== 'leader') c.out.failed.push({ ref, kind: 'propose', reason: 'notLeader', leader: c.leader });
+    else if (c.transfer !== null) refuse(`a leadership transfer to ${c.transfer.target} is already in progress`);
+    else if (target === c.id) refuse(`${target} already leads`);
+    else if (!c.isVoter(target)) refuse(`${target} is not a voter`);
+    else {
+      c.transfer = { target, ref, deadline: now + c.cfg.electionTimeoutMs, sent: false };
+      c.logInfo('transferring leadership', { target });
+      const pr = c.progress.get(target);
+      if (pr) sendAppend(c, pr, now, false);
+    }
+    return this.finish(now);
+  }
+
+  /** The configuration in force (thesis §4.1). */
+  membership(): Membership {
+    return this.c.membership.current;
+  }
+
   /** Term of the entry at `index` while the log still knows it (from the compaction point on), else -1. */
   termAt(index: Index): Term {
     return this.c.log.term(index);
@@ -242,14 +322,19 @@ export class RaftNode {
 
   private handle(m: Message, now: number): void {
     const c = this.c;
-    if (m.to !== c.id || !c.members.has(m.from) || m.from === c.id) {
+    // A node not (yet) in its own configuration is joining: it takes the log from whoever leads.
+    const joining = !c.members.has(c.id) && (m.type === 'append' || m.type === 'snapshot');
+    // A leader that removed itself hands over with TimeoutNow after it left the configuration (§4.2.2).
+    const handover = m.type === 'timeoutNow' && c.leader?.id === m.from;
+    if (m.to !== c.id || (!c.members.has(m.from) && !joining && !handover) || m.from === c.id) {
       c.logger.log('warn', 'dropping message not meant for this cluster member', { node: c.id, from: m.from, to: m.to });
       return;
     }
     if (m.term > c.term) {
       if (m.type === 'vote' && !m.pre) {
-        // Thesis §4.2.3: while following a live leader, ignore would-be disruptors entirely.
-        if (inLease(c, now)) return;
+        // Thesis §4.2.3: while following a live leader, ignore would-be disruptors entirely,
+        // unless the leader itself asked for this election (a transfer, §3.10).
+        if (inLease(c, now) && !m.transfer) return;
         c.becomeFollower(m.term, null, now);
       } else if (!(m.type === 'vote' || (m.type === 'voteResp' && m.pre && m.granted))) {
         // A pre-vote request or a granted pre-vote carries a term nobody holds yet.
@@ -287,6 +372,13 @@ export class RaftNode {
           const pr = c.progress.get(m.from);
           if (pr) sendAppend(c, pr, now, false);
           maybeCommit(c);
+        }
+        return;
+      case 'timeoutNow':
+        // Thesis §3.10: our leader is handing over; campaign now, skipping pre-vote.
+        if (c.role === 'follower' && c.leader?.id === m.from && c.isVoter(c.id)) {
+          c.logInfo('leader asked us to take over', { from: m.from });
+          campaign(c, false, now, true);
         }
         return;
       case 'vote':
@@ -327,6 +419,28 @@ export class RaftNode {
     }
   }
 
+  /** A transfer whose target caught up gets its TimeoutNow; a leader its own removal took out steps down. */
+  private leaderHousekeeping(now: number): void {
+    const c = this.c;
+    const t = c.transfer;
+    if (t !== null && !t.sent) {
+      const pr = c.progress.get(t.target);
+      if (pr !== undefined && pr.match === c.log.lastIndex) {
+        t.sent = true;
+        c.send({ type: 'timeoutNow', from: c.id, to: t.target, term: c.term });
+      }
+    }
+    if (!c.isVoter(c.id) && c.membership.currentIndex <= c.commit) {
+      // Thesis §4.2.2: the configuration that removed us is committed. Hand over to the most
+      // up-to-date voter so the others need not wait out an election timeout, then step down.
+      let best: Progress | null = null;
+      for (const pr of c.progress.values()) if (c.isVoter(pr.member.id) && (best === null || pr.match > best.match)) best = pr;
+      if (best !== null && best.match === c.log.lastIndex) c.send({ type: 'timeoutNow', from: c.id, to: best.member.id, term: c.term });
+      c.logInfo('stepping down: removed from the configuration', { configIndex: c.membership.currentIndex });
+      c.becomeFollower(c.term, null, now);
+    }
+  }
+
   private begin(): void {
     this.c.out = emptyReady(0);
     this.c.persistFrom = Infinity;
@@ -337,6 +451,9 @@ export class RaftNode {
     const out = c.out;
     if (c.role === 'leader') {
       maybeCommit(c);
+      this.leaderHousekeeping(now);
+    }
+    if (c.role === 'leader') {
       let heartbeat = now >= c.heartbeatDeadline;
       if (c.reads.wantsRound()) {
         c.reads.startRound();

@@ -18,6 +18,7 @@
 //      committed entries are handed out in bounded batches.
 //   7. for each of `snapshotSends`, read that chunk of a snapshot and pass it
 //      to `sendSnapshot` (soon, in a call of its own).
+import type { Membership } from './membership';
 import type { Entry, HardState, Index, Member, NodeId, SoftState, Term } from './types';
 import type { Message } from './messages';
 
@@ -85,11 +86,17 @@ export interface Ready {
   deadline: number;
   snapshotChunk: SnapshotChunk | null;
   /** Replace the state machine with the staged snapshot at this point, and the log as `keepLog` says (§7). */
-  installSnapshot: { index: Index; term: Term; keepLog: boolean } | null;
-  /** Stored entries up to this point may be deleted (log compaction, §7). */
-  compacted: { index: Index; term: Term } | null;
+  installSnapshot: { index: Index; term: Term; keepLog: boolean; membership: Membership } | null;
+  /** Stored entries up to this point may be deleted (log compaction, §7); store the configuration then in force with it. */
+  compacted: { index: Index; term: Term; membership: Membership } | null;
   snapshotSends: SnapshotSend[];
+  /** The configuration in force changed in this step (thesis §4.1): the host updates who it can reach. */
+  membership: { index: Index; membership: Membership } | null;
+  /** Outcomes of membership changes refused up front and of leadership transfers (thesis §3.10). */
+  adminResults: AdminResult[];
 }
+
+export type AdminResult = { ref: number; ok: true } | { ref: number; ok: false; reason: string };
 
 export function emptyReady(deadline: number): Ready {
   return {
@@ -107,5 +114,7 @@ export function emptyReady(deadline: number): Ready {
     installSnapshot: null,
     compacted: null,
     snapshotSends: [],
+    membership: null,
+    adminResults: [],
   };
 }

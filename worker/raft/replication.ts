@@ -189,24 +189,28 @@ function backoffTarget(c: Core, m: AppendResponse): number {
 
 /** §5.4.2: advance commit to what a majority holds, but only by counting entries of our term. */
 export function maybeCommit(c: Core): void {
-  const matches = [c.log.lastIndex];
-  for (const pr of c.progress.values()) matches.push(pr.match);
+  // Only voters count (thesis §4.1), the leader too: a leader being removed keeps
+  // leading until the change commits, without counting itself (§4.2.2).
+  const matches = c.isVoter(c.id) ? [c.log.lastIndex] : [];
+  for (const pr of c.progress.values()) if (c.isVoter(pr.member.id)) matches.push(pr.match);
+  if (matches.length === 0) return;
   const candidate = majorityIndex(matches);
   if (candidate > c.commit && c.log.term(candidate) === c.term) c.commit = candidate;
 }
 
 /** Release reads whose round a majority (counting ourselves) has acknowledged. */
 export function confirmReads(c: Core): void {
-  const acked = [c.reads.round];
-  for (const pr of c.progress.values()) acked.push(pr.ackedRound);
+  const acked = c.isVoter(c.id) ? [c.reads.round] : [];
+  for (const pr of c.progress.values()) if (c.isVoter(pr.member.id)) acked.push(pr.ackedRound);
+  if (acked.length === 0) return;
   const round = majorityIndex(acked);
   if (round > c.reads.confirmed) c.confirmedReads.push(...c.reads.confirm(round));
 }
 
 export function quorumActive(c: Core, now: number): boolean {
-  let active = 1;
+  let active = c.isVoter(c.id) ? 1 : 0;
   for (const pr of c.progress.values()) {
-    if (pr.lastContact !== null && now - pr.lastContact < c.cfg.electionTimeoutMs) active++;
+    if (c.isVoter(pr.member.id) && pr.lastContact !== null && now - pr.lastContact < c.cfg.electionTimeoutMs) active++;
   }
-  return active >= quorumSize(c.voters);
+  return active >= quorumSize(c.voterCount);
 }

@@ -69,7 +69,7 @@ describe('log compaction and InstallSnapshot (§7)', () => {
     const leader = c.elect();
     const follower = others(c, leader)[0]!;
     const term = c.get(leader).node.status(c.now).term;
-    const chunk = (n: number) => ({ type: 'snapshot' as const, from: leader, to: follower, term, leaderUrl: 'http://x', index: 50, lastTerm: term, chunk: n, data: 'part', done: false });
+    const chunk = (n: number) => ({ type: 'snapshot' as const, from: leader, to: follower, term, leaderUrl: 'http://x', index: 50, lastTerm: term, chunk: n, data: 'part', done: false, membership: c.get(leader).node.membership() });
     const f = c.get(follower).node;
     expect(f.step(chunk(0), c.now).messages).toEqual([expect.objectContaining({ type: 'snapshotResp', nextChunk: 1, installed: false })]);
     expect(f.step(chunk(1), c.now).snapshotChunk).toMatchObject({ chunk: 1 });
@@ -89,7 +89,7 @@ describe('log compaction and InstallSnapshot (§7)', () => {
     const commit = c.get(follower).node.status(c.now).commitIndex;
     const term = c.get(leader).node.status(c.now).term;
     const r = c.get(follower).node.step(
-      { type: 'snapshot', from: leader, to: follower, term, leaderUrl: 'http://x', index: commit - 1, lastTerm: term, chunk: 0, data: '[]', done: true },
+      { type: 'snapshot', from: leader, to: follower, term, leaderUrl: 'http://x', index: commit - 1, lastTerm: term, chunk: 0, data: '[]', done: true, membership: c.get(leader).node.membership() },
       c.now,
     );
     expect(r.installSnapshot).toBeNull();
@@ -111,8 +111,8 @@ describe('log compaction and InstallSnapshot (§7)', () => {
     const extra = { index: at, term, kind: 'command' as const, data: 'x' };
     c.apply(follower, f.node.step({ type: 'append', from: leader, to: follower, term, leaderUrl: 'http://x', prevLogIndex: before.lastLogIndex, prevLogTerm: before.lastLogTerm, entries: [{ ...extra, index: before.lastLogIndex + 1 }, { ...extra, index: before.lastLogIndex + 2 }], commit: before.commitIndex, round: 0 }, c.now));
     const index = before.lastLogIndex + 1;
-    const r = c.apply(follower, f.node.step({ type: 'snapshot', from: leader, to: follower, term, leaderUrl: 'http://x', index, lastTerm: term, chunk: 0, data: JSON.stringify(c.get(leader).applied), done: true }, c.now));
-    expect(r.installSnapshot).toEqual({ index, term, keepLog: true });
+    const r = c.apply(follower, f.node.step({ type: 'snapshot', from: leader, to: follower, term, leaderUrl: 'http://x', index, lastTerm: term, chunk: 0, data: JSON.stringify(c.get(leader).applied), done: true, membership: c.get(leader).node.membership() }, c.now));
+    expect(r.installSnapshot).toMatchObject({ index, term, keepLog: true });
     const after = f.node.status(c.now);
     expect(after.lastLogIndex).toBe(before.lastLogIndex + 2); // the entry after the snapshot stayed
     expect(after.firstLogIndex).toBe(index + 1);

@@ -16,6 +16,7 @@
 import type { Core } from './core';
 import type { SnapshotRequest, SnapshotResponse } from './messages';
 import type { Progress } from './progress';
+import type { Membership } from './membership';
 import type { Index, NodeId, Term } from './types';
 
 /** Leader: `pr` needs entries we no longer hold; ask the host for a snapshot (once, then on a timer). */
@@ -70,6 +71,7 @@ export function sendSnapshotChunk(
     chunk: snap.chunk,
     data: snap.data,
     done: snap.done,
+    membership: c.membership.at(snap.index),
   });
 }
 
@@ -131,12 +133,12 @@ export function handleSnapshot(c: Core, m: SnapshotRequest, now: number): void {
     return;
   }
   c.incoming = null;
-  installSnapshot(c, { index: m.index, term: m.lastTerm });
+  installSnapshot(c, { index: m.index, term: m.lastTerm }, m.membership);
   c.send(reply(0, true, m.index));
 }
 
 /** The snapshot's state replaces ours; the log keeps what follows it only if it holds its last entry (§7). */
-function installSnapshot(c: Core, point: { index: Index; term: Term }): void {
+function installSnapshot(c: Core, point: { index: Index; term: Term }, membership: Membership): void {
   const keepLog = c.log.term(point.index) === point.term;
   c.logInfo('installing a snapshot', { index: point.index, snapshotTerm: point.term, keepLog, lastIndex: c.log.lastIndex });
   c.log.restore(point);
@@ -145,7 +147,9 @@ function installSnapshot(c: Core, point: { index: Index; term: Term }): void {
   // Entries still to persist from this step are gone with the log, or kept after the snapshot.
   if (c.persistFrom !== Infinity) c.persistFrom = Math.max(c.persistFrom, point.index + 1);
   c.confirmedReads = c.confirmedReads.filter((r) => r.index > point.index);
-  c.out.installSnapshot = { index: point.index, term: point.term, keepLog };
+  c.out.installSnapshot = { index: point.index, term: point.term, keepLog, membership };
+  c.membership.restore(point.index, membership, keepLog);
+  c.membershipChanged();
 }
 
 /**
@@ -156,5 +160,6 @@ export function compactLog(c: Core, upTo: Index): void {
   const index = Math.min(upTo, c.handedOut);
   if (index <= c.log.firstIndex - 1) return;
   c.log.compact(index);
-  c.out.compacted = c.log.compacted;
+  c.membership.compact(index);
+  c.out.compacted = { ...c.log.compacted, membership: c.membership.at(index) };
 }

@@ -34,7 +34,7 @@ describe('checkOutgoing', () => {
   });
 
   it('allows pre-votes to name a future term', () => {
-    const pre: Message = { type: 'vote', from: 'n1', to: 'n2', term: 5, pre: true, lastLogIndex: 0, lastLogTerm: 0, round: 1 };
+    const pre: Message = { type: 'vote', from: 'n1', to: 'n2', term: 5, pre: true, transfer: false, lastLogIndex: 0, lastLogTerm: 0, round: 1 };
     expect(() => checkOutgoing(cfg, disk(4, null), pre, 0)).not.toThrow();
   });
 
