@@ -93,8 +93,32 @@ interface ClientSession {
   newer: ClientSession | null;
 }
 
+/**
+ * Told of every change to the table as it happens, so a store that keeps the
+ * table on disk can write just what changed (node/sql-kv.ts).
+ */
+export interface SessionJournal {
+  /** A session was opened, or its highest serial or last use changed. */
+  touched(clientId: string): void;
+  /** A session was evicted; a later `touched` means it was opened again. */
+  evicted(clientId: string): void;
+  /** A result was saved for `serial`. */
+  saved(clientId: string, serial: number): void;
+  /** The result saved for `serial` was forgotten (it left the window). */
+  dropped(clientId: string, serial: number): void;
+}
+
+/** A session as the table holds it now, read only. */
+export interface SessionView {
+  readonly highest: number;
+  readonly lastIndex: Index;
+  readonly saved: ReadonlyMap<number, { readonly digest: string; readonly result: KvSuccess }>;
+}
+
 export class SessionTable {
   private readonly sessions = new Map<string, ClientSession>();
+  /** Where changes are reported, if anyone keeps the table elsewhere. */
+  journal: SessionJournal | null = null;
   /**
    * The same sessions by last use: every request moves its session to the
    * newest end. Entries are applied in index order, so this is also lastIndex
@@ -131,6 +155,7 @@ export class SessionTable {
     }
     known.lastIndex = index;
     this.recency.moveToNewest(known);
+    this.journal?.touched(clientId);
     const saved = known.saved.get(serial);
     if (saved !== undefined) {
       if (saved.digest === digest) return saved.result;
@@ -162,6 +187,11 @@ export class SessionTable {
 
   size(): number {
     return this.sessions.size;
+  }
+
+  /** The session named `clientId`, if the table holds it. */
+  peek(clientId: string): SessionView | undefined {
+    return this.sessions.get(clientId);
   }
 
   /** The whole table, least recently used first. */
@@ -200,23 +230,34 @@ export class SessionTable {
     if (this.sessions.size >= this.limits.maxSessions && lru !== null) {
       this.recency.remove(lru);
       this.sessions.delete(lru.clientId);
+      this.journal?.evicted(lru.clientId);
     }
     this.sessions.set(session.clientId, session);
     this.recency.pushNewest(session);
+    const journal = this.journal;
+    if (journal !== null) {
+      journal.touched(session.clientId);
+      for (const serial of session.saved.keys()) journal.saved(session.clientId, serial);
+    }
   }
 
   private remember(session: ClientSession, serial: number, digest: string, result: KvSuccess): void {
     session.saved.set(serial, { digest, result });
+    const journal = this.journal;
+    journal?.saved(session.clientId, serial);
     if (serial <= session.highest) return;
     const previous = session.highest;
     session.highest = serial;
     const floor = serial - this.limits.window; // serials <= floor fall out of the window
+    const drop = (s: number): void => {
+      if (session.saved.delete(s)) journal?.dropped(session.clientId, s);
+    };
     if (serial - previous < this.limits.window) {
       // Small step (the usual case): drop exactly the serials that just left.
-      for (let s = previous - this.limits.window + 1; s <= floor; s++) session.saved.delete(s);
+      for (let s = previous - this.limits.window + 1; s <= floor; s++) drop(s);
     } else {
       // Big jump: scanning the at most `window` saved serials is cheaper than the range.
-      for (const s of session.saved.keys()) if (s <= floor) session.saved.delete(s);
+      for (const s of session.saved.keys()) if (s <= floor) drop(s);
     }
   }
 }
