@@ -298,6 +298,7 @@ export class NodeHost<Result, Query, Answer> {
     //    with no peers, a proposal commits in the very Ready that reports it.
     for (const p of ready.proposed) this.pending.proposed(p, this.applied);
     for (const entry of ready.committed) this.apply(entry);
+    if (ready.committed.length > 0) o.machine.flushApplied?.();
     // 4. Serve reads whose index is now applied (thesis §6.4).
     const answer = (q: Query): Answer => o.machine.query(q);
     for (const r of ready.reads) this.pending.readReady(r, this.applied, answer);
