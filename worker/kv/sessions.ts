@@ -98,14 +98,14 @@ interface ClientSession {
  * table on disk can write just what changed (node/sql-kv.ts).
  */
 export interface SessionJournal {
-  /** A session was opened, or its highest serial or last use changed. */
+  /** A session was opened (registered, or a named one by its first request). */
+  opened(clientId: string): void;
+  /** A request of a known session at log index `index` (its last use now). */
   touched(clientId: string): void;
-  /** A session was evicted; a later `touched` means it was opened again. */
+  /** A session was evicted; a later `opened` means it was opened again. */
   evicted(clientId: string): void;
-  /** A result was saved for `serial`. */
-  saved(clientId: string, serial: number): void;
-  /** The result saved for `serial` was forgotten (it left the window). */
-  dropped(clientId: string, serial: number): void;
+  /** A result was saved for `serial` by the entry at `index`. */
+  saved(clientId: string, serial: number, index: Index): void;
 }
 
 /** A session as the table holds it now, read only. */
@@ -173,7 +173,7 @@ export class SessionTable {
       );
     }
     const result = freeze(execute());
-    this.remember(known, serial, digest, result);
+    this.remember(known, serial, digest, result, index);
     return result;
   }
 
@@ -236,28 +236,24 @@ export class SessionTable {
     this.recency.pushNewest(session);
     const journal = this.journal;
     if (journal !== null) {
-      journal.touched(session.clientId);
-      for (const serial of session.saved.keys()) journal.saved(session.clientId, serial);
+      journal.opened(session.clientId);
+      for (const serial of session.saved.keys()) journal.saved(session.clientId, serial, session.lastIndex);
     }
   }
 
-  private remember(session: ClientSession, serial: number, digest: string, result: KvSuccess): void {
+  private remember(session: ClientSession, serial: number, digest: string, result: KvSuccess, index: Index): void {
     session.saved.set(serial, { digest, result });
-    const journal = this.journal;
-    journal?.saved(session.clientId, serial);
+    this.journal?.saved(session.clientId, serial, index);
     if (serial <= session.highest) return;
     const previous = session.highest;
     session.highest = serial;
     const floor = serial - this.limits.window; // serials <= floor fall out of the window
-    const drop = (s: number): void => {
-      if (session.saved.delete(s)) journal?.dropped(session.clientId, s);
-    };
     if (serial - previous < this.limits.window) {
       // Small step (the usual case): drop exactly the serials that just left.
-      for (let s = previous - this.limits.window + 1; s <= floor; s++) drop(s);
+      for (let s = previous - this.limits.window + 1; s <= floor; s++) session.saved.delete(s);
     } else {
       // Big jump: scanning the at most `window` saved serials is cheaper than the range.
-      for (const s of session.saved.keys()) if (s <= floor) drop(s);
+      for (const s of session.saved.keys()) if (s <= floor) session.saved.delete(s);
     }
   }
 }

@@ -19,7 +19,7 @@ import { SnapshotParser, headerLine, pairLine, recordLine, sessionLine } from '.
 import { KvStateMachine } from '../kv/store';
 import type { SnapshotPoint } from '../raft/log';
 import type { Entry, Index } from '../raft/types';
-import { RowWriter, SqlKvData, SqlSessionJournal, migrateKv, readApplied, readSessions, sortPairs, writeApplied, writeSessions } from './sql-kv';
+import { RowWriter, SqlKvData, copySessions, SqlSessionJournal, migrateKv, readApplied, readSessions, sortPairs, writeApplied, writeSessions } from './sql-kv';
 
 export type KvMachine = HostStateMachine<KvResult, string, string | null>;
 
@@ -50,7 +50,7 @@ export class SqlKvMachine implements KvMachine {
     this.journal = new SqlSessionJournal(this.sql, this.kv.limits.window);
     this.applied = readApplied(this.sql);
     if (from === 0) this.importLegacySnapshot();
-    this.adopt(SessionTable.load(readSessions(this.sql), this.kv.limits));
+    this.adopt(SessionTable.load(readSessions(this.sql, this.kv.limits.window), this.kv.limits));
   }
 
   /** The last entry the stored state reflects (what a restart resumes after). */
@@ -90,8 +90,7 @@ export class SqlKvMachine implements KvMachine {
       sql.exec('DELETE FROM kv_snap_sessions');
       sql.exec('DELETE FROM kv_snap_saved');
       sql.exec('INSERT INTO kv_snap_data (key, value) SELECT key, value FROM kv_data');
-      sql.exec('INSERT INTO kv_snap_sessions (client_id, highest, last_index) SELECT client_id, highest, last_index FROM kv_sessions');
-      sql.exec('INSERT INTO kv_snap_saved (client_id, serial, digest, result) SELECT client_id, serial, digest, result FROM kv_session_saved');
+      copySessions(sql, this.kv.limits.window);
     });
     const keys = sql.exec<{ n: number }>('SELECT count(*) AS n FROM kv_snap_data').one().n;
     const sessions = sql.exec<{ n: number }>('SELECT count(*) AS n FROM kv_snap_sessions').one().n;
@@ -136,7 +135,7 @@ export class SqlKvMachine implements KvMachine {
       parser.end();
       pairs.flush();
       const loaded = SessionTable.load(records, this.kv.limits); // validates every record
-      writeSessions(sql, loaded.dump());
+      writeSessions(sql, loaded.dump(), this.kv.limits.window);
       writeApplied(sql, index);
       table = loaded;
     });

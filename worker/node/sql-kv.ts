@@ -14,17 +14,25 @@ import type { Index } from '../raft/types';
 const migrations: readonly (readonly string[])[] = [
   [
     `CREATE TABLE kv_data (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`,
+    // A session's row is written when it opens and when a request leaves no
+    // saved result (a refusal); a saved result carries the rest: the session's
+    // highest serial and last use are the larger of its row's and its results'.
+    // Results sit in slot serial % window, so a new serial takes the place of
+    // the one leaving the window with no delete; a slot left behind by a jump
+    // holds a serial below the window and is skipped when read.
     `CREATE TABLE kv_sessions (
        client_id TEXT PRIMARY KEY,
        highest INTEGER NOT NULL,
-       last_index INTEGER NOT NULL UNIQUE
+       last_index INTEGER NOT NULL
      ) WITHOUT ROWID`,
     `CREATE TABLE kv_session_saved (
        client_id TEXT NOT NULL,
+       slot INTEGER NOT NULL,
        serial INTEGER NOT NULL,
        digest TEXT NOT NULL,
        result TEXT NOT NULL,
-       PRIMARY KEY (client_id, serial)
+       idx INTEGER NOT NULL,
+       PRIMARY KEY (client_id, slot)
      ) WITHOUT ROWID`,
     // The last entry the tables reflect: a restart hands out only entries after it.
     `CREATE TABLE kv_meta (id INTEGER PRIMARY KEY CHECK (id = 1), applied INTEGER NOT NULL)`,
@@ -211,44 +219,51 @@ export function* pagesOf(sql: SqlStorage, table: 'kv_data' | 'kv_snap_data', pag
 
 /**
  * Collects what changed in the session table while one Ready's entries are
- * applied, and writes only that: the rows of touched sessions, their new
- * saved results, what left their windows, and evicted sessions.
+ * applied, and writes only that: evicted sessions go, opened ones get a row,
+ * new saved results go to their slots, and a session whose last use saved no
+ * result (a refusal) gets its row updated.
  */
 export class SqlSessionJournal implements SessionJournal {
+  private readonly openedIds = new Set<string>();
   private readonly touchedIds = new Set<string>();
   private readonly evictedIds = new Set<string>();
-  private readonly savedSerials = new Map<string, Set<number>>();
-  private readonly droppedIds = new Set<string>();
+  /** Per session, serial -> index of the entry that saved it, and the index of its last save. */
+  private readonly savedSerials = new Map<string, Map<number, Index>>();
+  private readonly lastSave = new Map<string, Index>();
 
   constructor(
     private readonly sql: SqlStorage,
     private readonly window: number,
   ) {}
 
+  opened(clientId: string): void {
+    this.openedIds.add(clientId);
+  }
   touched(clientId: string): void {
     this.touchedIds.add(clientId);
   }
   evicted(clientId: string): void {
     this.evictedIds.add(clientId);
+    this.openedIds.delete(clientId);
+    this.savedSerials.delete(clientId);
   }
-  saved(clientId: string, serial: number): void {
-    let set = this.savedSerials.get(clientId);
-    if (set === undefined) this.savedSerials.set(clientId, (set = new Set()));
-    set.add(serial);
-  }
-  dropped(clientId: string): void {
-    this.droppedIds.add(clientId);
+  saved(clientId: string, serial: number, index: Index): void {
+    let serials = this.savedSerials.get(clientId);
+    if (serials === undefined) this.savedSerials.set(clientId, (serials = new Map()));
+    serials.set(serial, index);
+    this.lastSave.set(clientId, index);
   }
 
   get dirty(): boolean {
-    return this.touchedIds.size + this.evictedIds.size + this.savedSerials.size + this.droppedIds.size > 0;
+    return this.openedIds.size + this.touchedIds.size + this.evictedIds.size + this.savedSerials.size > 0;
   }
 
   discard(): void {
+    this.openedIds.clear();
     this.touchedIds.clear();
     this.evictedIds.clear();
     this.savedSerials.clear();
-    this.droppedIds.clear();
+    this.lastSave.clear();
   }
 
   /** Write the changes as `table` now holds them; returns the number of statements. */
@@ -259,31 +274,25 @@ export class SqlSessionJournal implements SessionJournal {
     const evicted = [...this.evictedIds];
     statements += execIn(sql, 'DELETE FROM kv_sessions WHERE client_id IN', evicted);
     statements += execIn(sql, 'DELETE FROM kv_session_saved WHERE client_id IN', evicted);
-    // Results that left a window: everything at or below the session's floor.
-    const floors: SqlStorageValue[] = [];
-    for (const id of this.droppedIds) {
-      const s = table.peek(id);
-      if (s !== undefined) floors.push(id, s.highest - this.window);
-    }
-    for (let at = 0; at < floors.length; at += maxParams) {
-      const part = floors.slice(at, at + maxParams);
-      const terms = Array(part.length / 2).fill('(client_id = ? AND serial <= ?)').join(' OR ');
-      sql.exec(`DELETE FROM kv_session_saved WHERE ${terms}`, ...part);
-      statements++;
-    }
     const rows = new RowWriter(sql, 'INSERT INTO kv_sessions (client_id, highest, last_index)', 3, 'ON CONFLICT (client_id) DO UPDATE SET highest = excluded.highest, last_index = excluded.last_index');
-    for (const id of this.touchedIds) {
+    for (const id of this.openedIds) {
       const s = table.peek(id);
       if (s !== undefined) rows.add(id, s.highest, s.lastIndex);
     }
+    for (const id of this.touchedIds) {
+      const s = table.peek(id);
+      // Its last use saved a result, whose row tells the same: nothing more to write.
+      if (s === undefined || this.openedIds.has(id) || this.lastSave.get(id) === s.lastIndex) continue;
+      rows.add(id, s.highest, s.lastIndex);
+    }
     rows.flush();
-    const saved = new RowWriter(sql, 'INSERT OR REPLACE INTO kv_session_saved (client_id, serial, digest, result)', 4);
+    const saved = new RowWriter(sql, 'INSERT OR REPLACE INTO kv_session_saved (client_id, slot, serial, digest, result, idx)', 6);
     for (const [id, serials] of this.savedSerials) {
       const s = table.peek(id);
       if (s === undefined) continue;
-      for (const serial of serials) {
+      for (const [serial, index] of serials) {
         const r = s.saved.get(serial);
-        if (r !== undefined) saved.add(id, serial, r.digest, resultJson(r.result));
+        if (r !== undefined) saved.add(id, serial % this.window, serial, r.digest, resultJson(r.result), index);
       }
     }
     saved.flush();
@@ -292,31 +301,54 @@ export class SqlSessionJournal implements SessionJournal {
   }
 }
 
-/** Write a whole session table (after `DELETE`s), in order. */
-export function writeSessions(sql: SqlStorage, records: readonly SessionRecord[]): void {
+/**
+ * The sessions as they stand (client_id, highest, last_index): a row's values,
+ * or its newest saved result's where that is later.
+ */
+const currentSessions = `SELECT s.client_id AS client_id,
+    max(s.highest, coalesce(max(v.serial), 0)) AS highest,
+    max(s.last_index, coalesce(max(v.idx), 0)) AS last_index
+  FROM kv_sessions s LEFT JOIN kv_session_saved v ON v.client_id = s.client_id
+  GROUP BY s.client_id`;
+
+/** Copy the session table as it stands into the snapshot tables (emptied before), saved results by serial. */
+export function copySessions(sql: SqlStorage, window: number): void {
+  sql.exec(`INSERT INTO kv_snap_sessions (client_id, highest, last_index) ${currentSessions}`);
+  sql.exec(
+    `INSERT INTO kv_snap_saved (client_id, serial, digest, result)
+     SELECT v.client_id, v.serial, v.digest, v.result FROM kv_session_saved v JOIN kv_snap_sessions s ON s.client_id = v.client_id
+     WHERE v.serial > s.highest - ?`,
+    window,
+  );
+}
+
+/** Write a whole session table (after `DELETE`s). */
+export function writeSessions(sql: SqlStorage, records: readonly SessionRecord[], window: number): void {
   const rows = new RowWriter(sql, 'INSERT INTO kv_sessions (client_id, highest, last_index)', 3);
-  const saved = new RowWriter(sql, 'INSERT INTO kv_session_saved (client_id, serial, digest, result)', 4);
+  const saved = new RowWriter(sql, 'INSERT INTO kv_session_saved (client_id, slot, serial, digest, result, idx)', 6);
   for (const r of records) {
     rows.add(r.clientId, r.highest, r.lastIndex);
-    for (const [serial, digest, result] of r.saved) saved.add(r.clientId, serial, digest, resultJson(result));
+    for (const [serial, digest, result] of r.saved) saved.add(r.clientId, serial % window, serial, digest, resultJson(result), 0);
   }
   rows.flush();
   saved.flush();
 }
 
 /** The session table as stored, least recently used first, in the shape SessionTable.load takes. */
-export function readSessions(sql: SqlStorage, prefix: 'kv' | 'kv_snap' = 'kv'): SessionRecord[] {
-  const savedTable = prefix === 'kv' ? 'kv_session_saved' : 'kv_snap_saved';
+export function readSessions(sql: SqlStorage, window: number): SessionRecord[] {
   const byId = new Map<string, SessionRecord>();
   const out: SessionRecord[] = [];
-  for (const r of sql.exec<{ client_id: string; highest: number; last_index: number }>(`SELECT client_id, highest, last_index FROM ${prefix}_sessions ORDER BY last_index`)) {
+  for (const r of sql.exec<{ client_id: string; highest: number; last_index: number }>(`SELECT client_id, highest, last_index FROM (${currentSessions}) ORDER BY last_index`)) {
     const rec: SessionRecord = { clientId: r.client_id, highest: r.highest, lastIndex: r.last_index, saved: [] };
     byId.set(r.client_id, rec);
     out.push(rec);
   }
-  for (const r of sql.exec<{ client_id: string; serial: number; digest: string; result: string }>(`SELECT client_id, serial, digest, result FROM ${savedTable} ORDER BY client_id, serial`)) {
+  for (const r of sql.exec<{ client_id: string; serial: number; digest: string; result: string }>(
+    `SELECT client_id, serial, digest, result FROM kv_session_saved ORDER BY client_id, serial`,
+  )) {
     const rec = byId.get(r.client_id);
     if (rec === undefined) throw new Error(`stored saved result for unknown session "${r.client_id}"`);
+    if (r.serial <= rec.highest - window) continue; // a slot a jump left behind
     rec.saved.push([r.serial, r.digest, JSON.parse(r.result) as SessionRecord['saved'][number][2]]);
   }
   return out;
