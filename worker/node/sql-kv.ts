@@ -249,7 +249,7 @@ export class SqlSessionJournal implements SessionJournal {
   }
   saved(clientId: string, serial: number, index: Index): void {
     let serials = this.savedSerials.get(clientId);
-    if (serials === undefined) this.savedSerials.set(clientId, (serials = new Map()));
+    if (serials === undefined) this.savedSerials.set(clientId, (serials = new Map<number, Index>()));
     serials.set(serial, index);
     this.lastSave.set(clientId, index);
   }
