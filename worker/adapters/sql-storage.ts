@@ -113,9 +113,10 @@ export class SqlRaftStorage implements HostStorage {
    * entry, and in full only the entries after the stored commit index. The
    * payloads before it stay on disk; the core reads them through loadEntries
    * when it replays them or a lagging follower needs them. Throws if the log
-   * has holes.
+   * has holes. `applied` is the state machine's stored applied index (one
+   * that keeps its state in SQL); without it, the stored snapshot's index.
    */
-  load(): Persisted {
+  load(applied?: Index): Persisted {
     const sql = this.storage.sql;
     const hs = sql.exec<HardStateRow>('SELECT term, vote, commit_index FROM raft_hard_state').toArray()[0];
     const hardState: HardState = hs ? { term: hs.term, vote: hs.vote, commit: hs.commit_index } : { term: 0, vote: null, commit: 0 };
@@ -134,9 +135,8 @@ export class SqlRaftStorage implements HostStorage {
       terms.push(row.term);
     }
     const last = compacted.index + terms.length;
-    const snap = sql.exec<{ idx: number }>('SELECT idx FROM raft_snapshot').toArray()[0];
-    const applied = snap?.idx ?? 0;
-    if (applied < compacted.index) throw new Error(`stored snapshot at ${applied} is behind the compacted log (${compacted.index})`);
+    if (applied === undefined) applied = sql.exec<{ idx: number }>('SELECT idx FROM raft_snapshot').toArray()[0]?.idx ?? 0;
+    if (applied < compacted.index) throw new Error(`stored state at ${applied} is behind the compacted log (${compacted.index})`);
     const tailFrom = Math.max(compacted.index, Math.min(Math.max(hardState.commit, applied), last)) + 1;
     const tail = this.loadEntries(tailFrom, last, Infinity);
     this.lastIndex = last;
@@ -186,6 +186,27 @@ export class SqlRaftStorage implements HostStorage {
     for (let i = 0; i * snapshotPartChars < Math.max(1, data.length); i++) {
       sql.exec('INSERT OR REPLACE INTO raft_snapshot_staging (seq, data) VALUES (?, ?)', base + i, data.slice(i * snapshotPartChars, (i + 1) * snapshotPartChars));
     }
+  }
+
+  /** The staged snapshot's rows in order, read one at a time (the whole may not fit in memory). */
+  *stagedParts(): Generator<string> {
+    let seq = -1;
+    for (;;) {
+      const row = this.storage.sql.exec<{ seq: number; data: string }>('SELECT seq, data FROM raft_snapshot_staging WHERE seq > ? ORDER BY seq LIMIT 1', seq).toArray()[0];
+      if (row === undefined) return;
+      seq = row.seq;
+      yield row.data;
+    }
+  }
+
+  clearStaged(): void {
+    this.storage.sql.exec('DELETE FROM raft_snapshot_staging');
+  }
+
+  /** Forget the stored snapshot (the state machine took its state over into its own tables). */
+  clearSnapshot(): void {
+    this.storage.sql.exec('DELETE FROM raft_snapshot_part');
+    this.storage.sql.exec('DELETE FROM raft_snapshot');
   }
 
   /** The staged snapshot's data, whole; the staging is emptied. */

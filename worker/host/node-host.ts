@@ -335,6 +335,7 @@ export class NodeHost<Result, Query, Answer> {
       else this.pending.proposed(p, this.applied);
     }
     for (const entry of ready.committed) this.apply(entry);
+    if (ready.committed.length > 0) o.machine.flushApplied?.();
     // 4. Serve reads whose index is now applied (thesis §6.4).
     const answer = (q: Query): Answer => o.machine.query(q);
     for (const r of ready.reads) this.pending.readReady(r, this.applied, answer);

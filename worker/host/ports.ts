@@ -62,6 +62,12 @@ export interface SnapshotReader {
 export interface HostStateMachine<Result, Query, Answer> {
   /** Apply one committed entry; `noop` and `config` entries return null. */
   apply(entry: Entry): Result | null;
+  /**
+   * The committed entries of one Ready are all applied: a machine that keeps
+   * its state on disk writes their effects now, in the same event as the log
+   * writes, one batch per Ready rather than one write per entry.
+   */
+  flushApplied?(): void;
   /** Answer a read from the state as applied so far. */
   query(query: Query): Answer;
   /**

@@ -93,8 +93,32 @@ interface ClientSession {
   newer: ClientSession | null;
 }
 
+/**
+ * Told of every change to the table as it happens, so a store that keeps the
+ * table on disk can write just what changed (node/sql-kv.ts).
+ */
+export interface SessionJournal {
+  /** A session was opened (registered, or a named one by its first request). */
+  opened(clientId: string): void;
+  /** A request of a known session at log index `index` (its last use now). */
+  touched(clientId: string): void;
+  /** A session was evicted; a later `opened` means it was opened again. */
+  evicted(clientId: string): void;
+  /** A result was saved for `serial` by the entry at `index`. */
+  saved(clientId: string, serial: number, index: Index): void;
+}
+
+/** A session as the table holds it now, read only. */
+export interface SessionView {
+  readonly highest: number;
+  readonly lastIndex: Index;
+  readonly saved: ReadonlyMap<number, { readonly digest: string; readonly result: KvSuccess }>;
+}
+
 export class SessionTable {
   private readonly sessions = new Map<string, ClientSession>();
+  /** Where changes are reported, if anyone keeps the table elsewhere. */
+  journal: SessionJournal | null = null;
   /**
    * The same sessions by last use: every request moves its session to the
    * newest end. Entries are applied in index order, so this is also lastIndex
@@ -131,6 +155,7 @@ export class SessionTable {
     }
     known.lastIndex = index;
     this.recency.moveToNewest(known);
+    this.journal?.touched(clientId);
     const saved = known.saved.get(serial);
     if (saved !== undefined) {
       if (saved.digest === digest) return saved.result;
@@ -148,7 +173,7 @@ export class SessionTable {
       );
     }
     const result = freeze(execute());
-    this.remember(known, serial, digest, result);
+    this.remember(known, serial, digest, result, index);
     return result;
   }
 
@@ -162,6 +187,11 @@ export class SessionTable {
 
   size(): number {
     return this.sessions.size;
+  }
+
+  /** The session named `clientId`, if the table holds it. */
+  peek(clientId: string): SessionView | undefined {
+    return this.sessions.get(clientId);
   }
 
   /** The whole table, least recently used first. */
@@ -200,13 +230,20 @@ export class SessionTable {
     if (this.sessions.size >= this.limits.maxSessions && lru !== null) {
       this.recency.remove(lru);
       this.sessions.delete(lru.clientId);
+      this.journal?.evicted(lru.clientId);
     }
     this.sessions.set(session.clientId, session);
     this.recency.pushNewest(session);
+    const journal = this.journal;
+    if (journal !== null) {
+      journal.opened(session.clientId);
+      for (const serial of session.saved.keys()) journal.saved(session.clientId, serial, session.lastIndex);
+    }
   }
 
-  private remember(session: ClientSession, serial: number, digest: string, result: KvSuccess): void {
+  private remember(session: ClientSession, serial: number, digest: string, result: KvSuccess, index: Index): void {
     session.saved.set(serial, { digest, result });
+    this.journal?.saved(session.clientId, serial, index);
     if (serial <= session.highest) return;
     const previous = session.highest;
     session.highest = serial;

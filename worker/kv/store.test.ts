@@ -225,18 +225,34 @@ describe('determinism and snapshots', () => {
   it('restore throws on a malformed snapshot and keeps the old state', () => {
     const f = feeder();
     f.cmd(set('k', 'a'));
-    const v = (JSON.parse(f.machine.snapshot()) as { version: number }).version;
+    const v = (JSON.parse(f.machine.snapshot().split('\n')[0]!) as { version: number }).version;
+    const head = (keys: number, sessions = 0) => `{"version":${v},"keys":${keys},"sessions":${sessions}}\n`;
     const bad = [
       'nope',
-      `{"version":${v + 1},"data":[],"sessions":[]}`,
-      `{"version":${v - 1},"data":[],"sessions":[]}`,
-      `{"version":${v},"data":{},"sessions":[]}`,
-      `{"version":${v},"data":[["k",1]],"sessions":[]}`,
-      `{"version":${v},"data":[["k","a"],["k","b"]],"sessions":[]}`,
-      `{"version":${v},"data":[],"sessions":[{"clientId":"c"}]}`,
+      `{"version":${v + 1},"keys":0,"sessions":0}\n`,
+      `{"version":${v - 1},"keys":0,"sessions":0}\n`,
+      `{"version":${v},"keys":-1,"sessions":0}\n`,
+      `${head(1)}["k",1]\n`,
+      `${head(2)}["k","a"]\n["k","b"]\n`, // repeated
+      `${head(2)}["b","a"]\n["a","b"]\n`, // out of order
+      `${head(2)}["a","a"]\n`, // fewer than counted
+      `${head(0)}["a","a"]\n`, // more than counted
+      `${head(1)}["a","a"]`, // no final newline: cut short
+      `${head(0, 1)}["c",1,5,"x"]\n`,
+      `${head(0, 2)}["c",1,5,[]]\n["d",1,5,[]]\n`, // not in recency order
     ];
     for (const s of bad) expect(() => f.machine.restore(s), s).toThrow(/invalid kv snapshot/);
     expect(f.machine.get('k')).toBe('a');
+  });
+
+  it('keys are in code point order (UTF-8 byte order, as SQLite sorts), not UTF-16 order', () => {
+    const f = feeder();
+    for (const k of ['\u{1F600}', '\uFF21', 'b', 'a', '']) f.cmd(set(k, k));
+    const keys = f.machine.snapshot().split('\n').slice(1, 6).map((l) => (JSON.parse(l) as string[])[0]);
+    expect(keys).toEqual(['', 'a', 'b', '\uFF21', '\u{1F600}']);
+    const copy = new KvStateMachine();
+    copy.restore(f.machine.snapshot());
+    expect(copy.snapshot()).toBe(f.machine.snapshot());
   });
 
   it('a snapshot with more sessions than this machine allows is refused', () => {

@@ -8,27 +8,80 @@ import type { StateMachine } from '../raft/state-machine';
 import { decodeRequest, isRegister } from './commands';
 import type { KvCommand, KvResult, KvSuccess } from './commands';
 import { SessionTable, defaultSessionLimits } from './sessions';
-import type { SessionLimits } from './sessions';
+import type { SessionLimits, SessionRecord } from './sessions';
+import { SnapshotParser, compareCodePoints, headerLine, pairLine, recordLine } from './snapshot-format';
+
+/** Where the machine keeps its keys and values: a Map (memory) or a table (node/sql-kv.ts). */
+export interface KvData {
+  get(key: string): string | null;
+  set(key: string, value: string): void;
+  /** Whether the key was there. */
+  delete(key: string): boolean;
+  /** Number of keys. */
+  count(): number;
+  /** Every key and value, keys in code point order (compareCodePoints), for snapshots. */
+  sorted(): Iterable<readonly [string, string]>;
+  /** Replace everything with `pairs` (already validated, keys in order). */
+  replace(pairs: Iterable<readonly [string, string]>): void;
+}
+
+/** The in-memory store of the simulator and the tests. */
+export class MapData implements KvData {
+  private map = new Map<string, string>();
+
+  get(key: string): string | null {
+    return this.map.get(key) ?? null;
+  }
+  set(key: string, value: string): void {
+    this.map.set(key, value);
+  }
+  delete(key: string): boolean {
+    return this.map.delete(key);
+  }
+  count(): number {
+    return this.map.size;
+  }
+  sorted(): Iterable<readonly [string, string]> {
+    return [...this.map].sort((a, b) => compareCodePoints(a[0], b[0]));
+  }
+  replace(pairs: Iterable<readonly [string, string]>): void {
+    this.map = new Map(pairs);
+  }
+}
 
 export interface KvStateMachineOptions {
   /** Every replica must use the same limits, or their session tables diverge. */
   sessionLimits?: Partial<SessionLimits>;
+  /** Where the keys live; a fresh MapData by default. */
+  data?: KvData;
+  /** The session table to start from (as stored); an empty one by default. */
+  sessions?: SessionTable;
 }
 
 /**
- * 2: sessions save a 128-bit digest of each command (a string) instead of a 32-bit hash.
- * 3: registered sessions ("session-<index>", highest serial 0 until their first request).
+ * The rules of the key-value store: commands, sessions, results. Where the
+ * data lives is the KvData's business, so the Durable Object (SQLite) and the
+ * simulator (memory) run exactly this logic and produce the same snapshots.
  */
-const snapshotVersion = 3;
-
 export class KvStateMachine implements StateMachine<KvResult> {
-  private readonly limits: SessionLimits;
-  private data = new Map<string, string>();
-  private sessions: SessionTable;
+  readonly limits: SessionLimits;
+  private readonly data: KvData;
+  private table: SessionTable;
 
   constructor(options: KvStateMachineOptions = {}) {
     this.limits = { ...defaultSessionLimits, ...options.sessionLimits };
-    this.sessions = new SessionTable(this.limits);
+    this.data = options.data ?? new MapData();
+    this.table = options.sessions ?? new SessionTable(this.limits);
+  }
+
+  /** The session table, for a store that persists it. */
+  get sessions(): SessionTable {
+    return this.table;
+  }
+
+  /** Swap in a session table (a snapshot installed by a store that wrote it itself). */
+  replaceSessions(table: SessionTable): void {
+    this.table = table;
   }
 
   apply(entry: Entry): KvResult | null {
@@ -38,10 +91,10 @@ export class KvStateMachine implements StateMachine<KvResult> {
         return null;
       case 'command': {
         const req = decodeRequest(entry.data);
-        if (isRegister(req)) return this.sessions.register(entry.index);
+        if (isRegister(req)) return this.table.register(entry.index);
         const { cmd, session } = req;
         if (session === undefined) return this.execute(cmd);
-        return this.sessions.run(session, cmd, entry.index, () => this.execute(cmd));
+        return this.table.run(session, cmd, entry.index, () => this.execute(cmd));
       }
       default:
         return unreachable(entry.kind);
@@ -49,45 +102,44 @@ export class KvStateMachine implements StateMachine<KvResult> {
   }
 
   get(key: string): string | null {
-    return this.data.get(key) ?? null;
+    return this.data.get(key);
   }
 
   /** Number of keys. */
   size(): number {
-    return this.data.size;
+    return this.data.count();
   }
 
   /** Number of client sessions remembered (at most `maxSessions`). */
   sessionCount(): number {
-    return this.sessions.size();
+    return this.table.size();
   }
 
   /**
-   * Keys are listed in insertion order and sessions in order of last use.
-   * Both orders follow from the entries applied, so replicas produce
-   * identical snapshots, and restore keeps them so that eviction after a
-   * restore picks the same session it would have picked before.
+   * The whole state in the snapshot format (snapshot-format.ts): keys in code
+   * point order, sessions in order of last use. Both orders follow from the
+   * entries applied, so replicas produce identical snapshots, and restore
+   * keeps the session order so that eviction after a restore picks the same
+   * session it would have picked before.
    */
   snapshot(): string {
-    return JSON.stringify({ version: snapshotVersion, data: [...this.data], sessions: this.sessions.dump() });
+    const parts = [headerLine(this.data.count(), this.table.size())];
+    for (const [key, value] of this.data.sorted()) parts.push(pairLine(key, value));
+    for (const r of this.table.dump()) parts.push(recordLine(r));
+    return parts.join('');
   }
 
   /** Replace the whole state. Throws on a malformed snapshot, leaving the state as it was. */
   restore(snapshot: string): void {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(snapshot);
-    } catch {
-      throw new Error('invalid kv snapshot: not JSON');
-    }
-    if (typeof raw !== 'object' || raw === null) throw new Error('invalid kv snapshot: not an object');
-    const { version, data, sessions } = raw as Record<string, unknown>;
-    if (version !== snapshotVersion) throw new Error(`invalid kv snapshot: unknown version ${String(version)}`);
     // Build everything first so a bad snapshot cannot leave a half-restored machine.
-    const nextData = parseData(data);
-    const nextSessions = SessionTable.load(sessions, this.limits);
-    this.data = nextData;
-    this.sessions = nextSessions;
+    const pairs: [string, string][] = [];
+    const records: SessionRecord[] = [];
+    const parser = new SnapshotParser({ pair: (k, v) => pairs.push([k, v]), session: (r) => records.push(r) });
+    parser.feed(snapshot);
+    parser.end();
+    const table = SessionTable.load(records, this.limits);
+    this.data.replace(pairs);
+    this.table = table;
   }
 
   private execute(cmd: KvCommand): KvSuccess {
@@ -107,19 +159,4 @@ export class KvStateMachine implements StateMachine<KvResult> {
         return unreachable(cmd);
     }
   }
-}
-
-function parseData(raw: unknown): Map<string, string> {
-  if (!Array.isArray(raw)) throw new Error('invalid kv snapshot: data is not an array');
-  const map = new Map<string, string>();
-  for (const pair of raw as unknown[]) {
-    if (!Array.isArray(pair) || pair.length !== 2) throw new Error('invalid kv snapshot: bad data pair');
-    const [key, value] = pair as unknown[];
-    if (typeof key !== 'string' || typeof value !== 'string') {
-      throw new Error('invalid kv snapshot: keys and values must be strings');
-    }
-    if (map.has(key)) throw new Error(`invalid kv snapshot: duplicate key ${JSON.stringify(key)}`);
-    map.set(key, value);
-  }
-  return map;
 }

@@ -10,7 +10,7 @@ import { NodeHost } from '../host/node-host';
 import { nodeLogger } from '../logging';
 import type { LogContext } from '../logging';
 import type { KvResult } from '../kv/commands';
-import { kvMachine } from './kv-machine';
+import { SqlKvMachine } from './kv-machine';
 import { RaftNode } from '../raft/node';
 import type { Logger } from '../raft/logger';
 
@@ -43,7 +43,9 @@ export interface NodeHooks {
 export async function assembleNode(ctx: DurableObjectState, settings: NodeSettings, hooks: NodeHooks): Promise<Live> {
   const storage = new SqlRaftStorage(ctx.storage);
   storage.migrate();
-  const persisted = storage.load();
+  // The KV state lives in the same database; the core resumes after the entries it reflects.
+  const machine = new SqlKvMachine(ctx.storage, storage);
+  const persisted = storage.load(machine.appliedIndex);
   const armedAt = await ctx.storage.getAlarm();
   const logContext: LogContext = { node: settings.raft.self.id, term: persisted.hardState.term, role: 'follower' };
   const logger = nodeLogger(settings.logLevel, logContext);
@@ -72,7 +74,6 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
     loadEntries: (from, to, maxBytes) => storage.loadEntries(from, to, maxBytes),
     logger,
   });
-  const { machine } = kvMachine(storage, () => host?.appliedIndex ?? 0);
   host = new NodeHost({
     core,
     peers: settings.raft.peers,

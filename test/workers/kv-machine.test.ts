@@ -1,0 +1,239 @@
+/// <reference types="@cloudflare/vitest-pool-workers/types" />
+// The Durable Object's key-value machine in SQLite (node/kv-machine.ts)
+// against the in-memory one the simulator uses: same results, same snapshot
+// bytes, state that survives a restart without replay, snapshots that stay at
+// their index, and installs that are all or nothing.
+import { runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import type { Env } from '../../worker/env';
+import { SqlRaftStorage } from '../../worker/adapters/sql-storage';
+import { SqlKvMachine } from '../../worker/node/kv-machine';
+import type { RaftNodeObject } from '../../worker/node/node-object';
+import { KvStateMachine } from '../../worker/kv/store';
+import { encodeRequest, type KvCommand, type KvRequest } from '../../worker/kv/commands';
+import type { SessionLimits } from '../../worker/kv/sessions';
+import type { SnapshotReader } from '../../worker/host/ports';
+import type { Entry } from '../../worker/raft/types';
+
+const bindings = env as unknown as Env;
+const nodeNamed = (name: string) => bindings.RAFT_NODE.get(bindings.RAFT_NODE.idFromName(name));
+
+/** Small limits, so sessions are evicted and saved results leave their windows. */
+const limits: SessionLimits = { maxSessions: 12, window: 6 };
+
+/** A seeded workload: sets, deletes, cas, registered and named sessions, retries, reused and stale serials. */
+function workload(seed: number, count: number): KvRequest[] {
+  let s = seed >>> 0;
+  const next = (n: number) => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s >>> 16) % n;
+  };
+  const out: KvRequest[] = [];
+  const serials = new Map<string, number>();
+  const registered: string[] = [];
+  for (let i = 0; i < count; i++) {
+    // Keys of several scripts, so their order tests code point order too.
+    const key = ['a', 'b', 'é', '\uFF21', '\u{1F600}', 'k'][next(6)]! + String(next(15));
+    const cmds: KvCommand[] = [
+      { op: 'set', key, value: `v${i}`.repeat(1 + next(40)) },
+      { op: 'delete', key },
+      { op: 'cas', key, expected: next(2) ? null : `v${next(i + 1)}`, value: `c${i}` },
+    ];
+    const cmd = cmds[next(3)]!;
+    const r = next(12);
+    if (r === 0) {
+      out.push({ register: true });
+      registered.push(`session-${i + 1}`); // a register entry's index names its session
+      continue;
+    }
+    if (r === 1) {
+      out.push({ cmd });
+      continue;
+    }
+    const clientId = r < 5 && registered.length > 0 ? registered[next(registered.length)]! : `client-${next(20)}`;
+    const highest = serials.get(clientId) ?? 0;
+    const serial = Math.max(1, next(12) === 0 ? highest - 8 : highest + next(4) - 1);
+    serials.set(clientId, Math.max(highest, serial));
+    out.push({ cmd, session: { clientId, serial } });
+  }
+  return out;
+}
+
+const entryOf = (index: number, req: KvRequest): Entry => ({ index, term: 1, kind: 'command', data: encodeRequest(req) });
+
+/** Applies entries in Readies of varied sizes, flushing after each, as the host does. */
+function feed(machine: SqlKvMachine, entries: readonly Entry[], seed: number): unknown[] {
+  const out: unknown[] = [];
+  let at = 0;
+  let s = seed;
+  while (at < entries.length) {
+    s = (s * 7 + 3) % 41;
+    const size = 1 + s;
+    for (const e of entries.slice(at, at + size)) out.push(machine.apply(e));
+    machine.flushApplied();
+    at += size;
+  }
+  return out;
+}
+
+function readAll(reader: SnapshotReader, maxBytes: number): string[] {
+  const chunks: string[] = [];
+  for (let n = 0; ; n++) {
+    const { data, done } = reader.chunk(n, maxBytes);
+    chunks.push(data);
+    if (done) return chunks;
+  }
+}
+
+function open(state: DurableObjectState): { raft: SqlRaftStorage; machine: SqlKvMachine } {
+  const raft = new SqlRaftStorage(state.storage);
+  raft.migrate();
+  return { raft, machine: new SqlKvMachine(state.storage, raft, { sessionLimits: limits }) };
+}
+
+describe('SqlKvMachine', () => {
+  it('gives the same results and the same snapshot bytes as the in-memory machine, and keeps them across a restart', async () => {
+    await runInDurableObject(nodeNamed('kv-same'), (_obj: RaftNodeObject, state) => {
+      const entries = workload(11, 1500).map((r, i) => entryOf(i + 1, r));
+      const memory = new KvStateMachine({ sessionLimits: limits });
+      const { raft, machine } = open(state);
+      const half = 900;
+      const expected = entries.slice(0, half).map((e) => memory.apply(e));
+      expect(feed(machine, entries.slice(0, half), 5)).toEqual(expected);
+      const bytes = memory.snapshot();
+      expect(machine.kv.snapshot()).toBe(bytes);
+      expect(machine.kv.sessionCount()).toBe(limits.maxSessions); // eviction happened
+      // Chunks cut anywhere, read in order or not, are slices of the same bytes.
+      for (const max of [1000, 97, bytes.length, bytes.length + 1]) {
+        const reader = machine.openSnapshot();
+        expect(reader.index).toBe(half);
+        expect(readAll(reader, max).join('')).toBe(bytes);
+        const chunks = readAll(reader, max);
+        for (const c of chunks) {
+          expect(c.length).toBeLessThanOrEqual(max);
+          expect(c.length).toBeGreaterThanOrEqual(c === chunks[chunks.length - 1] ? 1 : max - 1); // one less only to keep a pair whole
+          expect(() => encodeURIComponent(c)).not.toThrow(); // no lone surrogate
+        }
+        const n = Math.floor(chunks.length / 2);
+        expect(reader.chunk(n, max).data).toBe(chunks[n]);
+        expect(reader.chunk(0, max).data).toBe(chunks[0]);
+      }
+
+      // A restart: a new machine on the same database, at the same index, with nothing to replay.
+      const again = new SqlKvMachine(state.storage, raft, { sessionLimits: limits });
+      expect(again.appliedIndex).toBe(half);
+      expect(again.kv.snapshot()).toBe(bytes);
+      const rest = entries.slice(half);
+      expect(feed(again, rest, 9)).toEqual(rest.map((e) => memory.apply(e)));
+      expect(again.kv.snapshot()).toBe(memory.snapshot());
+      expect(again.query('missing')).toBeNull();
+      // Every row the journal wrote is exactly the table in memory.
+      const third = new SqlKvMachine(state.storage, raft, { sessionLimits: limits });
+      expect(third.kv.snapshot()).toBe(memory.snapshot());
+    });
+  });
+
+  it('writes one Ready of entries in a few statements, not one per entry', async () => {
+    await runInDurableObject(nodeNamed('kv-batched'), (_obj: RaftNodeObject, state) => {
+      const { machine } = open(state);
+      const batch = Array.from({ length: 40 }, (_, i) => entryOf(i + 1, { cmd: { op: 'set', key: `k${i}`, value: 'v' }, session: { clientId: `c${i % 8}`, serial: 1 + Math.floor(i / 8) } }));
+      for (const e of batch) machine.apply(e);
+      const before = machine.statements;
+      machine.flushApplied();
+      // Keys, session rows, saved results, the windows' floors, the applied index.
+      expect(machine.statements - before).toBeLessThanOrEqual(6);
+      expect(machine.query('k39')).toBe('v');
+    });
+  });
+
+  it('a snapshot opened at index i stays at i while later entries are applied', async () => {
+    await runInDurableObject(nodeNamed('kv-snapshot-stays'), (_obj: RaftNodeObject, state) => {
+      const entries = workload(3, 600).map((r, i) => entryOf(i + 1, r));
+      const memory = new KvStateMachine({ sessionLimits: limits });
+      const { machine } = open(state);
+      feed(machine, entries.slice(0, 300), 1);
+      entries.slice(0, 300).forEach((e) => memory.apply(e));
+      const at300 = memory.snapshot();
+      const reader = machine.openSnapshot();
+      const first = reader.chunk(0, 500).data;
+      feed(machine, entries.slice(300), 2); // the live tables move on
+      expect(machine.appliedIndex).toBe(600);
+      expect(reader.index).toBe(300);
+      expect(first + readAll(reader, 500).slice(1).join('')).toBe(at300);
+      expect(machine.kv.snapshot()).not.toBe(at300);
+    });
+  });
+
+  it('installs a staged snapshot, replacing everything, and a bad one halfway leaves the old state', async () => {
+    await runInDurableObject(nodeNamed('kv-install'), (_obj: RaftNodeObject, state) => {
+      const source = new KvStateMachine({ sessionLimits: limits });
+      workload(5, 800).forEach((r, i) => source.apply(entryOf(i + 1, r)));
+      const incoming = source.snapshot();
+      const { machine } = open(state);
+      const mine = workload(6, 200).map((r, i) => entryOf(i + 1, r));
+      feed(machine, mine, 4);
+      const old = machine.kv.snapshot();
+      const stage = (text: string, size: number) => {
+        // Cut as a sender does: never inside a surrogate pair.
+        for (let n = 0, at = 0; at < text.length; n++) {
+          let end = Math.min(at + size, text.length);
+          if (/[\uD800-\uDBFF]/.test(text[end - 1]!)) end--;
+          machine.stageSnapshot({ chunk: n, data: text.slice(at, end) });
+          at = end;
+        }
+      };
+
+      // A snapshot whose lines are fine until one in the middle: the pairs before it were already written.
+      const lines = incoming.split('\n');
+      const broken = [...lines.slice(0, 20), '["zzz"', ...lines.slice(21)].join('\n');
+      stage(broken, 333);
+      expect(() => machine.installSnapshot({ index: 800, term: 1 })).toThrow(/invalid kv snapshot/);
+      expect(machine.kv.snapshot()).toBe(old);
+      expect(machine.appliedIndex).toBe(200);
+      // A chunk that splits a surrogate pair is refused before it is stored.
+      expect(() => machine.stageSnapshot({ chunk: 0, data: 'x\uD83D' })).toThrow(/surrogate/);
+      // So does one cut short.
+      stage(incoming.slice(0, incoming.length - 50), 333);
+      expect(() => machine.installSnapshot({ index: 800, term: 1 })).toThrow(/invalid kv snapshot/);
+      expect(machine.kv.snapshot()).toBe(old);
+
+      stage(incoming, 333);
+      machine.installSnapshot({ index: 800, term: 1 });
+      expect(machine.appliedIndex).toBe(800);
+      expect(machine.kv.snapshot()).toBe(incoming);
+      const raft = new SqlRaftStorage(state.storage);
+      expect([...raft.stagedParts()]).toEqual([]); // the staging is emptied
+      // It goes on from there exactly as the machine it came from, also after a restart.
+      const next = workload(8, 100).map((r, i) => entryOf(801 + i, r));
+      const again = new SqlKvMachine(state.storage, raft, { sessionLimits: limits });
+      expect(feed(again, next, 3)).toEqual(next.map((e) => source.apply(e)));
+      expect(again.kv.snapshot()).toBe(source.snapshot());
+    });
+  });
+
+  it('imports the serialized snapshot a node stored before its state moved into tables', async () => {
+    await runInDurableObject(nodeNamed('kv-legacy'), (_obj: RaftNodeObject, state) => {
+      const sql = state.storage.sql;
+      // Back to a database from before the kv tables: the raft tables, a v3 snapshot at 7.
+      for (const t of ['kv_schema', 'kv_data', 'kv_sessions', 'kv_session_saved', 'kv_meta', 'kv_snap_data', 'kv_snap_sessions', 'kv_snap_saved']) sql.exec(`DROP TABLE IF EXISTS ${t}`);
+      const raft = new SqlRaftStorage(state.storage);
+      raft.migrate();
+      const digest = 'A'.repeat(21) + 'A';
+      const v3 = JSON.stringify({
+        version: 3,
+        data: [['b', '2'], ['a', '1']],
+        sessions: [{ clientId: 'c', highest: 2, lastIndex: 6, saved: [[2, digest, { ok: true, op: 'set' }]] }],
+      });
+      raft.saveSnapshot({ index: 7, term: 1, data: v3 });
+      const machine = new SqlKvMachine(state.storage, raft);
+      expect(machine.appliedIndex).toBe(7);
+      expect(machine.query('a')).toBe('1');
+      expect(machine.kv.snapshot()).toBe(
+        `{"version":4,"keys":2,"sessions":1}\n["a","1"]\n["b","2"]\n["c",2,6,[[2,"${digest}",{"ok":true,"op":"set"}]]]\n`,
+      );
+      expect(raft.loadSnapshot()).toBeNull();
+      expect(raft.load(machine.appliedIndex).applied).toBe(7);
+    });
+  });
+});
