@@ -17,14 +17,14 @@ h2 { font-size:13px; text-transform:uppercase; letter-spacing:.06em; color:var(-
 .big { font-size:18px; font-weight:600; }
 .big b { color:#8a6500; }
 main { padding:0 24px 24px; display:grid; gap:16px; grid-template-columns: 1fr 1fr; }
-.card { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:14px 16px; }
+.card { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:14px 16px; overflow-x:auto; }
 .wide { grid-column: 1 / -1; }
 .banner { grid-column: 1 / -1; border-radius:10px; padding:10px 14px; font-weight:500; display:none; }
 .banner.warn { display:block; background:var(--warn-bg); color:var(--warn); border:1px solid #f3d2a2; }
 .banner.bad { display:block; background:var(--bad-bg); color:var(--bad); border:1px solid #f2b8b5; }
-table { width:100%; border-collapse:collapse; font-variant-numeric: tabular-nums; }
-th { text-align:left; font-weight:600; color:var(--muted); font-size:12px; padding:6px 8px; border-bottom:1px solid var(--line); white-space:nowrap; }
-td { padding:7px 8px; border-bottom:1px solid var(--line); white-space:nowrap; }
+table { width:100%; border-collapse:collapse; font-size:13px; font-variant-numeric: tabular-nums; }
+th { text-align:left; font-weight:600; color:var(--muted); font-size:12px; padding:6px 6px; border-bottom:1px solid var(--line); white-space:nowrap; }
+td { padding:7px 6px; border-bottom:1px solid var(--line); white-space:nowrap; }
 td.num, th.num { text-align:right; }
 tr.leader td { background:var(--lead); }
 tr.leader td:first-child { box-shadow: inset 4px 0 0 var(--lead-edge); }
@@ -45,12 +45,14 @@ ol.events time { color:var(--muted); font-variant-numeric: tabular-nums; margin-
 .fresh { font-size:12px; color:var(--muted); margin-left:auto; }
 `;
 
+// Wrapped in a function so that none of its names clash with the window's (history, open, ...).
 const script = String.raw`
+(function () {
 "use strict";
 var POLL_MS = 400;
 var palette = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1", "#edc948", "#9c755f"];
 var sent = 0, shown = 0, lastOk = 0;
-var history = [];          // what this page saw: {t, leader}
+var seen = [];             // what this page saw: {t, leader}
 var events = new Map();    // every node event seen so far, by key
 var colors = {};
 
@@ -228,34 +230,56 @@ function streamsOf(s) {
 }
 
 function noteHistory(t, leader) {
-  history.push({ t: t, leader: leader ? leader.id : null });
-  while (history.length > 0 && history[0].t < t - 125000) history.shift();
+  seen.push({ t: t, leader: leader ? leader.id : null });
+  while (seen.length > 0 && seen[0].t < t - 125000) seen.shift();
 }
 
-var SPAN_MS = 120000;
+var MAX_SPAN_MS = 120000, MIN_SPAN_MS = 20000;
+
+// Who led when: from the members' own events (a leader's term starts at its
+// "became leader" and ends at the next leader, or at the first election or
+// loss of leader after it); without any, from what this page has seen.
+function leaderSegments(list, now) {
+  var segs = [];
+  var starts = list.filter(function (e) { return e.kind === "leader"; });
+  starts.forEach(function (e, i) {
+    var end = i + 1 < starts.length ? starts[i + 1].at : now;
+    list.forEach(function (o) {
+      if (o.at > e.at && o.at < end && o.term >= e.term && (o.kind === "campaign" || o.kind === "leaderLost")) end = o.at;
+    });
+    segs.push({ from: e.at, to: end, leader: e.leader });
+  });
+  if (segs.length > 0) return segs;
+  seen.forEach(function (h, i) {
+    var next = seen[i + 1];
+    if (h.leader !== null) segs.push({ from: h.t, to: next ? next.t : now, leader: h.leader });
+  });
+  return segs;
+}
 
 function renderTimeline(now) {
   var svg = $("timeline");
   svg.textContent = "";
+  var list = Array.from(events.values()).sort(function (a, b) { return a.at - b.at; });
+  var first = list.length > 0 ? list[0].at : now;
+  var span = Math.min(MAX_SPAN_MS, Math.max(MIN_SPAN_MS, Math.ceil((now - first + 2000) / 10000) * 10000));
   var W = svg.clientWidth || 900, H = 64, top = 8, band = 22;
   svg.setAttribute("viewBox", "0 0 " + W + " " + H);
-  var x = function (t) { return ((t - (now - SPAN_MS)) / SPAN_MS) * (W - 20) + 10; };
+  var x = function (t) { return ((Math.max(t, now - span) - (now - span)) / span) * (W - 20) + 10; };
   svg.appendChild(svgEl("rect", { x: 10, y: top, width: W - 20, height: band, fill: "#eef0f4", rx: 4 }));
-  for (var i = 0; i < history.length; i++) {
-    var h = history[i], next = history[i + 1];
-    var end = next ? next.t : now;
-    if (h.leader === null) continue;
-    svg.appendChild(svgEl("rect", { x: x(Math.max(h.t, now - SPAN_MS)), y: top, width: Math.max(1, x(end) - x(Math.max(h.t, now - SPAN_MS))), height: band, fill: colorOf(h.leader) }));
-  }
-  var list = Array.from(events.values()).sort(function (a, b) { return a.at - b.at; });
-  list.forEach(function (e) {
-    if (e.at < now - SPAN_MS || (e.kind !== "campaign" && e.kind !== "leader")) return;
-    var c = e.kind === "campaign" ? "#6a1b9a" : colorOf(e.leader);
-    svg.appendChild(svgEl("line", { x1: x(e.at), x2: x(e.at), y1: top - 4, y2: top + band + 4, stroke: c, "stroke-width": e.kind === "campaign" ? 1.5 : 2.5 }));
+  leaderSegments(list, now).forEach(function (g) {
+    if (g.to < now - span) return;
+    svg.appendChild(svgEl("rect", { x: x(g.from), y: top, width: Math.max(1, x(g.to) - x(g.from)), height: band, fill: colorOf(g.leader), opacity: 0.85 }));
   });
-  for (var s = 0; s <= SPAN_MS; s += 30000) {
-    var tx = svgEl("text", { x: x(now - SPAN_MS + s), y: H - 6, "text-anchor": "middle" });
-    tx.textContent = s === SPAN_MS ? "now" : "-" + (SPAN_MS - s) / 1000 + " s";
+  list.forEach(function (e) {
+    if (e.at < now - span || e.kind !== "campaign") return;
+    svg.appendChild(svgEl("line", { x1: x(e.at), x2: x(e.at), y1: top - 4, y2: top + band + 4, stroke: "#6a1b9a", "stroke-width": 1.5 }));
+  });
+  var step = span / 4;
+  for (var s = 0; s <= span; s += step) {
+    var anchor = s === 0 ? "start" : s === span ? "end" : "middle";
+    var tx = svgEl("text", { x: x(now - span + s), y: H - 6, "text-anchor": anchor });
+    tx.textContent = s === span ? "now" : "-" + Math.round((span - s) / 1000) + " s";
     svg.appendChild(tx);
   }
   var ol = $("events");
@@ -265,7 +289,7 @@ function renderTimeline(now) {
     li.appendChild(el("time", null, clock(e.at)));
     var what;
     if (e.kind === "campaign") what = e.node + " started an election for term " + e.term;
-    else if (e.kind === "preCampaign") what = e.node + " started a pre-vote (term " + e.term + " would be next)";
+    else if (e.kind === "preCampaign") what = e.node + " asked for a pre-vote to campaign for term " + (e.term + 1);
     else if (e.kind === "leader") what = (e.node === e.leader ? e.leader + " became leader" : e.node + " learned that " + e.leader + " leads") + " in term " + e.term;
     else what = e.node + " lost its leader in term " + e.term;
     li.appendChild(document.createTextNode(what));
@@ -300,18 +324,20 @@ function renderCharts(up) {
   ], " ms");
 }
 
+// The top of the axis: four gridline steps of 1, 2 or 5 times a power of ten.
 function niceMax(v) {
-  if (!(v > 0)) return 1;
-  var p = Math.pow(10, Math.floor(Math.log10(v)));
-  var steps = [1, 2, 2.5, 5, 10];
-  for (var i = 0; i < steps.length; i++) if (steps[i] * p >= v) return steps[i] * p;
-  return 10 * p;
+  if (!(v > 0)) return 4;
+  var raw = v / 4, p = Math.pow(10, Math.floor(Math.log10(raw)));
+  var steps = [1, 2, 5, 10];
+  for (var i = 0; i < steps.length; i++) if (steps[i] * p >= raw) return 4 * steps[i] * p;
+  return 40 * p;
 }
+function short(v) { return v >= 100 || v === 0 ? String(Math.round(v)) : String(+v.toPrecision(3)); }
 
 function lineChart(box, pts, series, unit) {
   var svg = box.querySelector("svg");
   svg.textContent = "";
-  var W = svg.clientWidth || 420, H = 170, L = 46, R = 10, T = 10, B = 22;
+  var W = svg.clientWidth || 420, H = 170, L = 58, R = 10, T = 10, B = 22;
   svg.setAttribute("viewBox", "0 0 " + W + " " + H);
   var max = 0;
   series.forEach(function (s) { s.values.forEach(function (v) { if (v != null && v > max) max = v; }); });
@@ -323,7 +349,7 @@ function lineChart(box, pts, series, unit) {
     var gv = (max * g) / 4;
     svg.appendChild(svgEl("line", { x1: L, x2: W - R, y1: y(gv), y2: y(gv), stroke: "#e3e6ec" }));
     var lab = svgEl("text", { x: L - 6, y: y(gv) + 4, "text-anchor": "end" });
-    lab.textContent = (gv >= 100 || gv === 0 ? Math.round(gv) : +gv.toPrecision(2)) + unit;
+    lab.textContent = short(gv) + unit;
     svg.appendChild(lab);
   }
   [["-60 s", 0, "start"], ["-30 s", 0.5, "middle"], ["now", 1, "end"]].forEach(function (a) {
@@ -348,13 +374,14 @@ function lineChart(box, pts, series, unit) {
     var item = el("span");
     var sw = el("i", { style: "background:" + (s.dash ? "repeating-linear-gradient(90deg," + s.color + " 0 5px,transparent 5px 8px)" : s.color) });
     item.appendChild(sw);
-    item.appendChild(document.createTextNode(s.name + (last === null ? "" : ": " + last + unit)));
+    item.appendChild(document.createTextNode(s.name + (last === null ? "" : ": " + short(last) + unit)));
     legend.appendChild(item);
   });
 }
 
 poll();
 setInterval(poll, POLL_MS);
+})();
 `;
 
 export const dashboardHtml = `<!doctype html>
@@ -363,6 +390,7 @@ export const dashboardHtml = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>raft-kv dashboard</title>
+<link rel="icon" href="data:,">
 <style>${css}</style>
 </head>
 <body>
@@ -378,12 +406,12 @@ export const dashboardHtml = `<!doctype html>
     <h2>Members</h2>
     <table>
       <thead><tr><th>id</th><th>URL</th><th>role</th><th class="num">term</th><th class="num">commit</th><th class="num">applied</th>
-      <th class="num">log (entries, database)</th><th class="num">snapshot</th><th class="num">lag behind leader</th><th class="num">last contact</th><th>peer streams</th></tr></thead>
+      <th class="num">log (entries, database)</th><th class="num">snapshot</th><th class="num">lag behind leader</th><th class="num">last contact</th><th>streams out</th></tr></thead>
       <tbody id="members"></tbody>
     </table>
   </section>
   <section class="card wide">
-    <h2>Leader over the last two minutes, elections and leader changes</h2>
+    <h2>Who led, elections (purple marks) and leader changes</h2>
     <svg id="timeline" width="100%" height="64"></svg>
     <ol class="events" id="events"></ol>
   </section>
