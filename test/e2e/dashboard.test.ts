@@ -116,6 +116,13 @@ describe('dashboard in headless Chromium', () => {
       }, { timeout: 10_000 })
       .toBe(true);
     expect(leader.id, 'the page is opened on a follower').not.toBe(follower.id);
+    // Live: the page's "updated" time changes at least twice within a second.
+    const seen = new Set<string>();
+    for (const until = Date.now() + 1000; Date.now() < until; ) {
+      seen.add((await page.locator('#fresh').textContent()) ?? '');
+      await sleep(50);
+    }
+    expect(seen.size).toBeGreaterThanOrEqual(2);
     expect(await page.locator(`tr[data-member="${follower.id}"] .you`).count()).toBe(1);
     expect(await page.locator('[data-role="leader"]').count()).toBe(1);
     expect(await page.locator('[data-role="follower"]').count()).toBe(2);
