@@ -94,12 +94,12 @@ export class FakeNode implements NodeApi {
 
   async metrics(): Promise<MetricFamily[]> {
     this.calls.push({ method: 'metrics' });
-    return this.metricsOf.collect(fakeStatus, { logEntries: fakeStatus.lastLogIndex, logBytes: 100, databaseBytes: 4096 });
+    return this.metricsOf.collect(fakeStatus, { logEntries: fakeStatus.lastLogIndex, logBytes: 100, databaseBytes: 4096, snapshotBytes: 0 });
   }
 
   async view(): Promise<NodeView> {
     this.calls.push({ method: 'view' });
-    return this.metricsOf.view(Date.now(), 4096);
+    return this.metricsOf.view(Date.now(), 4096, null);
   }
 
   /** The real node answers 101 with a socket; Node's Response cannot, so the double answers 200. */

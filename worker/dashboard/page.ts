@@ -195,8 +195,10 @@ function renderTable(members, leader, viewer) {
     tr.appendChild(el("td", { class: "num" }, String(s.term)));
     tr.appendChild(el("td", { class: "num" }, String(s.commitIndex)));
     tr.appendChild(el("td", { class: "num" }, String(s.appliedIndex)));
-    tr.appendChild(el("td", { class: "num" }, s.lastLogIndex + " entries, " + bytes(m.view.storageBytes)));
-    tr.appendChild(el("td", { class: "num" }, "none yet"));
+    var held = s.firstLogIndex === undefined ? s.lastLogIndex : s.lastLogIndex - s.firstLogIndex + 1;
+    tr.appendChild(el("td", { class: "num" }, held + " entries · " + bytes(m.view.storageBytes)));
+    var snap = m.view.snapshot;
+    tr.appendChild(el("td", { class: "num" }, snap ? "to " + snap.index + ", " + bytes(snap.bytes) : "none"));
     tr.appendChild(el("td", { class: "num" }, lagOf(m, leader)));
     tr.appendChild(el("td", { class: "num" }, contactOf(m, leader, viewer)));
     tr.appendChild(el("td", null, streamsOf(s)));
@@ -209,7 +211,7 @@ function lagOf(m, leader) {
   if (m.id === leader.id) return "0";
   var p = leader.status.peers.find(function (x) { return x.id === m.id; });
   var behind = p ? leader.status.lastLogIndex - p.matchIndex : leader.status.lastLogIndex - m.status.lastLogIndex;
-  return behind + (behind === 1 ? " entry" : " entries");
+  return behind + (behind === 1 ? " entry" : " entries") + (p && p.state === "snapshot" ? " (sending snapshot)" : "");
 }
 
 function contactOf(m, leader, viewer) {
@@ -406,7 +408,7 @@ export const dashboardHtml = `<!doctype html>
     <h2>Members</h2>
     <table>
       <thead><tr><th>id</th><th>URL</th><th>role</th><th class="num">term</th><th class="num">commit</th><th class="num">applied</th>
-      <th class="num">log (entries, database)</th><th class="num">snapshot</th><th class="num">lag behind leader</th><th class="num">last contact</th><th>streams out</th></tr></thead>
+      <th class="num">log · database</th><th class="num">snapshot</th><th class="num">lag behind leader</th><th class="num">last contact</th><th>streams out</th></tr></thead>
       <tbody id="members"></tbody>
     </table>
   </section>

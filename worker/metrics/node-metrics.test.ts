@@ -14,8 +14,11 @@ const n2 = { id: 'n2', url: 'http://127.0.0.1:2' };
 const n3 = { id: 'n3', url: 'http://127.0.0.1:3' };
 
 const status: NodeStatus = {
-  id: 'n1', url: n1.url, role: 'leader', term: 2, leader: n1, commitIndex: 5, appliedIndex: 4, lastLogIndex: 6, lastLogTerm: 2,
-  peers: [{ id: 'n2', url: n2.url, matchIndex: 6, nextIndex: 7, lastContactMs: 3 }, { id: 'n3', url: n3.url, matchIndex: 2, nextIndex: 3, lastContactMs: 9 }],
+  id: 'n1', url: n1.url, role: 'leader', term: 2, leader: n1, commitIndex: 5, appliedIndex: 4, lastLogIndex: 6, lastLogTerm: 2, firstLogIndex: 4, snapshotIndex: 3,
+  peers: [
+    { id: 'n2', url: n2.url, matchIndex: 6, nextIndex: 7, lastContactMs: 3, state: 'replicate' },
+    { id: 'n3', url: n3.url, matchIndex: 2, nextIndex: 3, lastContactMs: 9, state: 'snapshot' },
+  ],
 };
 
 const ready = (over: Partial<Ready>): Ready => ({ ...emptyReady(1e9), ...over });
@@ -23,7 +26,7 @@ const append = (to: string): Message => ({ type: 'append', from: 'n1', to, term:
 const appendResp = (from: string, success: boolean): Message => ({ type: 'appendResp', from, to: 'n1', term: 2, success, prevLogIndex: 0, matchIndex: 0, round: 1, lastIndex: 0, conflictTerm: 0, conflictIndex: 0 });
 
 function scrape(m: NodeMetrics): Map<string, ParsedFamily> {
-  const text = renderPrometheus(m.collect(status, { logEntries: 6, logBytes: 321, databaseBytes: 8192 }));
+  const text = renderPrometheus(m.collect(status, { logEntries: 3, logBytes: 321, databaseBytes: 8192, snapshotBytes: 77 }));
   return new Map(parse(text).map((f) => [f.name, f]));
 }
 const valueOf = (f: Map<string, ParsedFamily>, name: string, labels: Record<string, string> = {}): string | undefined =>
@@ -32,8 +35,11 @@ const valueOf = (f: Map<string, ParsedFamily>, name: string, labels: Record<stri
 describe('NodeMetrics', () => {
   it('counts an election won: pre-vote, vote, leadership, then AppendEntries per peer and rejections (§5.2, §5.3, thesis §9.6)', () => {
     const m = new NodeMetrics(n1, [n2, n3], 1);
-    m.onReady(ready({ softState: { role: 'precandidate', leader: null } }), 1000);
-    m.onReady(ready({ softState: { role: 'candidate', leader: null }, hardState: { term: 2, vote: 'n1', commit: 0 } }), 1010);
+    const vote = (to: string, pre: boolean, term: number): Message => ({ type: 'vote', from: 'n1', to, term, pre, lastLogIndex: 0, lastLogTerm: 0 });
+    m.onReady(ready({ softState: { role: 'precandidate', leader: null }, messages: [vote('n2', true, 2), vote('n3', true, 2)] }), 1000);
+    m.onReady(ready({ softState: { role: 'candidate', leader: null }, hardState: { term: 2, vote: 'n1', commit: 0 }, messages: [vote('n2', false, 2), vote('n3', false, 2)] }), 1010);
+    // The same term and vote again (the commit index moving) is no new election.
+    m.onReady(ready({ hardState: { term: 2, vote: 'n1', commit: 0 } }), 1015);
     m.onReady(ready({ softState: { role: 'leader', leader: n1 }, messages: [append('n2'), append('n3')] }), 1020);
     m.onReady(ready({ messages: [append('n2')] }), 1030);
     m.onReceived([appendResp('n2', true), appendResp('n3', false), appendResp('n3', false)], 1040);
@@ -55,11 +61,15 @@ describe('NodeMetrics', () => {
     expect(valueOf(f, 'raftkv_role', { role: 'follower' })).toBe('0');
     expect(valueOf(f, 'raftkv_commit_index')).toBe('5');
     expect(valueOf(f, 'raftkv_applied_index')).toBe('4');
-    expect(valueOf(f, 'raftkv_log_entries')).toBe('6');
+    expect(valueOf(f, 'raftkv_log_entries')).toBe('3');
+    expect(valueOf(f, 'raftkv_first_log_index')).toBe('4');
+    expect(valueOf(f, 'raftkv_snapshot_index')).toBe('3');
+    expect(valueOf(f, 'raftkv_snapshot_bytes')).toBe('77');
     expect(valueOf(f, 'raftkv_log_bytes')).toBe('321');
     expect(valueOf(f, 'raftkv_peer_match_index', { peer: 'n3' })).toBe('2');
 
-    const v = m.view(2040, 8192);
+    const v = m.view(2040, 8192, { index: 3, bytes: 77 });
+    expect(v.snapshot).toEqual({ index: 3, bytes: 77 });
     expect(v.events.map((e) => [e.kind, e.term, e.leader, e.at])).toEqual([
       ['preCampaign', 1, null, 1000],
       ['campaign', 2, null, 1010],
@@ -89,7 +99,7 @@ describe('NodeMetrics', () => {
     expect(w.buckets!['0.004']).toBe('2'); // 0.1 ms and 4 ms; 40 ms is above
     expect(f.get('raftkv_storage_write_duration_seconds')!.metrics[0]!.count).toBe('1');
 
-    const recent = m.view(t0 + 2000, null).recent;
+    const recent = m.view(t0 + 2000, null, null).recent;
     expect(recent).toHaveLength(60);
     const [s0, s1] = recent.slice(-2);
     expect(s0).toMatchObject({ t: t0, writes: 2, reads: 0, readP50: null });
@@ -99,19 +109,34 @@ describe('NodeMetrics', () => {
     expect(s0!.writeP99).toBeLessThan(50);
     expect(s1).toMatchObject({ t: t0 + 1000, writes: 0, reads: 1 });
     // A minute later the old seconds are gone.
-    expect(m.view(t0 + 70_000, null).recent.every((p) => p.writes === 0 && p.reads === 0)).toBe(true);
+    expect(m.view(t0 + 70_000, null, null).recent.every((p) => p.writes === 0 && p.reads === 0)).toBe(true);
+  });
+
+  it('counts compactions, installed snapshots and InstallSnapshot chunks per peer (§7)', () => {
+    const m = new NodeMetrics(n1, [n2, n3], 2);
+    const chunk = (to: string): Message => ({ type: 'snapshot', from: 'n1', to, term: 2, leaderUrl: n1.url, index: 3, lastTerm: 2, chunk: 0, data: 'x', done: false });
+    m.onReady(ready({ compacted: { index: 3, term: 2 } }), 10);
+    m.onReady(ready({ messages: [chunk('n3'), chunk('n3')] }), 20);
+    m.onReady(ready({ installSnapshot: { index: 9, term: 2, keepLog: false } }), 30);
+    const f = scrape(m);
+    expect(valueOf(f, 'raftkv_log_compactions_total')).toBe('1');
+    expect(valueOf(f, 'raftkv_snapshots_installed_total')).toBe('1');
+    expect(valueOf(f, 'raftkv_snapshot_chunks_sent_total', { peer: 'n3' })).toBe('2');
+    expect(valueOf(f, 'raftkv_snapshot_chunks_sent_total', { peer: 'n2' })).toBe('0');
   });
 
   it('notes a leader lost and a new one learned', () => {
     const m = new NodeMetrics(n2, [n1, n3], 3);
     m.onReady(ready({ softState: { role: 'follower', leader: n1 } }), 10);
-    m.onReady(ready({ softState: { role: 'follower', leader: null }, hardState: { term: 4, vote: null, commit: 0 } }), 20);
+    // Voting for another node in a newer term is no election of ours.
+    m.onReady(ready({ softState: { role: 'follower', leader: null }, hardState: { term: 4, vote: 'n3', commit: 0 } }), 20);
     m.onReady(ready({ softState: { role: 'follower', leader: n3 } }), 30);
-    expect(m.view(40, null).events.map((e) => [e.kind, e.leader, e.term])).toEqual([
+    expect(m.view(40, null, null).events.map((e) => [e.kind, e.leader, e.term])).toEqual([
       ['leader', 'n1', 3],
       ['leaderLost', null, 4],
       ['leader', 'n3', 4],
     ]);
     expect(valueOf(scrape(m), 'raftkv_leader_changes_total')).toBe('2');
+    expect(valueOf(scrape(m), 'raftkv_elections_started_total', { kind: 'vote' })).toBe('0');
   });
 });

@@ -33,6 +33,13 @@ export interface NodeView {
   lastHeardMs: Record<NodeId, number | null>;
   /** Bytes of the node's SQLite database (its log, state and KV data). */
   storageBytes: number | null;
+  /** The latest stored snapshot: the last index it covers and its size; null when there is none. */
+  snapshot: SnapshotSize | null;
+}
+
+export interface SnapshotSize {
+  index: number;
+  bytes: number;
 }
 
 /** Sizes the host reads from storage when asked for metrics. */
@@ -40,6 +47,8 @@ export interface StorageSizes {
   logEntries: number;
   logBytes: number;
   databaseBytes: number;
+  /** Bytes of the latest stored snapshot (0: none). */
+  snapshotBytes: number;
 }
 
 const roles: readonly Role[] = ['follower', 'precandidate', 'candidate', 'leader'];
@@ -92,12 +101,17 @@ export class NodeMetrics {
   private readonly logEntries = this.reg.gauge('raftkv_log_entries', 'Entries stored in the log.');
   private readonly logBytes = this.reg.gauge('raftkv_log_bytes', 'Bytes of entry payloads stored in the log.');
   private readonly dbBytes = this.reg.gauge('raftkv_storage_bytes', "Bytes of the node's SQLite database.");
+  private readonly compactions = this.reg.counter('raftkv_log_compactions_total', 'Times this node took a snapshot and compacted its log (section 7).');
+  private readonly snapshotsInstalled = this.reg.counter('raftkv_snapshots_installed_total', "Snapshots this node installed from a leader (section 7).");
+  private readonly snapshotChunksSent = this.reg.counter('raftkv_snapshot_chunks_sent_total', 'InstallSnapshot chunks sent, per peer.', ['peer']);
+  private readonly snapshotIndex = this.reg.gauge('raftkv_snapshot_index', 'Last log index the latest snapshot covers (0: none).');
+  private readonly snapshotBytes = this.reg.gauge('raftkv_snapshot_bytes', 'Bytes of the latest stored snapshot (0: none).');
+  private readonly firstLogIndex = this.reg.gauge('raftkv_first_log_index', 'Oldest entry still in the log; older ones are compacted.');
   private readonly peerMatch = this.reg.gauge('raftkv_peer_match_index', 'On the leader: highest index known replicated on each peer.', ['peer']);
 
   private readonly recent = new RecentRequests();
   private readonly events: NodeEvent[] = [];
   private readonly lastHeard = new Map<NodeId, number>();
-  private currentRole: Role = 'follower';
   private currentLeader: NodeId | null = null;
   private currentTerm: Term;
 
@@ -120,6 +134,7 @@ export class NodeMetrics {
     for (const peer of this.peers) {
       this.appendSent.touch({ peer });
       this.appendRejected.touch({ peer });
+      this.snapshotChunksSent.touch({ peer });
       this.bytesSent.touch({ peer });
       this.batchesSent.touch({ peer });
     }
@@ -128,22 +143,34 @@ export class NodeMetrics {
     this.storageSeconds.touch();
   }
 
-  /** Every Ready the host carries out: role, leader and term changes, and the AppendEntries it sends. */
+  /** Every Ready the host carries out: elections, leader and term changes, and what it sends. */
   onReady(ready: Ready, now: number): void {
-    if (ready.hardState !== null) this.currentTerm = ready.hardState.term;
-    for (const m of ready.messages) if (m.type === 'append') this.appendSent.inc({ peer: m.to });
-    const soft = ready.softState;
-    if (soft === null) return;
-    if (soft.role !== this.currentRole) {
-      if (soft.role === 'candidate') {
+    let preVote = false;
+    for (const m of ready.messages) {
+      if (m.type === 'append') this.appendSent.inc({ peer: m.to });
+      else if (m.type === 'snapshot') this.snapshotChunksSent.inc({ peer: m.to });
+      else if (m.type === 'vote' && m.pre) preVote = true;
+    }
+    // Told from what the step did rather than from the role it ended in: a node
+    // with no peers campaigns and wins in one step, and never reports a candidate.
+    if (preVote) {
+      this.elections.inc({ kind: 'pre_vote' });
+      this.note(now, 'preCampaign', null);
+    }
+    const hard = ready.hardState;
+    if (hard !== null) {
+      // Only a campaign moves to a new term voting for itself (§5.2).
+      const campaigned = hard.term > this.currentTerm && hard.vote === this.self;
+      this.currentTerm = hard.term;
+      if (campaigned) {
         this.elections.inc({ kind: 'vote' });
         this.note(now, 'campaign', null);
-      } else if (soft.role === 'precandidate') {
-        this.elections.inc({ kind: 'pre_vote' });
-        this.note(now, 'preCampaign', null);
       }
-      this.currentRole = soft.role;
     }
+    if (ready.compacted !== null) this.compactions.inc();
+    if (ready.installSnapshot !== null) this.snapshotsInstalled.inc();
+    const soft = ready.softState;
+    if (soft === null) return;
     const leader = soft.leader?.id ?? null;
     if (leader !== this.currentLeader) {
       this.currentLeader = leader;
@@ -193,6 +220,9 @@ export class NodeMetrics {
     this.logEntries.set(sizes.logEntries);
     this.logBytes.set(sizes.logBytes);
     this.dbBytes.set(sizes.databaseBytes);
+    this.snapshotIndex.set(status.snapshotIndex);
+    this.snapshotBytes.set(sizes.snapshotBytes);
+    this.firstLogIndex.set(status.firstLogIndex);
     // Only a leader tracks its peers' progress; elsewhere the series would be stale.
     for (const peer of this.peers) {
       const p = status.peers.find((x) => x.id === peer);
@@ -201,13 +231,13 @@ export class NodeMetrics {
     return this.reg.collect();
   }
 
-  view(now: number, storageBytes: number | null): NodeView {
+  view(now: number, storageBytes: number | null, snapshot: SnapshotSize | null): NodeView {
     const lastHeardMs: Record<NodeId, number | null> = {};
     for (const peer of this.peers) {
       const at = this.lastHeard.get(peer);
       lastHeardMs[peer] = at === undefined ? null : Math.max(0, now - at);
     }
-    return { self: this.selfMember, peers: this.peerMembers.slice(), recent: this.recent.series(now), events: this.events.slice(), lastHeardMs, storageBytes };
+    return { self: this.selfMember, peers: this.peerMembers.slice(), recent: this.recent.series(now), events: this.events.slice(), lastHeardMs, storageBytes, snapshot };
   }
 
   private note(at: number, kind: NodeEvent['kind'], leader: NodeId | null): void {

@@ -20,7 +20,7 @@ import type { Index } from '../raft/types';
 import { assembleNode, type Live } from './assembly';
 import type { MetricFamily } from '../metrics/registry';
 import type { NodeView } from '../metrics/node-metrics';
-import { readStorageSizes } from '../metrics/storage-sizes';
+import { readStorageSizes, SnapshotSizeCache } from '../metrics/storage-sizes';
 
 /** Test-only access to the internals (a symbol, so it is not an RPC method). */
 export const inspectNode = Symbol('inspectNode');
@@ -31,6 +31,7 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   private startError: string | null = null;
   /** Monotonic: never behind Date.now(), never behind an alarm that has fired. */
   private clock = 0;
+  private readonly snapshotSize = new SnapshotSizeCache();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -121,7 +122,9 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
 
   /** What the dashboard shows besides the status: the last minute of requests, elections, peers last heard. */
   async view(): Promise<NodeView> {
-    return this.requireLive().metrics.view(this.now(), this.ctx.storage.sql.databaseSize);
+    const live = this.requireLive();
+    const sql = this.ctx.storage.sql;
+    return live.metrics.view(this.now(), sql.databaseSize, this.snapshotSize.get(sql, live.host.status().snapshotIndex));
   }
 
   override async alarm(): Promise<void> {
