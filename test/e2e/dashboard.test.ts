@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import parse from 'parse-prometheus-text-format';
-import { startCluster, type Cluster } from '../../client/launcher';
+import { startCluster, type Cluster } from '../../launcher/start-cluster';
 import { put, read, sleep, timing } from '../integration/cluster-http';
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
