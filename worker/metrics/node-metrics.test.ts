@@ -35,7 +35,7 @@ const valueOf = (f: Map<string, ParsedFamily>, name: string, labels: Record<stri
 describe('NodeMetrics', () => {
   it('counts an election won: pre-vote, vote, leadership, then AppendEntries per peer and rejections (§5.2, §5.3, thesis §9.6)', () => {
     const m = new NodeMetrics(n1, [n2, n3], 1);
-    const vote = (to: string, pre: boolean, term: number): Message => ({ type: 'vote', from: 'n1', to, term, pre, lastLogIndex: 0, lastLogTerm: 0 });
+    const vote = (to: string, pre: boolean, term: number): Message => ({ type: 'vote', from: 'n1', to, term, pre, lastLogIndex: 0, lastLogTerm: 0, round: pre ? 1 : 0 });
     m.onReady(ready({ softState: { role: 'precandidate', leader: null }, messages: [vote('n2', true, 2), vote('n3', true, 2)] }), 1000);
     m.onReady(ready({ softState: { role: 'candidate', leader: null }, hardState: { term: 2, vote: 'n1', commit: 0 }, messages: [vote('n2', false, 2), vote('n3', false, 2)] }), 1010);
     // The same term and vote again (the commit index moving) is no new election.
