@@ -12,7 +12,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           environment: 'node',
-          include: ['worker/*.test.ts', 'worker/host/**/*.test.ts', 'worker/front/**/*.test.ts', 'worker/raft/**/*.test.ts', 'worker/kv/**/*.test.ts', 'worker/api/**/*.test.ts', 'test/sim/**/*.test.ts', 'client/**/*.test.ts', 'common/**/*.test.ts', 'launcher/**/*.test.ts', 'bench/**/*.test.ts'],
+          include: ['worker/*.test.ts', 'worker/host/**/*.test.ts', 'worker/front/**/*.test.ts', 'worker/raft/**/*.test.ts', 'worker/kv/**/*.test.ts', 'worker/api/**/*.test.ts', 'worker/metrics/**/*.test.ts', 'worker/dashboard/**/*.test.ts', 'test/sim/**/*.test.ts', 'client/**/*.test.ts', 'common/**/*.test.ts', 'launcher/**/*.test.ts', 'bench/**/*.test.ts'],
         },
       },
       {

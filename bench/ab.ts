@@ -7,7 +7,7 @@
 // runs (docs/benchmarks.md) shows here. Prints each round, then medians and
 // B/A ratios of throughput, latency and the CPU the nodes spent per operation.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { repoRoot } from '../launcher/bundle';
@@ -19,6 +19,8 @@ import { parseMix, type ClientKind, type Mix } from './options';
 import { findFreeBase } from './ports';
 import { cpuMs } from './procstat';
 import { parseArgsOrExit, runIfEntry } from './entry';
+import { abChartSpec } from './charts';
+import { renderChart } from './svg-chart';
 
 export interface AbOptions {
   dirs: Record<Side, string>;
@@ -232,6 +234,23 @@ async function main(): Promise<void> {
   for (const [concurrency, samples] of results) {
     process.stdout.write(`\n${concurrency} client(s), ${options.durationMs / 1000} s per load:\n${formatComparison(compare(samples))}\n`);
   }
+  const { jsonPath, svgPath } = writeAbResults(options, results);
+  process.stdout.write(`\nJSON: ${jsonPath}\nchart: ${svgPath}\n`);
+}
+
+/** Every sample and the comparisons as JSON, and the A/B chart beside it, under bench/results/. */
+export function writeAbResults(o: AbOptions, results: Map<number, Sample[]>, now = new Date()): { jsonPath: string; svgPath: string } {
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  const dir = join(repoRoot, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const jsonPath = join(dir, `ab-${stamp}.json`);
+  const svgPath = join(dir, `ab-${stamp}.svg`);
+  const side = (s: Side): string => [o.dirs[s], ...o.clusterArgs[s]].join(' ');
+  const levels = [...results.entries()];
+  const comparisons = levels.map(([concurrency, samples]) => ({ concurrency, ...compare(samples) }));
+  writeFileSync(jsonPath, `${JSON.stringify({ date: now.toISOString(), options: o, samples: Object.fromEntries(levels), comparisons }, null, 2)}\n`);
+  writeFileSync(svgPath, renderChart(abChartSpec({ levels, a: side('A'), b: side('B'), durationMs: o.durationMs, date: now.toISOString() })));
+  return { jsonPath, svgPath };
 }
 
 runIfEntry(import.meta.url, 'ab', main);

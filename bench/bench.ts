@@ -7,14 +7,19 @@ import { parseOptions, usage, type BenchOptions } from './options';
 import { formatSummary, summarizeRuns } from './report';
 import { reportMeta, runOnce, type BenchReport } from './run';
 import { parseArgsOrExit, runIfEntry } from './entry';
+import { benchChartSpec } from './charts';
+import { renderChart } from './svg-chart';
 
 export function defaultJsonPath(now = new Date()): string {
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   return join(repoRoot, 'bench', 'results', `${stamp}.json`);
 }
 
-/** Runs the whole benchmark; returns the report and where its JSON went. */
-export async function runBench(o: BenchOptions, log: (line: string) => void = () => {}): Promise<{ report: BenchReport; jsonPath: string }> {
+/** Runs the whole benchmark; returns the report and where its JSON and its chart (beside it, .svg) went. */
+export async function runBench(
+  o: BenchOptions,
+  log: (line: string) => void = () => {},
+): Promise<{ report: BenchReport; jsonPath: string; svgPath: string }> {
   const report: BenchReport = { meta: reportMeta(o), runs: [] };
   for (let run = 1; run <= o.runs; run++) {
     if (o.runs > 1) log(`--- run ${run}/${o.runs}`);
@@ -23,7 +28,9 @@ export async function runBench(o: BenchOptions, log: (line: string) => void = ()
   const jsonPath = resolve(o.jsonPath ?? defaultJsonPath());
   mkdirSync(dirname(jsonPath), { recursive: true });
   writeFileSync(jsonPath, `${JSON.stringify({ ...report, summary: summarizeRuns(report.runs) }, null, 2)}\n`);
-  return { report, jsonPath };
+  const svgPath = jsonPath.replace(/(\.json)?$/, '.svg');
+  writeFileSync(svgPath, renderChart(benchChartSpec(report)));
+  return { report, jsonPath, svgPath };
 }
 
 async function main(): Promise<void> {
@@ -32,8 +39,8 @@ async function main(): Promise<void> {
   const log = (line: string): void => {
     if (!opts.quiet) process.stderr.write(`${line}\n`);
   };
-  const { report, jsonPath } = await runBench(opts, log);
-  process.stdout.write(`\n${formatSummary(report, summarizeRuns(report.runs))}\n\nJSON: ${jsonPath}\n`);
+  const { report, jsonPath, svgPath } = await runBench(opts, log);
+  process.stdout.write(`\n${formatSummary(report, summarizeRuns(report.runs))}\n\nJSON: ${jsonPath}\nchart: ${svgPath}\n`);
   const warnings = report.runs.flatMap((r) => r.nodeWarnings);
   if (warnings.length > 0) process.stderr.write(`\nnode warnings (first ${Math.min(10, warnings.length)}):\n${warnings.slice(0, 10).join('\n')}\n`);
 }

@@ -34,6 +34,8 @@ export interface LoadResult {
   byOp: Record<string, LatencySummary>;
   /** Successful operations in each whole second, to see stalls. */
   perSecond: number[];
+  /** Latency percentiles of the operations that finished in each whole second (null: none did); bench/charts.ts plots them. */
+  latencyPerSecond: { p50Ms: number | null; p99Ms: number | null }[];
 }
 
 /** A value of the given length; the worker and serial vary the front so values differ. */
@@ -86,6 +88,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const errorKinds: Record<string, number> = {};
   const secondCount = Math.max(1, Math.ceil(spec.durationMs / 1000));
   const perSecond = new Array<number>(secondCount).fill(0);
+  const secondSamples = Array.from({ length: secondCount }, () => new SampleBuffer());
   let errors = 0;
   const start = performance.now();
   const end = start + spec.durationMs;
@@ -106,7 +109,10 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         all.push(ms);
         (isWrite ? byOp.write : byOp.read).push(ms);
         const sec = Math.floor((t1 - start) / 1000);
-        if (sec < secondCount) perSecond[sec]!++;
+        if (sec < secondCount) {
+          perSecond[sec]!++;
+          secondSamples[sec]!.push(ms);
+        }
       } else {
         errors++;
         const kind = result.error.code ? `${result.error.type}:${result.error.code}` : result.error.type;
@@ -128,6 +134,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     latency: summarize(all.values()),
     byOp: {},
     perSecond,
+    latencyPerSecond: secondSamples.map((b) => {
+      if (b.length === 0) return { p50Ms: null, p99Ms: null };
+      const l = summarize(b.values());
+      return { p50Ms: l.p50Ms, p99Ms: l.p99Ms };
+    }),
   };
   if (byOp.write.length > 0 && byOp.read.length > 0) {
     result.byOp.write = summarize(byOp.write.values());

@@ -5,6 +5,8 @@ import type { Message } from './raft/messages';
 import type { NodeStatus } from './raft/node';
 import type { KvRequest, KvResult } from './kv/commands';
 import type { ReadOutcome as HostReadOutcome, WriteOutcome as HostWriteOutcome } from './host/pending-requests';
+import type { MetricFamily } from './metrics/registry';
+import type { NodeView } from './metrics/node-metrics';
 
 export type { NotLeader, TimedOut } from './host/pending-requests';
 
@@ -32,6 +34,10 @@ export interface NodeApi {
   /** Deliver peer messages (already authenticated); returns the replies addressed to the sender. */
   receive(messages: Message[]): Promise<Message[]>;
   status(): Promise<StatusReport>;
+  /** The node's metric families for GET /metrics (worker/metrics/node-metrics.ts). */
+  metrics(): Promise<MetricFamily[]>;
+  /** What the dashboard shows besides the status: members, the last minute of requests, elections. */
+  view(): Promise<NodeView>;
   /**
    * A peer's WebSocket upgrade (GET /raft/stream, already authenticated): the
    * node accepts the socket itself and answers 101 (adapters/peer-streams.ts).

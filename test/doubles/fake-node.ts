@@ -11,6 +11,8 @@ import type { Message } from '../../worker/raft/messages';
 import { unreachable } from '../../worker/raft/types';
 import { silentLogger } from '../../worker/raft/logger';
 import { createApp } from '../../worker/api/app';
+import { NodeMetrics, type NodeView } from '../../worker/metrics/node-metrics';
+import type { MetricFamily } from '../../worker/metrics/registry';
 
 type NodeStatus = Awaited<ReturnType<NodeApi['status']>>;
 
@@ -19,6 +21,8 @@ export type Call =
   | { method: 'read'; key: string }
   | { method: 'receive'; messages: Message[] }
   | { method: 'status' }
+  | { method: 'metrics' }
+  | { method: 'view' }
   | { method: 'fetch'; url: string };
 
 export const fakeStatus: NodeStatus = {
@@ -45,6 +49,8 @@ export class FakeNode implements NodeApi {
   replies: Message[] = [];
   private readonly refusals: (NotLeader | TimedOut)[] = [];
   private readonly results: KvResult[] = [];
+  /** Real counters, so routes render what a node would hand them. */
+  readonly metricsOf = new NodeMetrics({ id: fakeStatus.id, url: fakeStatus.url }, fakeStatus.peers.map(({ id, url }) => ({ id, url })), fakeStatus.term);
 
   /** The next read or write answers with this instead of touching the map. */
   refuseNext(outcome: NotLeader | TimedOut): this {
@@ -86,6 +92,16 @@ export class FakeNode implements NodeApi {
   async status(): Promise<NodeStatus> {
     this.calls.push({ method: 'status' });
     return fakeStatus;
+  }
+
+  async metrics(): Promise<MetricFamily[]> {
+    this.calls.push({ method: 'metrics' });
+    return this.metricsOf.collect(fakeStatus, { logEntries: fakeStatus.lastLogIndex, logBytes: 100, databaseBytes: 4096, snapshotBytes: 0 });
+  }
+
+  async view(): Promise<NodeView> {
+    this.calls.push({ method: 'view' });
+    return this.metricsOf.view(Date.now(), 4096, null);
   }
 
   /** The real node answers 101 with a socket; Node's Response cannot, so the double answers 200. */

@@ -28,7 +28,7 @@ describe('npm run bench', () => {
     const jsonPath = join(dir, 'out.json');
     const o = options(['--start', '--cluster-size', '3', '--concurrency', '1,4', '--duration', '1', '--warmup', '0.2']);
     Object.assign(o, { keys: 50, idleS: 0.5, jsonPath, quiet: true });
-    const { report } = await runBench(o);
+    const { report, svgPath } = await runBench(o);
 
     expect(report.runs).toHaveLength(1);
     const run = report.runs[0]!;
@@ -57,6 +57,12 @@ describe('npm run bench', () => {
     const saved = JSON.parse(readFileSync(jsonPath, 'utf8')) as { runs: unknown[]; summary: { levels: unknown[] } };
     expect(saved.runs).toHaveLength(1);
     expect(saved.summary.levels).toHaveLength(4);
+    // And the chart beside it: a throughput and a latency panel per workload and level.
+    expect(svgPath).toBe(join(dir, 'out.svg'));
+    const svg = readFileSync(svgPath, 'utf8');
+    expect(svg.startsWith('<svg ')).toBe(true);
+    expect(svg.match(/: throughput</g)).toHaveLength(4);
+    expect(svg.match(/: latency \(p50 solid, p99 dashed\)</g)).toHaveLength(4);
     const table = formatSummary(report, summarizeRuns(report.runs));
     expect(table).toContain('workload: write');
     expect(table).toContain('p99 ms');

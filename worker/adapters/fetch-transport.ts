@@ -39,6 +39,8 @@ export interface TransportOptions {
   /** Send over a WebSocket per peer when one is open (peer-streams.ts); POST otherwise. */
   streams: boolean;
   fetch?: typeof fetch;
+  /** Told of each POST body or stream frame sent (metrics); its size in UTF-16 code units, which is its UTF-8 bytes for ASCII JSON. */
+  sent?: (peer: NodeId, size: number) => void;
 }
 
 export const raftMessagesPath = '/raft/messages';
@@ -67,6 +69,7 @@ export class FetchTransport implements HostTransport {
           now: opts.now,
           track: opts.track,
           fetch: this.fetchFn,
+          sent: opts.sent,
         })
       : null;
   }
@@ -186,10 +189,12 @@ export class FetchTransport implements HostTransport {
       return answer.type === 'ok' ? { type: 'ok', ...this.parseReplies(answer.body, peer.id) } : answer;
     }
     try {
+      const body = JSON.stringify({ messages: batch });
+      this.opts.sent?.(peer.id, body.length);
       const res = await this.fetchFn(`${peer.url}${raftMessagesPath}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${this.opts.secret}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ messages: batch }),
+        body,
         signal: AbortSignal.timeout(this.opts.timeoutMs),
       });
       if (!res.ok) {

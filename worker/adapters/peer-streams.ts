@@ -46,6 +46,8 @@ export interface PeerStreamOptions {
   /** Keep the object alive while a connection attempt runs (ctx.waitUntil). */
   track: (work: Promise<unknown>) => void;
   fetch: typeof fetch;
+  /** Told of each frame sent (metrics); its size in UTF-16 code units, which is its UTF-8 bytes for ASCII JSON. */
+  sent?: (peer: NodeId, size: number) => void;
 }
 
 /**
@@ -115,6 +117,7 @@ export class PeerStreams {
       });
       try {
         ws.send(frame);
+        this.opts.sent?.(peer.id, frame.length);
       } catch (err) {
         this.closed(peer, s, ws, `send failed: ${String(err)}`);
       }

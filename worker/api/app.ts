@@ -6,6 +6,7 @@ import { methodNotAllowed } from 'hono/method-not-allowed';
 import type { AppDeps, AppEnv } from './app-deps';
 import { refuse } from './errors';
 import { kvRoutes } from './kv-routes';
+import { observeRoutes } from './observe-routes';
 import { peerRoutes } from './peer-routes';
 import { seedRoutes } from './seed-routes';
 import { statusRoutes } from './status-routes';
@@ -17,6 +18,7 @@ export function createApp<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> {
   app.route('/', seedRoutes(deps));
   app.route('/', peerRoutes(deps));
   app.route('/', statusRoutes(deps));
+  app.route('/', observeRoutes(deps));
 
   // Turns the 404 of a known path with an unregistered method into a 405 with Allow.
   // Registered after the routes, so a request a route answers never runs it (a

@@ -8,6 +8,7 @@ import type { KvRequest } from '../kv/commands';
 import { Coalescer, type KeepAlive } from './coalesce';
 import { parseNodeConfig } from '../node/config';
 import { isLogLevel, jsonLogger, type Logger } from '../raft/logger';
+import { coalescingFamilies } from '../metrics/coalescing';
 
 export { RaftNodeObject } from '../node/node-object';
 
@@ -73,6 +74,8 @@ function nodeOf(env: Env, keepAlive?: KeepAlive): NodeApi {
     receive: (messages) => stub.receive(messages),
     fetch: (request) => stub.fetch(request),
     status: async () => ({ ...(await stub.status()), coalesced: { writes: queues.writes.stats, reads: queues.reads.stats } }),
+    metrics: async () => [...(await stub.metrics()), ...coalescingFamilies({ writes: queues.writes.stats, reads: queues.reads.stats })],
+    view: () => stub.view(),
   };
 }
 

@@ -13,6 +13,8 @@ import type { KvResult } from '../kv/commands';
 import { SqlKvMachine } from './kv-machine';
 import { RaftNode } from '../raft/node';
 import type { Logger } from '../raft/logger';
+import { NodeMetrics } from '../metrics/node-metrics';
+import { DurabilitySampler } from '../metrics/durability';
 
 /**
  * Characters of a snapshot per peer message. JSON escaping and UTF-8 can make
@@ -30,6 +32,7 @@ export interface Live {
   timers: AlarmTimers;
   transport: FetchTransport;
   logger: Logger;
+  metrics: NodeMetrics;
 }
 
 /** What the parts need from the Durable Object that owns them. */
@@ -50,6 +53,8 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
   const logContext: LogContext = { node: settings.raft.self.id, term: persisted.hardState.term, role: 'follower' };
   const logger = nodeLogger(settings.logLevel, logContext);
   const timers = new AlarmTimers(ctx.storage, armedAt, (err) => logger.log('error', 'setAlarm failed', { err: String(err) }));
+  const metrics = new NodeMetrics(settings.raft.self, settings.raft.peers, persisted.hardState.term);
+  const durability = new DurabilitySampler(() => ctx.storage.sync(), hooks.now, (ms) => metrics.onStorageWrite(ms));
   // The host exists only once the transport does, so replies reach it through this late binding.
   let host: KvHost | null = null;
   const transport = new FetchTransport({
@@ -60,10 +65,14 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
     maxInflightPerPeer: 2,
     warnIntervalMs: 5000,
     logger,
-    deliver: (replies) => host?.deliver(replies),
+    deliver: (replies) => {
+      metrics.onReceived(replies, hooks.now());
+      host?.deliver(replies);
+    },
     track: (work) => ctx.waitUntil(work),
     now: hooks.now,
     streams: settings.peerStreams,
+    sent: (peer, size) => metrics.onSent(peer, size),
   });
   const core = new RaftNode({
     config: settings.raft,
@@ -91,6 +100,10 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
     logger,
     logContext,
     fatal: hooks.fatal,
+    afterReady: (ready) => {
+      metrics.onReady(ready, hooks.now());
+      if (ready.hardState !== null || ready.entries.length > 0) durability.wrote();
+    },
   });
   logger.log('info', 'node started', {
     url: settings.raft.self.url,
@@ -99,7 +112,7 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
     snapshotIndex: persisted.applied ?? 0,
     commit: persisted.hardState.commit,
   });
-  return { settings, host, core, timers, transport, logger };
+  return { settings, host, core, timers, transport, logger, metrics };
 }
 
 /** Uniform in [0, 1) from the platform CSPRNG, for randomized election timeouts (§5.2). */

@@ -18,6 +18,9 @@ import type { KvRequest } from '../kv/commands';
 import type { Message } from '../raft/messages';
 import type { Index } from '../raft/types';
 import { assembleNode, type Live } from './assembly';
+import type { MetricFamily } from '../metrics/registry';
+import type { NodeView } from '../metrics/node-metrics';
+import { readStorageSizes, SnapshotSizeCache } from '../metrics/storage-sizes';
 
 /** Test-only access to the internals (a symbol, so it is not an RPC method). */
 export const inspectNode = Symbol('inspectNode');
@@ -28,6 +31,7 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   private startError: string | null = null;
   /** Monotonic: never behind Date.now(), never behind an alarm that has fired. */
   private clock = 0;
+  private readonly snapshotSize = new SnapshotSizeCache();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -51,10 +55,12 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   }
 
   private proposeWrites(reqs: KvRequest[]): Promise<WriteOutcome>[] {
-    const { host } = this.requireLive();
+    const { host, metrics } = this.requireLive();
     const encoded = reqs.map(encodeRequest); // before any is registered, so a throw leaves nothing behind
     const outcomes: Promise<WriteOutcome>[] = [];
-    host.propose(encoded.map((data) => ({ data, reply: promised(outcomes) })));
+    const start = this.now();
+    const timed = (o: WriteOutcome) => metrics.onWriteOutcome(o.type, this.now() - start, this.now());
+    host.propose(encoded.map((data) => ({ data, reply: promised(outcomes, timed) })));
     return outcomes;
   }
 
@@ -68,14 +74,22 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   }
 
   private startReads(keys: string[]): Promise<ReadOutcome>[] {
-    const { host } = this.requireLive();
+    const { host, metrics } = this.requireLive();
     const outcomes: Promise<ReadOutcome>[] = [];
-    host.read(keys.map((query) => ({ query, reply: promised(outcomes) })));
+    const start = this.now();
+    const timed = (o: ReadOutcome) => metrics.onReadOutcome(o.type, this.now() - start, this.now());
+    host.read(keys.map((query) => ({ query, reply: promised(outcomes, timed) })));
     return outcomes;
   }
 
   async receive(messages: Message[]): Promise<Message[]> {
-    return this.requireLive().host.receive(messages);
+    return this.receiveNow(messages);
+  }
+
+  private receiveNow(messages: Message[]): Message[] {
+    const live = this.requireLive();
+    live.metrics.onReceived(messages, this.now());
+    return live.host.receive(messages);
   }
 
   /** A peer opening its stream; the Worker has checked the secret (adapters/peer-stream-server.ts). */
@@ -86,7 +100,7 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
 
   /** A frame on a peer's stream: stepped as a POST's messages would be; the replies answer it. */
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    answerFrame(ws, data, (messages) => this.requireLive().host.receive(messages), this.live?.logger);
+    answerFrame(ws, data, (messages) => this.receiveNow(messages), this.live?.logger);
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
@@ -98,6 +112,19 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     const status = live.host.status();
     const streams = live.transport.streamStates();
     return streams === null ? status : { ...status, streams };
+  }
+
+  /** The node's Prometheus families (GET /metrics adds the Worker's own and renders them). */
+  async metrics(): Promise<MetricFamily[]> {
+    const live = this.requireLive();
+    return live.metrics.collect(live.host.status(), readStorageSizes(this.ctx.storage.sql));
+  }
+
+  /** What the dashboard shows besides the status: the last minute of requests, elections, peers last heard. */
+  async view(): Promise<NodeView> {
+    const live = this.requireLive();
+    const sql = this.ctx.storage.sql;
+    return live.metrics.view(this.now(), sql.databaseSize, this.snapshotSize.get(sql, live.host.status().snapshotIndex));
   }
 
   override async alarm(): Promise<void> {
@@ -157,9 +184,12 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   }
 }
 
-/** A reply callback whose outcome becomes a promise appended to `into`. */
-function promised<T>(into: Promise<T>[]): (outcome: T) => void {
+/** A reply callback whose outcome becomes a promise appended to `into`, told to `observe` first. */
+function promised<T>(into: Promise<T>[], observe: (outcome: T) => void): (outcome: T) => void {
   let resolve!: (outcome: T) => void;
   into.push(new Promise<T>((r) => (resolve = r)));
-  return (outcome) => resolve(outcome);
+  return (outcome) => {
+    observe(outcome);
+    resolve(outcome);
+  };
 }
