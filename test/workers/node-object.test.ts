@@ -37,7 +37,7 @@ describe('SqlRaftStorage', () => {
       const a = new SqlRaftStorage(state.storage);
       a.migrate();
       a.migrate(); // idempotent
-      expect(a.load()).toEqual({ hardState: { term: 0, vote: null, commit: 0 }, compacted: { index: 0, term: 0 }, applied: 0, terms: [], tail: [] });
+      expect(a.load()).toEqual({ hardState: { term: 0, vote: null, commit: 0 }, compacted: { index: 0, term: 0 }, applied: 0, configEntries: [], terms: [], tail: [] });
       a.save({ term: 2, vote: 'n1', commit: 1 }, [entry(1, 1), entry(2, 1), entry(3, 2)]);
       a.save({ term: 3, vote: null, commit: 2 }, [entry(2, 3, 'new-2')]);
       a.save(null, [entry(3, 3, 'new-3')]);
@@ -46,7 +46,7 @@ describe('SqlRaftStorage', () => {
       // every term, and in full only the entries after the commit index.
       const b = new SqlRaftStorage(state.storage);
       b.migrate();
-      expect(b.load()).toEqual({ hardState: { term: 3, vote: null, commit: 2 }, compacted: { index: 0, term: 0 }, applied: 0, terms: [1, 3, 3], tail: [entry(3, 3, 'new-3')] });
+      expect(b.load()).toEqual({ hardState: { term: 3, vote: null, commit: 2 }, compacted: { index: 0, term: 0 }, applied: 0, configEntries: [], terms: [1, 3, 3], tail: [entry(3, 3, 'new-3')] });
       expect(b.loadEntries(1, 3, Infinity)).toEqual([entry(1, 1), entry(2, 3, 'new-2'), entry(3, 3, 'new-3')]);
     });
   });
@@ -118,7 +118,7 @@ describe('SqlRaftStorage', () => {
       s.save({ term: 1, vote: null, commit: 0 }, [entry(1, 1)]);
       expect(() => s.save({ term: 9, vote: null, commit: 0 }, [entry(3, 1)])).toThrow(/stored log ends at 1/);
       expect(() => s.save(null, [entry(2, 1), entry(4, 1)])).toThrow(/not contiguous/);
-      expect(s.load()).toEqual({ hardState: { term: 1, vote: null, commit: 0 }, compacted: { index: 0, term: 0 }, applied: 0, terms: [1], tail: [entry(1, 1)] });
+      expect(s.load()).toEqual({ hardState: { term: 1, vote: null, commit: 0 }, compacted: { index: 0, term: 0 }, applied: 0, configEntries: [], terms: [1], tail: [entry(1, 1)] });
       // A hole made behind the adapter's back is caught on load.
       state.storage.sql.exec("INSERT INTO raft_log (idx, term, kind, data) VALUES (5, 1, 'noop', '')");
       expect(() => s.load()).toThrow(/expected index 2, found 5/);

@@ -1,5 +1,5 @@
-// How big the node's stored log, snapshot and database are, read from SQLite
-// (a scan of the log and of the snapshot's rows, so not on every status call).
+// How big the node's stored log, state and database are, read from SQLite
+// (a scan of the log and of the data table, so not on every status call).
 import type { SnapshotSize, StorageSizes } from './node-metrics';
 
 // CAST to BLOB so length() counts bytes, not characters.
@@ -10,8 +10,14 @@ export function readStorageSizes(sql: SqlStorage): StorageSizes {
   return { logEntries: row?.n ?? 0, logBytes: row?.bytes ?? 0, databaseBytes: sql.databaseSize, snapshotBytes: snapshotBytes(sql) };
 }
 
+/**
+ * The state a snapshot stands for: the key-value data the state machine keeps
+ * in SQLite (worker/node/sql-kv.ts), which is what a follower would be sent.
+ */
 function snapshotBytes(sql: SqlStorage): number {
-  const row = sql.exec<{ bytes: number }>('SELECT coalesce(sum(length(CAST(data AS BLOB))), 0) AS bytes FROM raft_snapshot_part').toArray()[0];
+  const row = sql
+    .exec<{ bytes: number }>('SELECT coalesce(sum(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))), 0) AS bytes FROM kv_data')
+    .toArray()[0];
   return row?.bytes ?? 0;
 }
 
