@@ -109,18 +109,19 @@ function buildWorld(seed: number, run: RunOptions): World {
   const clock = new Clock();
   clock.eventLimit = run.eventLimit ?? 30 * (options.safetyPhaseMs + options.livenessBudgetMs);
   const trace = new Trace(clock, run.logCapacity ?? 4000, run.logLevel ?? 'info');
-  const safety = new SafetyChecker(clock);
+  const safety = new SafetyChecker(clock, Array.from({ length: options.initialVoters }, (_, i) => `n${i + 1}`));
   const snapshots = new SnapshotChecker(safety, clock);
   const ids = Array.from({ length: options.nodeCount }, (_, i) => `n${i + 1}`);
   const members: Member[] = ids.map((id) => ({ id, url: `http://${id}.sim` }));
   const nodes: SimNode[] = [];
   const deliver = (m: Message) => nodes[ids.indexOf(m.to)]?.receive(m);
   const network = new Network(clock, root.fork(), options.network, ids, deliver, trace.digest);
+  const voters = members.slice(0, options.initialVoters);
   for (const self of members) {
     const prng = root.fork();
     nodes.push(
       new SimNode({
-        config: raftConfig(self, members, options),
+        config: raftConfig(self, voters, options),
         clock,
         prng,
         trace,
@@ -167,7 +168,15 @@ function runLiveness(clock: Clock, o: SimOptions, nodes: SimNode[], clients: Cli
     clock.runUntil(Math.min(deadline, clock.now + 10));
     if (converged()) return clock.now - healedAt;
   }
-  const roles = nodes.map((n) => `${n.id}:${n.up ? n.role : 'down'}(leader ${n.leader?.id ?? '?'})`).join(' ');
+  const roles = nodes
+    .map((n) => {
+      if (!n.up) return `${n.id}:down`;
+      const s = n.status();
+      const m = n.membership();
+      const config = `voters ${m.voters.map((v) => v.id).join(',') || '-'} learners ${m.learners.map((l) => l.id).join(',') || '-'} @${s.configIndex}`;
+      return `${n.id}:${n.role}(leader ${n.leader?.id ?? '?'}, term ${s.term}, last ${s.lastLogIndex}/${s.lastLogTerm}, commit ${s.commitIndex}, ${config})`;
+    })
+    .join(' ');
   throw violation(
     'liveness',
     clock.now,
@@ -182,23 +191,32 @@ function runLiveness(clock: Clock, o: SimOptions, nodes: SimNode[], clients: Cli
  * a liveness failure, so the budget grows with the lag left at healing time.
  */
 function catchUpAllowanceMs(o: SimOptions, nodes: SimNode[]): number {
-  const lasts = nodes.map((n) => n.disk.entries.length);
+  const inConfig = nodes.filter((n) => n.membership().voters.some((v) => v.id === n.id) || n.membership().learners.some((l) => l.id === n.id));
+  const lasts = (inConfig.length > 0 ? inConfig : nodes).map((n) => n.disk.entries.length);
   const lag = Math.max(...lasts) - Math.min(...lasts);
   const r = o.raft;
   // Encoded KV commands are under ~150 bytes; the byte limit always lets one through.
   const perMessage = Math.max(1, Math.min(r.maxEntriesPerMessage, Math.floor(r.maxBytesPerMessage / 150)));
   const roundTripMs = 2 * o.network.delayMaxMs + o.tickJitterMaxMs + 1;
-  return Math.ceil(lag / (perMessage * r.maxInflight)) * 2 * roundTripMs;
+  // A node behind the compacted prefix gets a snapshot instead, one chunk per round trip.
+  const stateBytes = Math.max(0, ...nodes.map((n) => n.stateBytes()));
+  const snapshotMs = Math.ceil(stateBytes / o.snapshot.chunkBytes) * 2 * roundTripMs;
+  return Math.ceil(lag / (perMessage * r.maxInflight)) * 2 * roundTripMs + snapshotMs;
 }
 
+/** A leader every member of its configuration follows (nodes outside it never hear from it). */
 function agreedLeader(nodes: SimNode[]): string | null {
   const leader = nodes.find((n) => n.role === 'leader');
   if (!leader) return null;
-  return nodes.every((n) => n.leader?.id === leader.id) ? leader.id : null;
+  const m = leader.membership();
+  const members = new Set([...m.voters, ...m.learners].map((x) => x.id));
+  return nodes.every((n) => !members.has(n.id) || n.leader?.id === leader.id) ? leader.id : null;
 }
 
-function raftConfig(self: Member, members: Member[], o: SimOptions) {
-  const result = validateConfig({ self, peers: members.filter((m) => m.id !== self.id), ...o.raft });
+/** A member of the first configuration bootstraps with it; any other node starts outside, joining (thesis §4.1). */
+function raftConfig(self: Member, voters: Member[], o: SimOptions) {
+  const inside = voters.some((v) => v.id === self.id);
+  const result = validateConfig({ self, peers: inside ? voters.filter((m) => m.id !== self.id) : [], join: !inside, ...o.raft });
   if (!result.ok) throw new Error(`simulator drew an invalid config: ${result.errors.join('; ')}`);
   return result.config;
 }
@@ -226,5 +244,6 @@ function collectStats({ nodes, clients, network, nemesis, safety }: World): Reco
   for (const [k, v] of Object.entries(clients.stats)) out[`ops.${k}`] = v;
   for (const [k, v] of Object.entries(network.stats)) out[`net.${k}`] = v;
   for (const [k, v] of Object.entries(nemesis.counts)) out[`faults.${k}`] = v;
+  for (const [k, v] of Object.entries(nemesis.reconfigured)) out[`reconfigure.${k}`] = v;
   return out;
 }

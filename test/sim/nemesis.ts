@@ -3,6 +3,7 @@
 // crashes a node (which restarts later from its disk) or pauses one. Targeted
 // faults aim at the current leader (how often is drawn per seed), where
 // they hurt most.
+import type { AdminOutcome } from '../../worker/host/pending-requests';
 import type { Clock } from './clock';
 import type { Network } from './network';
 import type { Prng } from './prng';
@@ -12,7 +13,9 @@ import type { Trace } from './trace';
 
 export class Nemesis {
   private active = false;
-  readonly counts: Record<FaultKind, number> = { heal: 0, split: 0, isolate: 0, oneWay: 0, crash: 0, crashAfterVote: 0, pause: 0, quiet: 0 };
+  readonly counts: Record<FaultKind, number> = { heal: 0, split: 0, isolate: 0, oneWay: 0, crash: 0, crashAfterVote: 0, pause: 0, quiet: 0, reconfigure: 0 };
+  /** Outcomes of the reconfigure faults, by kind of answer. */
+  readonly reconfigured = { ok: 0, rejected: 0, notLeader: 0, timeout: 0 };
 
   constructor(
     private readonly clock: Clock,
@@ -93,6 +96,9 @@ export class Nemesis {
       }
       case 'quiet':
         return;
+      case 'reconfigure':
+        this.reconfigure();
+        return;
     }
     this.trace.log('sim', 'info', `sim: ${kind}`, { blocked: this.network.describe() });
   }
@@ -107,6 +113,48 @@ export class Nemesis {
       n.restart();
       this.trace.log('sim', 'info', 'sim: restart', { node: n.id });
     });
+  }
+
+  /**
+   * Ask a leader for one random change: add a node that is not a member (as a
+   * learner, now and then straight as a voter), promote a learner, remove a
+   * member (the leader itself now and then), or transfer leadership.
+   */
+  private reconfigure(): void {
+    // Mostly the leader; now and then any node that is up, which should answer notLeader.
+    const leaders = this.nodes.filter((n) => n.up && n.role === 'leader');
+    const up = this.nodes.filter((n) => n.up);
+    const pool = leaders.length > 0 && this.prng.below(4) !== 0 ? leaders : up;
+    if (pool.length === 0) return;
+    const leader = this.prng.pick(pool);
+    const m = leader.membership();
+    const isMember = (id: string) => m.voters.some((v) => v.id === id) || m.learners.some((l) => l.id === id);
+    const outsiders = this.nodes.filter((n) => !isMember(n.id));
+    const choice = this.prng.below(4);
+    const reply = (o: AdminOutcome) => {
+      this.reconfigured[o.type === 'ok' ? 'ok' : o.type]++;
+      this.trace.log('sim', 'info', 'sim: reconfigure answered', { node: leader.id, outcome: o.type, reason: o.type === 'rejected' ? o.reason : undefined });
+    };
+    if (choice === 0 && outsiders.length > 0) {
+      const n = this.prng.pick(outsiders);
+      const role = this.prng.below(4) === 0 ? 'voter' : 'learner';
+      this.trace.log('sim', 'info', 'sim: reconfigure add', { node: n.id, role, via: leader.id });
+      leader.changeMembership({ type: 'add', member: n.member, role }, reply);
+    } else if (choice === 1 && m.learners.length > 0) {
+      const l = this.prng.pick(m.learners);
+      this.trace.log('sim', 'info', 'sim: reconfigure promote', { node: l.id, via: leader.id });
+      leader.changeMembership({ type: 'promote', id: l.id }, reply);
+    } else if (choice === 2) {
+      const all = [...m.voters, ...m.learners];
+      if (all.length === 0) return;
+      const victim = this.prng.pick(all);
+      this.trace.log('sim', 'info', 'sim: reconfigure remove', { node: victim.id, via: leader.id });
+      leader.changeMembership({ type: 'remove', id: victim.id }, reply);
+    } else if (m.voters.length > 1) {
+      const target = this.prng.pick(m.voters.filter((v) => v.id !== leader.id));
+      this.trace.log('sim', 'info', 'sim: reconfigure transfer', { node: target.id, via: leader.id });
+      leader.transferLeadership(target.id, reply);
+    }
   }
 
   /** A leader (if one is up) with chance `leaderBias`, otherwise any node that is up, or any node. */

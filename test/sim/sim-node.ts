@@ -12,12 +12,13 @@
 import { AlarmTimers } from '../../worker/adapters/alarm-timers';
 import type { HostTransport } from '../../worker/host/ports';
 import { NodeHost, type HostOptions, type ReadRequest, type WriteRequest } from '../../worker/host/node-host';
-import type { ReadOutcome, WriteOutcome } from '../../worker/host/pending-requests';
+import type { AdminOutcome, ReadOutcome, WriteOutcome } from '../../worker/host/pending-requests';
+import type { Membership, MembershipChange } from '../../worker/raft/membership';
 import type { KvResult } from '../../worker/kv/commands';
 import { KvStateMachine } from '../../worker/kv/store';
 import type { RaftConfig } from '../../worker/raft/config';
 import type { Message } from '../../worker/raft/messages';
-import { RaftNode } from '../../worker/raft/node';
+import { RaftNode, type NodeStatus } from '../../worker/raft/node';
 import type { Ready } from '../../worker/raft/ready';
 import type { Entry, Member, Role } from '../../worker/raft/types';
 import { Alarm, type AlarmOptions } from './alarm';
@@ -249,6 +250,38 @@ export class SimNode {
 
   unpause(): void {
     this.pausedUntil = 0;
+  }
+
+  /** This node as a member of a configuration. */
+  get member(): Member {
+    return this.deps.config.self;
+  }
+
+  /** The size of this node's serialized state machine (what a snapshot of it would carry). */
+  stateBytes(): number {
+    return this.host ? this.sm.snapshot().length : 0;
+  }
+
+  /** The node's status (it must be up). */
+  status(): NodeStatus {
+    if (!this.host) throw new Error(`${this.id} is down`);
+    return this.host.status();
+  }
+
+  /** The configuration this node has in force (none known while down). */
+  membership(): Membership {
+    return this.host?.core.membership() ?? { voters: [], learners: [] };
+  }
+
+  /** A membership change asked of this node (it answers notLeader unless it leads). */
+  changeMembership(change: MembershipChange, reply: (o: AdminOutcome) => void): void {
+    if (!this.host || this.paused) return;
+    this.host.changeMembership(change, this.gated(reply));
+  }
+
+  transferLeadership(target: string, reply: (o: AdminOutcome) => void): void {
+    if (!this.host || this.paused) return;
+    this.host.transferLeadership(target, this.gated(reply));
   }
 
   /** Calls `hook` (once) just after this node's next vote for another node is durable and sent. */

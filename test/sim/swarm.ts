@@ -9,8 +9,9 @@ import type { Plant } from './sim-node';
 import { formatRatio, ratio, type Prng, type Ratio } from './prng';
 
 /** `crashAfterVote`: the next node to grant a vote crashes right after granting it. */
-export type FaultKind = 'heal' | 'split' | 'isolate' | 'oneWay' | 'crash' | 'crashAfterVote' | 'pause' | 'quiet';
-export const faultKinds: readonly FaultKind[] = ['heal', 'split', 'isolate', 'oneWay', 'crash', 'crashAfterVote', 'pause', 'quiet'];
+/** `reconfigure`: the leader is asked for a membership change or a leadership transfer (thesis §4.1, §3.10). */
+export type FaultKind = 'heal' | 'split' | 'isolate' | 'oneWay' | 'crash' | 'crashAfterVote' | 'pause' | 'quiet' | 'reconfigure';
+export const faultKinds: readonly FaultKind[] = ['heal', 'split', 'isolate', 'oneWay', 'crash', 'crashAfterVote', 'pause', 'quiet', 'reconfigure'];
 
 export interface FaultOptions {
   /** Time between two nemesis actions: uniform in [min, max]. */
@@ -57,6 +58,12 @@ export interface SimOptions {
   nodeRequestTimeoutMs: number;
   /** Log compaction every `every` applied entries keeping `retain`; snapshots sent in chunks of `chunkBytes` (§7). */
   snapshot: { every: number; retain: number; chunkBytes: number };
+  /**
+   * How many nodes form the first configuration; the others start outside it
+   * (joining) and the `reconfigure` fault adds, promotes, removes and
+   * transfers leadership. Equal to nodeCount when membership is not drawn.
+   */
+  initialVoters: number;
 }
 
 export function drawOptions(p: Prng): SimOptions {
@@ -89,7 +96,7 @@ export function drawOptions(p: Prng): SimOptions {
     wireCopy: p.chance(ratio(1, 4)),
   };
   const weights = {} as Record<FaultKind, number>;
-  for (const k of faultKinds) weights[k] = maybe(p, p.between(1, 4));
+  for (const k of faultKinds) weights[k] = k === 'reconfigure' ? 0 : maybe(p, p.between(1, 4));
   weights.heal = p.between(1, 4); // partitions must come and go
   if (nodeCount === 1) weights.split = weights.isolate = weights.oneWay = 0;
   const intervalMinMs = p.between(20, 2 * electionTimeoutMs);
@@ -111,7 +118,7 @@ export function drawOptions(p: Prng): SimOptions {
     mix: [p.between(1, 4), p.between(0, 4), p.between(0, 2), p.between(0, 4)],
     retryBackoffMs: Math.floor(electionTimeoutMs / 2),
   };
-  return {
+  const options: SimOptions = {
     nodeCount,
     raft,
     network,
@@ -127,9 +134,17 @@ export function drawOptions(p: Prng): SimOptions {
     sharedCalls: p.chance(ratio(1, 2)),
     syncMaxMs: p.pick([0, 1, 3, 10]),
     nodeRequestTimeoutMs: electionTimeoutMs * p.between(2, 10),
-    // Tiny thresholds on most seeds, so compaction and InstallSnapshot run all the time.
-    snapshot: { every: p.pick([3, 10, 30, 100, 1_000_000]), retain: p.pick([0, 1, 5, 20]), chunkBytes: p.pick([20, 200, 4096]) },
+    // Tiny thresholds on most seeds, so compaction and InstallSnapshot run all the time;
+    // chunks small enough that a snapshot takes many of them.
+    snapshot: { every: p.pick([3, 10, 30, 100, 1_000_000]), retain: p.pick([0, 1, 5, 20]), chunkBytes: p.pick([64, 1024, 8192]) },
+    initialVoters: nodeCount,
   };
+  // Membership changes on half the seeds: some nodes start outside the configuration.
+  if (p.chance(ratio(1, 2))) {
+    options.faults.weights.reconfigure = p.between(1, 4);
+    options.initialVoters = Math.max(1, nodeCount - p.between(0, 2));
+  }
+  return options;
 }
 
 /** Half the time a rate is off entirely: swarm testing turns whole faults off, not just down. */
@@ -147,7 +162,7 @@ export function describeOptions(o: SimOptions): string[] {
   return [
     `nodes=${o.nodeCount} phase=${o.safetyPhaseMs}ms liveness<=${o.livenessBudgetMs}ms tickJitter<=${o.tickJitterMaxMs}ms spuriousTick=${formatRatio(o.spuriousTick)} clockSkew<=${o.clockSkewMaxMs}ms ` +
       `heldWrites=${o.heldWrites.enabled ? `<=${o.heldWrites.delayMaxMs}ms` : 'off'} sharedCalls=${o.sharedCalls ? 'on' : 'off'} sync<=${o.syncMaxMs}ms nodeTimeout=${o.nodeRequestTimeoutMs}ms ` +
-      `snapshot: every=${o.snapshot.every} retain=${o.snapshot.retain} chunk=${o.snapshot.chunkBytes}B`,
+      `snapshot: every=${o.snapshot.every} retain=${o.snapshot.retain} chunk=${o.snapshot.chunkBytes}B initialVoters=${o.initialVoters}`,
     `raft: election=${r.electionTimeoutMs}ms heartbeat=${r.heartbeatIntervalMs}ms maxEntries=${r.maxEntriesPerMessage} maxBytes=${r.maxBytesPerMessage} inflight=${r.maxInflight} preVote=${r.preVote} checkQuorum=${r.checkQuorum} ` +
       `window=${r.payloadWindowEntries}/${r.payloadWindowBytes}B committedPerReady=${r.maxCommittedEntriesPerReady}/${r.maxCommittedBytesPerReady}B`,
     `network: delay=${n.delayMinMs}..${n.delayMaxMs}ms drop=${formatRatio(n.drop)} dup=${formatRatio(n.duplicate)} slow=${formatRatio(n.slow)}(<=${n.slowMaxMs}ms) client: delay<=${n.clientDelayMaxMs}ms drop=${formatRatio(n.clientDrop)} wireCopy=${n.wireCopy}`,

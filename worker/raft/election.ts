@@ -21,7 +21,7 @@ export function inLease(c: Core, now: number): boolean {
  * §3.10), so voters grant even while they hear from that leader.
  */
 export function campaign(c: Core, pre: boolean, now: number, transfer = false): void {
-  if (!c.isVoter(c.id)) {
+  if (!mayCampaign(c)) {
     c.resetElectionTimer(now);
     return;
   }
@@ -44,6 +44,20 @@ export function campaign(c: Core, pre: boolean, now: number, transfer = false): 
       round: pre ? c.preVoteRound : 0,
     });
   }
+}
+
+/**
+ * A voter of the configuration in force campaigns. So does a node that an
+ * uncommitted configuration removes but the committed one still names: its
+ * log may be the most up to date (a leader that appended its own removal and
+ * then lost leadership), and without it the others could not elect anyone.
+ * If it wins, it leads without counting itself until the removal commits,
+ * then steps down (thesis §4.2.2). Votes are counted in the configuration in
+ * force either way.
+ */
+function mayCampaign(c: Core): boolean {
+  if (c.isVoter(c.id)) return true;
+  return c.membership.at(c.commit).voters.some((v) => v.id === c.id);
 }
 
 /** Count the votes; act on a decided result. Returns true when decided. */

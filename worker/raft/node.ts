@@ -322,11 +322,7 @@ export class RaftNode {
 
   private handle(m: Message, now: number): void {
     const c = this.c;
-    // A node not (yet) in its own configuration is joining: it takes the log from whoever leads.
-    const joining = !c.members.has(c.id) && (m.type === 'append' || m.type === 'snapshot');
-    // A leader that removed itself hands over with TimeoutNow after it left the configuration (§4.2.2).
-    const handover = m.type === 'timeoutNow' && c.leader?.id === m.from;
-    if (m.to !== c.id || (!c.members.has(m.from) && !joining && !handover) || m.from === c.id) {
+    if (m.to !== c.id || (m.type === 'vote' && this.outsider(m.from)) || m.from === c.id) {
       c.logger.log('warn', 'dropping message not meant for this cluster member', { node: c.id, from: m.from, to: m.to });
       return;
     }
@@ -419,6 +415,21 @@ export class RaftNode {
     }
   }
 
+  /**
+   * Vote requests from a node outside our configuration are dropped when that
+   * configuration is committed and names us a voter: then the sender was
+   * removed (or never added), and cannot disrupt the cluster (thesis §4.2.3).
+   * Otherwise we may be the one behind (joining, or our configuration not yet
+   * committed here, when a newer one may name the sender), so we answer as
+   * usual: pre-vote, the leader lease and the log check still apply.
+   * Everything else is heard from anyone: a leader of our term or later may be
+   * a voter our lagging configuration does not name yet.
+   */
+  private outsider(from: NodeId): boolean {
+    const c = this.c;
+    return !c.members.has(from) && c.isVoter(c.id) && c.membership.currentIndex <= c.commit;
+  }
+
   /** A transfer whose target caught up gets its TimeoutNow; a leader its own removal took out steps down. */
   private leaderHousekeeping(now: number): void {
     const c = this.c;
@@ -451,6 +462,8 @@ export class RaftNode {
     const out = c.out;
     if (c.role === 'leader') {
       maybeCommit(c);
+      // A new configuration may complete a read round with the acknowledgements already in.
+      if (out.membership !== null) confirmReads(c);
       this.leaderHousekeeping(now);
     }
     if (c.role === 'leader') {

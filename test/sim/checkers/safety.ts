@@ -12,6 +12,7 @@
 // commit history (the first application of each index) and compares every
 // node against it, like VOPR's state checker.
 import type { Entry, Index, NodeId, Term } from '../../../worker/raft/types';
+import { decodeMembership } from '../../../worker/raft/membership';
 import { violation } from './violation';
 
 /** A node's durable log: `entries[i - 1]` holds index i. */
@@ -39,7 +40,31 @@ export class SafetyChecker {
   /** Counters for the report: how much each check actually looked at. */
   readonly counts = { elections: 0, applies: 0, persistedEntries: 0, durabilityChecks: 0, staleOverwrites: 0 };
 
-  constructor(private readonly clock: { now: number }) {}
+  /** `initialVoters`: the first configuration's voters (default: every registered node). */
+  constructor(
+    private readonly clock: { now: number },
+    private readonly initialVoters: readonly NodeId[] | null = null,
+  ) {}
+
+  /**
+   * The voters whose disks must hold the committed entries: those of the last
+   * committed configuration (thesis §4.1), and how many of them suffice. With
+   * the first configuration, a majority. After a change, enough that every
+   * majority of the new voters includes a holder: that is what a later
+   * election needs, and a promoted learner may still lack the newest entries
+   * while the configuration that promoted it is not yet committed.
+   */
+  private durabilityQuorum(): { voters: NodeId[]; needed: number } {
+    for (let i = this.committed.length - 1; i >= 0; i--) {
+      const e = this.committed[i] as Entry;
+      if (e.kind !== 'config') continue;
+      const voters = decodeMembership(e.data).voters.map((v) => v.id);
+      const n = voters.length;
+      return { voters, needed: n - (Math.floor(n / 2) + 1) + 1 };
+    }
+    const voters = this.initialVoters ? [...this.initialVoters] : [...this.disks.keys()];
+    return { voters, needed: Math.floor(voters.length / 2) + 1 };
+  }
 
   get commitIndex(): Index {
     return this.committed.length;
@@ -201,22 +226,23 @@ export class SafetyChecker {
     }
   }
 
-  /** Every committed entry must sit on a majority of disks (crashed nodes' disks count). */
+  /** Every committed entry must sit on enough voters' disks (crashed nodes' disks count; see durabilityQuorum). */
   checkDurable(why: string): void {
     this.counts.durabilityChecks++;
-    const majority = Math.floor(this.disks.size / 2) + 1;
+    const { voters, needed } = this.durabilityQuorum();
+    const disks = voters.map((id) => this.disks.get(id)).filter((d): d is DiskView => d !== undefined);
     for (let i = 0; i < this.committed.length; i++) {
       const c = this.committed[i] as Entry;
       let holders = 0;
-      for (const disk of this.disks.values()) {
+      for (const disk of disks) {
         const e = disk.entries[i];
         if (e && e.term === c.term) holders++;
       }
-      if (holders < majority) {
+      if (holders < needed) {
         throw violation(
           'committedLost',
           this.clock.now,
-          `after ${why}: committed entry ${describe(c)} is on ${holders} disks, fewer than a majority of ${majority}`,
+          `after ${why}: committed entry ${describe(c)} is on ${holders} of the voters' disks (${voters.join(',')}), fewer than the ${needed} needed`,
         );
       }
     }
