@@ -117,7 +117,7 @@ export class Nemesis {
 
   /**
    * Ask a leader for one random change: add a node that is not a member (as a
-   * learner, now and then straight as a voter), promote a learner, remove a
+   * learner), promote a learner, remove a
    * member (the leader itself now and then), or transfer leadership.
    */
   private reconfigure(): void {
@@ -136,8 +136,10 @@ export class Nemesis {
       this.trace.log('sim', 'info', 'sim: reconfigure answered', { node: leader.id, outcome: o.type, reason: o.type === 'rejected' ? o.reason : undefined });
     };
     if (choice === 0 && outsiders.length > 0) {
+      // New nodes join as learners and are promoted once caught up (thesis §4.2.1): a voter
+      // added with an empty log would stall commits until it caught up.
       const n = this.prng.pick(outsiders);
-      const role = this.prng.below(4) === 0 ? 'voter' : 'learner';
+      const role = 'learner';
       this.trace.log('sim', 'info', 'sim: reconfigure add', { node: n.id, role, via: leader.id });
       leader.changeMembership({ type: 'add', member: n.member, role }, reply);
     } else if (choice === 1 && m.learners.length > 0) {
