@@ -4,7 +4,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseFlagMap, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from '../common/args';
-import { logLevels } from './node-config';
+import { logLevels, logRetainRange, snapshotEveryRange } from './node-config';
 import { isAlive } from './procfs';
 import { loadOrCreateSecret } from './secret';
 import { agreedLeader, collectStatuses } from './status';
@@ -22,6 +22,8 @@ const usage = `usage: npm start -- [options]
   --slowdown F               multiply every timeout by F (default 1)
   --log-level L              debug|info|warn|error (default info)
   --peer-streams on|off      peer messages over one WebSocket per peer (default on; off: POSTs only)
+  --snapshot-every N         compact each node's log every N applied entries (default 10000)
+  --log-retain M             entries kept in the log behind a compaction (default 5000)
   --v8-flags="F ..."         V8 flags for every node's workerd (default
                              "${defaultV8Flags.join(' ')}"; --v8-flags= for none)
   --mode M                   inprocess (one Miniflare per node, default) or process (one OS process per node)
@@ -40,6 +42,8 @@ const known = {
   'peer-streams': 'string',
   mode: 'string',
   'v8-flags': 'string',
+  'snapshot-every': 'string',
+  'log-retain': 'string',
   verbose: 'boolean',
   help: 'boolean',
 } as const;
@@ -88,6 +92,8 @@ function parseArgs(argv: string[]): ClusterArgs | null {
       logLevel,
       peerStreams: opt('peer-streams', parseOnOff),
       v8Flags: opt('v8-flags', parseV8Flags),
+      snapshotEvery: opt('snapshot-every', (w, t) => parseIntIn(w, t, ...snapshotEveryRange)),
+      logRetain: opt('log-retain', (w, t) => parseIntIn(w, t, ...logRetainRange)),
     },
   };
 }

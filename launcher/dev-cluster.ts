@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { repoRoot } from './bundle';
 import { parseFlagMap, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from '../common/args';
-import { logLevels, nodeVars, type Member, type NodeSettings } from './node-config';
+import { logLevels, logRetainRange, nodeVars, snapshotEveryRange, type Member, type NodeSettings } from './node-config';
 import { waitGroupGone } from './process';
 import { processGroupMembers } from './procfs';
 import { loadOrCreateSecret } from './secret';
@@ -23,7 +23,8 @@ const usage = `usage: npm run dev:cluster -- [options]
   --data DIR                 persist folders DIR/<id>, secret DIR/cluster-secret,
                              logs DIR/logs/<id>.log (default .data/wrangler)
   --election-timeout-ms N, --heartbeat-interval-ms N, --request-timeout-ms N,
-  --slowdown F, --log-level L, --peer-streams on|off   passed to every node as --var
+  --slowdown F, --log-level L, --peer-streams on|off,
+  --snapshot-every N, --log-retain M                  passed to every node as --var
   --leader-timeout-ms N      how long to wait for a leader (default 90000)
   --print-commands           print each node's wrangler dev command and exit
   --help`;
@@ -39,6 +40,8 @@ const known = {
   slowdown: 'string',
   'log-level': 'string',
   'peer-streams': 'string',
+  'snapshot-every': 'string',
+  'log-retain': 'string',
   'leader-timeout-ms': 'string',
   'print-commands': 'boolean',
   help: 'boolean',
@@ -102,6 +105,8 @@ function parseArgs(argv: string[]) {
       slowdown: opt('slowdown', parsePositive),
       logLevel,
       peerStreams: opt('peer-streams', parseOnOff),
+      snapshotEvery: opt('snapshot-every', (w, t) => parseIntIn(w, t, ...snapshotEveryRange)),
+      logRetain: opt('log-retain', (w, t) => parseIntIn(w, t, ...logRetainRange)),
     },
   };
 }

@@ -2,7 +2,7 @@
 // (launcher/node-process.ts), resolved into one node's settings.
 import { dirname, join, resolve } from 'node:path';
 import { parseFlagMap, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from '../common/args';
-import { isHttpUrl, logLevels, parsePeers, stripSlash, type Member, type NodeSettings } from './node-config';
+import { isHttpUrl, logLevels, logRetainRange, parsePeers, snapshotEveryRange, stripSlash, type Member, type NodeSettings } from './node-config';
 import { defaultV8Flags, parseV8Flags } from './workerd-v8-flags';
 
 export const nodeUsage = `usage: npm run node -- --id n1 --port 8787 --peers n2=http://127.0.0.1:8788,n3=http://127.0.0.1:8789 --data .data/n1 [options]
@@ -25,6 +25,8 @@ export const nodeUsage = `usage: npm run node -- --id n1 --port 8787 --peers n2=
   --slowdown F               multiply every timeout by F (env SLOWDOWN; default 1)
   --log-level L              debug|info|warn|error (env LOG_LEVEL; default info)
   --peer-streams on|off      peer messages over one WebSocket per peer (env PEER_STREAMS; default on)
+  --snapshot-every N         compact the log every N applied entries (env SNAPSHOT_EVERY; default 10000)
+  --log-retain M             entries kept in the log behind a compaction (env LOG_RETAIN; default 5000)
   --v8-flags="F ..."         V8 flags for this node's workerd (env V8_FLAGS; default
                              "${defaultV8Flags.join(' ')}"; --v8-flags= for none)
   --help`;
@@ -45,6 +47,8 @@ const known = {
   'log-level': 'string',
   'peer-streams': 'string',
   'v8-flags': 'string',
+  'snapshot-every': 'string',
+  'log-retain': 'string',
   help: 'boolean',
 } as const;
 
@@ -119,6 +123,11 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
   const streamsArg = pick('peer-streams', 'PEER_STREAMS');
   const peerStreams = streamsArg ? parseOnOff(streamsArg.what, streamsArg.value) : undefined;
 
+  const snapshotArg = pick('snapshot-every', 'SNAPSHOT_EVERY');
+  const snapshotEvery = snapshotArg ? parseIntIn(snapshotArg.what, snapshotArg.value, ...snapshotEveryRange) : undefined;
+  const retainArg = pick('log-retain', 'LOG_RETAIN');
+  const logRetain = retainArg ? parseIntIn(retainArg.what, retainArg.value, ...logRetainRange) : undefined;
+
   // Unlike pick(), an empty value counts: --v8-flags= (or V8_FLAGS="") means no flags.
   const v8Given = flags.get('v8-flags') ?? env.V8_FLAGS;
   const v8Flags = v8Given === undefined ? undefined : parseV8Flags(flags.has('v8-flags') ? '--v8-flags' : 'V8_FLAGS', v8Given);
@@ -133,7 +142,7 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
 
   return {
     help: false,
-    settings: { id, host, port, url, peers, dataDir, electionTimeoutMs, heartbeatIntervalMs, requestTimeoutMs, slowdown, logLevel, peerStreams, v8Flags },
+    settings: { id, host, port, url, peers, dataDir, electionTimeoutMs, heartbeatIntervalMs, requestTimeoutMs, slowdown, logLevel, peerStreams, v8Flags, snapshotEvery, logRetain },
     secret,
   };
 }

@@ -26,7 +26,15 @@ export interface NodeSettings {
   peerStreams?: boolean;
   /** V8 flags for the node's workerd (launcher/workerd-v8-flags.ts); default defaultV8Flags, [] for none. */
   v8Flags?: string[];
+  /** Applied entries between log compactions (SNAPSHOT_EVERY); the node's default when undefined. */
+  snapshotEvery?: number;
+  /** Entries kept behind a compaction (LOG_RETAIN); the node's default when undefined. */
+  logRetain?: number;
 }
+
+/** The ranges the launchers accept for --snapshot-every and --log-retain. */
+export const snapshotEveryRange = [1, 1_000_000_000] as const;
+export const logRetainRange = [0, 1_000_000_000] as const;
 
 export const logLevels = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -81,5 +89,7 @@ export function nodeVars(s: NodeSettings): Record<string, string> {
   if (s.slowdown !== undefined) vars.SLOWDOWN = String(s.slowdown);
   if (s.logLevel !== undefined) vars.LOG_LEVEL = s.logLevel;
   if (s.peerStreams !== undefined) vars.PEER_STREAMS = s.peerStreams ? 'on' : 'off';
+  if (s.snapshotEvery !== undefined) vars.SNAPSHOT_EVERY = String(s.snapshotEvery);
+  if (s.logRetain !== undefined) vars.LOG_RETAIN = String(s.logRetain);
   return vars;
 }

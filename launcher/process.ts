@@ -37,6 +37,8 @@ export function nodeProcessArgs(s: NodeSettings): string[] {
   if (s.logLevel !== undefined) args.push('--log-level', s.logLevel);
   if (s.peerStreams !== undefined) args.push('--peer-streams', s.peerStreams ? 'on' : 'off');
   if (s.v8Flags !== undefined) args.push(`--v8-flags=${s.v8Flags.join(' ')}`);
+  if (s.snapshotEvery !== undefined) args.push('--snapshot-every', String(s.snapshotEvery));
+  if (s.logRetain !== undefined) args.push('--log-retain', String(s.logRetain));
   return args;
 }
 

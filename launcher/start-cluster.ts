@@ -39,6 +39,10 @@ export interface LaunchOptions {
   peerStreams?: boolean;
   /** V8 flags for every node's workerd (default defaultV8Flags in launcher/workerd-v8-flags.ts). */
   v8Flags?: string[];
+  /** Applied entries between log compactions (SNAPSHOT_EVERY); the node's default when undefined. */
+  snapshotEvery?: number;
+  /** Entries kept behind a compaction (LOG_RETAIN); the node's default when undefined. */
+  logRetain?: number;
   /** Cluster secret; generated if absent. */
   secret?: string;
   mode?: 'process' | 'inprocess';
@@ -176,6 +180,8 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<Cluster> {
       logLevel: opts.logLevel,
       peerStreams: opts.peerStreams,
       v8Flags: opts.v8Flags,
+      snapshotEvery: opts.snapshotEvery,
+      logRetain: opts.logRetain,
     };
     const sink: LineSink = (line) => {
       const buf = logs.get(m.id)!;

@@ -27,9 +27,9 @@ export function showValue(value: string | null): string {
 }
 
 export function statusTable(status: ClusterStatus): string[] {
-  const header = ['NODE', 'URL', 'ROLE', 'TERM', 'COMMIT', 'APPLIED', 'LEADER'];
+  const header = ['NODE', 'URL', 'ROLE', 'TERM', 'COMMIT', 'APPLIED', 'SNAPSHOT', 'FIRST', 'LEADER', 'PEERS'];
   const rows: string[][] = status.nodes.map((n) => {
-    if (!n.reachable) return ['?', n.url, 'unreachable', '-', '-', '-', n.error];
+    if (!n.reachable) return ['?', n.url, 'unreachable', '-', '-', '-', '-', '-', '-', n.error];
     const s = n.status;
     return [
       s.id,
@@ -38,7 +38,11 @@ export function statusTable(status: ClusterStatus): string[] {
       String(s.term),
       String(s.commitIndex),
       String(s.appliedIndex),
+      String(s.snapshotIndex),
+      String(s.firstLogIndex),
       s.leader === null ? '(none)' : s.leader.id,
+      // Only a leader replicates, so only its view of the peers means anything.
+      s.role === 'leader' && s.peers.length > 0 ? s.peers.map((p) => `${p.id}:${p.state}`).join(' ') : '-',
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -153,18 +153,34 @@ describe('formatting', () => {
           reachable: true,
           status: {
             id: 'n1', url: 'http://127.0.0.1:8787', role: 'leader', term: 3, leader: { id: 'n1', url: 'http://127.0.0.1:8787' },
-            commitIndex: 12, appliedIndex: 12, lastLogIndex: 12, lastLogTerm: 3, firstLogIndex: 1, snapshotIndex: 0,
-  membership: { voters: [], learners: [] },
-  configIndex: 0, peers: [],
+            commitIndex: 912, appliedIndex: 912, lastLogIndex: 912, lastLogTerm: 3, firstLogIndex: 801, snapshotIndex: 800,
+            membership: { voters: [], learners: [] },
+            configIndex: 0,
+            peers: [
+              { id: 'n2', url: p8788, matchIndex: 912, nextIndex: 913, lastContactMs: 10, state: 'replicate' },
+              { id: 'n3', url: 'http://127.0.0.1:8789', matchIndex: 0, nextIndex: 1, lastContactMs: null, state: 'snapshot' },
+            ],
           },
         },
-        { url: p8788, reachable: false, error: 'connection refused' },
+        {
+          url: p8788,
+          reachable: true,
+          status: {
+            id: 'n2', url: p8788, role: 'follower', term: 3, leader: { id: 'n1', url: 'http://127.0.0.1:8787' },
+            commitIndex: 912, appliedIndex: 910, lastLogIndex: 912, lastLogTerm: 3, firstLogIndex: 851, snapshotIndex: 850,
+            membership: { voters: [], learners: [] },
+            configIndex: 0,
+            peers: [],
+          },
+        },
+        { url: 'http://127.0.0.1:8789', reachable: false, error: 'connection refused' },
       ],
     });
     expect(lines).toEqual([
-      'NODE  URL                    ROLE         TERM  COMMIT  APPLIED  LEADER',
-      'n1    http://127.0.0.1:8787  leader       3     12      12       n1',
-      '?     http://127.0.0.1:8788  unreachable  -     -       -        connection refused',
+      'NODE  URL                    ROLE         TERM  COMMIT  APPLIED  SNAPSHOT  FIRST  LEADER  PEERS',
+      'n1    http://127.0.0.1:8787  leader       3     912     912      800       801    n1      n2:replicate n3:snapshot',
+      'n2    http://127.0.0.1:8788  follower     3     912     910      850       851    n1      -',
+      '?     http://127.0.0.1:8789  unreachable  -     -       -        -         -      -       connection refused',
       'leader: n1 at http://127.0.0.1:8787',
     ]);
   });

@@ -47,7 +47,7 @@ export const usage = [
   '  set KEY VALUE [PORT [REQUEST_ID]]           write a key',
   '  delete KEY [PORT [REQUEST_ID]]              delete a key',
   '  cas KEY EXPECTED VALUE [PORT [REQUEST_ID]]  set KEY to VALUE only if it holds EXPECTED (- or null: absent)',
-  '  status                                      show every node: role, term, commit, applied, leader',
+  '  status                                      show each node (role, term, commit, applied, snapshot index, first log index, leader) and the leader\'s peers',
   '  help                                        this text',
   '  exit | quit                                 leave the shell',
   'PORT: a node at 127.0.0.1:PORT (or a URL); the request goes to that node only and a',

@@ -111,5 +111,8 @@ describe('npm start (launcher/cluster.ts)', () => {
     const r = spawnSync(command, [...prefixArgs, '--nodes', '0'], { encoding: 'utf8', timeout: 30_000 });
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe('cluster: --nodes must be an integer from 1 to 15, got "0" (see --help)');
+    const s = spawnSync(command, [...prefixArgs, '--snapshot-every', '0'], { encoding: 'utf8', timeout: 30_000 });
+    expect(s.status).toBe(2);
+    expect(s.stderr.trim()).toBe('cluster: --snapshot-every must be an integer from 1 to 1000000000, got "0" (see --help)');
   });
 });

@@ -39,7 +39,7 @@ describe('npm run dev:cluster (wrangler dev per node)', () => {
 
   it('prints the single-node commands', () => {
     const { command, prefixArgs } = tsxScriptCommand('launcher/dev-cluster.ts');
-    const r = spawnSync(command, [...prefixArgs, '--print-commands', '--base-port', String(basePort), '--inspector-base-port', String(inspectorBasePort), '--data', dir], {
+    const r = spawnSync(command, [...prefixArgs, '--print-commands', '--base-port', String(basePort), '--inspector-base-port', String(inspectorBasePort), '--data', dir, '--snapshot-every', '50', '--log-retain', '10'], {
       encoding: 'utf8',
       timeout: 30_000,
     });
@@ -49,6 +49,7 @@ describe('npm run dev:cluster (wrangler dev per node)', () => {
     expect(n2).toContain(`npx wrangler dev --ip 127.0.0.1 --port ${basePort + 1} --inspector-port ${inspectorBasePort + 1} --persist-to ${join(dir, 'n2')}`);
     expect(n2).toContain(`--var PEERS:n1=http://127.0.0.1:${basePort},n3=http://127.0.0.1:${basePort + 2}`);
     expect(n2).toContain(`--var "CLUSTER_SECRET:$(cat ${join(dir, 'cluster-secret')})"`);
+    expect(n2).toContain('--var SNAPSHOT_EVERY:50 --var LOG_RETAIN:10');
     expect(n2).toContain('--show-interactive-dev-session=false --log-level warn < /dev/null');
   });
 

@@ -232,6 +232,23 @@ describe('node-process arguments', () => {
     expect(nodeVars(settings).PEER_STREAMS).toBeUndefined();
   });
 
+  it('carries the compaction thresholds from the launcher to the node process and its vars', () => {
+    const parse = (argv: string[], env: NodeJS.ProcessEnv = noEnv) => {
+      const a = parseNodeArgs(argv, env);
+      if (a.help) throw new Error('help');
+      return { snapshotEvery: a.settings.snapshotEvery, logRetain: a.settings.logRetain };
+    };
+    expect(parse(base)).toEqual({ snapshotEvery: undefined, logRetain: undefined }); // the node's defaults apply
+    expect(parse([...base, '--snapshot-every', '50', '--log-retain', '0'])).toEqual({ snapshotEvery: 50, logRetain: 0 });
+    expect(parse(base, { SNAPSHOT_EVERY: '20', LOG_RETAIN: '5' })).toEqual({ snapshotEvery: 20, logRetain: 5 });
+    expect(parse([...base, '--snapshot-every', '30'], { SNAPSHOT_EVERY: '20' }).snapshotEvery).toBe(30); // the flag wins
+    const settings = { id: 'n1', host: '127.0.0.1', port: 8787, url: 'http://127.0.0.1:8787', peers: [], secret: 'abcdefgh', dataDir: '/tmp/x/n1' };
+    expect(parse(nodeProcessArgs({ ...settings, snapshotEvery: 50, logRetain: 10 }))).toEqual({ snapshotEvery: 50, logRetain: 10 });
+    expect(nodeVars({ ...settings, snapshotEvery: 50, logRetain: 10 })).toMatchObject({ SNAPSHOT_EVERY: '50', LOG_RETAIN: '10' });
+    expect(nodeVars(settings).SNAPSHOT_EVERY).toBeUndefined();
+    expect(nodeVars(settings).LOG_RETAIN).toBeUndefined();
+  });
+
   it.each([
     [[...base, '--peer-streams', 'maybe'], /--peer-streams must be on or off, got "maybe"/],
     [[...base, '--v8-flags', '--expose-gc'], /--v8-flags needs a value/],
@@ -254,6 +271,9 @@ describe('node-process arguments', () => {
     [[...base, '--data'], /--data needs a value/],
     [[...base, 'stray'], /unexpected argument "stray"/],
     [[...base, '--secret', 'short'], /at least 8 characters/],
+    [[...base, '--snapshot-every', '0'], /--snapshot-every must be an integer from 1 to 1000000000, got "0"/],
+    [[...base, '--log-retain=-1'], /--log-retain must be an integer from 0 to 1000000000, got "-1"/],
+    [[...base, '--log-retain', 'many'], /--log-retain must be an integer/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseNodeArgs(argv, noEnv)).toThrow(message);
   });
