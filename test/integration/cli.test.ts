@@ -195,7 +195,10 @@ describe('one-shot commands and exit codes', () => {
     const r = await cli(['--nodes', await closedPortUrl(), '--timeout-ms', '3000', 'set', 'k', 'v']);
     expect(r.code).toBe(3);
     expect(lines(r.stderr)).toHaveLength(1);
-    expect(r.stderr).toMatch(/^error \(unavailable\): set "k" failed after \d+ attempts? in \d+ ms: .*connection refused/);
+    // The write waits for a session, so what fails is the registration; the line says so, with no
+    // "outcome unknown": the write itself was never sent.
+    expect(r.stderr).toMatch(/^error \(unavailable\): set "k": could not register a session: register a session failed after \d+ attempts? in \d+ ms: .*connection refused/);
+    expect(r.stderr).not.toContain('outcome unknown');
   });
 
   it('3 for a follower named by PORT, which reports the leader', async () => {

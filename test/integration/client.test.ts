@@ -151,11 +151,13 @@ describe('client against a cluster', () => {
   it('a majority paused: timeout with unknown outcome, then a retry with the same serial applies once', async () => {
     const leader = await healthyLeader();
     const followers = cluster.members.filter((m) => m.id !== leader.id);
+    const c = new RaftKvClient({ nodes: urls, timeoutMs: 2500, attemptTimeoutMs: 800 });
+    // Register the session while the cluster is whole, so the write itself is what cannot commit.
+    expect(await c.set('before-pause', 'x')).toEqual({ ok: true });
     // Settle any restart catch-up so the paused followers are the only obstacle.
     await new Promise((r) => setTimeout(r, 300));
     for (const f of followers) await cluster.pause(f.id);
     try {
-      const c = new RaftKvClient({ nodes: urls, timeoutMs: 2500, attemptTimeoutMs: 800 });
       const t0 = Date.now();
       const r = await c.cas('once', null, 'applied');
       const elapsed = Date.now() - t0;
@@ -163,17 +165,25 @@ describe('client against a cluster', () => {
       expect(elapsed).toBeGreaterThanOrEqual(2400);
       expect(elapsed).toBeLessThan(6000);
       const serial = r.ok ? 0 : r.error.serial;
-      expect(serial).toBe(1);
+      expect(serial).toBe(2);
 
       // A read cannot be confirmed either, but a read changes nothing: outcome known.
       const read = await c.get('once', { timeoutMs: 1000 });
       expect(read).toMatchObject({ ok: false, error: { outcomeUnknown: false } });
+
+      // A new client must register first; that cannot commit, so its write is never sent: outcome known.
+      const newcomer = new RaftKvClient({ nodes: urls, timeoutMs: 1500, attemptTimeoutMs: 700 });
+      const unsent = await newcomer.set('never-sent', 'v');
+      expect(unsent).toMatchObject({ ok: false, error: { type: 'timeout', outcomeUnknown: false } });
+      expect(unsent.ok ? '' : unsent.error.message).toMatch(/^set "never-sent": could not register a session: /);
+      expect(newcomer.clientId).toBeNull();
 
       for (const f of followers) await cluster.resume(f.id);
       await healthyLeader();
       // Whether or not the first attempt was committed, the retry succeeds exactly once.
       expect(await c.cas('once', null, 'applied', { serial })).toEqual({ ok: true, swapped: true });
       expect(await c.get('once')).toEqual({ ok: true, value: 'applied' });
+      expect(await c.get('never-sent')).toEqual({ ok: true, value: null });
     } finally {
       for (const f of followers) await cluster.resume(f.id);
     }
