@@ -34,6 +34,20 @@ const valid: Record<string, unknown>[] = [
     conflictTerm: 1,
     conflictIndex: 2,
   },
+  {
+    type: 'snapshot',
+    from: 'n1',
+    to: 'n2',
+    term: 3,
+    leaderUrl: 'http://127.0.0.1:8787',
+    index: 120,
+    lastTerm: 2,
+    chunk: 1,
+    data: '{"kv":[]}',
+    done: true,
+    membership: { voters: [{ id: 'n1', url: 'http://127.0.0.1:8787' }], learners: [] },
+  },
+  { type: 'snapshotResp', from: 'n2', to: 'n1', term: 3, index: 120, lastTerm: 2, nextChunk: 0, installed: true, matchIndex: 120 },
 ];
 
 const badValues: unknown[] = [undefined, null, -1, 1.5, 2 ** 50 + 1, 2 ** 53 - 1, 2 ** 53, '1', '', true, {}, [], 'other'];

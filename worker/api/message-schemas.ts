@@ -150,7 +150,7 @@ export function isMessage(m: unknown): m is Message {
       );
     case 'snapshot':
       return (
-        hasKeys(m, 12) &&
+        hasKeys(m, 11) &&
         isId(m.leaderUrl) &&
         isCount(m.index) &&
         isCount(m.lastTerm) &&
