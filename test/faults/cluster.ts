@@ -18,6 +18,8 @@ export interface ClusterOptions {
   heartbeatIntervalMs: number;
   requestTimeoutMs: number;
   logLevel: string;
+  snapshotEvery?: number;
+  logRetain?: number;
   startTimeoutMs: number;
   now: () => number;
 }
@@ -47,6 +49,8 @@ export class FaultCluster {
           heartbeatIntervalMs: opts.heartbeatIntervalMs,
           requestTimeoutMs: opts.requestTimeoutMs,
           logLevel: opts.logLevel,
+          snapshotEvery: opts.snapshotEvery,
+          logRetain: opts.logRetain,
         },
         opts.now,
         (c) => this.crashes.push(c),

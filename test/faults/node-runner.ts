@@ -23,6 +23,9 @@ export interface NodeSpec {
   heartbeatIntervalMs: number;
   requestTimeoutMs: number;
   logLevel: string;
+  /** SNAPSHOT_EVERY and LOG_RETAIN of the node; the node's defaults when undefined. */
+  snapshotEvery?: number;
+  logRetain?: number;
 }
 
 /** A node process that ended without being told to: always a test failure. */
@@ -189,6 +192,8 @@ export class NodeRunner {
       '--heartbeat-interval-ms', String(s.heartbeatIntervalMs),
       '--request-timeout-ms', String(s.requestTimeoutMs),
       '--log-level', s.logLevel,
+      ...(s.snapshotEvery !== undefined ? ['--snapshot-every', String(s.snapshotEvery)] : []),
+      ...(s.logRetain !== undefined ? ['--log-retain', String(s.logRetain)] : []),
     ];
   }
 }

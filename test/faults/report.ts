@@ -100,3 +100,22 @@ export function scanLogs(logFiles: string[], max = 20): LogScan {
   }
   return scan;
 }
+
+/**
+ * How many snapshots each node installed, from its log: the core logs
+ * "installing a snapshot" once per install. Keyed by the log file's node id.
+ */
+export function countSnapshotInstalls(logFiles: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const file of logFiles) {
+    const id = file.slice(file.lastIndexOf('/') + 1).replace(/\.log$/, '');
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      // a node that never started has no log
+    }
+    counts.set(id, text.split('\n').filter((l) => l.includes('"msg":"installing a snapshot"')).length);
+  }
+  return counts;
+}

@@ -12,7 +12,7 @@ import { checkSafety, finalPhase } from './check';
 import { FaultCluster } from './cluster';
 import { Nemesis } from './nemesis';
 import { repoRoot } from './node-runner';
-import { scanLogs, writeArtifacts } from './report';
+import { countSnapshotInstalls, scanLogs, writeArtifacts } from './report';
 import { Workload } from './workload';
 
 export interface FaultRunOptions {
@@ -26,6 +26,9 @@ export interface FaultRunOptions {
   electionTimeoutMs: number;
   heartbeatIntervalMs: number;
   requestTimeoutMs: number;
+  /** Every node's SNAPSHOT_EVERY and LOG_RETAIN: small, so that faults meet compaction and InstallSnapshot. */
+  snapshotEvery: number;
+  logRetain: number;
   opDeadlineMs: number;
   attemptTimeoutMs: number;
   thinkMaxMs: number;
@@ -48,6 +51,8 @@ export const defaultOptions: Omit<FaultRunOptions, 'seed'> = {
   electionTimeoutMs: 300,
   heartbeatIntervalMs: 60,
   requestTimeoutMs: 1000,
+  snapshotEvery: 20,
+  logRetain: 5,
   opDeadlineMs: 2500,
   attemptTimeoutMs: 1500,
   thinkMaxMs: 40,
@@ -65,6 +70,8 @@ export interface FaultRunResult {
   failures: string[];
   summary: string;
   replay: string;
+  /** Snapshots installed by followers during the run (from the node logs), by node. */
+  snapshotsInstalled: Map<string, number>;
 }
 
 export function randomSeed(): number {
@@ -85,7 +92,7 @@ export function killEverything(): void {
 
 export async function runFaults(o: FaultRunOptions, log: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<FaultRunResult> {
   if (o.nodes < 3 || o.nodes > 9) throw new Error(`--nodes must be 3..9, got ${o.nodes}`);
-  const replay = `npm run faults -- --seed ${o.seed} --time ${o.timeSec} --nodes ${o.nodes} --clients ${o.clients} --keys ${o.keys}${o.amnesia ? ' --unsafe-amnesia' : ''}`;
+  const replay = `npm run faults -- --seed ${o.seed} --time ${o.timeSec} --nodes ${o.nodes} --clients ${o.clients} --keys ${o.keys} --snapshot-every ${o.snapshotEvery} --log-retain ${o.logRetain}${o.amnesia ? ' --unsafe-amnesia' : ''}`;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const runDir = join(o.runsDir, `${stamp}-seed${o.seed}`);
   mkdirSync(runDir, { recursive: true });
@@ -95,7 +102,7 @@ export async function runFaults(o: FaultRunOptions, log: (line: string) => void 
   const nemesisRng = root.fork();
   const clientRng = root.fork();
   const checkRng = root.fork();
-  log(`faults: SEED=${o.seed} nodes=${o.nodes} time=${o.timeSec}s clients=${o.clients} keys=${o.keys} folder=${runDir}`);
+  log(`faults: SEED=${o.seed} nodes=${o.nodes} time=${o.timeSec}s clients=${o.clients} keys=${o.keys} snapshot-every=${o.snapshotEvery} log-retain=${o.logRetain} folder=${runDir}`);
 
   const cluster = new FaultCluster({
     nodes: o.nodes,
@@ -107,6 +114,8 @@ export async function runFaults(o: FaultRunOptions, log: (line: string) => void 
     heartbeatIntervalMs: o.heartbeatIntervalMs,
     requestTimeoutMs: o.requestTimeoutMs,
     logLevel: 'info',
+    snapshotEvery: o.snapshotEvery,
+    logRetain: o.logRetain,
     startTimeoutMs: 60_000,
     now,
   });
@@ -158,6 +167,8 @@ export async function runFaults(o: FaultRunOptions, log: (line: string) => void 
   for (const c of cluster.crashes) failures.push(`node ${c.node} exited on its own at t=${(c.atMs / 1000).toFixed(1)}s (code ${c.code}, signal ${c.signal})`);
   if (workload.anomalies.length > 0) failures.push(`${workload.anomalies.length} answers outside the API contract, first: ${workload.anomalies[0]}`);
   const scan = scanLogs(cluster.logFiles());
+  const installed = countSnapshotInstalls(cluster.logFiles());
+  const installs = [...installed.values()].reduce((a, b) => a + b, 0);
   if (scan.errors.length > 0) failures.push(`node logs report errors (${scan.errors.length}${scan.errors.length >= 20 ? '+' : ''}):\n  ${scan.errors.join('\n  ')}`);
   for (const [why, count] of scan.known) notes.push(`known log error ×${count}: ${why}`);
   const safety = checkSafety(workload.history);
@@ -170,7 +181,8 @@ export async function runFaults(o: FaultRunOptions, log: (line: string) => void 
   const ok = failures.length === 0;
   const summary =
     `faults: ${ok ? 'PASS' : 'FAIL'} seed=${o.seed} nodes=${o.nodes} faults=${started} in ${faultSeconds.toFixed(0)}s ` +
-    `ops=${s.ok + s.failed + s.unknown} (ok ${s.ok}, failed ${s.failed}, unknown ${s.unknown})` +
+    `ops=${s.ok + s.failed + s.unknown} (ok ${s.ok}, failed ${s.failed}, unknown ${s.unknown}) ` +
+    `snapshots installed=${installs}${installs > 0 ? ` (${[...installed].filter(([, n]) => n > 0).map(([id, n]) => `${id} ${n}`).join(', ')})` : ''}` +
     (ok ? '' : ` failures=${failures.length}`);
   for (const n of notes) log(`faults: ${n}`);
   let kept: string | null = null;
@@ -195,5 +207,5 @@ export async function runFaults(o: FaultRunOptions, log: (line: string) => void 
     log(`faults: replay with: ${replay}`);
   }
   log(summary);
-  return { ok, seed: o.seed, runDir: kept, failures, summary, replay };
+  return { ok, seed: o.seed, runDir: kept, failures, summary, replay, snapshotsInstalled: installed };
 }

@@ -1,15 +1,18 @@
-// `npm run faults -- [--time 60] [--nodes 3|5] [--seed N] [--clients 5] [--keys 4] [--keep]`
+// `npm run faults -- [--time 60] [--nodes 3|5] [--seed N] [--clients 5] [--keys 4] [--snapshot-every 20] [--log-retain 5] [--keep]`
 // Exit code 0 when every check passed, 1 otherwise; the last line is a summary.
 import { parseFlags, parseIntIn, UsageError } from '../../common/args';
 import { defaultOptions, killEverything, randomSeed, runFaults, type FaultRunOptions } from './run-faults';
 
 const usage = `usage: npm run faults -- [--time SEC] [--nodes 3|5] [--seed N] [--clients N] [--keys N]
-                        [--node-port P] [--proxy-port P] [--keep]
+                        [--snapshot-every N] [--log-retain M] [--node-port P] [--proxy-port P] [--keep]
   --time        seconds of faults (default ${defaultOptions.timeSec})
   --nodes       cluster size (default ${defaultOptions.nodes})
   --seed        replays a run's random choices (default: random, printed)
   --clients     concurrent clients (default ${defaultOptions.clients})
   --keys        keys they share (default ${defaultOptions.keys})
+  --snapshot-every  every node's SNAPSHOT_EVERY (default ${defaultOptions.snapshotEvery}: small, so snapshots are
+                installed during faults; the summary counts them)
+  --log-retain  every node's LOG_RETAIN (default ${defaultOptions.logRetain})
   --node-port   first node port (default ${defaultOptions.nodeBasePort}); nodes use the next N-1 too
   --proxy-port  first link-proxy port (default ${defaultOptions.proxyBasePort}); proxies use N*N ports
   --keep        keep the run folder (logs, data, history) even when the run passes
@@ -27,6 +30,8 @@ function parse(argv: string[]): FaultRunOptions | 'help' {
     seed: { type: 'string' },
     clients: { type: 'string' },
     keys: { type: 'string' },
+    'snapshot-every': { type: 'string' },
+    'log-retain': { type: 'string' },
     'node-port': { type: 'string' },
     'proxy-port': { type: 'string' },
     keep: { type: 'boolean' },
@@ -42,6 +47,8 @@ function parse(argv: string[]): FaultRunOptions | 'help' {
     seed: int('seed', values.seed, randomSeed(), 0, Number.MAX_SAFE_INTEGER),
     clients: int('clients', values.clients, d.clients, 1, 50),
     keys: int('keys', values.keys, d.keys, 1, 100),
+    snapshotEvery: int('snapshot-every', values['snapshot-every'], d.snapshotEvery, 1, 1_000_000_000),
+    logRetain: int('log-retain', values['log-retain'], d.logRetain, 0, 1_000_000_000),
     nodeBasePort: int('node-port', values['node-port'], d.nodeBasePort, 1024, 65000),
     proxyBasePort: int('proxy-port', values['proxy-port'], d.proxyBasePort, 1024, 65000),
     keep: values.keep ?? false,

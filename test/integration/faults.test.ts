@@ -3,9 +3,13 @@
 // liveness and linearizability checks. FAULTS_SEED=n replays a schedule.
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { checkSafety } from '../faults/check';
 import { attempt } from '../faults/kv-http';
 import { Network } from '../faults/network';
+import { countSnapshotInstalls } from '../faults/report';
 import { defaultOptions, killEverything, randomSeed, runFaults } from '../faults/run-faults';
 
 const seedFromEnv = process.env.FAULTS_SEED;
@@ -90,6 +94,30 @@ describe('safety checks', () => {
       { id: 4, client: 'final', key: 'k', op: { type: 'get' }, invoke: 40, complete: 50, observed: { type: 'get', value: 'c1-1' } },
     ]);
     expect(r2.failures.join('\n')).toMatch(/lost write on key k: #2 c2 delete/);
+  });
+});
+
+describe('snapshot count in the summary', () => {
+  it('counts the core\'s "installing a snapshot" lines per node log', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'raft-kv-faults-logs-'));
+    try {
+      const line = (msg: string): string => JSON.stringify({ level: 'info', msg, node: 'n', term: 2, role: 'follower' });
+      writeFileSync(join(dir, 'n1.log'), [line('installing a snapshot'), line('role changed'), line('installing a snapshot'), ''].join('\n'));
+      writeFileSync(join(dir, 'n2.log'), `${line('leader changed')}\n`);
+      const counts = countSnapshotInstalls([join(dir, 'n1.log'), join(dir, 'n2.log'), join(dir, 'n3.log')]);
+      expect([...counts]).toEqual([
+        ['n1', 2],
+        ['n2', 0],
+        ['n3', 0],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs its nodes with small thresholds by default, so faults meet snapshots', () => {
+    expect(defaultOptions.snapshotEvery).toBeLessThanOrEqual(50);
+    expect(defaultOptions.logRetain).toBeLessThan(defaultOptions.snapshotEvery);
   });
 });
 
