@@ -34,6 +34,8 @@ export async function runBench(
 }
 
 async function main(): Promise<void> {
+  // A different benchmark with its own flags (bench/longevity.ts).
+  if (process.argv.slice(2).includes('--longevity')) return (await import('./longevity')).longevityMain();
   const opts = parseArgsOrExit('bench', usage, parseOptions);
   if (opts === null) return;
   const log = (line: string): void => {

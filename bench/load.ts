@@ -39,7 +39,7 @@ export interface LoadResult {
 }
 
 /** A value of the given length; the worker and serial vary the front so values differ. */
-function makeValue(size: number, worker: number, n: number): string {
+export function makeValue(size: number, worker: number, n: number): string {
   const head = `${worker}:${n}:`;
   return head.length >= size ? head.slice(0, size) : head + 'x'.repeat(size - head.length);
 }

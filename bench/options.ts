@@ -85,7 +85,8 @@ export const usage = `npm run bench -- [options]
   --v8-flags="F ..."      V8 flags for a started cluster's workerds (default: the launcher's,
                            ${defaultV8Flags.join(' ')}; "" for none)
   --no-load                skip the load levels
-  --quiet                  print only the summary tables`;
+  --quiet                  print only the summary tables
+  --longevity              a different benchmark: N writes, then a full restart (npm run bench -- --longevity --help)`;
 
 export const defaultMixes: Mix[] = [
   { write: 1, read: 0 },
