@@ -391,7 +391,11 @@ export class NodeHost<Result, Query, Answer> {
     this.compactionScheduled = true;
     this.schedule(() => {
       this.compactionScheduled = false;
-      const upTo = this.applied - o.logRetain;
+      let upTo = this.applied - o.logRetain;
+      // A follower being sent a snapshot resumes from the log right after it: keep those entries,
+      // or it would need another snapshot as soon as this one is installed.
+      const sending = this.outgoing !== null && o.core.status(o.clock()).peers.some((p) => p.state === 'snapshot');
+      if (sending && this.outgoing !== null) upTo = Math.min(upTo, this.outgoing.reader.index);
       if (upTo <= this.compactedAt) return;
       const term = o.core.termAt(this.applied);
       this.guard(() => o.machine.checkpoint({ index: this.applied, term }));
