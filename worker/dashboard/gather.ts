@@ -33,8 +33,13 @@ export async function nodeReport(node: NodeApi): Promise<NodeReport> {
 export async function gatherCluster(node: NodeApi, fetchFn: typeof fetch, timeoutMs: number, now: () => number): Promise<ClusterReport> {
   const own = await nodeReport(node);
   const self = own.view.self;
+  // The members of the configuration in force (thesis §4.1), which membership changes move;
+  // the node's settings only until it knows one.
+  const m = own.status.membership;
+  const configured = [...m.voters, ...m.learners].filter((x) => x.id !== self.id);
+  const others = configured.length > 0 ? configured : own.view.peers;
   const peers = await Promise.all(
-    own.view.peers.map(async (p): Promise<MemberReport> => {
+    others.map(async (p): Promise<MemberReport> => {
       try {
         const res = await fetchFn(`${p.url}${nodeViewPath}`, { signal: AbortSignal.timeout(timeoutMs) });
         if (!res.ok) {
