@@ -9,6 +9,8 @@ export const configVarNames = [
   'NODE_URL',
   'PEERS',
   'CLUSTER_SECRET',
+  'ADMIN_TOKEN',
+  'JOIN',
   'ELECTION_TIMEOUT_MS',
   'HEARTBEAT_INTERVAL_MS',
   'REQUEST_TIMEOUT_MS',

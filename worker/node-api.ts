@@ -4,11 +4,13 @@
 import type { Message } from './raft/messages';
 import type { NodeStatus } from './raft/node';
 import type { KvRequest, KvResult } from './kv/commands';
-import type { ReadOutcome as HostReadOutcome, WriteOutcome as HostWriteOutcome } from './host/pending-requests';
+import type { AdminOutcome, ReadOutcome as HostReadOutcome, WriteOutcome as HostWriteOutcome } from './host/pending-requests';
+import type { MembershipChange } from './raft/membership';
 import type { MetricFamily } from './metrics/registry';
 import type { NodeView } from './metrics/node-metrics';
 
-export type { NotLeader, TimedOut } from './host/pending-requests';
+export type { AdminOutcome, NotLeader, TimedOut } from './host/pending-requests';
+export type { MembershipChange } from './raft/membership';
 
 export type WriteOutcome = HostWriteOutcome<KvResult>;
 export type ReadOutcome = HostReadOutcome<string | null>;
@@ -34,6 +36,13 @@ export interface NodeApi {
   /** Deliver peer messages (already authenticated); returns the replies addressed to the sender. */
   receive(messages: Message[]): Promise<Message[]>;
   status(): Promise<StatusReport>;
+  /**
+   * A membership change (thesis §4.1): answered once its config entry is
+   * applied here, refused with the core's reason, or notLeader / timeout.
+   */
+  changeMembership(change: MembershipChange): Promise<AdminOutcome>;
+  /** Hand leadership to voter `id` (thesis §3.10): answered once this node stepped down for it, or with why not. */
+  transferLeadership(id: string): Promise<AdminOutcome>;
   /** The node's metric families for GET /metrics (worker/metrics/node-metrics.ts). */
   metrics(): Promise<MetricFamily[]>;
   /** What the dashboard shows besides the status: members, the last minute of requests, elections. */

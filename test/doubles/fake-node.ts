@@ -3,7 +3,7 @@
 // test can assert that a refused request reached nothing. The real node is
 // tested with its Durable Object elsewhere; this double only has to be
 // faithful to the NodeApi contract.
-import type { NodeApi, NotLeader, ReadOutcome, TimedOut, WriteOutcome } from '../../worker/node-api';
+import type { AdminOutcome, MembershipChange, NodeApi, NotLeader, ReadOutcome, TimedOut, WriteOutcome } from '../../worker/node-api';
 import { encodeRequest, isRegister, registeredId } from '../../worker/kv/commands';
 import type { KvRegistered, KvRequest, KvResult, KvSuccess } from '../../worker/kv/commands';
 import { KvStateMachine } from '../../worker/kv/store';
@@ -23,7 +23,9 @@ export type Call =
   | { method: 'status' }
   | { method: 'metrics' }
   | { method: 'view' }
-  | { method: 'fetch'; url: string };
+  | { method: 'fetch'; url: string }
+  | { method: 'changeMembership'; change: MembershipChange }
+  | { method: 'transferLeadership'; id: string };
 
 export const fakeStatus: NodeStatus = {
   id: 'n1',
@@ -89,9 +91,25 @@ export class FakeNode implements NodeApi {
     return this.replies;
   }
 
+  /** What `status` answers; tests replace it to play a follower or another configuration. */
+  statusNow: NodeStatus = fakeStatus;
+
   async status(): Promise<NodeStatus> {
     this.calls.push({ method: 'status' });
-    return fakeStatus;
+    return this.statusNow;
+  }
+
+  /** Outcomes the next membership changes and transfers answer with, in order; ok when none is scripted. */
+  readonly adminOutcomes: AdminOutcome[] = [];
+
+  async changeMembership(change: MembershipChange): Promise<AdminOutcome> {
+    this.calls.push({ method: 'changeMembership', change });
+    return this.adminOutcomes.shift() ?? { type: 'ok', configIndex: this.statusNow.lastLogIndex + 1 };
+  }
+
+  async transferLeadership(id: string): Promise<AdminOutcome> {
+    this.calls.push({ method: 'transferLeadership', id });
+    return this.adminOutcomes.shift() ?? { type: 'ok', configIndex: null };
   }
 
   async metrics(): Promise<MetricFamily[]> {

@@ -15,6 +15,11 @@ export interface AppDeps<B extends object> {
   node(env: B, keepAlive?: KeepAlive): NodeApi;
   /** The secret peers must present; the empty string means none is configured and peer traffic is refused. */
   clusterSecret(env: B): string;
+  /**
+   * The token the admin API (admin-routes.ts) wants as `Authorization: Bearer`;
+   * absent or '' means the cluster secret.
+   */
+  adminToken?(env: B): string;
   /** Where refusals of peers and internal errors are logged. */
   logger(env: B): Logger;
 }

@@ -4,6 +4,7 @@
 import { Hono } from 'hono';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import type { AppDeps, AppEnv } from './app-deps';
+import { adminRoutes } from './admin-routes';
 import { refuse } from './errors';
 import { kvRoutes } from './kv-routes';
 import { observeRoutes } from './observe-routes';
@@ -19,6 +20,7 @@ export function createApp<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> {
   app.route('/', peerRoutes(deps));
   app.route('/', statusRoutes(deps));
   app.route('/', observeRoutes(deps));
+  app.route('/', adminRoutes(deps));
 
   // Turns the 404 of a known path with an unregistered method into a 405 with Allow.
   // Registered after the routes, so a request a route answers never runs it (a

@@ -21,6 +21,7 @@ export type Refusal =
   | { error: 'unauthorized'; message: string }
   | { error: 'upgrade_required'; message: string }
   | { error: 'cluster_secret_not_configured'; message: string }
+  | { error: 'membership_refused'; message: string }
   | { error: 'internal'; message: string };
 
 /** Seconds a client should wait before retrying when no leader is known (an election takes about that long). */
@@ -62,6 +63,8 @@ export function refuse(c: Context, r: Refusal): Response {
       return c.json({ error: r.error, message: r.message }, 426, { Upgrade: 'websocket' });
     case 'cluster_secret_not_configured':
       return c.json({ error: r.error, message: r.message }, 503);
+    case 'membership_refused':
+      return c.json({ error: r.error, message: r.message }, 409);
     case 'internal':
       return c.json({ error: r.error, message: r.message }, 500);
     default:

@@ -76,6 +76,8 @@ function nodeOf(env: Env, keepAlive?: KeepAlive): NodeApi {
     status: async () => ({ ...(await stub.status()), coalesced: { writes: queues.writes.stats, reads: queues.reads.stats } }),
     metrics: async () => [...(await stub.metrics()), ...coalescingFamilies({ writes: queues.writes.stats, reads: queues.reads.stats })],
     view: () => stub.view(),
+    changeMembership: (change) => stub.changeMembership(change),
+    transferLeadership: (id) => stub.transferLeadership(id),
   };
 }
 
@@ -87,6 +89,7 @@ function loggerOf(env: Env): Logger {
 const app = createApp<Env>({
   node: nodeOf,
   clusterSecret: (env) => env.CLUSTER_SECRET ?? '',
+  adminToken: (env) => env.ADMIN_TOKEN?.trim() ?? '',
   logger: loggerOf,
 });
 

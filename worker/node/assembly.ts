@@ -12,6 +12,7 @@ import type { LogContext } from '../logging';
 import type { KvResult } from '../kv/commands';
 import { SqlKvMachine } from './kv-machine';
 import { RaftNode } from '../raft/node';
+import { allMembers } from '../raft/membership';
 import type { Logger } from '../raft/logger';
 import { NodeMetrics } from '../metrics/node-metrics';
 import { DurabilitySampler } from '../metrics/durability';
@@ -83,6 +84,9 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
     loadEntries: (from, to, maxBytes) => storage.loadEntries(from, to, maxBytes),
     logger,
   });
+  // The stored configuration, not PEERS, says whom to reach after a restart: a
+  // node that joined started with none, and members may have come and gone.
+  transport.setPeers(allMembers(core.membership()).filter((m) => m.id !== settings.raft.self.id));
   host = new NodeHost({
     core,
     peers: settings.raft.peers,

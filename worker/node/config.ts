@@ -13,6 +13,13 @@ export interface NodeSettings {
   /** Timeouts in here are already multiplied by the slowdown factor. */
   raft: RaftConfig;
   clusterSecret: string;
+  /** The admin API's token (ADMIN_TOKEN); null: the cluster secret serves (api/admin-routes.ts). */
+  adminToken: string | null;
+  /**
+   * JOIN: the URL of a member of the running cluster this node joins. The node
+   * starts with no configuration (RaftConfig.join) and waits for one naming it.
+   */
+  join: string | null;
   /** How long write() and read() wait before answering `timeout` (scaled). */
   requestTimeoutMs: number;
   /** How long one POST to a peer may take before it is abandoned (scaled). */
@@ -50,6 +57,10 @@ export function parseNodeConfig(vars: ConfigVars): NodeConfigResult {
   const url = requiredText(vars, 'NODE_URL', errors);
   const secret = requiredText(vars, 'CLUSTER_SECRET', errors);
   const peers = parsePeers(vars.PEERS ?? '', errors);
+  const adminToken = vars.ADMIN_TOKEN?.trim() || null;
+  if (adminToken !== null && adminToken.length < 8) errors.push('ADMIN_TOKEN must be at least 8 characters when set');
+  const join = parseJoin(vars.JOIN, errors);
+  if (join !== null && peers.length > 0) errors.push('JOIN and PEERS exclude each other: a joining node learns its peers from the cluster');
   const numbersBefore = errors.length;
   const electionMs = positiveNumber(vars, 'ELECTION_TIMEOUT_MS', configDefaults.ELECTION_TIMEOUT_MS, errors);
   const heartbeatMs = positiveNumber(vars, 'HEARTBEAT_INTERVAL_MS', configDefaults.HEARTBEAT_INTERVAL_MS, errors);
@@ -78,6 +89,7 @@ export function parseNodeConfig(vars: ConfigVars): NodeConfigResult {
     // Defaults are known-good, so timings already reported add no second error.
     electionTimeoutMs: numbersOk ? electionMs * slowdown : configDefaults.ELECTION_TIMEOUT_MS,
     heartbeatIntervalMs: numbersOk ? heartbeatMs * slowdown : configDefaults.HEARTBEAT_INTERVAL_MS,
+    join: join !== null,
   });
   if (!checked.ok) errors.push(...checked.errors.map((e) => `${e} (check NODE_ID, NODE_URL and PEERS)`));
   if (!checked.ok || errors.length || self === null || secret === null) return { ok: false, errors };
@@ -86,6 +98,8 @@ export function parseNodeConfig(vars: ConfigVars): NodeConfigResult {
     settings: {
       raft: checked.config,
       clusterSecret: secret,
+      adminToken,
+      join,
       requestTimeoutMs: requestMs * slowdown,
       // A reply later than an election timeout is useless to the sender; give up on it.
       peerRequestTimeoutMs: electionMs * slowdown,
@@ -173,6 +187,19 @@ function parseOnOff(vars: ConfigVars, name: 'COALESCE_REQUESTS' | 'PEER_STREAMS'
   if (v === 'on' || v === 'off') return v === 'on';
   if (v !== '') errors.push(`${name} must be "on" or "off", got "${vars[name]}"`);
   return fallback === 'on';
+}
+
+function parseJoin(raw: string | undefined, errors: string[]): string | null {
+  const v = raw?.trim() ?? '';
+  if (v === '') return null;
+  try {
+    const u = new URL(v);
+    if (u.protocol === 'http:' || u.protocol === 'https:') return trimSlashes(v);
+  } catch {
+    // reported below
+  }
+  errors.push(`JOIN must be the http(s) URL of a cluster member, got "${raw}"`);
+  return null;
 }
 
 /** Redirects append the request path to a member URL, so drop trailing slashes. */

@@ -10,7 +10,7 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import { describeConfigErrors, parseNodeConfig } from './config';
 import type { NodeSettings } from './config';
-import type { NodeApi, ReadOutcome, StatusReport, WriteOutcome } from '../node-api';
+import type { AdminOutcome, MembershipChange, NodeApi, ReadOutcome, StatusReport, WriteOutcome } from '../node-api';
 import { acceptPeerStream, answerClose, answerFrame } from '../adapters/peer-stream-server';
 import type { AlarmTimers } from '../adapters/alarm-timers';
 import { encodeRequest } from '../kv/commands';
@@ -112,6 +112,16 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     const status = live.host.status();
     const streams = live.transport.streamStates();
     return streams === null ? status : { ...status, streams };
+  }
+
+  async changeMembership(change: MembershipChange): Promise<AdminOutcome> {
+    const { host } = this.requireLive();
+    return new Promise((resolve) => host.changeMembership(change, resolve));
+  }
+
+  async transferLeadership(id: string): Promise<AdminOutcome> {
+    const { host } = this.requireLive();
+    return new Promise((resolve) => host.transferLeadership(id, resolve));
   }
 
   /** The node's Prometheus families (GET /metrics adds the Worker's own and renders them). */
