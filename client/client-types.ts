@@ -38,6 +38,12 @@ export interface RaftKvClientOptions {
   fetch?: typeof fetch;
   /** Random source in [0, 1) for backoff jitter. Default `Math.random`. */
   random?: () => number;
+  /**
+   * Sent as `Authorization: Bearer` on membership changes and transfers: the
+   * cluster's ADMIN_TOKEN, or its cluster secret when it has none. Without it
+   * those calls fail with `unauthorized`; `members()` needs none.
+   */
+  adminToken?: string;
 }
 
 export interface RequestOptions {
@@ -83,7 +89,11 @@ export type ClientErrorType =
   /** Only with `followRedirects: false`: the node is not the leader. */
   | 'not_leader'
   /** The node refused the input (400/413) although the client checked it. */
-  | 'bad_request';
+  | 'bad_request'
+  /** Admin calls: the cluster refused the change (`code` membership_refused; `message` says why). */
+  | 'refused'
+  /** Admin calls: no admin token, or the wrong one (401). */
+  | 'unauthorized';
 
 export interface ClientError {
   type: ClientErrorType;
@@ -133,3 +143,19 @@ export interface ClusterStatus {
   /** The leader of the highest term any reachable node reports, or null. */
   leader: MemberRef | null;
 }
+
+/** One member as GET /cluster reports it; `matchIndex` is the leader's knowledge, null when unknown. */
+export interface ClusterMember {
+  id: string;
+  url: string;
+  role: 'voter' | 'learner';
+  matchIndex: number | null;
+}
+
+export type MembersResult =
+  | { ok: true; leader: MemberRef | null; members: ClusterMember[]; configIndex: number }
+  | Failure;
+
+/** A membership change done: `configIndex` is the index of its config entry (null when the node did not say). */
+export type MemberChangeResult = { ok: true; configIndex: number | null } | Failure;
+export type TransferResult = { ok: true; leader: string } | Failure;

@@ -30,13 +30,17 @@ import type {
   CasResult,
   ClientError,
   ClientErrorType,
+  ClusterMember,
   ClusterStatus,
   Failure,
   GetResult,
+  MemberChangeResult,
   MemberRef,
+  MembersResult,
   NodeStatusResult,
   RaftKvClientOptions,
   RequestOptions,
+  TransferResult,
   WriteResult,
 } from './client-types';
 
@@ -68,6 +72,7 @@ export class RaftKvClient {
   private readonly backoff: BackoffPolicy;
   private readonly fetchFn: typeof fetch;
   private readonly random: () => number;
+  private readonly adminToken: string | null;
   private serialCounter: number;
   /** The given `clientId`: a named session, never registered. */
   private readonly named: string | null;
@@ -96,6 +101,7 @@ export class RaftKvClient {
     // Bound: a Worker's fetch must be called with the global as `this`.
     this.fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.random = options.random ?? Math.random;
+    this.adminToken = options.adminToken ?? null;
   }
 
   /** The node this client currently believes is the leader, or null. */
@@ -199,6 +205,76 @@ export class RaftKvClient {
       }
     }
     return { nodes, leader };
+  }
+
+  /** The configuration (GET /cluster, answered by the leader): members, roles, how far each has replicated. */
+  members(options: RequestOptions = {}): Promise<MembersResult> {
+    type Done = { ok: true; leader: MemberRef | null; members: ClusterMember[]; configIndex: number };
+    return this.run<Done>(options, {
+      name: 'members',
+      write: false,
+      request: { method: 'GET', path: '/cluster' },
+      interpret: (status, body) => (status === 200 ? parseClusterView(body) : refusal(status, body, false)),
+    });
+  }
+
+  /**
+   * Add a member (a learner unless `role` is voter); done once its config entry
+   * is applied on the leader. Start the node first, with `npm run node -- --join`.
+   */
+  addMember(id: string, url: string, options: RequestOptions & { role?: 'voter' | 'learner' } = {}): Promise<MemberChangeResult> {
+    checkMemberId(id);
+    const role = options.role ?? 'learner';
+    if (role !== 'voter' && role !== 'learner') throw new RangeError(`role must be voter or learner, got ${String(role)}`);
+    return this.admin(options, `add ${id}`, 'POST', '/cluster/members', JSON.stringify({ id, url: normalizeNodeUrl(url), role }));
+  }
+
+  /** Make a learner a voter; refused until it has caught up with the leader's log. */
+  promote(id: string, options: RequestOptions = {}): Promise<MemberChangeResult> {
+    checkMemberId(id);
+    return this.admin(options, `promote ${id}`, 'POST', `/cluster/members/${encodeURIComponent(id)}/promote`);
+  }
+
+  /** Remove a voter or learner (the leader too: it hands over once the change commits). */
+  removeMember(id: string, options: RequestOptions = {}): Promise<MemberChangeResult> {
+    checkMemberId(id);
+    return this.admin(options, `remove ${id}`, 'DELETE', `/cluster/members/${encodeURIComponent(id)}`);
+  }
+
+  /** Hand leadership to voter `id` (thesis §3.10); done once the old leader stepped down for it. */
+  async transferLeadership(id: string, options: RequestOptions = {}): Promise<TransferResult> {
+    checkMemberId(id);
+    const r = await this.admin(options, `transfer to ${id}`, 'POST', '/cluster/leader', JSON.stringify({ id }));
+    if (!r.ok) return r;
+    this.knownLeader = null; // it moved on purpose; find it again
+    return { ok: true, leader: id };
+  }
+
+  /**
+   * A membership change or transfer. Counted as a write: after a timeout the
+   * change may have happened, and a retry may then be refused (already a member).
+   */
+  private admin(
+    options: RequestOptions,
+    name: string,
+    method: 'POST' | 'DELETE',
+    path: string,
+    body?: string,
+  ): Promise<MemberChangeResult> {
+    const headers: Record<string, string> = {};
+    if (this.adminToken !== null) headers.Authorization = `Bearer ${this.adminToken}`;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    return this.run<{ ok: true; configIndex: number | null }>(options, {
+      name,
+      write: true,
+      request: body === undefined ? { method, path, headers } : { method, path, headers, body },
+      interpret: (status, answer) => {
+        if (status === 200 && isRecord(answer) && answer.ok === true) {
+          return { ok: true, configIndex: typeof answer.configIndex === 'number' ? answer.configIndex : null };
+        }
+        return adminRefusal(status, answer) ?? refusal(status, answer, false);
+      },
+    });
   }
 
   /**
@@ -417,6 +493,40 @@ function refusal(status: number, body: unknown, write: boolean): Failure | undef
     return { ok: false, error: { type: 'bad_request', code, message: `rejected (${status}): ${message}`, outcomeUnknown: false } };
   }
   return undefined;
+}
+
+/** 401 and 409 membership_refused of the admin API, or undefined. */
+function adminRefusal(status: number, body: unknown): Failure | undefined {
+  const code = errorCode(body);
+  const message = isRecord(body) && typeof body.message === 'string' ? body.message : (code ?? `status ${status}`);
+  if (status === 401) {
+    return { ok: false, error: { type: 'unauthorized', code: code ?? 'unauthorized', message: `unauthorized: ${message}`, outcomeUnknown: false } };
+  }
+  if (status === 409 && code === 'membership_refused') {
+    return { ok: false, error: { type: 'refused', code, message, outcomeUnknown: false } };
+  }
+  return undefined;
+}
+
+/** A GET /cluster answer, or undefined when it is not one. */
+function parseClusterView(body: unknown): { ok: true; leader: MemberRef | null; members: ClusterMember[]; configIndex: number } | undefined {
+  if (!isRecord(body) || !Array.isArray(body.members) || typeof body.configIndex !== 'number') return undefined;
+  const leader = body.leader;
+  if (leader !== null && !(isRecord(leader) && typeof leader.id === 'string' && typeof leader.url === 'string')) return undefined;
+  const members: ClusterMember[] = [];
+  for (const m of body.members as unknown[]) {
+    if (!isRecord(m) || typeof m.id !== 'string' || typeof m.url !== 'string') return undefined;
+    if (m.role !== 'voter' && m.role !== 'learner') return undefined;
+    const matchIndex = typeof m.matchIndex === 'number' ? m.matchIndex : null;
+    members.push({ id: m.id, url: m.url, role: m.role, matchIndex });
+  }
+  return { ok: true, leader: leader === null ? null : { id: leader.id as string, url: leader.url as string }, members, configIndex: body.configIndex };
+}
+
+function checkMemberId(id: string): void {
+  if (typeof id !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(id)) {
+    throw new RangeError(`member id must be 1-64 letters, digits, "_", "." or "-", got ${JSON.stringify(id)}`);
+  }
 }
 
 function positive(name: string, n: number): number {

@@ -17,6 +17,8 @@ export interface CliOptions {
   json: boolean;
   timeoutMs?: number;
   firstSerial?: number;
+  /** For membership commands; cli.ts falls back to the local cluster secret. */
+  adminToken?: string;
   help: boolean;
   /** Words of a one-shot command; empty means the shell. */
   command: Token[];
@@ -34,6 +36,9 @@ export const cliUsage = [
   '  --first-serial N    first request serial (default 1); to continue an old Client-Id',
   '  --timeout-ms N      deadline of each operation (default 10000)',
   '  --json              print one JSON object per result',
+  '  --admin-token T     token for add/promote/remove/transfer (default $RAFT_ADMIN_TOKEN,',
+  '                      else the cluster secret in .data/cluster-secret)',
+  '  --voter             with `add`: add the node as a voter rather than a learner',
   'With a command (e.g. `set k v`, `get k`) it runs it and exits: 0 ok, 1 not found or',
   'cas mismatch, 2 usage error, 3 unavailable/timeout/not the leader, 4 refused by the',
   'cluster (session or bad request). Without one it starts the shell (reads stdin when piped).',
@@ -46,6 +51,8 @@ const flags = {
   'timeout-ms': { type: 'string' },
   'first-serial': { type: 'string' },
   json: { type: 'boolean' },
+  'admin-token': { type: 'string' },
+  voter: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -78,10 +85,15 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
     words.length = 0;
   }
   const command = words.map((text): Token => ({ text, quoted: false }));
+  // `add n4 URL --voter` on the command line: the flag parser took --voter; hand it back to the command.
+  if (v.voter === true) command.push({ text: '--voter', quoted: false });
+  const adminToken = v['admin-token'] ?? env.RAFT_ADMIN_TOKEN;
+  if (adminToken !== undefined && adminToken.trim() === '') return fail('--admin-token needs a token');
   const options: CliOptions = { nodes, json, help, command };
   if (clientId !== undefined) options.clientId = clientId;
   if (timeoutMs !== undefined) options.timeoutMs = timeoutMs;
   if (firstSerial !== undefined) options.firstSerial = firstSerial;
+  if (adminToken !== undefined) options.adminToken = adminToken.trim();
   return { ok: true, options };
 }
 

@@ -51,7 +51,19 @@ function clientOptions(o: CliOptions): RaftKvClientOptions {
   if (o.clientId !== undefined) opts.clientId = o.clientId;
   if (o.timeoutMs !== undefined) opts.timeoutMs = o.timeoutMs;
   if (o.firstSerial !== undefined) opts.firstSerial = o.firstSerial;
+  const adminToken = o.adminToken ?? localClusterSecret();
+  if (adminToken !== undefined) opts.adminToken = adminToken;
   return opts;
+}
+
+/** The secret `npm start` and `npm run node` keep in .data/cluster-secret (launcher/secret.ts), if there is one here. */
+function localClusterSecret(): string | undefined {
+  try {
+    const secret = readFileSync(join('.data', 'cluster-secret'), 'utf8').trim();
+    return secret === '' ? undefined : secret;
+  } catch {
+    return undefined;
+  }
 }
 
 async function shell(client: RaftKvClient, options: CliOptions): Promise<number> {

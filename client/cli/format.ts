@@ -1,5 +1,5 @@
 // Text rendering for the CLI: result lines, error lines and the status table.
-import type { ClientError, ClusterStatus } from '../client-types';
+import type { ClientError, ClusterMember, ClusterStatus, MemberRef } from '../client-types';
 
 /** One readable line for a failed operation, with what to do about an unknown outcome. */
 export function errorLine(error: ClientError): string {
@@ -27,14 +27,21 @@ export function showValue(value: string | null): string {
 }
 
 export function statusTable(status: ClusterStatus): string[] {
-  const header = ['NODE', 'URL', 'ROLE', 'TERM', 'COMMIT', 'APPLIED', 'SNAPSHOT', 'FIRST', 'LEADER', 'PEERS'];
+  const header = ['NODE', 'URL', 'ROLE', 'MEMBER', 'TERM', 'COMMIT', 'APPLIED', 'SNAPSHOT', 'FIRST', 'LEADER', 'PEERS'];
   const rows: string[][] = status.nodes.map((n) => {
-    if (!n.reachable) return ['?', n.url, 'unreachable', '-', '-', '-', '-', '-', '-', n.error];
+    if (!n.reachable) return ['?', n.url, 'unreachable', '-', '-', '-', '-', '-', '-', '-', n.error];
     const s = n.status;
+    // Each node's own view of the configuration: a node that joins is in none until it hears of one.
+    const member = s.membership.voters.some((m) => m.id === s.id)
+      ? 'voter'
+      : s.membership.learners.some((m) => m.id === s.id)
+        ? 'learner'
+        : '(none)';
     return [
       s.id,
       n.url,
       s.role,
+      member,
       String(s.term),
       String(s.commitIndex),
       String(s.appliedIndex),
@@ -54,6 +61,20 @@ export function statusTable(status: ClusterStatus): string[] {
   const leaderLine =
     status.leader === null ? 'leader: none known' : `leader: ${status.leader.id} at ${status.leader.url}`;
   return [render(header), ...rows.map(render), leaderLine];
+}
+
+export function membersTable(view: { leader: MemberRef | null; members: ClusterMember[]; configIndex: number }): string[] {
+  const header = ['ID', 'URL', 'ROLE', 'MATCH'];
+  const rows = view.members.map((m) => [
+    view.leader?.id === m.id ? `${m.id}*` : m.id,
+    m.url,
+    m.role,
+    m.matchIndex === null ? '-' : String(m.matchIndex),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const render = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const leaderLine = view.leader === null ? 'leader: none known' : `leader: ${view.leader.id} (*)`;
+  return [render(header), ...rows.map(render), `${leaderLine}; configuration at index ${view.configIndex}`];
 }
 
 function portOf(url: string): string | null {

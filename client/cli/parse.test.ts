@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseLine, tokenize } from './parse';
 import type { Command } from './parse';
 import { defaultNodes, parseArgs } from './args';
-import { errorLine, showValue, statusTable } from './format';
+import { errorLine, membersTable, showValue, statusTable } from './format';
 
 const p8788 = 'http://127.0.0.1:8788';
 
@@ -154,7 +154,7 @@ describe('formatting', () => {
           status: {
             id: 'n1', url: 'http://127.0.0.1:8787', role: 'leader', term: 3, leader: { id: 'n1', url: 'http://127.0.0.1:8787' },
             commitIndex: 912, appliedIndex: 912, lastLogIndex: 912, lastLogTerm: 3, firstLogIndex: 801, snapshotIndex: 800,
-            membership: { voters: [], learners: [] },
+            membership: { voters: [{ id: 'n1', url: 'http://127.0.0.1:8787' }], learners: [] },
             configIndex: 0,
             peers: [
               { id: 'n2', url: p8788, matchIndex: 912, nextIndex: 913, lastContactMs: 10, state: 'replicate' },
@@ -168,7 +168,7 @@ describe('formatting', () => {
           status: {
             id: 'n2', url: p8788, role: 'follower', term: 3, leader: { id: 'n1', url: 'http://127.0.0.1:8787' },
             commitIndex: 912, appliedIndex: 910, lastLogIndex: 912, lastLogTerm: 3, firstLogIndex: 851, snapshotIndex: 850,
-            membership: { voters: [], learners: [] },
+            membership: { voters: [{ id: 'n1', url: 'http://127.0.0.1:8787' }], learners: [{ id: 'n2', url: p8788 }] },
             configIndex: 0,
             peers: [],
           },
@@ -177,11 +177,63 @@ describe('formatting', () => {
       ],
     });
     expect(lines).toEqual([
-      'NODE  URL                    ROLE         TERM  COMMIT  APPLIED  SNAPSHOT  FIRST  LEADER  PEERS',
-      'n1    http://127.0.0.1:8787  leader       3     912     912      800       801    n1      n2:replicate n3:snapshot',
-      'n2    http://127.0.0.1:8788  follower     3     912     910      850       851    n1      -',
-      '?     http://127.0.0.1:8789  unreachable  -     -       -        -         -      -       connection refused',
+      'NODE  URL                    ROLE         MEMBER   TERM  COMMIT  APPLIED  SNAPSHOT  FIRST  LEADER  PEERS',
+      'n1    http://127.0.0.1:8787  leader       voter    3     912     912      800       801    n1      n2:replicate n3:snapshot',
+      'n2    http://127.0.0.1:8788  follower     learner  3     912     910      850       851    n1      -',
+      '?     http://127.0.0.1:8789  unreachable  -        -     -       -        -         -      -       connection refused',
       'leader: n1 at http://127.0.0.1:8787',
+    ]);
+  });
+});
+
+describe('membership commands', () => {
+  it.each<[string, Command]>([
+    ['members', { type: 'members' }],
+    ['add n4 http://127.0.0.1:8790', { type: 'add', id: 'n4', url: 'http://127.0.0.1:8790', role: 'learner' }],
+    ['add n4 8790 --voter', { type: 'add', id: 'n4', url: 'http://127.0.0.1:8790', role: 'voter' }],
+    ['add --voter n4 8790', { type: 'add', id: 'n4', url: 'http://127.0.0.1:8790', role: 'voter' }],
+    ['promote n4', { type: 'promote', id: 'n4' }],
+    ['remove n1', { type: 'remove', id: 'n1' }],
+    ['transfer n5', { type: 'transfer', id: 'n5' }],
+  ])('%s', (line, command) => {
+    expect(parseLine(line)).toEqual({ ok: true, command });
+  });
+
+  it.each([
+    ['members x', /usage: members/],
+    ['add n4', /usage: add ID URL/],
+    ['add n4 ftp://x', /URL must be/],
+    ['add "n 4" 8790', /ID must be/],
+    ['promote', /usage: promote ID/],
+    ['transfer a b', /usage: transfer ID/],
+  ])('refuses %s', (line, message) => {
+    const r = parseLine(line);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.message).toMatch(message);
+  });
+
+  it('--voter and --admin-token on the command line', () => {
+    const r = parseArgs(['add', 'n4', '8790', '--voter', '--admin-token', 'tok-12345'], {});
+    expect(r.ok && r.options.command.map((t) => t.text)).toEqual(['add', 'n4', '8790', '--voter']);
+    expect(r.ok && r.options.adminToken).toBe('tok-12345');
+    const fromEnv = parseArgs(['members'], { RAFT_ADMIN_TOKEN: 'env-token' });
+    expect(fromEnv.ok && fromEnv.options.adminToken).toBe('env-token');
+  });
+
+  it('members table marks the leader', () => {
+    const lines = membersTable({
+      leader: { id: 'n1', url: 'http://127.0.0.1:8787' },
+      members: [
+        { id: 'n1', url: 'http://127.0.0.1:8787', role: 'voter', matchIndex: 12 },
+        { id: 'n4', url: 'http://127.0.0.1:8790', role: 'learner', matchIndex: null },
+      ],
+      configIndex: 9,
+    });
+    expect(lines).toEqual([
+      'ID   URL                    ROLE     MATCH',
+      'n1*  http://127.0.0.1:8787  voter    12',
+      'n4   http://127.0.0.1:8790  learner  -',
+      'leader: n1 (*); configuration at index 9',
     ]);
   });
 });

@@ -6,6 +6,7 @@
 //   delete KEY [PORT [REQUEST_ID]]
 //   cas KEY EXPECTED VALUE [PORT [REQUEST_ID]]
 //   status | help | exit | quit
+//   members | add ID URL [--voter] | promote ID | remove ID | transfer ID
 // PORT is a port of 127.0.0.1, a full node URL, or `-` for "find the leader"
 // (so `set k v - 7` sets with REQUEST_ID 7 through the leader). EXPECTED `-`
 // or `null` written without quotes means "the key is absent"; quote it
@@ -34,6 +35,11 @@ export type Command =
   | ({ type: 'delete'; key: string } & Routing)
   | ({ type: 'cas'; key: string; expected: string | null; value: string } & Routing)
   | { type: 'status' }
+  | { type: 'members' }
+  | { type: 'add'; id: string; url: string; role: 'voter' | 'learner' }
+  | { type: 'promote'; id: string }
+  | { type: 'remove'; id: string }
+  | { type: 'transfer'; id: string }
   | { type: 'help' }
   | { type: 'exit' }
   /** A blank line or a `#` comment. */
@@ -47,7 +53,14 @@ export const usage = [
   '  set KEY VALUE [PORT [REQUEST_ID]]           write a key',
   '  delete KEY [PORT [REQUEST_ID]]              delete a key',
   '  cas KEY EXPECTED VALUE [PORT [REQUEST_ID]]  set KEY to VALUE only if it holds EXPECTED (- or null: absent)',
-  '  status                                      show each node (role, term, commit, applied, snapshot index, first log index, leader) and the leader\'s peers',
+  '  status                                      show each node (role, voter/learner, term, commit, applied, snapshot index, first log index, leader) and the leader\'s peers',
+  'cluster membership (all but members need the admin token: --admin-token, $RAFT_ADMIN_TOKEN,',
+  '  default the cluster secret in .data/cluster-secret):',
+  '  members                                     the configuration: voters, learners, replication',
+  '  add ID URL [--voter]                        add a node started with --join (a learner by default)',
+  '  promote ID                                  make a caught-up learner a voter',
+  '  remove ID                                   remove a member (the leader hands over first)',
+  '  transfer ID                                 hand leadership to voter ID',
   '  help                                        this text',
   '  exit | quit                                 leave the shell',
   'PORT: a node at 127.0.0.1:PORT (or a URL); the request goes to that node only and a',
@@ -161,6 +174,23 @@ export function parseTokens(tokens: Token[]): Parsed {
       const expected = exp !== undefined && !exp.quoted && (exp.text === '-' || exp.text === 'null') ? null : text(args, 1);
       return withRouting({ type: 'cas', key: text(args, 0), expected, value: text(args, 2) }, args, 3);
     }
+    case 'members':
+      if (args.length > 0) return fail('usage: members (takes no arguments)');
+      return { ok: true, command: { type: 'members' } };
+    case 'add': {
+      const voter = args.filter((a) => !a.quoted && a.text === '--voter').length;
+      const rest = args.filter((a) => a.quoted || a.text !== '--voter');
+      if (rest.length !== 2 || voter > 1) return fail('usage: add ID URL [--voter]');
+      const url = parsePort(text(rest, 1));
+      if (url === null) return fail(`URL must be a node URL or a port of 127.0.0.1, got ${JSON.stringify(text(rest, 1))}`);
+      return memberCommand({ type: 'add', id: text(rest, 0), url, role: voter === 1 ? 'voter' : 'learner' });
+    }
+    case 'promote':
+    case 'remove':
+    case 'transfer': {
+      if (args.length !== 1) return fail(`usage: ${name} ID`);
+      return memberCommand({ type: name, id: text(args, 0) });
+    }
     case 'status':
     case 'help':
     case 'exit':
@@ -170,6 +200,11 @@ export function parseTokens(tokens: Token[]): Parsed {
     default:
       return fail(`unknown command ${JSON.stringify(head.text)} (try help)`);
   }
+}
+
+function memberCommand(command: Command & { id: string }): Parsed {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(command.id)) return fail(`ID must be 1-64 letters, digits, "_", "." or "-", got ${JSON.stringify(command.id)}`);
+  return { ok: true, command };
 }
 
 function withRouting<C extends Command & Routing>(command: C, args: Token[], at: number): Parsed {

@@ -5,7 +5,7 @@ import type { RaftKvClient } from '../client';
 import type { ClientError, RequestOptions } from '../client-types';
 import type { Command } from './parse';
 import { usage } from './parse';
-import { errorLine, showValue, statusTable } from './format';
+import { errorLine, membersTable, showValue, statusTable } from './format';
 
 export const exitCodes = {
   ok: 0,
@@ -60,6 +60,29 @@ async function dispatch(client: RaftKvClient, c: Command, json: boolean): Promis
       const code = s.nodes.some((n) => n.reachable) ? exitCodes.ok : exitCodes.unavailable;
       return json ? print({ ok: true, command: 'status', ...s }, code) : { out: statusTable(s), err: [], exitCode: code };
     }
+    case 'members': {
+      const r = await client.members();
+      if (!r.ok) return failure(json, 'members', null, r.error);
+      return json ? print({ command: 'members', ...r }, exitCodes.ok) : { out: membersTable(r), err: [], exitCode: exitCodes.ok };
+    }
+    case 'add':
+    case 'promote':
+    case 'remove': {
+      const r =
+        c.type === 'add'
+          ? await client.addMember(c.id, c.url, { role: c.role })
+          : c.type === 'promote'
+            ? await client.promote(c.id)
+            : await client.removeMember(c.id);
+      if (!r.ok) return failure(json, c.type, null, r.error);
+      if (json) return print({ ok: true, command: c.type, id: c.id, configIndex: r.configIndex }, exitCodes.ok);
+      return print(`ok (configuration at index ${r.configIndex ?? '?'})`, exitCodes.ok);
+    }
+    case 'transfer': {
+      const r = await client.transferLeadership(c.id);
+      if (!r.ok) return failure(json, 'transfer', null, r.error);
+      return json ? print({ ok: true, command: 'transfer', leader: r.leader }, exitCodes.ok) : print(`ok: ${r.leader} leads`, exitCodes.ok);
+    }
     case 'get': {
       const r = await client.get(c.key, routing(c));
       if (!r.ok) return failure(json, 'get', c.key, r.error);
@@ -102,9 +125,10 @@ function routing(c: { node?: string; serial?: number }): RequestOptions {
   return options;
 }
 
-function failure(json: boolean, command: string, key: string, error: ClientError): Output {
-  const code = error.type === 'session' || error.type === 'bad_request' ? exitCodes.refused : exitCodes.unavailable;
-  if (json) return print({ ok: false, command, key, error }, code);
+function failure(json: boolean, command: string, key: string | null, error: ClientError): Output {
+  const refused = ['session', 'bad_request', 'refused', 'unauthorized'].includes(error.type);
+  const code = refused ? exitCodes.refused : exitCodes.unavailable;
+  if (json) return print(key === null ? { ok: false, command, error } : { ok: false, command, key, error }, code);
   return { out: [], err: [errorLine(error)], exitCode: code };
 }
 

@@ -66,7 +66,7 @@ describe('GET /cluster', () => {
 });
 
 describe('admin changes: authentication', () => {
-  const attempts: [string, () => Promise<Response>][] = [
+  const attempts: [string, () => Response | Promise<Response>][] = [
     ['add', () => post('/cluster/members', { id: 'n5', url: 'http://127.0.0.1:8791' }, {})],
     ['promote', () => post('/cluster/members/n4/promote', '', {})],
     ['remove', () => del('/cluster/members/n4', {})],
