@@ -14,6 +14,11 @@ export const nodeUsage = `usage: npm run node -- --id n1 --port 8787 --peers n2=
   --url URL                  advertised URL (env NODE_URL; default http://<host>:<port>)
   --peers id=url,...         the other members (env PEERS, or OTHER_PORTS=p1,p2 for ids n<port>
                              on 127.0.0.1); --peers= (empty) runs a single-node cluster
+  --join URL                 join the running cluster that URL's node belongs to (env JOIN),
+                             instead of --peers: the node starts with no configuration and
+                             waits, never campaigning, until the leader sends one naming it.
+                             It does not add itself; it prints the \`add\` command to run
+  --admin-token T            token of the admin API (env ADMIN_TOKEN; default: the cluster secret)
   --data DIR                 this node's data folder (env PERSISTENCE_FILE_PATH or DATA_DIR;
                              default .data/<id>)
   --secret S                 cluster secret (env CLUSTER_SECRET); default: read from
@@ -37,6 +42,8 @@ const known = {
   host: 'string',
   url: 'string',
   peers: 'string',
+  join: 'string',
+  'admin-token': 'string',
   data: 'string',
   secret: 'string',
   'secret-file': 'string',
@@ -92,7 +99,13 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
   const url = stripSlash(urlArg?.value ?? `http://${advertisedHost}:${port}`);
   if (!isHttpUrl(url)) throw new UsageError(`${urlArg?.what ?? '--url'} is not an http(s) URL: "${url}"`);
 
-  const peers = resolvePeers(flags.get('peers'), env);
+  const joinArg = pick('join', 'JOIN');
+  const joinUrl = joinArg === undefined ? undefined : stripSlash(joinArg.value);
+  if (joinUrl !== undefined && !isHttpUrl(joinUrl)) throw new UsageError(`${joinArg!.what} is not an http(s) URL: "${joinUrl}"`);
+  if (joinUrl !== undefined && (flags.has('peers') || env.PEERS !== undefined || env.OTHER_PORTS !== undefined)) {
+    throw new UsageError('give either --join or --peers (a joining node learns its peers from the cluster)');
+  }
+  const peers = joinUrl !== undefined ? [] : resolvePeers(flags.get('peers'), env);
   for (const p of peers) {
     if (p.id === id) throw new UsageError(`peer list contains this node's own id "${id}"`);
     if (p.url === url) throw new UsageError(`peer "${p.id}" has this node's own URL ${url}`);
@@ -132,6 +145,10 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
   const v8Given = flags.get('v8-flags') ?? env.V8_FLAGS;
   const v8Flags = v8Given === undefined ? undefined : parseV8Flags(flags.has('v8-flags') ? '--v8-flags' : 'V8_FLAGS', v8Given);
 
+  const adminArg = pick('admin-token', 'ADMIN_TOKEN');
+  if (adminArg && adminArg.value.length < 8) throw new UsageError(`${adminArg.what} must be at least 8 characters`);
+  const adminToken = adminArg?.value;
+
   const secretArg = pick('secret', 'CLUSTER_SECRET');
   const secretFile = flags.get('secret-file');
   if (secretArg && secretFile !== undefined) throw new UsageError('give either a secret or --secret-file, not both');
@@ -142,7 +159,11 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
 
   return {
     help: false,
-    settings: { id, host, port, url, peers, dataDir, electionTimeoutMs, heartbeatIntervalMs, requestTimeoutMs, slowdown, logLevel, peerStreams, v8Flags, snapshotEvery, logRetain },
+    settings: {
+      id, host, port, url, peers, dataDir, electionTimeoutMs, heartbeatIntervalMs, requestTimeoutMs, slowdown, logLevel, peerStreams, v8Flags, snapshotEvery, logRetain,
+      ...(joinUrl !== undefined ? { join: joinUrl } : {}),
+      ...(adminToken !== undefined ? { adminToken } : {}),
+    },
     secret,
   };
 }

@@ -14,6 +14,10 @@ export interface NodeSettings {
   /** Advertised URL (what peers and clients are told). */
   url: string;
   peers: Member[];
+  /** Joining a running cluster through this member's URL (JOIN): no peers, no configuration until the leader sends one. */
+  join?: string;
+  /** The admin API's token (ADMIN_TOKEN); the cluster secret when undefined. */
+  adminToken?: string;
   secret: string;
   /** This node's own data folder (its Durable Object storage lives under it). */
   dataDir: string;
@@ -83,6 +87,8 @@ export function nodeVars(s: NodeSettings): Record<string, string> {
     PEERS: formatPeers(s.peers),
     CLUSTER_SECRET: s.secret,
   };
+  if (s.join !== undefined) vars.JOIN = s.join;
+  if (s.adminToken !== undefined) vars.ADMIN_TOKEN = s.adminToken;
   if (s.electionTimeoutMs !== undefined) vars.ELECTION_TIMEOUT_MS = String(s.electionTimeoutMs);
   if (s.heartbeatIntervalMs !== undefined) vars.HEARTBEAT_INTERVAL_MS = String(s.heartbeatIntervalMs);
   if (s.requestTimeoutMs !== undefined) vars.REQUEST_TIMEOUT_MS = String(s.requestTimeoutMs);

@@ -66,6 +66,14 @@ async function main(): Promise<void> {
   if (stopping) return;
   const where = settings.url === `http://${settings.host}:${settings.port}` ? settings.url : `http://${settings.host}:${settings.port} (advertised as ${settings.url})`;
   process.stdout.write(`node ${settings.id} listening on ${where}\n`);
+  if (settings.join !== undefined) {
+    // Starting a node never changes the cluster: an operator adds it (docs/membership.md).
+    process.stdout.write(
+      `node ${settings.id} waits to join the cluster of ${settings.join}; add it, then promote it once caught up:\n` +
+        `  npm run client -- --nodes ${settings.join} add ${settings.id} ${settings.url}\n` +
+        `  npm run client -- --nodes ${settings.join} promote ${settings.id}\n`,
+    );
+  }
 
   const parentPid = process.ppid;
   const watchParent = process.env[exitWithParentVar] === '1';

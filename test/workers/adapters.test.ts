@@ -50,6 +50,27 @@ describe('parseNodeConfig', () => {
     expect(r.settings).toMatchObject({ clusterSecret: 's3cret', slowdown: 2.5, logLevel: 'debug', coalesceRequests: true, peerStreams: false });
   });
 
+  it('JOIN: a joining node (RaftConfig.join, no peers); it excludes PEERS and must be a URL', () => {
+    const r = parseNodeConfig({ ...goodVars, PEERS: '', JOIN: 'http://127.0.0.1:8787/' });
+    expect(r.ok && r.settings.join).toBe('http://127.0.0.1:8787');
+    expect(r.ok && r.settings.raft).toMatchObject({ join: true, peers: [] });
+    const both = parseNodeConfig({ ...goodVars, JOIN: 'http://127.0.0.1:8787' });
+    expect(!both.ok && both.errors.join('; ')).toMatch(/JOIN and PEERS exclude each other/);
+    const bad = parseNodeConfig({ ...goodVars, PEERS: '', JOIN: 'somewhere' });
+    expect(!bad.ok && bad.errors.join('; ')).toMatch(/JOIN must be the http\(s\) URL/);
+    const plain = parseNodeConfig(goodVars);
+    expect(plain.ok && [plain.settings.join, plain.settings.raft.join]).toEqual([null, false]);
+  });
+
+  it('ADMIN_TOKEN: optional, at least 8 characters', () => {
+    const r = parseNodeConfig({ ...goodVars, ADMIN_TOKEN: ' admin-token-1 ' });
+    expect(r.ok && r.settings.adminToken).toBe('admin-token-1');
+    const none = parseNodeConfig(goodVars);
+    expect(none.ok && none.settings.adminToken).toBeNull();
+    const short = parseNodeConfig({ ...goodVars, ADMIN_TOKEN: 'short' });
+    expect(!short.ok && short.errors.join('; ')).toMatch(/ADMIN_TOKEN must be at least 8/);
+  });
+
   it('fills in defaults, and an empty PEERS means a single-node cluster', () => {
     const r = parseNodeConfig({ ...goodVars, PEERS: '' });
     expect(r.ok && r.settings).toMatchObject({
