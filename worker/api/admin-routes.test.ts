@@ -55,6 +55,13 @@ describe('GET /cluster', () => {
     expect(res.headers.get('Location')).toBe(`${self.url}/cluster`);
   });
 
+  it('a node outside its configuration (removed, or joining) and knowing no leader: 503, so clients ask another', async () => {
+    node.statusNow = { ...node.statusNow, role: 'follower', leader: null, membership: { voters: [n2, n3], learners: [] }, peers: [] };
+    const res = await app.request(`${base}/cluster`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ error: 'no_leader' });
+  });
+
   it('with no leader known: its own configuration, leader null, match indexes unknown', async () => {
     node.statusNow = { ...node.statusNow, role: 'follower', leader: null, peers: [] };
     const res = await app.request(`${base}/cluster`);

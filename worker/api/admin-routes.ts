@@ -76,6 +76,9 @@ export function adminRoutes<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>>
     const s = await deps.node(c.env).status();
     // Match indexes are the leader's knowledge; a follower sends the caller there.
     if (s.role !== 'leader' && s.leader !== null && s.leader.id !== s.id) return refuse(c, { error: 'not_leader', leader: s.leader });
+    // A node outside its own configuration (removed, or still joining) cannot speak for the cluster.
+    const inConfig = [...s.membership.voters, ...s.membership.learners].some((m) => m.id === s.id);
+    if (!inConfig) return refuse(c, { error: 'no_leader' });
     const leading = s.role === 'leader';
     const matchOf = (id: string): number | null => {
       if (!leading) return null;
