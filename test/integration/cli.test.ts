@@ -142,15 +142,16 @@ describe('shell over a pipe', () => {
     expect(r.code).toBe(0);
     const out = lines(r.stdout);
     expect(out).toHaveLength(5);
-    expect(out[0]).toMatch(/^NODE\s+URL\s+ROLE\s+TERM\s+COMMIT\s+APPLIED\s+SNAPSHOT\s+FIRST\s+LEADER\s+PEERS$/);
+    expect(out[0]).toMatch(/^NODE\s+URL\s+ROLE\s+MEMBER\s+TERM\s+COMMIT\s+APPLIED\s+SNAPSHOT\s+FIRST\s+LEADER\s+PEERS$/);
     const rows = out.slice(1, 4).map((l) => l.split(/\s+/));
     expect(rows.map((cells) => cells[0]).sort()).toEqual(['n1', 'n2', 'n3']);
     for (const cells of rows) {
       expect(cells[2]).toMatch(/^(leader|follower|candidate|precandidate)$/);
-      expect(cells.slice(3, 8).every((n) => /^\d+$/.test(n))).toBe(true);
+      expect(cells[3]).toBe('voter');
+      expect(cells.slice(4, 9).every((n) => /^\d+$/.test(n))).toBe(true);
       // Only the leader lists its peers, each with its replication state.
-      if (cells[2] === 'leader') expect(cells.slice(9)).toEqual([expect.stringMatching(/^n[123]:(probe|replicate|snapshot)$/), expect.stringMatching(/^n[123]:(probe|replicate|snapshot)$/)]);
-      else expect(cells.slice(9)).toEqual(['-']);
+      if (cells[2] === 'leader') expect(cells.slice(10)).toEqual([expect.stringMatching(/^n[123]:(probe|replicate|snapshot)$/), expect.stringMatching(/^n[123]:(probe|replicate|snapshot)$/)]);
+      else expect(cells.slice(10)).toEqual(['-']);
     }
     // The leader as the nodes saw it a moment ago (an election may be under way on a loaded machine).
     expect(out[4]).toMatch(/^leader: (n[123] at http:\/\/127\.0\.0\.1:\d+|none known)$/);
