@@ -12,7 +12,21 @@ export default defineConfig({
         test: {
           name: 'unit',
           environment: 'node',
-          include: ['worker/*.test.ts', 'worker/host/**/*.test.ts', 'worker/front/**/*.test.ts', 'worker/raft/**/*.test.ts', 'worker/kv/**/*.test.ts', 'worker/api/**/*.test.ts', 'worker/metrics/**/*.test.ts', 'worker/dashboard/**/*.test.ts', 'test/sim/**/*.test.ts', 'client/**/*.test.ts', 'common/**/*.test.ts', 'launcher/**/*.test.ts', 'bench/**/*.test.ts'],
+          include: [
+            'worker/*.test.ts',
+            'worker/host/**/*.test.ts',
+            'worker/front/**/*.test.ts',
+            'worker/raft/**/*.test.ts',
+            'worker/kv/**/*.test.ts',
+            'worker/api/**/*.test.ts',
+            'worker/metrics/**/*.test.ts',
+            'worker/dashboard/**/*.test.ts',
+            'test/sim/**/*.test.ts',
+            'client/**/*.test.ts',
+            'common/**/*.test.ts',
+            'launcher/**/*.test.ts',
+            'bench/**/*.test.ts',
+          ],
         },
       },
       {
@@ -24,7 +38,15 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
             // Compaction with a retained tail longer than the payload window, so both show.
-            miniflare: { bindings: { ELECTION_TIMEOUT_MS: '10000', HEARTBEAT_INTERVAL_MS: '1000', LOG_LEVEL: 'warn', SNAPSHOT_EVERY: '500', LOG_RETAIN: '2048' } },
+            miniflare: {
+              bindings: {
+                ELECTION_TIMEOUT_MS: '10000',
+                HEARTBEAT_INTERVAL_MS: '1000',
+                LOG_LEVEL: 'warn',
+                SNAPSHOT_EVERY: '500',
+                LOG_RETAIN: '2048',
+              },
+            },
           }),
         ],
         test: {

@@ -51,9 +51,18 @@ describe('interleaved A/B', () => {
     if (parsed === 'help') throw new Error('unexpected help');
     expect(parsed.levels).toEqual([1, 64]);
     expect(parsed.options).toMatchObject({ dirs: { A: '/tmp/base' }, rounds: 4, durationMs: 2000, mix: { write: 0, read: 1 } });
-    const args = parseAbArgs(['--a', '.', '--a-arg=--v8-flags=', '--b-arg=--v8-flags=--max-semi-space-size=1 --single-threaded-gc', '--b-arg=--slowdown=2']);
+    const args = parseAbArgs([
+      '--a',
+      '.',
+      '--a-arg=--v8-flags=',
+      '--b-arg=--v8-flags=--max-semi-space-size=1 --single-threaded-gc',
+      '--b-arg=--slowdown=2',
+    ]);
     if (args === 'help') throw new Error('unexpected help');
-    expect(args.options.clusterArgs).toEqual({ A: ['--v8-flags='], B: ['--v8-flags=--max-semi-space-size=1 --single-threaded-gc', '--slowdown=2'] });
+    expect(args.options.clusterArgs).toEqual({
+      A: ['--v8-flags='],
+      B: ['--v8-flags=--max-semi-space-size=1 --single-threaded-gc', '--slowdown=2'],
+    });
     expect(parseAbArgs(['--help'])).toBe('help');
     expect(() => parseAbArgs([])).toThrow(UsageError);
     expect(() => parseAbArgs(['--a', 'x', '--rounds', '0'])).toThrow(/--rounds must be a number greater than 0/);

@@ -118,7 +118,19 @@ export function launcherEntry(dir: string): string {
 /** Starts `npm start`'s launcher from `dir` on its own ports and data folder; resolves once a leader is known. */
 async function startSide(side: Side, dir: string, nodes: number, basePort: number, extra: string[]): Promise<SideCluster> {
   const data = mkdtempSync(join(tmpdir(), `raft-kv-ab-${side}-`));
-  const args = ['tsx', launcherEntry(dir), '--nodes', String(nodes), '--base-port', String(basePort), '--data', data, '--log-level', 'warn', ...extra];
+  const args = [
+    'tsx',
+    launcherEntry(dir),
+    '--nodes',
+    String(nodes),
+    '--base-port',
+    String(basePort),
+    '--data',
+    data,
+    '--log-level',
+    'warn',
+    ...extra,
+  ];
   // Its own process group, so stopping it stops every process it started.
   const child: ChildProcess = spawn('npx', args, { cwd: dir, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -248,8 +260,14 @@ export function writeAbResults(o: AbOptions, results: Map<number, Sample[]>, now
   const side = (s: Side): string => [o.dirs[s], ...o.clusterArgs[s]].join(' ');
   const levels = [...results.entries()];
   const comparisons = levels.map(([concurrency, samples]) => ({ concurrency, ...compare(samples) }));
-  writeFileSync(jsonPath, `${JSON.stringify({ date: now.toISOString(), options: o, samples: Object.fromEntries(levels), comparisons }, null, 2)}\n`);
-  writeFileSync(svgPath, renderChart(abChartSpec({ levels, a: side('A'), b: side('B'), durationMs: o.durationMs, date: now.toISOString() })));
+  writeFileSync(
+    jsonPath,
+    `${JSON.stringify({ date: now.toISOString(), options: o, samples: Object.fromEntries(levels), comparisons }, null, 2)}\n`,
+  );
+  writeFileSync(
+    svgPath,
+    renderChart(abChartSpec({ levels, a: side('A'), b: side('B'), durationMs: o.durationMs, date: now.toISOString() })),
+  );
   return { jsonPath, svgPath };
 }
 

@@ -44,7 +44,8 @@ async function main(): Promise<void> {
   const { report, jsonPath, svgPath } = await runBench(opts, log);
   process.stdout.write(`\n${formatSummary(report, summarizeRuns(report.runs))}\n\nJSON: ${jsonPath}\nchart: ${svgPath}\n`);
   const warnings = report.runs.flatMap((r) => r.nodeWarnings);
-  if (warnings.length > 0) process.stderr.write(`\nnode warnings (first ${Math.min(10, warnings.length)}):\n${warnings.slice(0, 10).join('\n')}\n`);
+  if (warnings.length > 0)
+    process.stderr.write(`\nnode warnings (first ${Math.min(10, warnings.length)}):\n${warnings.slice(0, 10).join('\n')}\n`);
 }
 
 // Run only as the entry point, so tests can import runBench.

@@ -33,14 +33,22 @@ describe('benchmark charts', () => {
     ]);
     const [tp, lat] = spec.panels;
     expect(tp!.series.map((s) => s.name)).toEqual(['run 1', 'run 2']);
-    expect(tp!.series[0]!.points).toEqual([[1, 10], [2, 12], [3, 11]]);
+    expect(tp!.series[0]!.points).toEqual([
+      [1, 10],
+      [2, 12],
+      [3, 11],
+    ]);
     expect(lat!.series.map((s) => [s.name, s.dashed ?? false])).toEqual([
       ['run 1 p50', false],
       ['run 1 p99', true],
       ['run 2 p50', false],
       ['run 2 p99', true],
     ]);
-    expect(lat!.series[1]!.points).toEqual([[1, 3], [2, null], [3, 6]]);
+    expect(lat!.series[1]!.points).toEqual([
+      [1, 3],
+      [2, null],
+      [3, 6],
+    ]);
   });
 
   it('renders SVG with escaped text, and a second without samples breaks the line', () => {
@@ -62,10 +70,28 @@ describe('benchmark charts', () => {
     const spec = abChartSpec({ levels: [[1, samples]], a: '/tmp/base', b: '.', durationMs: 3000, date: '2026-12-07T00:00:00.000Z' });
     expect(spec.panels).toHaveLength(2);
     expect(spec.panels[0]!.series.map((s) => [s.name, s.points])).toEqual([
-      ['A', [[1, 101], [2, 102], [3, 103]]],
-      ['B', [[1, 121], [2, 122], [3, 123]]],
+      [
+        'A',
+        [
+          [1, 101],
+          [2, 102],
+          [3, 103],
+        ],
+      ],
+      [
+        'B',
+        [
+          [1, 121],
+          [2, 122],
+          [3, 123],
+        ],
+      ],
     ]);
-    expect(spec.panels[1]!.series.find((s) => s.name === 'B p99')!.points).toEqual([[1, 7], [2, null], [3, 7]]);
+    expect(spec.panels[1]!.series.find((s) => s.name === 'B p99')!.points).toEqual([
+      [1, 7],
+      [2, null],
+      [3, 7],
+    ]);
     expect(renderChart(spec)).toContain('A: /tmp/base');
   });
 

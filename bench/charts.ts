@@ -30,8 +30,18 @@ export function benchChartSpec(report: BenchReport): ChartSpec {
         }
       }
       const what = `${w.workload}, ${l.concurrency} client${l.concurrency === 1 ? '' : 's'}`;
-      panels.push({ title: `${what}: throughput`, xLabel: 'second of the measured window', yLabel: 'successful ops per second', series: throughput });
-      panels.push({ title: `${what}: latency (p50 solid, p99 dashed)`, xLabel: 'second of the measured window', yLabel: 'ms', series: latency });
+      panels.push({
+        title: `${what}: throughput`,
+        xLabel: 'second of the measured window',
+        yLabel: 'successful ops per second',
+        series: throughput,
+      });
+      panels.push({
+        title: `${what}: latency (p50 solid, p99 dashed)`,
+        xLabel: 'second of the measured window',
+        yLabel: 'ms',
+        series: latency,
+      });
     }
   }
   return {
@@ -67,7 +77,13 @@ export function abChartSpec(input: AbChartInput): ChartSpec {
     }
     const what = `${concurrency} client${concurrency === 1 ? '' : 's'}`;
     panels.push({ title: `${what}: throughput per round`, xLabel: 'round', yLabel: 'ops per second', series: throughput, markers: true });
-    panels.push({ title: `${what}: latency per round (p50 solid, p99 dashed)`, xLabel: 'round', yLabel: 'ms', series: latency, markers: true });
+    panels.push({
+      title: `${what}: latency per round (p50 solid, p99 dashed)`,
+      xLabel: 'round',
+      yLabel: 'ms',
+      series: latency,
+      markers: true,
+    });
   }
   return {
     title: `raft-kv A/B, ${input.date.slice(0, 19).replace('T', ' ')} UTC`,

@@ -20,7 +20,12 @@ function eagerClient(urls: string[], tag: string): RaftKvClient {
 }
 
 /** Keeps writing until one write is acknowledged; resolves with the time it was (performance.now()). */
-async function firstWrite(client: RaftKvClient, key: string, deadlineMs: number, accept: () => boolean = () => true): Promise<number | null> {
+async function firstWrite(
+  client: RaftKvClient,
+  key: string,
+  deadlineMs: number,
+  accept: () => boolean = () => true,
+): Promise<number | null> {
   while (performance.now() < deadlineMs) {
     const r = await client.set(key, String(Date.now()));
     if (r.ok && accept()) return performance.now();
@@ -45,7 +50,10 @@ export async function measureStartup(target: BenchTarget, afterStart: number): P
   const leader = await waitForAgreedLeader(target.members, target.members.length, 30_000, 10);
   const leaderAt = performance.now();
   void leader;
-  const client = eagerClient(target.members.map((m) => m.url), 'startup');
+  const client = eagerClient(
+    target.members.map((m) => m.url),
+    'startup',
+  );
   const wrote = await firstWrite(client, 'bench-startup', performance.now() + 30_000);
   if (wrote === null) throw new Error('no write was acknowledged within 30 s of start-up');
   return { spawnMs: target.spawnMs ?? 0, leaderMs: leaderAt + base, firstWriteMs: wrote + base, bundleMs: target.bundleMs };

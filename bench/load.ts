@@ -59,7 +59,13 @@ export function keyName(i: number): string {
   return `bench-${i}`;
 }
 
-export function makeClients(urls: string[], count: number, opTimeoutMs: number, tag: string, kind: ClientKind = 'client'): { clients: LoadClient[]; close: () => void } {
+export function makeClients(
+  urls: string[],
+  count: number,
+  opTimeoutMs: number,
+  tag: string,
+  kind: ClientKind = 'client',
+): { clients: LoadClient[]; close: () => void } {
   const id = (i: number): string => `bench-${tag}-${i}-${process.pid}`;
   if (kind === 'http') {
     const agent = leanAgent();
@@ -82,7 +88,13 @@ let clientGeneration = 0;
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const opTimeoutMs = spec.opTimeoutMs ?? 5000;
-  const { clients, close } = makeClients(spec.urls, spec.concurrency, opTimeoutMs, `${Date.now().toString(36)}-${clientGeneration++}`, spec.client);
+  const { clients, close } = makeClients(
+    spec.urls,
+    spec.concurrency,
+    opTimeoutMs,
+    `${Date.now().toString(36)}-${clientGeneration++}`,
+    spec.client,
+  );
   const all = new SampleBuffer();
   const byOp = { write: new SampleBuffer(), read: new SampleBuffer() };
   const errorKinds: Record<string, number> = {};

@@ -8,11 +8,20 @@ import { folderBytes, parseLongevityOptions } from './longevity';
 
 describe('longevity options', () => {
   it('defaults to the figures issue 16 names', () => {
-    expect(parseLongevityOptions(['--longevity'])).toMatchObject({ writes: 1_000_000, clients: 64, valueSize: 100, keys: 10_000, sampleEvery: 100_000, client: 'raw' });
+    expect(parseLongevityOptions(['--longevity'])).toMatchObject({
+      writes: 1_000_000,
+      clients: 64,
+      valueSize: 100,
+      keys: 10_000,
+      sampleEvery: 100_000,
+      client: 'raw',
+    });
   });
 
   it('takes the thresholds the nodes run with', () => {
-    expect(parseLongevityOptions(['--longevity', '--writes', '2000', '--sample-every', '500', '--snapshot-every', '100', '--log-retain', '0'])).toMatchObject({
+    expect(
+      parseLongevityOptions(['--longevity', '--writes', '2000', '--sample-every', '500', '--snapshot-every', '100', '--log-retain', '0']),
+    ).toMatchObject({
       writes: 2000,
       sampleEvery: 500,
       snapshotEvery: 100,

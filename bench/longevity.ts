@@ -85,7 +85,8 @@ export function parseLongevityOptions(argv: string[]): LongevityOptions | 'help'
     basePort: v['base-port'] === undefined ? 18_900 : parsePort('--base-port', v['base-port']),
     basePortExplicit: v['base-port'] !== undefined,
     dataDir: v['data-dir'] ?? null,
-    snapshotEvery: v['snapshot-every'] === undefined ? undefined : parseIntIn('--snapshot-every', v['snapshot-every'], ...snapshotEveryRange),
+    snapshotEvery:
+      v['snapshot-every'] === undefined ? undefined : parseIntIn('--snapshot-every', v['snapshot-every'], ...snapshotEveryRange),
     logRetain: v['log-retain'] === undefined ? undefined : parseIntIn('--log-retain', v['log-retain'], ...logRetainRange),
     keep: v.keep ?? false,
     jsonPath: v.json ?? null,
@@ -104,7 +105,15 @@ export interface Sample {
   writesPerSec: number;
   errors: number;
   /** Per node: bytes under its data folder, its workerd's RSS, and its /status indexes. */
-  nodes: { id: string; role: string | null; dataMiB: number; rssMiB: number; snapshotIndex: number | null; firstLogIndex: number | null; lastLogIndex: number | null }[];
+  nodes: {
+    id: string;
+    role: string | null;
+    dataMiB: number;
+    rssMiB: number;
+    snapshotIndex: number | null;
+    firstLogIndex: number | null;
+    lastLogIndex: number | null;
+  }[];
 }
 
 export interface StartTiming {
@@ -164,13 +173,27 @@ async function nodeSample(cluster: Cluster): Promise<Sample['nodes']> {
       } catch {
         // a busy node may not answer in time; the sizes still count
       }
-      return { id: m.id, role: s?.role ?? null, dataMiB, rssMiB, snapshotIndex: s?.snapshotIndex ?? null, firstLogIndex: s?.firstLogIndex ?? null, lastLogIndex: s?.lastLogIndex ?? null };
+      return {
+        id: m.id,
+        role: s?.role ?? null,
+        dataMiB,
+        rssMiB,
+        snapshotIndex: s?.snapshotIndex ?? null,
+        firstLogIndex: s?.firstLogIndex ?? null,
+        lastLogIndex: s?.lastLogIndex ?? null,
+      };
     }),
   );
 }
 
 /** Starts the cluster on `dataDir` and times it up to the first successful read. */
-async function timedStart(label: string, o: LongevityOptions, basePort: number, dataDir: string, secret: string): Promise<{ cluster: Cluster; timing: StartTiming }> {
+async function timedStart(
+  label: string,
+  o: LongevityOptions,
+  basePort: number,
+  dataDir: string,
+  secret: string,
+): Promise<{ cluster: Cluster; timing: StartTiming }> {
   const t0 = performance.now();
   const cluster = await startCluster({
     nodes: 3,
@@ -226,7 +249,10 @@ async function writeLoad(cluster: Cluster, o: LongevityOptions, onSample: (write
       if (!r.ok) {
         errors++;
         issued--; // the total counts acknowledged writes: try another
-        if (errors > 1000 && errors > acked) throw new Error(`more writes fail than succeed (${errors} errors); last: ${r.error.type}${r.error.code ? ` ${r.error.code}` : ''}`);
+        if (errors > 1000 && errors > acked)
+          throw new Error(
+            `more writes fail than succeed (${errors} errors); last: ${r.error.type}${r.error.code ? ` ${r.error.code}` : ''}`,
+          );
         continue;
       }
       acked++;
@@ -251,7 +277,9 @@ export async function runLongevity(o: LongevityOptions, log: (line: string) => v
   const report: LongevityReport = { options: o, samples: [], starts: [], afterRestart: [] };
   let cluster: Cluster | null = null;
   try {
-    log(`longevity: ${o.writes} writes, ${o.clients} clients, ${o.valueSize}-byte values, ${o.keys} keys; 3 node processes on ports ${basePort}-${basePort + 2}, data in ${dataDir}`);
+    log(
+      `longevity: ${o.writes} writes, ${o.clients} clients, ${o.valueSize}-byte values, ${o.keys} keys; 3 node processes on ports ${basePort}-${basePort + 2}, data in ${dataDir}`,
+    );
     const first = await timedStart('fresh cluster (before the writes)', o, basePort, dataDir, secret);
     cluster = first.cluster;
     report.starts.push(first.timing);
@@ -305,7 +333,10 @@ function formatStart(t: StartTiming): string {
 
 function formatSample(s: Sample): string {
   const nodes = s.nodes
-    .map((n) => `${n.id}${n.role === 'leader' ? ' (leader)' : ''} ${n.dataMiB.toFixed(1)} MiB data, ${n.rssMiB.toFixed(0)} MiB RSS, log ${n.firstLogIndex ?? '?'}..${n.lastLogIndex ?? '?'}`)
+    .map(
+      (n) =>
+        `${n.id}${n.role === 'leader' ? ' (leader)' : ''} ${n.dataMiB.toFixed(1)} MiB data, ${n.rssMiB.toFixed(0)} MiB RSS, log ${n.firstLogIndex ?? '?'}..${n.lastLogIndex ?? '?'}`,
+    )
     .join('; ');
   return `${s.writes} writes: ${Math.round(s.writesPerSec)} writes/s in the last ${s.blockS.toFixed(1)} s (${s.errors} errors so far); ${nodes}`;
 }
@@ -336,13 +367,17 @@ export function formatLongevity(r: LongevityReport): string {
     out.push(`throughput, last block against the first: ${pct(first.writesPerSec, last.writesPerSec)} (target: within 10 %)`);
     for (const [i, n] of first.nodes.entries()) {
       const m = last.nodes[i]!;
-      out.push(`${n.id} workerd RSS ${n.rssMiB.toFixed(0)} -> ${m.rssMiB.toFixed(0)} MiB: ${pct(n.rssMiB, m.rssMiB)} (target: within 15 %)`);
+      out.push(
+        `${n.id} workerd RSS ${n.rssMiB.toFixed(0)} -> ${m.rssMiB.toFixed(0)} MiB: ${pct(n.rssMiB, m.rssMiB)} (target: within 15 %)`,
+      );
     }
   }
   out.push('');
   for (const t of r.starts) out.push(formatStart(t));
   if (r.afterRestart.length > 0) {
-    out.push(`after the restart: ${r.afterRestart.map((n) => `${n.id} ${n.dataMiB.toFixed(1)} MiB, ${n.rssMiB.toFixed(0)} MiB RSS, snapshotIndex ${n.snapshotIndex ?? '?'}`).join('; ')}`);
+    out.push(
+      `after the restart: ${r.afterRestart.map((n) => `${n.id} ${n.dataMiB.toFixed(1)} MiB, ${n.rssMiB.toFixed(0)} MiB RSS, snapshotIndex ${n.snapshotIndex ?? '?'}`).join('; ')}`,
+    );
   }
   return out.join('\n');
 }

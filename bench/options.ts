@@ -176,7 +176,10 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   if (v.help) return 'help';
   const started = v.start ?? false;
   if (v.nodes !== undefined) {
-    o.nodes = v.nodes.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    o.nodes = v.nodes
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     if (o.nodes.length === 0) throw new UsageError('--nodes needs a comma-separated list of URLs');
   }
   if (v['cluster-size'] !== undefined) o.clusterSize = positiveInt('--cluster-size', v['cluster-size']);
@@ -218,7 +221,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   if (o.nodes !== null && o.failover) throw new UsageError('--failover needs a cluster started by the benchmark (--start)');
   if (o.nodes !== null && o.runs > 1) throw new UsageError('--runs needs --start (each run starts a fresh cluster)');
   if (o.v8Flags !== undefined && (o.nodes !== null || o.mode === 'wrangler')) {
-    throw new UsageError('--v8-flags applies to clusters the benchmark starts in miniflare or process mode (wrangler dev starts its own workerd)');
+    throw new UsageError(
+      '--v8-flags applies to clusters the benchmark starts in miniflare or process mode (wrangler dev starts its own workerd)',
+    );
   }
   if (o.failover && o.clusterSize < 3) throw new UsageError('--failover needs --cluster-size 3 or more');
   if (o.basePort + 200 > 65535) throw new UsageError(`--base-port ${o.basePort} leaves no room for the ports a cluster needs`);

@@ -187,7 +187,9 @@ export function machineLoad(): { loadAvg1: number; cpus: number } {
   }
   let cpus = 0;
   try {
-    cpus = readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length;
+    cpus = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('processor')).length;
   } catch {
     // not Linux
   }

@@ -81,7 +81,9 @@ export function summarizeRuns(runs: RunResult[]): Summary {
         leaderCpuPercent: median(shares.map((s) => s.leader)),
         followerCpuPercent: median(shares.map((s) => s.follower)),
         benchCpuPercent: median(shares.map((s) => s.bench)),
-        leaderWaitPercent: median(same.map((x) => x.cpu.filter((c) => c.label.endsWith('(leader)')).reduce((a, c) => a + c.runQueueWaitPercent, 0))),
+        leaderWaitPercent: median(
+          same.map((x) => x.cpu.filter((c) => c.label.endsWith('(leader)')).reduce((a, c) => a + c.runQueueWaitPercent, 0)),
+        ),
         otherBusyPercent: median(same.map((x) => x.otherBusyPercent)),
         clusterCpuMsPerOp: median(same.map((x) => x.clusterCpuMsPerOp)),
         clusterCpuMsPerOpNet: median(same.map((x) => x.clusterCpuMsPerOpNet)),
@@ -95,9 +97,7 @@ export function summarizeRuns(runs: RunResult[]): Summary {
   return {
     levels,
     idleCpu:
-      idle.length > 0
-        ? { leaderPercent: median(idle.map((i) => i.leader)), followerPercent: median(idle.map((i) => i.follower)) }
-        : null,
+      idle.length > 0 ? { leaderPercent: median(idle.map((i) => i.leader)), followerPercent: median(idle.map((i) => i.follower)) } : null,
     startup:
       starts.length > 0
         ? {
@@ -162,7 +162,22 @@ export function formatSummary(report: BenchReport, summary: Summary): string {
       ]);
     out.push(
       table(
-        ['conc', 'ops/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'leader cpu%', 'follower cpu%', 'bench cpu%', 'leader runq%', 'others cpu%', 'node cpu ms/op', 'net of idle'],
+        [
+          'conc',
+          'ops/s',
+          'p50 ms',
+          'p90 ms',
+          'p99 ms',
+          'max ms',
+          'errors',
+          'leader cpu%',
+          'follower cpu%',
+          'bench cpu%',
+          'leader runq%',
+          'others cpu%',
+          'node cpu ms/op',
+          'net of idle',
+        ],
         rows,
       ),
     );
@@ -175,10 +190,15 @@ export function formatSummary(report: BenchReport, summary: Summary): string {
   );
   if (summary.startup) {
     const s = summary.startup;
-    out.push('', `start-up (spawn -> ...): nodes up ${fmt(s.spawnMs)} ms, leader ${fmt(s.leaderMs)} ms, first write ${fmt(s.firstWriteMs)} ms`);
+    out.push(
+      '',
+      `start-up (spawn -> ...): nodes up ${fmt(s.spawnMs)} ms, leader ${fmt(s.leaderMs)} ms, first write ${fmt(s.firstWriteMs)} ms`,
+    );
   }
   if (summary.idleCpu) {
-    out.push(`idle CPU (heartbeats, timers): leader ${fmt(summary.idleCpu.leaderPercent, 1)}%, follower ${fmt(summary.idleCpu.followerPercent, 1)}% of a core`);
+    out.push(
+      `idle CPU (heartbeats, timers): leader ${fmt(summary.idleCpu.leaderPercent, 1)}%, follower ${fmt(summary.idleCpu.followerPercent, 1)}% of a core`,
+    );
   }
   if (summary.memory) {
     const mem = summary.memory;

@@ -95,20 +95,29 @@ function renderPanel(p: Panel, x0: number, y0: number): string {
     const v = (yMax * g) / 4;
     const y = sy(v).toFixed(1);
     out.push(`<line x1="${x0 + M.left}" x2="${x0 + M.left + plotW}" y1="${y}" y2="${y}" stroke="#e3e6ec"/>`);
-    out.push(`<text x="${x0 + M.left - 6}" y="${(sy(v) + 4).toFixed(1)}" font-size="11" fill="#6b7385" text-anchor="end">${label(v)}</text>`);
+    out.push(
+      `<text x="${x0 + M.left - 6}" y="${(sy(v) + 4).toFixed(1)}" font-size="11" fill="#6b7385" text-anchor="end">${label(v)}</text>`,
+    );
   }
   for (const x of xTicks(xMin, xMax)) {
-    out.push(`<text x="${sx(x).toFixed(1)}" y="${y0 + M.top + plotH + 15}" font-size="11" fill="#6b7385" text-anchor="middle">${label(x)}</text>`);
+    out.push(
+      `<text x="${sx(x).toFixed(1)}" y="${y0 + M.top + plotH + 15}" font-size="11" fill="#6b7385" text-anchor="middle">${label(x)}</text>`,
+    );
   }
-  out.push(`<text x="${x0 + M.left + plotW / 2}" y="${y0 + M.top + plotH + 30}" font-size="11" fill="#6b7385" text-anchor="middle">${escapeXml(p.xLabel)}</text>`);
+  out.push(
+    `<text x="${x0 + M.left + plotW / 2}" y="${y0 + M.top + plotH + 30}" font-size="11" fill="#6b7385" text-anchor="middle">${escapeXml(p.xLabel)}</text>`,
+  );
   const ly = y0 + M.top + plotH / 2;
-  out.push(`<text x="${x0 + 14}" y="${ly}" font-size="11" fill="#6b7385" text-anchor="middle" transform="rotate(-90 ${x0 + 14} ${ly})">${escapeXml(p.yLabel)}</text>`);
+  out.push(
+    `<text x="${x0 + 14}" y="${ly}" font-size="11" fill="#6b7385" text-anchor="middle" transform="rotate(-90 ${x0 + 14} ${ly})">${escapeXml(p.yLabel)}</text>`,
+  );
   for (const s of p.series) {
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
     for (const run of segments(s.points)) {
       const pts = run.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
       out.push(`<polyline points="${pts}" fill="none" stroke="${s.color}" stroke-width="2" stroke-linejoin="round"${dash}/>`);
-      if (p.markers) for (const [x, y] of run) out.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${s.color}"/>`);
+      if (p.markers)
+        for (const [x, y] of run) out.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${s.color}"/>`);
     }
   }
   // Legend under the plot, wrapped to the panel's width.

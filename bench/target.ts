@@ -173,7 +173,9 @@ export function externalTarget(urls: string[]): BenchTarget {
     mode: 'external',
     members,
     processes: () => {
-      const all = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
+      const all = readdirSync('/proc')
+        .filter((n) => /^\d+$/.test(n))
+        .map(Number);
       const out: Watched[] = [];
       for (const m of members) {
         const url = new URL(m.url);

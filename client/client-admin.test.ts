@@ -14,7 +14,12 @@ function clientOf(node: FakeNode, adminToken?: string): RaftKvClient {
 describe('RaftKvClient membership calls', () => {
   it('members(): the configuration as GET /cluster reports it', async () => {
     const node = new FakeNode();
-    node.statusNow = { ...fakeStatus, membership: { voters: [n1], learners: [{ id: 'n4', url: 'http://127.0.0.1:8790' }] }, configIndex: 4, peers: [] };
+    node.statusNow = {
+      ...fakeStatus,
+      membership: { voters: [n1], learners: [{ id: 'n4', url: 'http://127.0.0.1:8790' }] },
+      configIndex: 4,
+      peers: [],
+    };
     const r = await clientOf(node).members();
     expect(r).toEqual({
       ok: true,
@@ -46,7 +51,10 @@ describe('RaftKvClient membership calls', () => {
     const node = new FakeNode();
     node.adminOutcomes.push({ type: 'rejected', reason: 'n1 is the last voter' });
     const refused = await clientOf(node, TEST_SECRET).removeMember('n1');
-    expect(refused).toMatchObject({ ok: false, error: { type: 'refused', code: 'membership_refused', message: 'remove n1: n1 is the last voter', outcomeUnknown: false } });
+    expect(refused).toMatchObject({
+      ok: false,
+      error: { type: 'refused', code: 'membership_refused', message: 'remove n1: n1 is the last voter', outcomeUnknown: false },
+    });
     const unauthorized = await clientOf(node).promote('n4');
     expect(unauthorized).toMatchObject({ ok: false, error: { type: 'unauthorized' } });
     expect(node.calls.filter((x) => x.method === 'changeMembership')).toHaveLength(1);

@@ -24,12 +24,7 @@ export interface HttpRequest {
 }
 
 /** Send one request to `base + req.path`, giving up after `timeoutMs`. Never throws. */
-export async function attempt(
-  fetchFn: typeof fetch,
-  base: string,
-  req: HttpRequest,
-  timeoutMs: number,
-): Promise<Attempt> {
+export async function attempt(fetchFn: typeof fetch, base: string, req: HttpRequest, timeoutMs: number): Promise<Attempt> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), Math.max(1, timeoutMs));
   try {
@@ -55,13 +50,7 @@ export async function attempt(
   }
 }
 
-export function classify(
-  status: number,
-  location: string | null,
-  text: string,
-  base: string,
-  path: string,
-): Attempt {
+export function classify(status: number, location: string | null, text: string, base: string, path: string): Attempt {
   const body = parseJson(text);
   const code = errorCode(body);
   if (status === 307 || status === 308 || code === 'not_leader') {
@@ -81,12 +70,7 @@ export function classify(
  * else the `Location` header with our path stripped. Only a URL of the same
  * scheme as the node that sent it is trusted (no https to http downgrade).
  */
-export function leaderFromHints(
-  base: string,
-  path: string,
-  location: string | null,
-  hinted: string | null,
-): string | null {
+export function leaderFromHints(base: string, path: string, location: string | null, hinted: string | null): string | null {
   const scheme = new URL(base).protocol;
   if (hinted !== null) {
     const url = tryNormalize(hinted);

@@ -124,19 +124,14 @@ export interface Failure {
 export type GetResult = { ok: true; value: string | null } | Failure;
 export type WriteResult = { ok: true } | Failure;
 /** `current` is the value found when the swap did not happen (null: absent). */
-export type CasResult =
-  | { ok: true; swapped: true }
-  | { ok: true; swapped: false; current: string | null }
-  | Failure;
+export type CasResult = { ok: true; swapped: true } | { ok: true; swapped: false; current: string | null } | Failure;
 
 /** A node's GET /status answer, as the node defines it (worker/node-api.ts). */
 export type NodeStatus = StatusReport;
 export type MemberRef = Member;
 export type { PeerStatus };
 
-export type NodeStatusResult =
-  | { url: string; reachable: true; status: NodeStatus }
-  | { url: string; reachable: false; error: string };
+export type NodeStatusResult = { url: string; reachable: true; status: NodeStatus } | { url: string; reachable: false; error: string };
 
 export interface ClusterStatus {
   nodes: NodeStatusResult[];
@@ -152,9 +147,7 @@ export interface ClusterMember {
   matchIndex: number | null;
 }
 
-export type MembersResult =
-  | { ok: true; leader: MemberRef | null; members: ClusterMember[]; configIndex: number }
-  | Failure;
+export type MembersResult = { ok: true; leader: MemberRef | null; members: ClusterMember[]; configIndex: number } | Failure;
 
 /** A membership change done: `configIndex` is the index of its config entry (null when the node did not say). */
 export type MemberChangeResult = { ok: true; configIndex: number | null } | Failure;

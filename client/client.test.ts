@@ -77,7 +77,10 @@ describe('results of the API answers', () => {
     });
     const c = new RaftKvClient({ nodes: [leader.url], ...fast });
     const r = await c.set('k', 'v');
-    expect(r).toMatchObject({ ok: false, error: { type: 'session', code: 'session_expired', outcomeUnknown: false, clientId: 'session-1', serial: 1 } });
+    expect(r).toMatchObject({
+      ok: false,
+      error: { type: 'session', code: 'session_expired', outcomeUnknown: false, clientId: 'session-1', serial: 1 },
+    });
     expect(c.clientId).toBeNull();
     expect(await c.set('k', 'w')).toEqual({ ok: true });
     expect(c.clientId).toBe('session-2');
@@ -356,9 +359,7 @@ describe('status', () => {
 describe('backoff', () => {
   it('doubles from the initial delay up to the cap, with jitter in [base/2, base)', () => {
     const policy = { initialMs: 20, maxMs: 500 };
-    expect([1, 2, 3, 4, 5, 6, 7, 50].map((f) => backoffDelayMs(f, policy, () => 0))).toEqual([
-      10, 20, 40, 80, 160, 250, 250, 250,
-    ]);
+    expect([1, 2, 3, 4, 5, 6, 7, 50].map((f) => backoffDelayMs(f, policy, () => 0))).toEqual([10, 20, 40, 80, 160, 250, 250, 250]);
     expect(backoffDelayMs(1, policy, () => 0.999)).toBeCloseTo(19.99);
     expect(backoffDelayMs(9, policy, () => 0.999)).toBeLessThan(500);
   });

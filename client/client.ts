@@ -373,9 +373,7 @@ export class RaftKvClient {
     const started = Date.now();
     const deadline = started + timeoutMs;
     let target =
-      options.node !== undefined
-        ? normalizeNodeUrl(options.node)
-        : (this.knownLeader ?? this.nodes[this.cursor % this.nodes.length] ?? '');
+      options.node !== undefined ? normalizeNodeUrl(options.node) : (this.knownLeader ?? this.nodes[this.cursor % this.nodes.length] ?? '');
     let failures = 0;
     let hops = 0;
     let attempts = 0;
@@ -500,7 +498,10 @@ function adminRefusal(status: number, body: unknown): Failure | undefined {
   const code = errorCode(body);
   const message = isRecord(body) && typeof body.message === 'string' ? body.message : (code ?? `status ${status}`);
   if (status === 401) {
-    return { ok: false, error: { type: 'unauthorized', code: code ?? 'unauthorized', message: `unauthorized: ${message}`, outcomeUnknown: false } };
+    return {
+      ok: false,
+      error: { type: 'unauthorized', code: code ?? 'unauthorized', message: `unauthorized: ${message}`, outcomeUnknown: false },
+    };
   }
   if (status === 409 && code === 'membership_refused') {
     return { ok: false, error: { type: 'refused', code, message, outcomeUnknown: false } };
@@ -509,7 +510,9 @@ function adminRefusal(status: number, body: unknown): Failure | undefined {
 }
 
 /** A GET /cluster answer, or undefined when it is not one. */
-function parseClusterView(body: unknown): { ok: true; leader: MemberRef | null; members: ClusterMember[]; configIndex: number } | undefined {
+function parseClusterView(
+  body: unknown,
+): { ok: true; leader: MemberRef | null; members: ClusterMember[]; configIndex: number } | undefined {
   if (!isRecord(body) || !Array.isArray(body.members) || typeof body.configIndex !== 'number') return undefined;
   const leader = body.leader;
   if (leader !== null && !(isRecord(leader) && typeof leader.id === 'string' && typeof leader.url === 'string')) return undefined;
@@ -520,7 +523,12 @@ function parseClusterView(body: unknown): { ok: true; leader: MemberRef | null; 
     const matchIndex = typeof m.matchIndex === 'number' ? m.matchIndex : null;
     members.push({ id: m.id, url: m.url, role: m.role, matchIndex });
   }
-  return { ok: true, leader: leader === null ? null : { id: leader.id as string, url: leader.url as string }, members, configIndex: body.configIndex };
+  return {
+    ok: true,
+    leader: leader === null ? null : { id: leader.id as string, url: leader.url as string },
+    members,
+    configIndex: body.configIndex,
+  };
 }
 
 function checkMemberId(id: string): void {

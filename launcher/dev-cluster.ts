@@ -124,7 +124,10 @@ async function main(): Promise<void> {
     console.log(usage);
     return;
   }
-  const members: Member[] = Array.from({ length: args.nodes }, (_, i) => ({ id: `n${i + 1}`, url: `http://127.0.0.1:${args.basePort + i}` }));
+  const members: Member[] = Array.from({ length: args.nodes }, (_, i) => ({
+    id: `n${i + 1}`,
+    url: `http://127.0.0.1:${args.basePort + i}`,
+  }));
   const secretFile = join(args.dataDir, 'cluster-secret');
   const nodes: DevNode[] = members.map((m, i) => ({
     settings: {
@@ -145,7 +148,9 @@ async function main(): Promise<void> {
   const { secret } = await loadOrCreateSecret(secretFile);
 
   // The commands as a user would type them (secret read from its file, not shown).
-  const envPrefix = Object.entries(wranglerEnv).map(([k, v]) => `${k}=${v}`).join(' ');
+  const envPrefix = Object.entries(wranglerEnv)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   console.log('each node runs (from the repository root):');
   for (const n of nodes) {
     const shown = { ...n.settings, dataDir: userPath(n.settings.dataDir) };
@@ -197,19 +202,25 @@ async function main(): Promise<void> {
   for (const n of nodes) {
     mkdirSync(n.settings.dataDir, { recursive: true });
     const log = createWriteStream(join(args.dataDir, 'logs', `${n.settings.id}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, [wranglerBin, ...wranglerDevArgs(n.settings, n.inspectorPort, nodeVars({ ...n.settings, secret }))], {
-      cwd: repoRoot,
-      detached: true, // own process group: stopping it stops wrangler, its node child and workerd
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...wranglerEnv },
-    });
+    const child = spawn(
+      process.execPath,
+      [wranglerBin, ...wranglerDevArgs(n.settings, n.inspectorPort, nodeVars({ ...n.settings, secret }))],
+      {
+        cwd: repoRoot,
+        detached: true, // own process group: stopping it stops wrangler, its node child and workerd
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...wranglerEnv },
+      },
+    );
     n.child = child;
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => log.write(`${line}\n`));
     }
     child.on('exit', (code, signal) => {
       if (!stopping) {
-        console.log(`node ${n.settings.id}: wrangler dev exited (code ${code}, signal ${signal}); see ${join(args.dataDir, 'logs', `${n.settings.id}.log`)}`);
+        console.log(
+          `node ${n.settings.id}: wrangler dev exited (code ${code}, signal ${signal}); see ${join(args.dataDir, 'logs', `${n.settings.id}.log`)}`,
+        );
       }
     });
   }

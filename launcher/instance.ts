@@ -85,35 +85,39 @@ export class NodeInstance {
     mkdirSync(persistDir(s.dataDir), { recursive: true });
     const v8Flags = s.v8Flags ?? defaultV8Flags;
     useWorkerdV8Flags(v8Flags);
-    const mf = withoutForeignSignalExit(() => new Miniflare({
-      // Miniflare's own entry socket stays private (a random loopback port); the
-      // node's port is a direct socket into the Worker, which skips Miniflare's
-      // entry worker: about half the CPU per request on this path.
-      host: '127.0.0.1',
-      port: 0,
-      unsafeDirectSockets: [{ host: s.host, port: s.port }],
-      cf: false,
-      // Without this, every outgoing fetch (each peer POST) passes through an
-      // extra Miniflare worker that strips a header we never send.
-      stripCfConnectingIp: false,
-      log: new SinkLog(this.sink),
-      handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
-        forwardLines(stdout, this.sink);
-        forwardLines(stderr, this.sink);
-      },
-      name: 'raft-kv',
-      modules: [{ type: 'ESModule', path: 'index.js', contents: bundle.code }],
-      compatibilityDate: worker.compatibilityDate,
-      compatibilityFlags: worker.compatibilityFlags,
-      bindings: { ...nodeVars(s), COALESCE_REQUESTS: coalesceRequestsVar(v8Flags) },
-      durableObjects: { RAFT_NODE: { className: 'RaftNodeObject', useSQLite: true } },
-      durableObjectsPersist: persistDir(s.dataDir),
-    }));
+    const mf = withoutForeignSignalExit(
+      () =>
+        new Miniflare({
+          // Miniflare's own entry socket stays private (a random loopback port); the
+          // node's port is a direct socket into the Worker, which skips Miniflare's
+          // entry worker: about half the CPU per request on this path.
+          host: '127.0.0.1',
+          port: 0,
+          unsafeDirectSockets: [{ host: s.host, port: s.port }],
+          cf: false,
+          // Without this, every outgoing fetch (each peer POST) passes through an
+          // extra Miniflare worker that strips a header we never send.
+          stripCfConnectingIp: false,
+          log: new SinkLog(this.sink),
+          handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
+            forwardLines(stdout, this.sink);
+            forwardLines(stderr, this.sink);
+          },
+          name: 'raft-kv',
+          modules: [{ type: 'ESModule', path: 'index.js', contents: bundle.code }],
+          compatibilityDate: worker.compatibilityDate,
+          compatibilityFlags: worker.compatibilityFlags,
+          bindings: { ...nodeVars(s), COALESCE_REQUESTS: coalesceRequestsVar(v8Flags) },
+          durableObjects: { RAFT_NODE: { className: 'RaftNodeObject', useSQLite: true } },
+          durableObjectsPersist: persistDir(s.dataDir),
+        }),
+    );
     this.mf = mf;
     try {
       await mf.ready;
       this.workerdPid = pidListeningOn(s.port);
-      if (this.workerdPid === null) this.sink(`[launcher] warning: no workerd found listening on port ${s.port}; kill and pause will not work`);
+      if (this.workerdPid === null)
+        this.sink(`[launcher] warning: no workerd found listening on port ${s.port}; kill and pause will not work`);
       await this.wake(wakeTimeoutMs);
     } catch (err) {
       await this.dispose();

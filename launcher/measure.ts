@@ -62,7 +62,10 @@ async function main(): Promise<void> {
     const pids = cluster.members.flatMap((m) => cluster.pids(m.id));
     const workerd = pids.filter((p) => commandLine(p).includes('workerd'));
     const mib = (list: number[]): string => (list.reduce((s, p) => s + rssKiB(p), 0) / 1024).toFixed(0);
-    console.log(`memory: workerd RSS ${mib(workerd)} MiB over ${workerd.length} processes` + (mode === 'process' ? `; whole node process groups ${mib(pids)} MiB` : ''));
+    console.log(
+      `memory: workerd RSS ${mib(workerd)} MiB over ${workerd.length} processes` +
+        (mode === 'process' ? `; whole node process groups ${mib(pids)} MiB` : ''),
+    );
 
     const failovers: number[] = [];
     for (let i = 0; i < runs; i++) {
@@ -76,7 +79,9 @@ async function main(): Promise<void> {
       failovers.push(ms);
       const got = await fetch(`${next.url}/kv/measure-${i}`, { signal: AbortSignal.timeout(5000) });
       const body = (await got.json()) as { value?: string };
-      console.log(`run ${i + 1}: killed ${leader.id}, new leader ${next.id} after ${ms.toFixed(0)} ms; acknowledged value ${body.value === String(i) ? 'kept' : 'LOST'}`);
+      console.log(
+        `run ${i + 1}: killed ${leader.id}, new leader ${next.id} after ${ms.toFixed(0)} ms; acknowledged value ${body.value === String(i) ? 'kept' : 'LOST'}`,
+      );
       await cluster.restart(leader.id);
     }
     console.log(`leader failover after SIGKILL: ${summary(failovers)}`);

@@ -17,7 +17,15 @@ describe('--join', () => {
   });
 
   it('survives the launcher passing it on to a node process', () => {
-    const settings = { id: 'n4', host: '127.0.0.1', port: 8790, url: 'http://127.0.0.1:8790', peers: [], secret: 'abcdefgh', dataDir: '/tmp/x/n4' };
+    const settings = {
+      id: 'n4',
+      host: '127.0.0.1',
+      port: 8790,
+      url: 'http://127.0.0.1:8790',
+      peers: [],
+      secret: 'abcdefgh',
+      dataDir: '/tmp/x/n4',
+    };
     const args = nodeProcessArgs({ ...settings, join: 'http://127.0.0.1:8787', adminToken: 'admin-token' });
     const a = parseNodeArgs(args, {});
     if (a.help) throw new Error('help');
@@ -25,7 +33,9 @@ describe('--join', () => {
   });
 
   it('refuses --join with --peers, and a join that is no URL', () => {
-    expect(() => parseNodeArgs([...base, '--join', 'http://127.0.0.1:8787', '--peers', 'n1=http://127.0.0.1:8787'], {})).toThrow(/either --join or --peers/);
+    expect(() => parseNodeArgs([...base, '--join', 'http://127.0.0.1:8787', '--peers', 'n1=http://127.0.0.1:8787'], {})).toThrow(
+      /either --join or --peers/,
+    );
     expect(() => parseNodeArgs([...base, '--join', 'nowhere'], {})).toThrow(/not an http\(s\) URL/);
   });
 

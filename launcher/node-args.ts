@@ -2,7 +2,16 @@
 // (launcher/node-process.ts), resolved into one node's settings.
 import { dirname, join, resolve } from 'node:path';
 import { parseFlagMap, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from '../common/args';
-import { isHttpUrl, logLevels, logRetainRange, parsePeers, snapshotEveryRange, stripSlash, type Member, type NodeSettings } from './node-config';
+import {
+  isHttpUrl,
+  logLevels,
+  logRetainRange,
+  parsePeers,
+  snapshotEveryRange,
+  stripSlash,
+  type Member,
+  type NodeSettings,
+} from './node-config';
 import { defaultV8Flags, parseV8Flags } from './workerd-v8-flags';
 
 export const nodeUsage = `usage: npm run node -- --id n1 --port 8787 --peers n2=http://127.0.0.1:8788,n3=http://127.0.0.1:8789 --data .data/n1 [options]
@@ -153,14 +162,26 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
   const secretFile = flags.get('secret-file');
   if (secretArg && secretFile !== undefined) throw new UsageError('give either a secret or --secret-file, not both');
   if (secretArg && secretArg.value.length < 8) throw new UsageError(`${secretArg.what} must be at least 8 characters`);
-  const secret = secretArg
-    ? { value: secretArg.value }
-    : { file: resolve(secretFile ?? join(dirname(dataDir), 'cluster-secret')) };
+  const secret = secretArg ? { value: secretArg.value } : { file: resolve(secretFile ?? join(dirname(dataDir), 'cluster-secret')) };
 
   return {
     help: false,
     settings: {
-      id, host, port, url, peers, dataDir, electionTimeoutMs, heartbeatIntervalMs, requestTimeoutMs, slowdown, logLevel, peerStreams, v8Flags, snapshotEvery, logRetain,
+      id,
+      host,
+      port,
+      url,
+      peers,
+      dataDir,
+      electionTimeoutMs,
+      heartbeatIntervalMs,
+      requestTimeoutMs,
+      slowdown,
+      logLevel,
+      peerStreams,
+      v8Flags,
+      snapshotEvery,
+      logRetain,
       ...(joinUrl !== undefined ? { join: joinUrl } : {}),
       ...(adminToken !== undefined ? { adminToken } : {}),
     },
@@ -179,7 +200,9 @@ function resolvePeers(flag: string | undefined, env: NodeJS.ProcessEnv): Member[
   if (flag !== undefined) return wrap('--peers', flag);
   if (env.PEERS !== undefined) return wrap('PEERS', env.PEERS);
   if (env.OTHER_PORTS !== undefined) {
-    const ports = env.OTHER_PORTS.split(',').map((p) => p.trim()).filter((p) => p !== '');
+    const ports = env.OTHER_PORTS.split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
     const list = ports.map((p) => {
       const port = parsePort('OTHER_PORTS', p);
       return `n${port}=http://127.0.0.1:${port}`;

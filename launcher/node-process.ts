@@ -64,7 +64,10 @@ async function main(): Promise<void> {
     fail(`node ${settings.id} failed to start: ${(err as Error).message}`, 1);
   }
   if (stopping) return;
-  const where = settings.url === `http://${settings.host}:${settings.port}` ? settings.url : `http://${settings.host}:${settings.port} (advertised as ${settings.url})`;
+  const where =
+    settings.url === `http://${settings.host}:${settings.port}`
+      ? settings.url
+      : `http://${settings.host}:${settings.port} (advertised as ${settings.url})`;
   process.stdout.write(`node ${settings.id} listening on ${where}\n`);
   if (settings.join !== undefined) {
     // Starting a node never changes the cluster: an operator adds it (docs/membership.md).

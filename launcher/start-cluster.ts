@@ -189,7 +189,10 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<Cluster> {
       if (buf.length > maxLogLines) buf.splice(0, buf.length - maxLogLines);
       opts.onLog?.(m.id, line);
     };
-    drivers.set(m.id, mode === 'process' ? processDriver(settings, sink, (r) => crashes.push(r), bundleFile) : inprocessDriver(settings, sink));
+    drivers.set(
+      m.id,
+      mode === 'process' ? processDriver(settings, sink, (r) => crashes.push(r), bundleFile) : inprocessDriver(settings, sink),
+    );
   }
 
   // If this process exits without stop(), take the nodes down with it.

@@ -32,12 +32,7 @@ export async function collectStatuses(members: Member[], timeoutMs = 500): Promi
 }
 
 /** Polls until a majority agrees on a leader; throws after timeoutMs. */
-export async function waitForAgreedLeader(
-  members: Member[],
-  clusterSize: number,
-  timeoutMs: number,
-  pollMs = 50,
-): Promise<Member> {
+export async function waitForAgreedLeader(members: Member[], clusterSize: number, timeoutMs: number, pollMs = 50): Promise<Member> {
   const deadline = Date.now() + timeoutMs;
   let last: StatusReport[];
   for (;;) {

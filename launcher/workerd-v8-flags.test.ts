@@ -11,7 +11,8 @@ function word(lo: number, hi: number): Buffer {
   return b;
 }
 
-const structPointer = (offset: number, dataWords: number, pointerWords: number): Buffer => word(offset << 2, dataWords | (pointerWords << 16));
+const structPointer = (offset: number, dataWords: number, pointerWords: number): Buffer =>
+  word(offset << 2, dataWords | (pointerWords << 16));
 
 function message(segments: Buffer[]): Buffer {
   const header = Buffer.alloc((4 + 4 * segments.length + 7) & ~7);
@@ -99,7 +100,10 @@ describe('withV8Flags', () => {
 describe('parseV8Flags', () => {
   it('splits on white space; empty means none', () => {
     expect(parseV8Flags('--v8-flags', '')).toEqual([]);
-    expect(parseV8Flags('--v8-flags', '  --max-semi-space-size=1   --single-threaded-gc ')).toEqual(['--max-semi-space-size=1', '--single-threaded-gc']);
+    expect(parseV8Flags('--v8-flags', '  --max-semi-space-size=1   --single-threaded-gc ')).toEqual([
+      '--max-semi-space-size=1',
+      '--single-threaded-gc',
+    ]);
   });
 
   it('refuses words that are not flags', () => {

@@ -58,7 +58,8 @@ export function coalesceRequestsVar(flags: readonly string[]): 'on' | 'off' {
 export function parseV8Flags(what: string, text: string): string[] {
   const flags = text.split(/\s+/).filter((f) => f !== '');
   for (const f of flags) {
-    if (!/^--?[A-Za-z][A-Za-z0-9_-]*(=[^\s]+)?$/.test(f)) throw new UsageError(`${what}: "${f}" is not a V8 flag like --max-semi-space-size=1`);
+    if (!/^--?[A-Za-z][A-Za-z0-9_-]*(=[^\s]+)?$/.test(f))
+      throw new UsageError(`${what}: "${f}" is not a V8 flag like --max-semi-space-size=1`);
   }
   return flags;
 }
@@ -142,7 +143,8 @@ function rootStruct(msg: Uint8Array, seg: Segments): { segment: number; dataWord
 export function withV8Flags(message: Uint8Array, flags: readonly string[]): Buffer {
   const seg = readSegments(message);
   const root = rootStruct(message, seg);
-  if (root.pointerWords <= v8FlagsPointerIndex) throw new CapnpError(`root struct has ${root.pointerWords} pointers, v8Flags is number ${v8FlagsPointerIndex}`);
+  if (root.pointerWords <= v8FlagsPointerIndex)
+    throw new CapnpError(`root struct has ${root.pointerWords} pointers, v8Flags is number ${v8FlagsPointerIndex}`);
 
   // The new segment: a landing pad, one list pointer per flag, then the texts.
   const texts = flags.map((f) => Buffer.from(`${f}\0`, 'utf8'));

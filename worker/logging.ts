@@ -14,11 +14,7 @@ export interface LogContext {
 
 const rank: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
-export function nodeLogger(
-  min: LogLevel,
-  context: LogContext,
-  write: (line: string) => void = (line) => console.log(line),
-): Logger {
+export function nodeLogger(min: LogLevel, context: LogContext, write: (line: string) => void = (line) => console.log(line)): Logger {
   return {
     log(level, msg, fields) {
       if (rank[level] < rank[min]) return;

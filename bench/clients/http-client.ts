@@ -20,7 +20,14 @@ export class LeanHttpClient extends RetryingClient {
     super(nodes, clientId, timeoutMs);
   }
 
-  protected override send(base: string, method: string, path: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<Answer> {
+  protected override send(
+    base: string,
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    timeoutMs: number,
+  ): Promise<Answer> {
     const url = new URL(base);
     const allHeaders = body === undefined ? headers : { 'content-type': 'text/plain; charset=utf-8', ...headers };
     return new Promise<Answer>((resolve, reject) => {

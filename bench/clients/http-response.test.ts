@@ -28,8 +28,16 @@ describe('parseResponse', () => {
       'HTTP/1.1 307 Temporary Redirect\r\nLOCATION:  http://127.0.0.1:2/kv/k \r\ncontent-length: 0\r\n\r\n',
       { status: 307, location: 'http://127.0.0.1:2/kv/k', close: false, body: '' },
     ],
-    ['connection: close', 'HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 0\r\n\r\n', { status: 200, location: undefined, close: true, body: '' }],
-    ['HTTP/1.0 closes by default', 'HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n', { status: 200, location: undefined, close: true, body: '' }],
+    [
+      'connection: close',
+      'HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 0\r\n\r\n',
+      { status: 200, location: undefined, close: true, body: '' },
+    ],
+    [
+      'HTTP/1.0 closes by default',
+      'HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n',
+      { status: 200, location: undefined, close: true, body: '' },
+    ],
     ['204 has no body', 'HTTP/1.1 204 No Content\r\n\r\n', { status: 204, location: undefined, close: false, body: '' }],
     ['no length', 'HTTP/1.1 200 OK\r\n\r\nrest', 'no_content_length'],
     ['gzip coding', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n', 'unsupported_transfer_encoding'],

@@ -42,7 +42,14 @@ export abstract class RetryingClient implements LoadClient {
   }
 
   /** One exchange with the node at base (`http://host:port`); rejects on connection errors and timeouts. */
-  protected abstract send(base: string, method: string, path: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<Answer>;
+  protected abstract send(
+    base: string,
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    timeoutMs: number,
+  ): Promise<Answer>;
 
   set(key: string, value: string): Promise<OpResult> {
     const serial = this.serial++;
@@ -54,7 +61,13 @@ export abstract class RetryingClient implements LoadClient {
     return this.run('GET', `/kv/${encodeURIComponent(key)}`, {}, undefined, (a) => a.status === 200 || a.status === 404);
   }
 
-  private async run(method: string, path: string, headers: Record<string, string>, body: string | undefined, done: (a: Answer) => boolean): Promise<OpResult> {
+  private async run(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    done: (a: Answer) => boolean,
+  ): Promise<OpResult> {
     const deadline = performance.now() + this.timeoutMs;
     let last: OpResult = { ok: false, error: { type: 'timeout' } };
     for (let attempt = 0; attempt < 200 && performance.now() < deadline; attempt++) {

@@ -82,7 +82,9 @@ describe('RawHttpClient', () => {
     const c = client([s.url], 2000, 'alice');
     expect(await c.set('a/b', 'héllo')).toEqual({ ok: true });
     expect(await c.set('a/b', 'x')).toEqual({ ok: true });
-    expect(s.seen.map((r) => [r.method, r.url, r.body, r.headers['client-id'], r.headers['request-serial'], r.headers['content-length']])).toEqual([
+    expect(
+      s.seen.map((r) => [r.method, r.url, r.body, r.headers['client-id'], r.headers['request-serial'], r.headers['content-length']]),
+    ).toEqual([
       ['PUT', '/kv/a%2Fb', 'héllo', 'alice', '1', '6'],
       ['PUT', '/kv/a%2Fb', 'x', 'alice', '2', '1'],
     ]);
@@ -91,7 +93,9 @@ describe('RawHttpClient', () => {
   });
 
   it('get succeeds on 200 and on 404, and sends no session headers', async () => {
-    const s = await httpServer((r, _, res) => (r.url === '/kv/here' ? json(res, 200, { key: 'here', value: 'v' }) : json(res, 404, { error: 'not_found' })));
+    const s = await httpServer((r, _, res) =>
+      r.url === '/kv/here' ? json(res, 200, { key: 'here', value: 'v' }) : json(res, 404, { error: 'not_found' }),
+    );
     const c = client([s.url]);
     expect(await c.get('here')).toEqual({ ok: true });
     expect(await c.get('absent')).toEqual({ ok: true });

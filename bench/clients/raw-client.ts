@@ -14,7 +14,14 @@ import { BadAnswerError, RetryingClient, type Answer } from './load-client';
 export class RawHttpClient extends RetryingClient {
   private readonly connections = new Map<string, RawConnection>();
 
-  protected override send(base: string, method: string, path: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<Answer> {
+  protected override send(
+    base: string,
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    timeoutMs: number,
+  ): Promise<Answer> {
     let conn = this.connections.get(base);
     if (conn === undefined) {
       conn = new RawConnection(new URL(base));

@@ -143,7 +143,9 @@ async function main(): Promise<void> {
         const perTrip = (performance.now() - t0) / o.roundTrips;
         const usA = ((cpuOf(pidA) - cpuA) / o.roundTrips) * 1000;
         const usB = ((cpuOf(pidB) - cpuB) / o.roundTrips) * 1000;
-        console.log(`round ${round} ${mode.padEnd(4)}: ${perTrip.toFixed(3)} ms per round trip; CPU per round trip: A ${usA.toFixed(0)} us, B ${usB.toFixed(0)} us`);
+        console.log(
+          `round ${round} ${mode.padEnd(4)}: ${perTrip.toFixed(3)} ms per round trip; CPU per round trip: A ${usA.toFixed(0)} us, B ${usB.toFixed(0)} us`,
+        );
       }
     }
   } finally {

@@ -40,7 +40,9 @@ const drain = (s: Readable): void => {
   s.resume();
 };
 
-export async function startProfileCluster(o: ProfileClusterOptions): Promise<{ nodes: ProfiledNode[]; bundle: string; stop: () => Promise<void> }> {
+export async function startProfileCluster(
+  o: ProfileClusterOptions,
+): Promise<{ nodes: ProfiledNode[]; bundle: string; stop: () => Promise<void> }> {
   const bundle = await bundleWorker(o.entry ?? workerEntryPath());
   const settings = readWorkerSettings();
   const secret = generateSecret();
@@ -75,16 +77,16 @@ export async function startProfileCluster(o: ProfileClusterOptions): Promise<{ n
         bindings: {
           COALESCE_REQUESTS: o.coalesce === false ? 'off' : coalesceRequestsVar(v8Flags),
           ...nodeVars({
-          id: m.id,
-          host: '127.0.0.1',
-          port: servePort,
-          url: m.url,
-          peers: members.filter((p) => p.id !== m.id),
-          secret,
-          dataDir,
-          electionTimeoutMs: o.electionTimeoutMs,
-          heartbeatIntervalMs: o.heartbeatIntervalMs,
-          logLevel: o.logLevel,
+            id: m.id,
+            host: '127.0.0.1',
+            port: servePort,
+            url: m.url,
+            peers: members.filter((p) => p.id !== m.id),
+            secret,
+            dataDir,
+            electionTimeoutMs: o.electionTimeoutMs,
+            heartbeatIntervalMs: o.heartbeatIntervalMs,
+            logLevel: o.logLevel,
           }),
         },
         durableObjects: { RAFT_NODE: { className: 'RaftNodeObject', useSQLite: true } },

@@ -42,7 +42,28 @@ interface ProfileOptions {
 }
 
 /** Functions whose inclusive time is worth seeing (Durable Object methods, transport, storage, app). */
-const entryPoints = ['fetch', 'dispatch', 'write', 'read', 'receive', 'deliver', 'carry', 'save', 'send', 'post', 'exchange', 'alarm', 'fire', 'propose', 'step', 'tick', 'apply', 'parseReplies', 'stringify', 'parse'];
+const entryPoints = [
+  'fetch',
+  'dispatch',
+  'write',
+  'read',
+  'receive',
+  'deliver',
+  'carry',
+  'save',
+  'send',
+  'post',
+  'exchange',
+  'alarm',
+  'fire',
+  'propose',
+  'step',
+  'tick',
+  'apply',
+  'parseReplies',
+  'stringify',
+  'parse',
+];
 
 function parseArgs(argv: string[]): ProfileOptions {
   const o: ProfileOptions = {
@@ -114,25 +135,40 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const base = await freeBase(o.basePort, o.size);
   const dataDir = mkdtempSync(join(tmpdir(), 'raft-kv-profile-'));
-  const cluster = await startProfileCluster({ size: o.size, basePort: base, dataDir, direct: o.direct, entry: o.entry, logLevel: 'warn', coalesce: o.coalesce });
+  const cluster = await startProfileCluster({
+    size: o.size,
+    basePort: base,
+    dataDir,
+    direct: o.direct,
+    entry: o.entry,
+    logLevel: 'warn',
+    coalesce: o.coalesce,
+  });
   try {
     const members = cluster.nodes.map((n) => n.member);
     const urls = members.map((m) => m.url);
     const leader = await waitForAgreedLeader(members, members.length, 30_000, 20);
     const role = (id: string): string => (id === leader.id ? 'leader' : 'follower');
-    console.log(`cluster: ${o.size} nodes${o.direct ? ' on direct sockets' : ''}, leader ${leader.id}; workload ${JSON.stringify(o.mix)} at concurrency ${o.concurrency}`);
+    console.log(
+      `cluster: ${o.size} nodes${o.direct ? ' on direct sockets' : ''}, leader ${leader.id}; workload ${JSON.stringify(o.mix)} at concurrency ${o.concurrency}`,
+    );
     if (o.mix.read > 0) await prefill(urls, o.keys, 100);
     const spec = { urls, concurrency: o.concurrency, mix: o.mix, keys: o.keys, valueSize: 100, client: o.client };
     if (o.warmupS > 0) await runLoad({ ...spec, durationMs: o.warmupS * 1000 });
 
-    const watched: Watched[] = cluster.nodes.flatMap((n) => (n.pid !== null ? [{ label: `${n.member.id} ${role(n.member.id)}`, pid: n.pid }] : []));
+    const watched: Watched[] = cluster.nodes.flatMap((n) =>
+      n.pid !== null ? [{ label: `${n.member.id} ${role(n.member.id)}`, pid: n.pid }] : [],
+    );
     const before = sampleCpu(watched);
     const plain = await runLoad({ ...spec, durationMs: o.seconds * 1000 });
     const cpu = cpuBetween(watched, before, sampleCpu(watched));
     console.log(
       `\nwithout profiler: ${fmt(plain.opsPerSec)} ops/s, p50 ${fmt(plain.latency.p50Ms, 2)} ms, p99 ${fmt(plain.latency.p99Ms, 2)} ms, errors ${plain.errors}`,
     );
-    for (const c of cpu) console.log(`  ${c.label.padEnd(22)} ${fmt(c.percent).padStart(4)}% of a core, ${fmt((c.cpuMs / plain.ops) * 1000).padStart(5)} us CPU/op`);
+    for (const c of cpu)
+      console.log(
+        `  ${c.label.padEnd(22)} ${fmt(c.percent).padStart(4)}% of a core, ${fmt((c.cpuMs / plain.ops) * 1000).padStart(5)} us CPU/op`,
+      );
     if (!o.js) return;
 
     // Profile every isolate of every node.
@@ -156,7 +192,9 @@ async function main(): Promise<void> {
     );
     if (profiled.errors > 0 && o.coalesce) {
       // worker/front/coalesce.ts: an attached profiler, like TurboFan, breaks the hand-over of shared calls' answers.
-      console.log('  (requests sharing calls into the node fail while a V8 profiler is attached; --no-coalesce profiles the unshared path)');
+      console.log(
+        '  (requests sharing calls into the node fail while a V8 profiler is attached; --no-coalesce profiles the unshared path)',
+      );
     }
     const perOp = 1 / Math.max(1, profiled.ops);
     for (const n of cluster.nodes) {
@@ -178,7 +216,10 @@ async function main(): Promise<void> {
           printRows('hottest functions', sum.topSelf, perOp, 5);
         }
       }
-      if (proc) console.log(`  native, outside any isolate (HTTP, SQLite, KJ, RPC): about ${fmt(((proc.cpuMs - jsTotal) / profiled.ops) * 1000)} us/op`);
+      if (proc)
+        console.log(
+          `  native, outside any isolate (HTTP, SQLite, KJ, RPC): about ${fmt(((proc.cpuMs - jsTotal) / profiled.ops) * 1000)} us/op`,
+        );
     }
     console.log(`\nprofiles saved in ${o.out}`);
   } finally {

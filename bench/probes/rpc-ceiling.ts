@@ -144,7 +144,15 @@ async function main(): Promise<void> {
       for (const concurrency of o.concurrency) {
         const before = cpuOf(pid);
         const seen = crossContext;
-        const r = await runLoad({ urls: [`http://127.0.0.1:${o.port}`], concurrency, durationMs: o.seconds * 1000, mix: { write: 1, read: 0 }, keys: 1000, valueSize: 100, client: 'raw' });
+        const r = await runLoad({
+          urls: [`http://127.0.0.1:${o.port}`],
+          concurrency,
+          durationMs: o.seconds * 1000,
+          mix: { write: 1, read: 0 },
+          keys: 1000,
+          valueSize: 100,
+          client: 'raw',
+        });
         const perOpUs = ((cpuOf(pid) - before) / Math.max(1, r.ops)) * 1000;
         console.log(
           `round ${round} c=${concurrency}: ${fmt(r.opsPerSec)} ops/s, p50 ${fmt(r.latency.p50Ms, 2)} ms, p99 ${fmt(r.latency.p99Ms, 1)} ms, ` +

@@ -83,8 +83,7 @@ async function shell(client: RaftKvClient, options: CliOptions): Promise<number>
     // Ctrl-C leaves the shell (readline would only pause otherwise).
     rl.on('SIGINT', () => rl.close());
     process.stdout.write(
-      `raft-kv shell: client id ${client.clientId}, nodes ${client.nodes.join(', ')}\n` +
-        'type help for the commands, exit to leave\n',
+      `raft-kv shell: client id ${client.clientId}, nodes ${client.nodes.join(', ')}\n` + 'type help for the commands, exit to leave\n',
     );
     rl.prompt();
   }
@@ -114,7 +113,11 @@ function emit(out: Output): void {
 /** readline wants the newest entry first; the file keeps the oldest first, like a shell's. */
 function loadHistory(file: string): string[] {
   try {
-    return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').reverse().slice(0, historyLimit);
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .reverse()
+      .slice(0, historyLimit);
   } catch {
     return [];
   }

@@ -10,9 +10,10 @@ export function errorLine(error: ClientError): string {
   }
   let line = `error (${error.type}): ${error.message}`;
   if (error.outcomeUnknown) {
-    line += error.serial !== undefined
-      ? `; outcome unknown: the write may have been applied. Retrying it with REQUEST_ID ${error.serial} is safe`
-      : '; outcome unknown: the write may have been applied';
+    line +=
+      error.serial !== undefined
+        ? `; outcome unknown: the write may have been applied. Retrying it with REQUEST_ID ${error.serial} is safe`
+        : '; outcome unknown: the write may have been applied';
   } else if (error.type === 'session') {
     line += '; use a new REQUEST_ID, or another --client-id (or --first-serial) after a restart';
   }
@@ -58,8 +59,7 @@ export function statusTable(status: ClusterStatus): string[] {
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
-  const leaderLine =
-    status.leader === null ? 'leader: none known' : `leader: ${status.leader.id} at ${status.leader.url}`;
+  const leaderLine = status.leader === null ? 'leader: none known' : `leader: ${status.leader.id} at ${status.leader.url}`;
   return [render(header), ...rows.map(render), leaderLine];
 }
 
@@ -72,7 +72,11 @@ export function membersTable(view: { leader: MemberRef | null; members: ClusterM
     m.matchIndex === null ? '-' : String(m.matchIndex),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const render = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const render = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   const leaderLine = view.leader === null ? 'leader: none known' : `leader: ${view.leader.id} (*)`;
   return [render(header), ...rows.map(render), `${leaderLine}; configuration at index ${view.configIndex}`];
 }

@@ -136,11 +136,16 @@ describe('formatting', () => {
   });
 
   it('error lines say what to do', () => {
+    expect(errorLine({ type: 'timeout', message: 'set "k" failed', outcomeUnknown: true, serial: 5 })).toBe(
+      'error (timeout): set "k" failed; outcome unknown: the write may have been applied. Retrying it with REQUEST_ID 5 is safe',
+    );
     expect(
-      errorLine({ type: 'timeout', message: 'set "k" failed', outcomeUnknown: true, serial: 5 }),
-    ).toBe('error (timeout): set "k" failed; outcome unknown: the write may have been applied. Retrying it with REQUEST_ID 5 is safe');
-    expect(
-      errorLine({ type: 'not_leader', message: 'x is not the leader; the leader is http://127.0.0.1:8788', outcomeUnknown: false, leader: p8788 }),
+      errorLine({
+        type: 'not_leader',
+        message: 'x is not the leader; the leader is http://127.0.0.1:8788',
+        outcomeUnknown: false,
+        leader: p8788,
+      }),
     ).toBe('x is not the leader; the leader is http://127.0.0.1:8788 (send to PORT 8788, or leave PORT out)');
   });
 
@@ -152,8 +157,17 @@ describe('formatting', () => {
           url: 'http://127.0.0.1:8787',
           reachable: true,
           status: {
-            id: 'n1', url: 'http://127.0.0.1:8787', role: 'leader', term: 3, leader: { id: 'n1', url: 'http://127.0.0.1:8787' },
-            commitIndex: 912, appliedIndex: 912, lastLogIndex: 912, lastLogTerm: 3, firstLogIndex: 801, snapshotIndex: 800,
+            id: 'n1',
+            url: 'http://127.0.0.1:8787',
+            role: 'leader',
+            term: 3,
+            leader: { id: 'n1', url: 'http://127.0.0.1:8787' },
+            commitIndex: 912,
+            appliedIndex: 912,
+            lastLogIndex: 912,
+            lastLogTerm: 3,
+            firstLogIndex: 801,
+            snapshotIndex: 800,
             membership: { voters: [{ id: 'n1', url: 'http://127.0.0.1:8787' }], learners: [] },
             configIndex: 0,
             peers: [
@@ -166,8 +180,17 @@ describe('formatting', () => {
           url: p8788,
           reachable: true,
           status: {
-            id: 'n2', url: p8788, role: 'follower', term: 3, leader: { id: 'n1', url: 'http://127.0.0.1:8787' },
-            commitIndex: 912, appliedIndex: 910, lastLogIndex: 912, lastLogTerm: 3, firstLogIndex: 851, snapshotIndex: 850,
+            id: 'n2',
+            url: p8788,
+            role: 'follower',
+            term: 3,
+            leader: { id: 'n1', url: 'http://127.0.0.1:8787' },
+            commitIndex: 912,
+            appliedIndex: 910,
+            lastLogIndex: 912,
+            lastLogTerm: 3,
+            firstLogIndex: 851,
+            snapshotIndex: 850,
             membership: { voters: [{ id: 'n1', url: 'http://127.0.0.1:8787' }], learners: [{ id: 'n2', url: p8788 }] },
             configIndex: 0,
             peers: [],

@@ -53,7 +53,7 @@ export const usage = [
   '  set KEY VALUE [PORT [REQUEST_ID]]           write a key',
   '  delete KEY [PORT [REQUEST_ID]]              delete a key',
   '  cas KEY EXPECTED VALUE [PORT [REQUEST_ID]]  set KEY to VALUE only if it holds EXPECTED (- or null: absent)',
-  '  status                                      show each node (role, voter/learner, term, commit, applied, snapshot index, first log index, leader) and the leader\'s peers',
+  "  status                                      show each node (role, voter/learner, term, commit, applied, snapshot index, first log index, leader) and the leader's peers",
   'cluster membership (all but members need the admin token: --admin-token, $RAFT_ADMIN_TOKEN,',
   '  default the cluster secret in .data/cluster-secret):',
   '  members                                     the configuration: voters, learners, replication',
@@ -203,7 +203,8 @@ export function parseTokens(tokens: Token[]): Parsed {
 }
 
 function memberCommand(command: Command & { id: string }): Parsed {
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(command.id)) return fail(`ID must be 1-64 letters, digits, "_", "." or "-", got ${JSON.stringify(command.id)}`);
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(command.id))
+    return fail(`ID must be 1-64 letters, digits, "_", "." or "-", got ${JSON.stringify(command.id)}`);
   return { ok: true, command };
 }
 

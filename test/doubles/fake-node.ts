@@ -52,7 +52,11 @@ export class FakeNode implements NodeApi {
   private readonly refusals: (NotLeader | TimedOut)[] = [];
   private readonly results: KvResult[] = [];
   /** Real counters, so routes render what a node would hand them. */
-  readonly metricsOf = new NodeMetrics({ id: fakeStatus.id, url: fakeStatus.url }, fakeStatus.peers.map(({ id, url }) => ({ id, url })), fakeStatus.term);
+  readonly metricsOf = new NodeMetrics(
+    { id: fakeStatus.id, url: fakeStatus.url },
+    fakeStatus.peers.map(({ id, url }) => ({ id, url })),
+    fakeStatus.term,
+  );
 
   /** The next read or write answers with this instead of touching the map. */
   refuseNext(outcome: NotLeader | TimedOut): this {
@@ -114,7 +118,12 @@ export class FakeNode implements NodeApi {
 
   async metrics(): Promise<MetricFamily[]> {
     this.calls.push({ method: 'metrics' });
-    return this.metricsOf.collect(fakeStatus, { logEntries: fakeStatus.lastLogIndex, logBytes: 100, databaseBytes: 4096, snapshotBytes: 0 });
+    return this.metricsOf.collect(fakeStatus, {
+      logEntries: fakeStatus.lastLogIndex,
+      logBytes: 100,
+      databaseBytes: 4096,
+      snapshotBytes: 0,
+    });
   }
 
   async view(): Promise<NodeView> {

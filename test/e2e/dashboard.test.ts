@@ -34,7 +34,15 @@ describe('dashboard in headless Chromium', () => {
     }
     browser = await chromium.launch({
       executablePath: chromiumPath,
-      args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--headless',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
     page.on('pageerror', (err) => pageErrors.push(String(err)));
@@ -59,16 +67,21 @@ describe('dashboard in headless Chromium', () => {
       expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
       const families = parse(await res.text());
       const value = (name: string, labels: Record<string, string> = {}) =>
-        Number(families.find((f) => f.name === name)?.metrics.find((m) => JSON.stringify(m.labels ?? {}) === JSON.stringify(labels))?.value);
+        Number(
+          families.find((f) => f.name === name)?.metrics.find((m) => JSON.stringify(m.labels ?? {}) === JSON.stringify(labels))?.value,
+        );
       return { families, value };
     };
     // Leadership may move on a loaded machine; scrape until the agreed leader says so itself.
     let leaderId = '';
     await expect
-      .poll(async () => {
-        leaderId = (await cluster.waitForLeader(10_000)).id;
-        return (await scrape(cluster.members.find((m) => m.id === leaderId)!.url)).value('raftkv_role', { role: 'leader' });
-      }, { timeout: 20_000 })
+      .poll(
+        async () => {
+          leaderId = (await cluster.waitForLeader(10_000)).id;
+          return (await scrape(cluster.members.find((m) => m.id === leaderId)!.url)).value('raftkv_role', { role: 'leader' });
+        },
+        { timeout: 20_000 },
+      )
       .toBe(1);
     const all = await Promise.all(cluster.members.map(async (m) => ({ id: m.id, ...(await scrape(m.url)) })));
     const sum = (name: string, labels: Record<string, string> = {}) => all.reduce((n, s) => n + s.value(name, labels), 0);
@@ -107,18 +120,23 @@ describe('dashboard in headless Chromium', () => {
     await sleep(2500);
 
     await page.goto(`${follower.url}/dashboard`);
-    await expect.poll(() => page.locator('tr[data-member]').count(), { timeout: 5000, message: `page errors: ${pageErrors.join('; ')}` }).toBe(3);
+    await expect
+      .poll(() => page.locator('tr[data-member]').count(), { timeout: 5000, message: `page errors: ${pageErrors.join('; ')}` })
+      .toBe(3);
     // The page must agree with the cluster; re-asked each time, as leadership may move on a loaded machine.
     await expect
-      .poll(async () => {
-        leader = await cluster.waitForLeader(10_000);
-        return (await shownLeader()) === leader.id && (await leaderRow()) === leader.id;
-      }, { timeout: 10_000 })
+      .poll(
+        async () => {
+          leader = await cluster.waitForLeader(10_000);
+          return (await shownLeader()) === leader.id && (await leaderRow()) === leader.id;
+        },
+        { timeout: 10_000 },
+      )
       .toBe(true);
     expect(leader.id, 'the page is opened on a follower').not.toBe(follower.id);
     // Live: the page's "updated" time changes at least twice within a second.
     const seen = new Set<string>();
-    for (const until = Date.now() + 1000; Date.now() < until; ) {
+    for (const until = Date.now() + 1000; Date.now() < until;) {
       seen.add((await page.locator('#fresh').textContent()) ?? '');
       await sleep(50);
     }
@@ -131,10 +149,13 @@ describe('dashboard in headless Chromium', () => {
     await cluster.kill(leader.id);
     const killedAt = Date.now();
     await expect
-      .poll(async () => {
-        const shown = await shownLeader();
-        return shown !== '' && shown !== leader.id ? shown : null;
-      }, { timeout: 3000, interval: 50 })
+      .poll(
+        async () => {
+          const shown = await shownLeader();
+          return shown !== '' && shown !== leader.id ? shown : null;
+        },
+        { timeout: 3000, interval: 50 },
+      )
       .not.toBeNull();
     const seenAfterMs = Date.now() - killedAt;
     const newLeader = await shownLeader();
@@ -153,7 +174,9 @@ describe('dashboard in headless Chromium', () => {
     const other = cluster.members.find((m) => m.id !== leader.id && m.id !== follower.id)!;
     await cluster.pause(other.id);
     try {
-      await expect.poll(() => page.locator('#banner').textContent(), { timeout: 5000 }).toContain(`${follower.id} cannot reach a majority of the cluster`);
+      await expect
+        .poll(() => page.locator('#banner').textContent(), { timeout: 5000 })
+        .toContain(`${follower.id} cannot reach a majority of the cluster`);
       await expect.poll(() => page.locator('[data-role="unreachable"]').count(), { timeout: 5000 }).toBe(2);
       await page.screenshot({ path: resolve(outDir, 'dashboard-cut-off.png'), fullPage: true });
     } finally {

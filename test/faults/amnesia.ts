@@ -14,10 +14,12 @@ import type { Cut } from './network';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function isolate(node: string, ids: readonly string[]): Cut[] {
-  return ids.filter((id) => id !== node).flatMap((id) => [
-    { from: node, to: id, mode: 'reset' as const },
-    { from: id, to: node, mode: 'reset' as const },
-  ]);
+  return ids
+    .filter((id) => id !== node)
+    .flatMap((id) => [
+      { from: node, to: id, mode: 'reset' as const },
+      { from: id, to: node, mode: 'reset' as const },
+    ]);
 }
 
 export async function amnesiaScenario(cluster: FaultCluster, note: (what: string) => void): Promise<void> {

@@ -24,7 +24,14 @@ export interface FinalPhase {
 }
 
 /** Liveness and final reads, on the healed cluster (before it stops). */
-export async function finalPhase(cluster: FaultCluster, workload: Workload, keys: string[], rng: Prng, now: () => number, budgetMs: number): Promise<FinalPhase> {
+export async function finalPhase(
+  cluster: FaultCluster,
+  workload: Workload,
+  keys: string[],
+  rng: Prng,
+  now: () => number,
+  budgetMs: number,
+): Promise<FinalPhase> {
   const failures: string[] = [];
   const notes: string[] = [];
   const t0 = now();

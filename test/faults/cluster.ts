@@ -79,7 +79,8 @@ export class FaultCluster {
     // say plainly that something else holds it.
     const nodePorts = this.ids.map((id) => this.node(id).spec.port);
     for (const port of nodePorts) {
-      if (!(await waitPortFree(port, 10_000))) throw new Error(`port ${port} is in use by another process (choose others with --node-port)`);
+      if (!(await waitPortFree(port, 10_000)))
+        throw new Error(`port ${port} is in use by another process (choose others with --node-port)`);
     }
     await this.network.start();
     await Promise.all(this.ids.map((id) => this.node(id).start(this.opts.startTimeoutMs)));

@@ -8,7 +8,15 @@ import type { CutMode } from './proxy';
 export type PartitionName = 'halves' | 'isolate' | 'bridge' | 'one-way-out' | 'one-way-in';
 
 export type Fault =
-  | { kind: 'partition'; name: PartitionName; mode: CutMode; groups: string[][]; target: string | null; targetWasLeader: boolean; cuts: Cut[] }
+  | {
+      kind: 'partition';
+      name: PartitionName;
+      mode: CutMode;
+      groups: string[][];
+      target: string | null;
+      targetWasLeader: boolean;
+      cuts: Cut[];
+    }
   | { kind: 'kill'; node: string; wasLeader: boolean }
   | { kind: 'pause'; node: string; wasLeader: boolean }
   /** A pause shorter than an election timeout or two: does a leader that blinked act on stale beliefs? */
@@ -39,7 +47,13 @@ function both(a: readonly string[], b: readonly string[], mode: CutMode): Cut[] 
  * (the leader, when the nemesis chose to aim at it); halves and bridge draw
  * their own groups.
  */
-export function drawPartition(rng: Prng, kind: 'halves' | 'isolate' | 'bridge' | 'one-way', ids: readonly string[], target: string, targetIsLeader: boolean): Fault {
+export function drawPartition(
+  rng: Prng,
+  kind: 'halves' | 'isolate' | 'bridge' | 'one-way',
+  ids: readonly string[],
+  target: string,
+  targetIsLeader: boolean,
+): Fault {
   const mode: CutMode = rng.below(2) === 0 ? 'reset' : 'blackhole';
   const shuffled = rng.shuffle([...ids]);
   const others = ids.filter((id) => id !== target);
@@ -48,17 +62,41 @@ export function drawPartition(rng: Prng, kind: 'halves' | 'isolate' | 'bridge' |
       // A minority and a majority, at random.
       const small = shuffled.slice(0, Math.floor(ids.length / 2));
       const big = shuffled.slice(small.length);
-      return { kind: 'partition', name: 'halves', mode, groups: [small, big], target: null, targetWasLeader: false, cuts: both(small, big, mode) };
+      return {
+        kind: 'partition',
+        name: 'halves',
+        mode,
+        groups: [small, big],
+        target: null,
+        targetWasLeader: false,
+        cuts: both(small, big, mode),
+      };
     }
     case 'isolate':
-      return { kind: 'partition', name: 'isolate', mode, groups: [[target], others], target, targetWasLeader: targetIsLeader, cuts: both([target], others, mode) };
+      return {
+        kind: 'partition',
+        name: 'isolate',
+        mode,
+        groups: [[target], others],
+        target,
+        targetWasLeader: targetIsLeader,
+        cuts: both([target], others, mode),
+      };
     case 'bridge': {
       // Two sides that cannot talk, and one node that talks to both (Jepsen's bridge).
       const bridge = shuffled[0] as string;
       const rest = shuffled.slice(1);
       const left = rest.slice(0, Math.floor(rest.length / 2));
       const right = rest.slice(left.length);
-      return { kind: 'partition', name: 'bridge', mode, groups: [left, [bridge], right], target: bridge, targetWasLeader: false, cuts: both(left, right, mode) };
+      return {
+        kind: 'partition',
+        name: 'bridge',
+        mode,
+        groups: [left, [bridge], right],
+        target: bridge,
+        targetWasLeader: false,
+        cuts: both(left, right, mode),
+      };
     }
     case 'one-way': {
       // "out": the target's requests go nowhere, but it still hears the others
@@ -66,7 +104,15 @@ export function drawPartition(rng: Prng, kind: 'halves' | 'isolate' | 'bridge' |
       // target, but its own requests still get through with their responses.
       const out = rng.below(2) === 0;
       const cuts = out ? links([target], others, mode) : links(others, [target], mode);
-      return { kind: 'partition', name: out ? 'one-way-out' : 'one-way-in', mode, groups: [[target], others], target, targetWasLeader: targetIsLeader, cuts };
+      return {
+        kind: 'partition',
+        name: out ? 'one-way-out' : 'one-way-in',
+        mode,
+        groups: [[target], others],
+        target,
+        targetWasLeader: targetIsLeader,
+        cuts,
+      };
     }
   }
 }

@@ -59,7 +59,11 @@ export class KvClient {
     for (let n = 0; n < this.o.maxAttempts; n++) {
       const left = deadline - Date.now();
       if (left <= 0) break;
-      const a = await attempt({ baseUrl: target, timeoutMs: Math.min(left, this.o.attemptTimeoutMs), ...request(key, op, this.o.clientId, serial) });
+      const a = await attempt({
+        baseUrl: target,
+        timeoutMs: Math.min(left, this.o.attemptTimeoutMs),
+        ...request(key, op, this.o.clientId, serial),
+      });
       const verdict = this.judge(op, a, `${op.type} ${key} serial ${serial} at ${target}`);
       switch (verdict.type) {
         case 'ok':
@@ -96,7 +100,11 @@ export class KvClient {
     return { type: 'failed', why: lastWhy };
   }
 
-  private judge(op: KvOp, a: Attempt, what: string): OpOutcome | { type: 'redirect'; to: string } | { type: 'refused'; why: string; backoffMs: number } | { type: 'maybe'; why: string } {
+  private judge(
+    op: KvOp,
+    a: Attempt,
+    what: string,
+  ): OpOutcome | { type: 'redirect'; to: string } | { type: 'refused'; why: string; backoffMs: number } | { type: 'maybe'; why: string } {
     if (a.kind === 'notSent') return { type: 'refused', why: `not sent: ${a.reason}`, backoffMs: 30 };
     if (a.kind === 'noAnswer') return { type: 'maybe', why: `no answer: ${a.reason}` };
     const error = field(a.body, 'error');
@@ -170,7 +178,12 @@ export class KvClient {
   }
 }
 
-function request(key: string, op: KvOp, clientId: string, serial: number): { method: 'GET' | 'PUT' | 'DELETE' | 'POST'; path: string; headers?: Record<string, string>; body?: string } {
+function request(
+  key: string,
+  op: KvOp,
+  clientId: string,
+  serial: number,
+): { method: 'GET' | 'PUT' | 'DELETE' | 'POST'; path: string; headers?: Record<string, string>; body?: string } {
   const path = `/kv/${encodeURIComponent(key)}`;
   const session = { 'client-id': clientId, 'request-serial': String(serial) };
   switch (op.type) {
@@ -181,6 +194,11 @@ function request(key: string, op: KvOp, clientId: string, serial: number): { met
     case 'delete':
       return { method: 'DELETE', path, headers: session };
     case 'cas':
-      return { method: 'POST', path: `${path}/cas`, headers: { ...session, 'content-type': 'application/json' }, body: JSON.stringify({ expected: op.expected, value: op.value }) };
+      return {
+        method: 'POST',
+        path: `${path}/cas`,
+        headers: { ...session, 'content-type': 'application/json' },
+        body: JSON.stringify({ expected: op.expected, value: op.value }),
+      };
   }
 }

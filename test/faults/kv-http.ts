@@ -65,7 +65,11 @@ export function attempt(req: AttemptRequest): Promise<Attempt> {
     const timer = setTimeout(() => {
       const wasConnected = connected;
       r.destroy();
-      done(wasConnected ? { kind: 'noAnswer', reason: `no answer in ${req.timeoutMs} ms` } : { kind: 'notSent', reason: `no connection in ${req.timeoutMs} ms` });
+      done(
+        wasConnected
+          ? { kind: 'noAnswer', reason: `no answer in ${req.timeoutMs} ms` }
+          : { kind: 'notSent', reason: `no connection in ${req.timeoutMs} ms` },
+      );
     }, req.timeoutMs);
     if (body) r.end(body);
     else r.end();

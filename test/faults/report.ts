@@ -20,7 +20,11 @@ export interface RunArtifacts {
 
 /** JSON has no Infinity: an unknown completion is written as null. */
 function historyJson(ops: Operation[]): string {
-  return JSON.stringify(ops.map((o) => ({ ...o, complete: Number.isFinite(o.complete) ? o.complete : null })), null, 1);
+  return JSON.stringify(
+    ops.map((o) => ({ ...o, complete: Number.isFinite(o.complete) ? o.complete : null })),
+    null,
+    1,
+  );
 }
 
 export function writeArtifacts(runDir: string, a: RunArtifacts): void {

@@ -90,7 +90,10 @@ export function killEverything(): void {
   killLive();
 }
 
-export async function runFaults(o: FaultRunOptions, log: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<FaultRunResult> {
+export async function runFaults(
+  o: FaultRunOptions,
+  log: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): Promise<FaultRunResult> {
   if (o.nodes < 3 || o.nodes > 9) throw new Error(`--nodes must be 3..9, got ${o.nodes}`);
   const replay = `npm run faults -- --seed ${o.seed} --time ${o.timeSec} --nodes ${o.nodes} --clients ${o.clients} --keys ${o.keys} --snapshot-every ${o.snapshotEvery} --log-retain ${o.logRetain}${o.amnesia ? ' --unsafe-amnesia' : ''}`;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -102,7 +105,9 @@ export async function runFaults(o: FaultRunOptions, log: (line: string) => void 
   const nemesisRng = root.fork();
   const clientRng = root.fork();
   const checkRng = root.fork();
-  log(`faults: SEED=${o.seed} nodes=${o.nodes} time=${o.timeSec}s clients=${o.clients} keys=${o.keys} snapshot-every=${o.snapshotEvery} log-retain=${o.logRetain} folder=${runDir}`);
+  log(
+    `faults: SEED=${o.seed} nodes=${o.nodes} time=${o.timeSec}s clients=${o.clients} keys=${o.keys} snapshot-every=${o.snapshotEvery} log-retain=${o.logRetain} folder=${runDir}`,
+  );
 
   const cluster = new FaultCluster({
     nodes: o.nodes,
@@ -135,7 +140,13 @@ export async function runFaults(o: FaultRunOptions, log: (line: string) => void 
     },
     clientRng,
   );
-  const nemesis = new Nemesis(cluster, nemesisRng, { minGapMs: 1000, maxGapMs: 4000, maxActive: o.nodes >= 5 ? 3 : 2, amnesia: o.amnesia, now });
+  const nemesis = new Nemesis(cluster, nemesisRng, {
+    minGapMs: 1000,
+    maxGapMs: 4000,
+    maxActive: o.nodes >= 5 ? 3 : 2,
+    amnesia: o.amnesia,
+    now,
+  });
   const failures: string[] = [];
   const notes: string[] = [];
   let faultSeconds = 0;
@@ -164,12 +175,15 @@ export async function runFaults(o: FaultRunOptions, log: (line: string) => void 
     live.delete(cluster);
   }
 
-  for (const c of cluster.crashes) failures.push(`node ${c.node} exited on its own at t=${(c.atMs / 1000).toFixed(1)}s (code ${c.code}, signal ${c.signal})`);
-  if (workload.anomalies.length > 0) failures.push(`${workload.anomalies.length} answers outside the API contract, first: ${workload.anomalies[0]}`);
+  for (const c of cluster.crashes)
+    failures.push(`node ${c.node} exited on its own at t=${(c.atMs / 1000).toFixed(1)}s (code ${c.code}, signal ${c.signal})`);
+  if (workload.anomalies.length > 0)
+    failures.push(`${workload.anomalies.length} answers outside the API contract, first: ${workload.anomalies[0]}`);
   const scan = scanLogs(cluster.logFiles());
   const installed = countSnapshotInstalls(cluster.logFiles());
   const installs = [...installed.values()].reduce((a, b) => a + b, 0);
-  if (scan.errors.length > 0) failures.push(`node logs report errors (${scan.errors.length}${scan.errors.length >= 20 ? '+' : ''}):\n  ${scan.errors.join('\n  ')}`);
+  if (scan.errors.length > 0)
+    failures.push(`node logs report errors (${scan.errors.length}${scan.errors.length >= 20 ? '+' : ''}):\n  ${scan.errors.join('\n  ')}`);
   for (const [why, count] of scan.known) notes.push(`known log error ×${count}: ${why}`);
   const safety = checkSafety(workload.history);
   failures.push(...safety.failures);
@@ -182,7 +196,14 @@ export async function runFaults(o: FaultRunOptions, log: (line: string) => void 
   const summary =
     `faults: ${ok ? 'PASS' : 'FAIL'} seed=${o.seed} nodes=${o.nodes} faults=${started} in ${faultSeconds.toFixed(0)}s ` +
     `ops=${s.ok + s.failed + s.unknown} (ok ${s.ok}, failed ${s.failed}, unknown ${s.unknown}) ` +
-    `snapshots installed=${installs}${installs > 0 ? ` (${[...installed].filter(([, n]) => n > 0).map(([id, n]) => `${id} ${n}`).join(', ')})` : ''}` +
+    `snapshots installed=${installs}${
+      installs > 0
+        ? ` (${[...installed]
+            .filter(([, n]) => n > 0)
+            .map(([id, n]) => `${id} ${n}`)
+            .join(', ')})`
+        : ''
+    }` +
     (ok ? '' : ` failures=${failures.length}`);
   for (const n of notes) log(`faults: ${n}`);
   let kept: string | null = null;

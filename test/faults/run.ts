@@ -86,7 +86,8 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 let finished = false;
 process.on('beforeExit', () => {
   // The event loop drained while a run was still awaiting something: a bug here, not in the nodes.
-  if (!finished) process.stderr.write(`faults: internal error: the run stopped waiting for work that can never finish (seed ${options.seed})\n`);
+  if (!finished)
+    process.stderr.write(`faults: internal error: the run stopped waiting for work that can never finish (seed ${options.seed})\n`);
 });
 process.on('exit', (code) => {
   if (!finished && !interrupted) process.stderr.write(`faults: exiting with code ${code} before the run finished (seed ${options.seed})\n`);

@@ -85,7 +85,9 @@ describe('npm run bench', () => {
     expect(compare(samples).bFaster.of).toBe(2);
     expect(lines.some((l) => l.startsWith('c=2 round 2 A:'))).toBe(true);
     // Both launchers and their workerds are gone.
-    const left = processTree(process.pid).map(commandLine).filter((cmd) => /cluster\.ts|workerd/.test(cmd));
+    const left = processTree(process.pid)
+      .map(commandLine)
+      .filter((cmd) => /cluster\.ts|workerd/.test(cmd));
     expect(left).toEqual([]);
   }, 120_000);
 
@@ -94,7 +96,10 @@ describe('npm run bench', () => {
     expect(() => parseOptions(['--mix', 'write=x'])).toThrow(/--mix/);
     expect(() => parseOptions(['--failover', '--cluster-size', '1'])).toThrow(/cluster-size 3/);
     expect(options(['--v8-flags', '']).v8Flags).toEqual([]);
-    expect(options(['--v8-flags=--max-semi-space-size=2 --single-threaded-gc']).v8Flags).toEqual(['--max-semi-space-size=2', '--single-threaded-gc']);
+    expect(options(['--v8-flags=--max-semi-space-size=2 --single-threaded-gc']).v8Flags).toEqual([
+      '--max-semi-space-size=2',
+      '--single-threaded-gc',
+    ]);
     expect(() => parseOptions(['--v8-flags', 'semi'])).toThrow(/"semi" is not a V8 flag/);
     expect(() => parseOptions(['--mode', 'wrangler', '--v8-flags', ''])).toThrow(/wrangler dev starts its own workerd/);
     expect(() => parseOptions(['--nodes', 'http://127.0.0.1:1', '--v8-flags', ''])).toThrow(/--v8-flags applies/);

@@ -89,7 +89,7 @@ describe('shell over a pipe', () => {
       `delete a ${leader} 3`,
       `get a ${leader}`,
       'set b "x y"',
-      "get b",
+      'get b',
       "cas b 'x y' z",
       'cas b nope q',
       'cas c - first',
@@ -150,7 +150,11 @@ describe('shell over a pipe', () => {
       expect(cells[3]).toBe('voter');
       expect(cells.slice(4, 9).every((n) => /^\d+$/.test(n))).toBe(true);
       // Only the leader lists its peers, each with its replication state.
-      if (cells[2] === 'leader') expect(cells.slice(10)).toEqual([expect.stringMatching(/^n[123]:(probe|replicate|snapshot)$/), expect.stringMatching(/^n[123]:(probe|replicate|snapshot)$/)]);
+      if (cells[2] === 'leader')
+        expect(cells.slice(10)).toEqual([
+          expect.stringMatching(/^n[123]:(probe|replicate|snapshot)$/),
+          expect.stringMatching(/^n[123]:(probe|replicate|snapshot)$/),
+        ]);
       else expect(cells.slice(10)).toEqual(['-']);
     }
     // The leader as the nodes saw it a moment ago (an election may be under way on a loaded machine).
@@ -198,7 +202,9 @@ describe('one-shot commands and exit codes', () => {
     expect(lines(r.stderr)).toHaveLength(1);
     // The write waits for a session, so what fails is the registration; the line says so, with no
     // "outcome unknown": the write itself was never sent.
-    expect(r.stderr).toMatch(/^error \(unavailable\): set "k": could not register a session: register a session failed after \d+ attempts? in \d+ ms: .*connection refused/);
+    expect(r.stderr).toMatch(
+      /^error \(unavailable\): set "k": could not register a session: register a session failed after \d+ attempts? in \d+ ms: .*connection refused/,
+    );
     expect(r.stderr).not.toContain('outcome unknown');
   });
 

@@ -36,7 +36,13 @@ describe('5-node in-process cluster', () => {
 
   it('elects a leader; a follower answers 307 to it; the write lands and reads back through every node', async () => {
     const l = await leader();
-    expect(cluster.members.map((m) => m.url)).toEqual(['http://127.0.0.1:19700', 'http://127.0.0.1:19701', 'http://127.0.0.1:19702', 'http://127.0.0.1:19703', 'http://127.0.0.1:19704']);
+    expect(cluster.members.map((m) => m.url)).toEqual([
+      'http://127.0.0.1:19700',
+      'http://127.0.0.1:19701',
+      'http://127.0.0.1:19702',
+      'http://127.0.0.1:19703',
+      'http://127.0.0.1:19704',
+    ]);
     const path = '/kv/via%20follower?x=1&y=two';
     const headers = identity();
     // The leader may change under load between asking and sending: try a few times.
@@ -79,7 +85,11 @@ describe('5-node in-process cluster', () => {
       const key = `any-${i}`;
       const follow = async (path: string, init: Send): Promise<Answer> => {
         // A 503/504/500 can happen during an election on a loaded machine: retry (writes carry an identity).
-        const a = await eventually(() => http(`${m.url}${path}`, { ...init, redirect: 'follow' }), (x) => ![500, 503, 504].includes(x.status), 20_000);
+        const a = await eventually(
+          () => http(`${m.url}${path}`, { ...init, redirect: 'follow' }),
+          (x) => ![500, 503, 504].includes(x.status),
+          20_000,
+        );
         if (a === undefined) throw new Error(`${m.id}: no answer for ${path}`);
         return a;
       };
@@ -89,13 +99,25 @@ describe('5-node in-process cluster', () => {
       expect((await follow(`/kv/${key}`, {})).json).toEqual({ key, value: `v${i}` });
 
       const casHeaders = { ...identity(), 'Content-Type': 'application/json' };
-      const swapped = await follow(`/kv/${key}/cas`, { method: 'POST', body: JSON.stringify({ expected: `v${i}`, value: `w${i}` }), headers: casHeaders });
+      const swapped = await follow(`/kv/${key}/cas`, {
+        method: 'POST',
+        body: JSON.stringify({ expected: `v${i}`, value: `w${i}` }),
+        headers: casHeaders,
+      });
       expect(swapped.status, `cas via ${m.id}`).toBe(200);
       expect(swapped.json).toEqual({ ok: true });
-      const mismatch = await follow(`/kv/${key}/cas`, { method: 'POST', body: JSON.stringify({ expected: 'nope', value: 'x' }), headers: { ...identity(), 'Content-Type': 'application/json' } });
+      const mismatch = await follow(`/kv/${key}/cas`, {
+        method: 'POST',
+        body: JSON.stringify({ expected: 'nope', value: 'x' }),
+        headers: { ...identity(), 'Content-Type': 'application/json' },
+      });
       expect(mismatch.status).toBe(409);
       expect(mismatch.json).toEqual({ error: 'cas_mismatch', current: `w${i}` });
-      const fromAbsent = await follow(`/kv/${key}-new/cas`, { method: 'POST', body: JSON.stringify({ expected: null, value: 'born' }), headers: { ...identity(), 'Content-Type': 'application/json' } });
+      const fromAbsent = await follow(`/kv/${key}-new/cas`, {
+        method: 'POST',
+        body: JSON.stringify({ expected: null, value: 'born' }),
+        headers: { ...identity(), 'Content-Type': 'application/json' },
+      });
       expect(fromAbsent.status).toBe(200);
       acked.set(`${key}-new`, 'born');
       expect((await follow(`/kv/${key}`, {})).json).toEqual({ key, value: `w${i}` });
@@ -126,7 +148,13 @@ describe('5-node in-process cluster', () => {
       ['key of 600 bytes', `/kv/${'k'.repeat(600)}`, { method: 'PUT', body: 'v' }, 400, 'bad_request'],
       ['bad percent-encoding', '/kv/%E0%A4', { method: 'PUT', body: 'v' }, 400, 'bad_request'],
       ['value of 64 KiB + 1', '/kv/k', { method: 'PUT', body: 'x'.repeat(kb64 + 1) }, 413, 'payload_too_large'],
-      ['cas value of 64 KiB + 1', '/kv/k/cas', json(JSON.stringify({ expected: null, value: 'x'.repeat(kb64 + 1) })), 413, 'payload_too_large'],
+      [
+        'cas value of 64 KiB + 1',
+        '/kv/k/cas',
+        json(JSON.stringify({ expected: null, value: 'x'.repeat(kb64 + 1) })),
+        413,
+        'payload_too_large',
+      ],
       ['unknown route', '/nope', {}, 404, 'not_found_route'],
       ['unknown route under /kv', '/kv/a/b', { method: 'PUT', body: 'v' }, 404, 'not_found_route'],
       ['wrong method (PATCH /kv/:key)', '/kv/k', { method: 'PATCH', body: 'v' }, 405, 'method_not_allowed'],
@@ -134,7 +162,13 @@ describe('5-node in-process cluster', () => {
       ['Client-Id without Request-Serial', '/kv/k', withIds({ 'Client-Id': 'c' }), 400, 'bad_request'],
       ['Request-Serial without Client-Id', '/kv/k', withIds({ 'Request-Serial': '1' }), 400, 'bad_request'],
       ['Request-Serial 0', '/kv/k', withIds({ 'Client-Id': 'c', 'Request-Serial': '0' }), 400, 'bad_request'],
-      ['Request-Serial not a number', '/kv/k', { method: 'DELETE', headers: { 'Client-Id': 'c', 'Request-Serial': 'x' } }, 400, 'bad_request'],
+      [
+        'Request-Serial not a number',
+        '/kv/k',
+        { method: 'DELETE', headers: { 'Client-Id': 'c', 'Request-Serial': 'x' } },
+        400,
+        'bad_request',
+      ],
       ['seed /set: malformed JSON', '/set/k', { method: 'POST', body: '{', headers: { 'Content-Type': 'text/plain' } }, 400, 'bad_request'],
       ['seed /set: wrong types', '/set/k', { method: 'POST', body: '{"clientId":"a","value":1,"requestSerial":-1}' }, 400, 'bad_request'],
     ];
@@ -170,7 +204,11 @@ describe('5-node in-process cluster', () => {
 
   it('authenticates peers: 401 without or with a wrong secret, 400 for a garbage body; a forged vote moves no term', async () => {
     const forgedVote = (to: string) =>
-      JSON.stringify({ messages: [{ type: 'vote', from: 'n1', to, term: 1_000_000_000, pre: false, lastLogIndex: 1_000_000, lastLogTerm: 1_000_000_000, round: 0 }] });
+      JSON.stringify({
+        messages: [
+          { type: 'vote', from: 'n1', to, term: 1_000_000_000, pre: false, lastLogIndex: 1_000_000, lastLogTerm: 1_000_000_000, round: 0 },
+        ],
+      });
     for (let round = 0; ; round++) {
       const l = await leader();
       const targets = [l, followerOf(l)];
@@ -182,7 +220,13 @@ describe('5-node in-process cluster', () => {
           ['wrong secret', { Authorization: 'Bearer not-the-secret-at-all' }, forgedVote(t.id), 401, 'unauthorized'],
           ['secret with another scheme', { Authorization: `Basic ${cluster.secret}` }, forgedVote(t.id), 401, 'unauthorized'],
           ['right secret, garbage body', { Authorization: `Bearer ${cluster.secret}` }, 'garbage{', 400, 'bad_request'],
-          ['right secret, wrong shape', { Authorization: `Bearer ${cluster.secret}` }, '{"messages":[{"type":"vote"}]}', 400, 'bad_request'],
+          [
+            'right secret, wrong shape',
+            { Authorization: `Bearer ${cluster.secret}` },
+            '{"messages":[{"type":"vote"}]}',
+            400,
+            'bad_request',
+          ],
         ];
         for (const [name, headers, body, code, error] of cases) {
           const a = await http(peer, { method: 'POST', headers, body });
@@ -220,7 +264,11 @@ describe('5-node in-process cluster', () => {
     const l = await leader();
     // A follower refuses in the seed's words, and does not redirect.
     const f = followerOf(l);
-    const refused = await http(`${f.url}/set/${key}`, { method: 'POST', body: JSON.stringify({ clientId, value: 'nope', requestSerial: 999 }), headers: { 'Content-Type': 'text/plain' } });
+    const refused = await http(`${f.url}/set/${key}`, {
+      method: 'POST',
+      body: JSON.stringify({ clientId, value: 'nope', requestSerial: 999 }),
+      headers: { 'Content-Type': 'text/plain' },
+    });
     expect(refused.status).toBe(400);
     expect(refused.text).toBe('This Raft node is not the leader');
     expect(refused.headers.get('Location')).toBeNull();
@@ -230,14 +278,22 @@ describe('5-node in-process cluster', () => {
     expect(set.text).toBe('ok');
     acked.set(key, 'seed value');
 
-    const got = await eventually(async () => http(`${(await leader()).url}/get/${key}`), (a) => a.status === 200, 15_000);
+    const got = await eventually(
+      async () => http(`${(await leader()).url}/get/${key}`),
+      (a) => a.status === 200,
+      15_000,
+    );
     expect(got?.status).toBe(200);
     expect(got?.text).toBe('seed value'); // the raw value, not JSON
     expect(got?.headers.get('Content-Type')).toMatch(/^text\/plain/);
     // The same key through the JSON API.
     expect((await read(urls, key)).json).toEqual({ key, value: 'seed value' });
 
-    const absent = await eventually(async () => http(`${(await leader()).url}/get/never-${key}`), (a) => a.status === 204, 15_000);
+    const absent = await eventually(
+      async () => http(`${(await leader()).url}/get/never-${key}`),
+      (a) => a.status === 204,
+      15_000,
+    );
     expect(absent?.status).toBe(204);
     expect(absent?.text).toBe('');
 
@@ -245,7 +301,11 @@ describe('5-node in-process cluster', () => {
     expect(del.status).toBe(200);
     expect(del.text).toBe('ok');
     acked.set(key, null);
-    const afterDelete = await eventually(async () => http(`${(await leader()).url}/get/${key}`), (a) => a.status === 204, 15_000);
+    const afterDelete = await eventually(
+      async () => http(`${(await leader()).url}/get/${key}`),
+      (a) => a.status === 204,
+      15_000,
+    );
     expect(afterDelete?.status).toBe(204);
   });
 
@@ -287,7 +347,11 @@ describe('5-node in-process cluster', () => {
     expect(reused.status).toBe(409);
     expect(reused.json?.error).toBe('serial_reused');
     expect(typeof reused.json?.message).toBe('string');
-    const reusedPut = await settle(urls, `/kv/${key}`, { method: 'PUT', body: 'other', headers: { 'Client-Id': clientId, 'Request-Serial': '2' } });
+    const reusedPut = await settle(urls, `/kv/${key}`, {
+      method: 'PUT',
+      body: 'other',
+      headers: { 'Client-Id': clientId, 'Request-Serial': '2' },
+    });
     expect(reusedPut.status).toBe(409);
     expect(reusedPut.json?.error).toBe('serial_reused');
     expect(await value()).toEqual({ key, value: 'zzz' });
@@ -304,11 +368,21 @@ describe('5-node in-process cluster', () => {
       const others = cluster.members.filter((m) => m.id !== old.id);
       const next = await cluster.waitForLeader(30_000); // a majority of the 5, all among the other 4
       expect(next.id).not.toBe(old.id);
-      expect((await put(others.map((m) => m.url), key, 'new')).status).toBe(200);
+      expect(
+        (
+          await put(
+            others.map((m) => m.url),
+            key,
+            'new',
+          )
+        ).status,
+      ).toBe(200);
       acked.set(key, 'new');
 
       // Asked after the new value was acknowledged: the old leader must not answer "old".
-      const pending = http(`${old.url}/kv/${key}`, { timeoutMs: 15_000 }).catch((err: unknown) => ({ status: 0, json: String(err) }) as Answer);
+      const pending = http(`${old.url}/kv/${key}`, { timeoutMs: 15_000 }).catch(
+        (err: unknown) => ({ status: 0, json: String(err) }) as Answer,
+      );
       await sleep(200);
       await cluster.resume(old.id);
       resumed = true;
@@ -347,7 +421,11 @@ describe('5-node in-process cluster', () => {
     const w1 = await settle([f.url, ...aliveUrls], `/kv/after-failover`, { method: 'PUT', body: 'three left', headers: identity() });
     expect(w1.status).toBe(200);
     acked.set('after-failover', 'three left');
-    const w2 = await settle(aliveUrls, `/kv/after-failover-cas/cas`, { method: 'POST', body: '{"expected":null,"value":"x"}', headers: identity() });
+    const w2 = await settle(aliveUrls, `/kv/after-failover-cas/cas`, {
+      method: 'POST',
+      body: '{"expected":null,"value":"x"}',
+      headers: identity(),
+    });
     expect(w2.status).toBe(200);
     acked.set('after-failover-cas', 'x');
 
@@ -360,7 +438,11 @@ describe('5-node in-process cluster', () => {
     // Each survivor has applied them all.
     const target = (await status(next.id)).commitIndex;
     for (const m of alive) {
-      const s = await eventually(() => status(m.id), (v) => v.appliedIndex >= target, 10_000);
+      const s = await eventually(
+        () => status(m.id),
+        (v) => v.appliedIndex >= target,
+        10_000,
+      );
       expect(s?.appliedIndex, m.id).toBeGreaterThanOrEqual(target);
     }
   });

@@ -67,7 +67,8 @@ export async function settle(urls: string[], path: string, init: Send = {}, time
     } catch (err) {
       last = String(err);
     }
-    if (Date.now() > deadline) throw new Error(`no settled answer for ${init.method ?? 'GET'} ${path} within ${timeoutMs} ms; last: ${last}`);
+    if (Date.now() > deadline)
+      throw new Error(`no settled answer for ${init.method ?? 'GET'} ${path} within ${timeoutMs} ms; last: ${last}`);
     await sleep(100);
   }
 }
@@ -83,7 +84,12 @@ export const put = (urls: string[], key: string, value: string) =>
 export const read = (urls: string[], key: string) => settle(urls, `/kv/${encodeURIComponent(key)}`);
 
 /** Polls probe until check passes; returns the last value (undefined if every probe threw). */
-export async function eventually<T>(probe: () => Promise<T>, check: (v: T) => boolean, timeoutMs: number, pollMs = 100): Promise<T | undefined> {
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  check: (v: T) => boolean,
+  timeoutMs: number,
+  pollMs = 100,
+): Promise<T | undefined> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   for (;;) {

@@ -22,7 +22,18 @@ interface Run {
 
 function startClusterCommand(dataDir: string): Run {
   const { command, prefixArgs } = tsxScriptCommand('launcher/cluster.ts');
-  const args = ['--base-port', String(basePort), '--data', dataDir, '--election-timeout-ms', '150', '--heartbeat-interval-ms', '30', '--log-level', 'warn'];
+  const args = [
+    '--base-port',
+    String(basePort),
+    '--data',
+    dataDir,
+    '--election-timeout-ms',
+    '150',
+    '--heartbeat-interval-ms',
+    '30',
+    '--log-level',
+    'warn',
+  ];
   const child = spawn(command, [...prefixArgs, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];

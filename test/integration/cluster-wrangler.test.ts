@@ -39,14 +39,33 @@ describe('npm run dev:cluster (wrangler dev per node)', () => {
 
   it('prints the single-node commands', () => {
     const { command, prefixArgs } = tsxScriptCommand('launcher/dev-cluster.ts');
-    const r = spawnSync(command, [...prefixArgs, '--print-commands', '--base-port', String(basePort), '--inspector-base-port', String(inspectorBasePort), '--data', dir, '--snapshot-every', '50', '--log-retain', '10'], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const r = spawnSync(
+      command,
+      [
+        ...prefixArgs,
+        '--print-commands',
+        '--base-port',
+        String(basePort),
+        '--inspector-base-port',
+        String(inspectorBasePort),
+        '--data',
+        dir,
+        '--snapshot-every',
+        '50',
+        '--log-retain',
+        '10',
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
     expect(r.status).toBe(0);
     const n2 = r.stdout.split('\n').find((l) => l.includes('--var NODE_ID:n2'));
     expect(n2).toContain('CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_HIDE_BANNER=true');
-    expect(n2).toContain(`npx wrangler dev --ip 127.0.0.1 --port ${basePort + 1} --inspector-port ${inspectorBasePort + 1} --persist-to ${join(dir, 'n2')}`);
+    expect(n2).toContain(
+      `npx wrangler dev --ip 127.0.0.1 --port ${basePort + 1} --inspector-port ${inspectorBasePort + 1} --persist-to ${join(dir, 'n2')}`,
+    );
     expect(n2).toContain(`--var PEERS:n1=http://127.0.0.1:${basePort},n3=http://127.0.0.1:${basePort + 2}`);
     expect(n2).toContain(`--var "CLUSTER_SECRET:$(cat ${join(dir, 'cluster-secret')})"`);
     expect(n2).toContain('--var SNAPSHOT_EVERY:50 --var LOG_RETAIN:10');
@@ -57,7 +76,18 @@ describe('npm run dev:cluster (wrangler dev per node)', () => {
   // time. One retry, with the nodes' logs in the error, rather than a red build with nothing to go on.
   it('elects a leader, serves writes and reads, and Ctrl-C stops every wrangler tree', { timeout: 200_000, retry: 1 }, async () => {
     const { command, prefixArgs } = tsxScriptCommand('launcher/dev-cluster.ts');
-    const args = ['--base-port', String(basePort), '--inspector-base-port', String(inspectorBasePort), '--data', dir, '--election-timeout-ms', '300', '--heartbeat-interval-ms', '50'];
+    const args = [
+      '--base-port',
+      String(basePort),
+      '--inspector-base-port',
+      String(inspectorBasePort),
+      '--data',
+      dir,
+      '--election-timeout-ms',
+      '300',
+      '--heartbeat-interval-ms',
+      '50',
+    ];
     const c = spawn(command, [...prefixArgs, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     const lines: string[] = [];

@@ -26,7 +26,10 @@ describe('link proxies', () => {
     19284,
   );
   beforeAll(async () => {
-    for (const [id, port] of [['a', 19280], ['b', 19281]] as const) {
+    for (const [id, port] of [
+      ['a', 19280],
+      ['b', 19281],
+    ] as const) {
       const s = createServer((req, res) => (req.url === '/slow' ? setTimeout(() => res.end(id), 300) : res.end(id)));
       await new Promise<void>((r) => s.listen(port, '127.0.0.1', r));
       servers.push(s);
@@ -37,7 +40,8 @@ describe('link proxies', () => {
     await network.close();
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   });
-  const call = (from: string, to: string, timeoutMs = 400) => attempt({ baseUrl: network.url(from, to), method: 'GET', path: '/', timeoutMs });
+  const call = (from: string, to: string, timeoutMs = 400) =>
+    attempt({ baseUrl: network.url(from, to), method: 'GET', path: '/', timeoutMs });
 
   it('forwards, cuts one way or both, and heals', async () => {
     expect(await call('a', 'b')).toMatchObject({ kind: 'answer', status: 200, body: 'b' });
@@ -72,7 +76,9 @@ describe('link proxies', () => {
   });
 
   it('reports a refused connection as not sent', async () => {
-    expect(await attempt({ baseUrl: 'http://127.0.0.1:19283', method: 'GET', path: '/', timeoutMs: 400 })).toMatchObject({ kind: 'notSent' });
+    expect(await attempt({ baseUrl: 'http://127.0.0.1:19283', method: 'GET', path: '/', timeoutMs: 400 })).toMatchObject({
+      kind: 'notSent',
+    });
   });
 });
 
@@ -102,7 +108,10 @@ describe('snapshot count in the summary', () => {
     const dir = mkdtempSync(join(tmpdir(), 'raft-kv-faults-logs-'));
     try {
       const line = (msg: string): string => JSON.stringify({ level: 'info', msg, node: 'n', term: 2, role: 'follower' });
-      writeFileSync(join(dir, 'n1.log'), [line('installing a snapshot'), line('role changed'), line('installing a snapshot'), ''].join('\n'));
+      writeFileSync(
+        join(dir, 'n1.log'),
+        [line('installing a snapshot'), line('role changed'), line('installing a snapshot'), ''].join('\n'),
+      );
       writeFileSync(join(dir, 'n2.log'), `${line('leader changed')}\n`);
       const counts = countSnapshotInstalls([join(dir, 'n1.log'), join(dir, 'n2.log'), join(dir, 'n3.log')]);
       expect([...counts]).toEqual([
@@ -122,21 +131,19 @@ describe('snapshot count in the summary', () => {
 });
 
 describe('fault injection (real processes, partitions, crashes, pauses)', () => {
-  it(
-    'stays linearizable and recovers after 35 s of faults',
-    async () => {
-      let result;
-      try {
-        result = await runFaults(
-          { ...defaultOptions, seed, timeSec: 35, nodes: 3, clients: 5, keys: 4, nodeBasePort: 19100, proxyBasePort: 19200 },
-          (line) => process.stdout.write(`${line}\n`),
-        );
-      } finally {
-        killEverything(); // no-op when the run stopped its cluster itself
-      }
-      const why = result.ok ? '' : `fault run failed (seed ${result.seed}, run folder ${result.runDir}); replay: ${result.replay}\n${result.failures.join('\n')}`;
-      expect(result.ok, why).toBe(true);
-    },
-    240_000,
-  );
+  it('stays linearizable and recovers after 35 s of faults', async () => {
+    let result;
+    try {
+      result = await runFaults(
+        { ...defaultOptions, seed, timeSec: 35, nodes: 3, clients: 5, keys: 4, nodeBasePort: 19100, proxyBasePort: 19200 },
+        (line) => process.stdout.write(`${line}\n`),
+      );
+    } finally {
+      killEverything(); // no-op when the run stopped its cluster itself
+    }
+    const why = result.ok
+      ? ''
+      : `fault run failed (seed ${result.seed}, run folder ${result.runDir}); replay: ${result.replay}\n${result.failures.join('\n')}`;
+    expect(result.ok, why).toBe(true);
+  }, 240_000);
 });

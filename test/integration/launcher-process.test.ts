@@ -40,7 +40,15 @@ describe('process-mode cluster', () => {
 
   beforeAll(async () => {
     const t0 = performance.now();
-    cluster = await startCluster({ mode: 'process', nodes: 3, basePort: 18_710, electionTimeoutMs: 150, heartbeatIntervalMs: 30, logLevel: 'warn', peerStreams: false });
+    cluster = await startCluster({
+      mode: 'process',
+      nodes: 3,
+      basePort: 18_710,
+      electionTimeoutMs: 150,
+      heartbeatIntervalMs: 30,
+      logLevel: 'warn',
+      peerStreams: false,
+    });
     console.log(`process-mode startup ${(performance.now() - t0).toFixed(0)} ms`);
   }, 120_000);
 
@@ -68,7 +76,11 @@ describe('process-mode cluster', () => {
 
     await cluster.restart(leader.id);
     const target = (await cluster.status(next.id)).commitIndex;
-    const s = await eventually(async () => cluster.status(leader.id), (v) => v.appliedIndex >= target, 15_000);
+    const s = await eventually(
+      async () => cluster.status(leader.id),
+      (v) => v.appliedIndex >= target,
+      15_000,
+    );
     expect(s?.appliedIndex).toBeGreaterThanOrEqual(target);
     expect(cluster.crashes()).toEqual([]);
     // --peer-streams off reached the nodes through their command lines: no status reports streams.
@@ -118,7 +130,15 @@ describe("the single-node command (seed's environment form)", () => {
     const c = spawn(command, prefixArgs, {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PORT: String(port), OTHER_PORTS: '', PERSISTENCE_FILE_PATH: join(dir, 'n1'), LOG_LEVEL: 'warn', CLUSTER_SECRET: '', PEERS: '' },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        OTHER_PORTS: '',
+        PERSISTENCE_FILE_PATH: join(dir, 'n1'),
+        LOG_LEVEL: 'warn',
+        CLUSTER_SECRET: '',
+        PEERS: '',
+      },
     });
     const output: string[] = [];
     await new Promise<void>((resolve, reject) => {
@@ -143,7 +163,11 @@ describe("the single-node command (seed's environment form)", () => {
     expect(run.output.some((l) => l.includes(`cluster secret created in ${join(dir, 'cluster-secret')}`))).toBe(true);
     expect(statSync(join(dir, 'cluster-secret')).mode & 0o777).toBe(0o600);
     // A single-node cluster elects itself.
-    const leader = await eventually(() => fetch(`${url}/status`).then((r) => r.json() as Promise<StatusReport>), (s) => s.role === 'leader', 10_000);
+    const leader = await eventually(
+      () => fetch(`${url}/status`).then((r) => r.json() as Promise<StatusReport>),
+      (s) => s.role === 'leader',
+      10_000,
+    );
     expect(leader?.role).toBe('leader');
     expect(await put(url, 'durable', 'yes')).toBe(200);
 
@@ -156,7 +180,11 @@ describe("the single-node command (seed's environment form)", () => {
     run = await startNode();
     child = run.child;
     expect(run.output.some((l) => l.includes('cluster secret read from'))).toBe(true);
-    const back = await eventually(() => get(url, 'durable'), (r) => r.status === 200, 10_000);
+    const back = await eventually(
+      () => get(url, 'durable'),
+      (r) => r.status === 200,
+      10_000,
+    );
     expect(back).toEqual({ status: 200, body: { key: 'durable', value: 'yes' } });
 
     const exited = new Promise<number | null>((r) => child!.on('exit', (code) => r(code)));

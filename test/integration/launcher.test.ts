@@ -40,7 +40,14 @@ describe('in-process cluster (3 Miniflare instances)', () => {
 
   beforeAll(async () => {
     const t0 = performance.now();
-    cluster = await startCluster({ nodes: 3, basePort: 18_700, electionTimeoutMs, heartbeatIntervalMs: 30, requestTimeoutMs: 2000, logLevel: 'warn' });
+    cluster = await startCluster({
+      nodes: 3,
+      basePort: 18_700,
+      electionTimeoutMs,
+      heartbeatIntervalMs: 30,
+      requestTimeoutMs: 2000,
+      logLevel: 'warn',
+    });
     startupMs = performance.now() - t0;
   });
 
@@ -60,7 +67,9 @@ describe('in-process cluster (3 Miniflare instances)', () => {
     // Each workerd got the launcher's default V8 flags (workerd-v8-flags.test.ts shows workerd applies them).
     for (const pid of pids.flat()) expect(v8FlagsGiven(pid)).toEqual(defaultV8Flags);
     const rssMiB = pids.flat().reduce((sum, pid) => sum + rssKiB(pid), 0) / 1024;
-    console.log(`startup ${startupMs.toFixed(0)} ms, first leader ${leader.id} after ${electMs.toFixed(0)} ms more, workerd RSS total ${rssMiB.toFixed(0)} MiB`);
+    console.log(
+      `startup ${startupMs.toFixed(0)} ms, first leader ${leader.id} after ${electMs.toFixed(0)} ms more, workerd RSS total ${rssMiB.toFixed(0)} MiB`,
+    );
     expect(cluster.members.map((m) => m.url)).toEqual(['http://127.0.0.1:18700', 'http://127.0.0.1:18701', 'http://127.0.0.1:18702']);
   });
 
@@ -112,7 +121,9 @@ describe('in-process cluster (3 Miniflare instances)', () => {
     expect(cluster.pids(leader.id)).toEqual([]);
     const next = await cluster.waitForLeader(10_000);
     const failoverMs = performance.now() - t0;
-    console.log(`new leader ${next.id} ${failoverMs.toFixed(0)} ms after SIGKILL of leader ${leader.id} (election timeout ${electionTimeoutMs} ms)`);
+    console.log(
+      `new leader ${next.id} ${failoverMs.toFixed(0)} ms after SIGKILL of leader ${leader.id} (election timeout ${electionTimeoutMs} ms)`,
+    );
     expect(next.id).not.toBe(leader.id);
     expect(failoverMs).toBeLessThan(40 * electionTimeoutMs); // generous: the machine is shared
     expect(await get(next.url, 'k1')).toEqual({ status: 200, body: { key: 'k1', value: 'v1' } });
@@ -165,7 +176,11 @@ describe('in-process cluster (3 Miniflare instances)', () => {
     const victim = cluster.members.find((m) => m.id !== leader.id)!;
     const [pid] = cluster.pids(victim.id);
     process.kill(pid!, 'SIGKILL'); // behind the launcher's back
-    const crashes = await eventually(async () => cluster.crashes(), (c) => c.length > 0, 5000);
+    const crashes = await eventually(
+      async () => cluster.crashes(),
+      (c) => c.length > 0,
+      5000,
+    );
     expect(crashes.map((c) => c.id)).toEqual([victim.id]);
     await cluster.restart(victim.id);
     expect(cluster.pids(victim.id)).toHaveLength(1);
@@ -183,9 +198,20 @@ describe('node-process arguments', () => {
   const noEnv = {};
 
   it('accepts the documented flags', () => {
-    const a = parseNodeArgs([...base, '--data', '/tmp/x/n1', '--secret', 'abcdefgh', '--election-timeout-ms', '300', '--log-level', 'debug'], noEnv);
+    const a = parseNodeArgs(
+      [...base, '--data', '/tmp/x/n1', '--secret', 'abcdefgh', '--election-timeout-ms', '300', '--log-level', 'debug'],
+      noEnv,
+    );
     if (a.help) throw new Error('help');
-    expect(a.settings).toMatchObject({ id: 'n1', port: 8787, host: '127.0.0.1', url: 'http://127.0.0.1:8787', dataDir: '/tmp/x/n1', electionTimeoutMs: 300, logLevel: 'debug' });
+    expect(a.settings).toMatchObject({
+      id: 'n1',
+      port: 8787,
+      host: '127.0.0.1',
+      url: 'http://127.0.0.1:8787',
+      dataDir: '/tmp/x/n1',
+      electionTimeoutMs: 300,
+      logLevel: 'debug',
+    });
     expect(a.settings.peers).toEqual([
       { id: 'n2', url: 'http://127.0.0.1:8788' },
       { id: 'n3', url: 'http://127.0.0.1:8789' },
@@ -209,7 +235,15 @@ describe('node-process arguments', () => {
       return a.settings.v8Flags;
     };
     expect(parse(base)).toBeUndefined(); // the launcher's default applies
-    const settings = { id: 'n1', host: '127.0.0.1', port: 8787, url: 'http://127.0.0.1:8787', peers: [], secret: 'abcdefgh', dataDir: '/tmp/x/n1' };
+    const settings = {
+      id: 'n1',
+      host: '127.0.0.1',
+      port: 8787,
+      url: 'http://127.0.0.1:8787',
+      peers: [],
+      secret: 'abcdefgh',
+      dataDir: '/tmp/x/n1',
+    };
     const passed = nodeProcessArgs({ ...settings, v8Flags: ['--max-semi-space-size=2', '--single-threaded-gc'] });
     expect(parse(passed)).toEqual(['--max-semi-space-size=2', '--single-threaded-gc']);
     expect(parse(nodeProcessArgs({ ...settings, v8Flags: [] }))).toEqual([]);
@@ -224,7 +258,15 @@ describe('node-process arguments', () => {
       return a.settings.peerStreams;
     };
     expect(parse(base)).toBeUndefined(); // the node's default (on) applies
-    const settings = { id: 'n1', host: '127.0.0.1', port: 8787, url: 'http://127.0.0.1:8787', peers: [], secret: 'abcdefgh', dataDir: '/tmp/x/n1' };
+    const settings = {
+      id: 'n1',
+      host: '127.0.0.1',
+      port: 8787,
+      url: 'http://127.0.0.1:8787',
+      peers: [],
+      secret: 'abcdefgh',
+      dataDir: '/tmp/x/n1',
+    };
     expect(parse(nodeProcessArgs({ ...settings, peerStreams: false }))).toBe(false);
     expect(parse(nodeProcessArgs({ ...settings, peerStreams: true }))).toBe(true);
     expect(parse(base, { PEER_STREAMS: 'OFF' })).toBe(false);
@@ -242,7 +284,15 @@ describe('node-process arguments', () => {
     expect(parse([...base, '--snapshot-every', '50', '--log-retain', '0'])).toEqual({ snapshotEvery: 50, logRetain: 0 });
     expect(parse(base, { SNAPSHOT_EVERY: '20', LOG_RETAIN: '5' })).toEqual({ snapshotEvery: 20, logRetain: 5 });
     expect(parse([...base, '--snapshot-every', '30'], { SNAPSHOT_EVERY: '20' }).snapshotEvery).toBe(30); // the flag wins
-    const settings = { id: 'n1', host: '127.0.0.1', port: 8787, url: 'http://127.0.0.1:8787', peers: [], secret: 'abcdefgh', dataDir: '/tmp/x/n1' };
+    const settings = {
+      id: 'n1',
+      host: '127.0.0.1',
+      port: 8787,
+      url: 'http://127.0.0.1:8787',
+      peers: [],
+      secret: 'abcdefgh',
+      dataDir: '/tmp/x/n1',
+    };
     expect(parse(nodeProcessArgs({ ...settings, snapshotEvery: 50, logRetain: 10 }))).toEqual({ snapshotEvery: 50, logRetain: 10 });
     expect(nodeVars({ ...settings, snapshotEvery: 50, logRetain: 10 })).toMatchObject({ SNAPSHOT_EVERY: '50', LOG_RETAIN: '10' });
     expect(nodeVars(settings).SNAPSHOT_EVERY).toBeUndefined();
@@ -280,7 +330,11 @@ describe('node-process arguments', () => {
 
   it('exits with code 2 and one line on stderr', () => {
     const { command, prefixArgs } = tsxScriptCommand('launcher/node-process.ts');
-    const r = spawnSync(command, [...prefixArgs, '--port', 'x', '--peers='], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, PORT: '', PEERS: '' } });
+    const r = spawnSync(command, [...prefixArgs, '--port', 'x', '--peers='], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, PORT: '', PEERS: '' },
+    });
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toEqual(['node-process: --port must be an integer from 1 to 65535, got "x" (see --help)']);
     expect(r.stdout).toBe('');

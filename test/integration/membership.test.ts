@@ -28,7 +28,11 @@ import { runId, sleep, timing } from './cluster-http';
 const transient = /not yet committed an entry of its term|already in progress|has not caught up|transfer .* in progress/;
 
 /** Run an admin call until it succeeds; a transient refusal, no leader or a timeout is retried. */
-async function until(what: string, call: () => Promise<MemberChangeResult | { ok: true; leader: string }>, timeoutMs = 30_000): Promise<void> {
+async function until(
+  what: string,
+  call: () => Promise<MemberChangeResult | { ok: true; leader: string }>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
@@ -86,7 +90,17 @@ describe('rolling replacement under load (issue 17)', () => {
     const started = performance.now();
     const now = () => performance.now() - started;
     const workload = new Workload(
-      { clients: 4, keys, runTag: `m${runId}`, nodes: all, proxyTargets: new Map(), opDeadlineMs: 8_000, attemptTimeoutMs: 2_000, thinkMaxMs: 20, now },
+      {
+        clients: 4,
+        keys,
+        runTag: `m${runId}`,
+        nodes: all,
+        proxyTargets: new Map(),
+        opDeadlineMs: 8_000,
+        attemptTimeoutMs: 2_000,
+        thinkMaxMs: 20,
+        now,
+      },
       new Prng(17),
     );
     workload.start();
@@ -131,7 +145,10 @@ describe('rolling replacement under load (issue 17)', () => {
     await sleep(6 * timing.electionTimeoutMs);
     const status = (await (await fetch(`${urlOf(4)}/status`)).json()) as { role: string; peers: { id: string; matchIndex: number }[] };
     expect(status.role).toBe('leader');
-    const write = await new RaftKvClient({ nodes: [urlOf(4)], timeoutMs: 5_000 }).set('after-restart', 'x', { node: urlOf(4), followRedirects: false });
+    const write = await new RaftKvClient({ nodes: [urlOf(4)], timeoutMs: 5_000 }).set('after-restart', 'x', {
+      node: urlOf(4),
+      followRedirects: false,
+    });
     expect(write.ok).toBe(true);
 
     // Final linearizable reads of every key, joined to the history.

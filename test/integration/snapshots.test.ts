@@ -83,51 +83,69 @@ describe('snapshots on a 3-node cluster (SNAPSHOT_EVERY=50, LOG_RETAIN=10)', () 
     expect(wrong).toEqual([]);
   }
 
-  it('a follower that missed hundreds of entries catches up through a snapshot and then serves the same state', { timeout: 180_000 }, async () => {
-    const leader = await cluster.waitForLeader();
-    const follower = cluster.members.find((m) => m.id !== leader.id)!;
-    await write('a'); // some history before the follower goes
-    const commit = (await cluster.status(leader.id)).commitIndex;
-    const caught = await until('the follower has the first round', () => cluster.status(follower.id), (s) => s.appliedIndex >= commit, 15_000);
-    await cluster.kill(follower.id);
-    // The follower's log ends about here (a heartbeat may have brought it a few entries more).
-    const behind = caught.lastLogIndex;
+  it(
+    'a follower that missed hundreds of entries catches up through a snapshot and then serves the same state',
+    { timeout: 180_000 },
+    async () => {
+      const leader = await cluster.waitForLeader();
+      const follower = cluster.members.find((m) => m.id !== leader.id)!;
+      await write('a'); // some history before the follower goes
+      const commit = (await cluster.status(leader.id)).commitIndex;
+      const caught = await until(
+        'the follower has the first round',
+        () => cluster.status(follower.id),
+        (s) => s.appliedIndex >= commit,
+        15_000,
+      );
+      await cluster.kill(follower.id);
+      // The follower's log ends about here (a heartbeat may have brought it a few entries more).
+      const behind = caught.lastLogIndex;
 
-    await write('b');
-    await write('c');
-    const leaderNow = await cluster.waitForLeader();
-    const ls = await cluster.status(leaderNow.id);
-    // The log the follower would need has been compacted away on the leader.
-    expect(ls.firstLogIndex).toBeGreaterThan(behind + 1);
+      await write('b');
+      await write('c');
+      const leaderNow = await cluster.waitForLeader();
+      const ls = await cluster.status(leaderNow.id);
+      // The log the follower would need has been compacted away on the leader.
+      expect(ls.firstLogIndex).toBeGreaterThan(behind + 1);
 
-    const restartedAt = Date.now();
-    await cluster.restart(follower.id);
-    const target = (await cluster.status(leaderNow.id)).commitIndex;
-    const fs = await until('the follower caught up', () => cluster.status(follower.id), (s) => s.appliedIndex >= target, 30_000).catch(async (err: unknown) => {
-      for (const m of cluster.members) console.log(m.id, JSON.stringify(await cluster.status(m.id).catch(String)), '\n', cluster.logs(m.id).slice(-40).join('\n'));
-      throw err;
-    });
-    console.log(`follower ${follower.id} caught up to ${target} in ${Date.now() - restartedAt} ms after its restart began; snapshotIndex ${fs.snapshotIndex}`);
-    // It got there through a snapshot past the point where it stopped, not by replaying the log.
-    expect(fs.snapshotIndex).toBeGreaterThan(behind);
-    expect(cluster.logs(follower.id).some((l) => l.includes('installing a snapshot'))).toBe(true);
-    // The leader hears of the install and goes back to sending entries.
-    const peerState = async (): Promise<string | undefined> => (await cluster.status(leaderNow.id)).peers.find((p) => p.id === follower.id)?.state;
-    await until("the leader's view of the follower", peerState, (s) => s === 'replicate', 10_000);
+      const restartedAt = Date.now();
+      await cluster.restart(follower.id);
+      const target = (await cluster.status(leaderNow.id)).commitIndex;
+      const fs = await until(
+        'the follower caught up',
+        () => cluster.status(follower.id),
+        (s) => s.appliedIndex >= target,
+        30_000,
+      ).catch(async (err: unknown) => {
+        for (const m of cluster.members)
+          console.log(m.id, JSON.stringify(await cluster.status(m.id).catch(String)), '\n', cluster.logs(m.id).slice(-40).join('\n'));
+        throw err;
+      });
+      console.log(
+        `follower ${follower.id} caught up to ${target} in ${Date.now() - restartedAt} ms after its restart began; snapshotIndex ${fs.snapshotIndex}`,
+      );
+      // It got there through a snapshot past the point where it stopped, not by replaying the log.
+      expect(fs.snapshotIndex).toBeGreaterThan(behind);
+      expect(cluster.logs(follower.id).some((l) => l.includes('installing a snapshot'))).toBe(true);
+      // The leader hears of the install and goes back to sending entries.
+      const peerState = async (): Promise<string | undefined> =>
+        (await cluster.status(leaderNow.id)).peers.find((p) => p.id === follower.id)?.state;
+      await until("the leader's view of the follower", peerState, (s) => s === 'replicate', 10_000);
 
-    // Reads are served by the leader, so make the caught-up follower lead: restart whichever node
-    // leads until an election picks it (each election among the other two is a coin toss).
-    const reader = new RaftKvClient({ nodes: [follower.url], timeoutMs: 15_000 });
-    for (let tries = 0; ; tries++) {
-      const now = await cluster.waitForLeader(20_000);
-      if (now.id === follower.id) break;
-      if (tries === 10) throw new Error(`${follower.id} never became leader`);
-      await cluster.restart(now.id);
-    }
-    await expectAllAcked(reader);
-    const st: StatusReport = await cluster.status(follower.id);
-    expect(st.role).toBe('leader');
-  });
+      // Reads are served by the leader, so make the caught-up follower lead: restart whichever node
+      // leads until an election picks it (each election among the other two is a coin toss).
+      const reader = new RaftKvClient({ nodes: [follower.url], timeoutMs: 15_000 });
+      for (let tries = 0; ; tries++) {
+        const now = await cluster.waitForLeader(20_000);
+        if (now.id === follower.id) break;
+        if (tries === 10) throw new Error(`${follower.id} never became leader`);
+        await cluster.restart(now.id);
+      }
+      await expectAllAcked(reader);
+      const st: StatusReport = await cluster.status(follower.id);
+      expect(st.role).toBe('leader');
+    },
+  );
 
   it('a restart of the whole cluster keeps every acknowledged write', { timeout: 180_000 }, async () => {
     await write('d');

@@ -56,10 +56,12 @@ describe('3 node processes behind link proxies: a partitioned leader', () => {
     const oldStatus = (await cluster.status(old))!;
     expect(oldStatus.role).toBe('leader');
 
-    cluster.network.apply(others.flatMap((o) => [
-      { from: old, to: o, mode: 'blackhole' as const },
-      { from: o, to: old, mode: 'blackhole' as const },
-    ]));
+    cluster.network.apply(
+      others.flatMap((o) => [
+        { from: old, to: o, mode: 'blackhole' as const },
+        { from: o, to: old, mode: 'blackhole' as const },
+      ]),
+    );
     try {
       // Cut off: it cannot confirm it still leads, so no read is served.
       const cutOff = await http(`${oldUrl}/kv/${key}`);
@@ -71,7 +73,13 @@ describe('3 node processes behind link proxies: a partitioned leader', () => {
       // The majority elects a new leader in a later term and takes a new value.
       const majority = await eventually(
         async () => Promise.all(others.map((id) => cluster.status(id))),
-        (all) => all.some((s) => s?.role === 'leader' && s.term > oldStatus.term && all.every((o) => o?.term === s.term && (o.id === s.id || o.leader?.id === s.id))),
+        (all) =>
+          all.some(
+            (s) =>
+              s?.role === 'leader' &&
+              s.term > oldStatus.term &&
+              all.every((o) => o?.term === s.term && (o.id === s.id || o.leader?.id === s.id)),
+          ),
         30_000,
       );
       const next = majority?.find((s) => s?.role === 'leader');

@@ -109,7 +109,10 @@ function buildWorld(seed: number, run: RunOptions): World {
   const clock = new Clock();
   clock.eventLimit = run.eventLimit ?? 30 * (options.safetyPhaseMs + options.livenessBudgetMs);
   const trace = new Trace(clock, run.logCapacity ?? 4000, run.logLevel ?? 'info');
-  const safety = new SafetyChecker(clock, Array.from({ length: options.initialVoters }, (_, i) => `n${i + 1}`));
+  const safety = new SafetyChecker(
+    clock,
+    Array.from({ length: options.initialVoters }, (_, i) => `n${i + 1}`),
+  );
   const snapshots = new SnapshotChecker(safety, clock);
   const ids = Array.from({ length: options.nodeCount }, (_, i) => `n${i + 1}`);
   const members: Member[] = ids.map((id) => ({ id, url: `http://${id}.sim` }));
@@ -191,7 +194,9 @@ function runLiveness(clock: Clock, o: SimOptions, nodes: SimNode[], clients: Cli
  * a liveness failure, so the budget grows with the lag left at healing time.
  */
 function catchUpAllowanceMs(o: SimOptions, nodes: SimNode[]): number {
-  const inConfig = nodes.filter((n) => n.membership().voters.some((v) => v.id === n.id) || n.membership().learners.some((l) => l.id === n.id));
+  const inConfig = nodes.filter(
+    (n) => n.membership().voters.some((v) => v.id === n.id) || n.membership().learners.some((l) => l.id === n.id),
+  );
   const lasts = (inConfig.length > 0 ? inConfig : nodes).map((n) => n.disk.entries.length);
   const lag = Math.max(...lasts) - Math.min(...lasts);
   const r = o.raft;

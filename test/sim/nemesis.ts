@@ -13,7 +13,17 @@ import type { Trace } from './trace';
 
 export class Nemesis {
   private active = false;
-  readonly counts: Record<FaultKind, number> = { heal: 0, split: 0, isolate: 0, oneWay: 0, crash: 0, crashAfterVote: 0, pause: 0, quiet: 0, reconfigure: 0 };
+  readonly counts: Record<FaultKind, number> = {
+    heal: 0,
+    split: 0,
+    isolate: 0,
+    oneWay: 0,
+    crash: 0,
+    crashAfterVote: 0,
+    pause: 0,
+    quiet: 0,
+    reconfigure: 0,
+  };
   /** Outcomes of the reconfigure faults, by kind of answer. */
   readonly reconfigured = { ok: 0, rejected: 0, notLeader: 0, timeout: 0 };
 
@@ -68,7 +78,10 @@ export class Nemesis {
       }
       case 'isolate': {
         const victim = this.victim().id;
-        this.network.split([victim], ids.filter((id) => id !== victim));
+        this.network.split(
+          [victim],
+          ids.filter((id) => id !== victim),
+        );
         break;
       }
       case 'oneWay': {
@@ -133,7 +146,11 @@ export class Nemesis {
     const choice = this.prng.below(4);
     const reply = (o: AdminOutcome) => {
       this.reconfigured[o.type === 'ok' ? 'ok' : o.type]++;
-      this.trace.log('sim', 'info', 'sim: reconfigure answered', { node: leader.id, outcome: o.type, reason: o.type === 'rejected' ? o.reason : undefined });
+      this.trace.log('sim', 'info', 'sim: reconfigure answered', {
+        node: leader.id,
+        outcome: o.type,
+        reason: o.type === 'rejected' ? o.reason : undefined,
+      });
     };
     if (choice === 0 && outsiders.length > 0) {
       // New nodes join as learners and are promoted once caught up (thesis §4.2.1): a voter

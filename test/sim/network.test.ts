@@ -20,7 +20,14 @@ const quiet: NetworkOptions = {
 function setup(opts: Partial<NetworkOptions> = {}) {
   const clock = new Clock();
   const got: { at: number; msg: Message }[] = [];
-  const net = new Network(clock, new Prng(1), { ...quiet, ...opts }, ['a', 'b', 'c'], (msg) => got.push({ at: clock.now, msg }), new Digest());
+  const net = new Network(
+    clock,
+    new Prng(1),
+    { ...quiet, ...opts },
+    ['a', 'b', 'c'],
+    (msg) => got.push({ at: clock.now, msg }),
+    new Digest(),
+  );
   return { clock, net, got };
 }
 
@@ -69,7 +76,12 @@ describe('Network', () => {
   it('split blocks both ways between groups, and heal restores', () => {
     const { clock, net, got } = setup();
     net.split(['a'], ['b', 'c']);
-    for (const [f, t] of [['a', 'b'], ['c', 'a'], ['b', 'c']] as const) net.send(vote(f, t));
+    for (const [f, t] of [
+      ['a', 'b'],
+      ['c', 'a'],
+      ['b', 'c'],
+    ] as const)
+      net.send(vote(f, t));
     clock.runUntil(100);
     expect(got.map((g) => `${g.msg.from}${g.msg.to}`)).toEqual(['bc']);
     net.healAll();

@@ -21,14 +21,22 @@ function firstCatch(plant: Plant): RunResult | null {
 
 const cases: [Plant, ViolationKind[], string][] = [
   ['staleReads', ['linearizability'], 'a leader answering reads without ReadIndex'],
-  ['forgetVote', ['electionSafety', 'logMatching', 'leaderCompleteness', 'stateMachineSafety', 'committedLost'], 'a node forgetting its vote on restart'],
+  [
+    'forgetVote',
+    ['electionSafety', 'logMatching', 'leaderCompleteness', 'stateMachineSafety', 'committedLost'],
+    'a node forgetting its vote on restart',
+  ],
   ['lostWrites', ['committedLost', 'leaderCompleteness', 'stateMachineSafety', 'logMatching'], 'a crash losing acknowledged entries'],
   [
     'unwrittenHeld',
     ['stateMachineSafety', 'committedLost', 'leaderCompleteness', 'logMatching'],
     'a leader committing entries it sent but has not written yet',
   ],
-  ['holdEveryWrite', ['host', 'electionSafety', 'committedLost', 'stateMachineSafety', 'leaderCompleteness'], 'votes and acknowledgements sent before they are written'],
+  [
+    'holdEveryWrite',
+    ['host', 'electionSafety', 'committedLost', 'stateMachineSafety', 'leaderCompleteness'],
+    'votes and acknowledgements sent before they are written',
+  ],
 ];
 
 describe('planted bugs are caught', () => {
@@ -45,4 +53,3 @@ describe('planted bugs are caught', () => {
     }, 120_000);
   }
 });
-

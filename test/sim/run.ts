@@ -56,7 +56,9 @@ function parseSeed(s: string): number {
 }
 
 function usage(problem: string): never {
-  console.error(`${problem}\nusage: npm run sim -- [--seeds N [--from S]] [--seed S] [--verbose] [--plant ${plants.join('|')}] [--phase-max MS] [--keep-going]`);
+  console.error(
+    `${problem}\nusage: npm run sim -- [--seeds N [--from S]] [--seed S] [--verbose] [--plant ${plants.join('|')}] [--phase-max MS] [--keep-going]`,
+  );
   process.exit(2);
 }
 
@@ -89,7 +91,9 @@ function main(): void {
     if (now - lastProgress > 10_000) {
       lastProgress = now;
       const rate = (now - started) / totals.ran;
-      console.log(`  ${totals.ran}/${count} seeds, ${totals.failed} failed, ${rate.toFixed(1)} ms/seed, ~${(((count - totals.ran) * rate) / 60_000).toFixed(1)} min left`);
+      console.log(
+        `  ${totals.ran}/${count} seeds, ${totals.failed} failed, ${rate.toFixed(1)} ms/seed, ~${(((count - totals.ran) * rate) / 60_000).toFixed(1)} min left`,
+      );
     }
   }
   const wall = performance.now() - started;

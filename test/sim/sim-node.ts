@@ -117,7 +117,16 @@ export class SimNode {
   /** Client requests waiting to reach the host together (deps.sharedCalls). */
   private shared: SharedCall[] = [];
   /** `plantFired`: how often the planted bug actually changed something. */
-  readonly stats = { crashes: 0, restarts: 0, elections: 0, applied: 0, truncations: 0, plantFired: 0, compactions: 0, snapshotsInstalled: 0 };
+  readonly stats = {
+    crashes: 0,
+    restarts: 0,
+    elections: 0,
+    applied: 0,
+    truncations: 0,
+    plantFired: 0,
+    compactions: 0,
+    snapshotsInstalled: 0,
+  };
 
   constructor(private readonly deps: SimNodeDeps) {
     this.id = deps.config.self.id;

@@ -44,7 +44,13 @@ type Write =
   | { kind: 'snapshot'; snapshot: StoredSnapshot }
   | { kind: 'install'; point: SnapshotPoint; keepLog: boolean; prefix: readonly Entry[]; membership: Membership };
 
-const emptyDisk = (): Disk => ({ hardState: { term: 0, vote: null, commit: 0 }, entries: [], compacted: { index: 0, term: 0 }, membership: null, snapshot: null });
+const emptyDisk = (): Disk => ({
+  hardState: { term: 0, vote: null, commit: 0 },
+  entries: [],
+  compacted: { index: 0, term: 0 },
+  membership: null,
+  snapshot: null,
+});
 
 export interface SimStorageDeps {
   id: NodeId;
@@ -82,7 +88,13 @@ export class SimStorage implements HostStorage {
    */
   load(): { persisted: Persisted; loadEntries: EntryLoader; snapshot: StoredSnapshot | null } {
     const d = this.durable;
-    Object.assign(this.visible, { hardState: { ...d.hardState }, entries: d.entries.slice(), compacted: d.compacted, membership: d.membership, snapshot: d.snapshot });
+    Object.assign(this.visible, {
+      hardState: { ...d.hardState },
+      entries: d.entries.slice(),
+      compacted: d.compacted,
+      membership: d.membership,
+      snapshot: d.snapshot,
+    });
     const v = this.visible;
     const from = v.compacted.index;
     const applied = v.snapshot?.index ?? 0;
@@ -117,7 +129,13 @@ export class SimStorage implements HostStorage {
 
   installSnapshot(point: SnapshotPoint, keepLog: boolean, membership: Membership): void {
     // The checkers read whole logs: the compacted prefix of an installed snapshot is the committed history.
-    this.write({ kind: 'install', point: { ...point }, keepLog, prefix: keepLog ? [] : this.d.safety.committedPrefix(point.index), membership });
+    this.write({
+      kind: 'install',
+      point: { ...point },
+      keepLog,
+      prefix: keepLog ? [] : this.d.safety.committedPrefix(point.index),
+      membership,
+    });
   }
 
   /** The state machine's state as of `snapshot.index` (a checkpoint before compaction, or an installed snapshot). */
@@ -229,7 +247,8 @@ export class SimStorage implements HostStorage {
         return;
       case 'install':
         if (!w.keepLog) disk.entries = w.prefix.slice();
-        else if (disk.entries.length < w.point.index) throw violation('host', now, `${this.d.id}: kept a log that lacks the snapshot's index ${w.point.index}`);
+        else if (disk.entries.length < w.point.index)
+          throw violation('host', now, `${this.d.id}: kept a log that lacks the snapshot's index ${w.point.index}`);
         disk.compacted = w.point;
         disk.membership = w.membership;
         return;
@@ -241,13 +260,21 @@ export class SimStorage implements HostStorage {
     if (!first) return;
     const log = disk.entries;
     if (first.index <= disk.compacted.index || first.index > log.length + 1) {
-      throw violation('host', now, `${this.d.id}: entries start at ${first.index} but the ${which} log holds ${disk.compacted.index + 1}..${log.length}`);
+      throw violation(
+        'host',
+        now,
+        `${this.d.id}: entries start at ${first.index} but the ${which} log holds ${disk.compacted.index + 1}..${log.length}`,
+      );
     }
     w.entries.forEach((e, i) => {
       if (e.index !== first.index + i) throw violation('host', now, `${this.d.id}: entries to store are not contiguous at ${e.index}`);
     });
     if (which === 'visible') {
-      this.d.trace.log(this.d.id, 'debug', 'sim: persist', { from: first.index, count: w.entries.length, replacing: Math.max(0, log.length - first.index + 1) });
+      this.d.trace.log(this.d.id, 'debug', 'sim: persist', {
+        from: first.index,
+        count: w.entries.length,
+        replacing: Math.max(0, log.length - first.index + 1),
+      });
     }
     log.length = first.index - 1;
     for (const e of w.entries) log.push(e);

@@ -11,7 +11,17 @@ import { formatRatio, ratio, type Prng, type Ratio } from './prng';
 /** `crashAfterVote`: the next node to grant a vote crashes right after granting it. */
 /** `reconfigure`: the leader is asked for a membership change or a leadership transfer (thesis §4.1, §3.10). */
 export type FaultKind = 'heal' | 'split' | 'isolate' | 'oneWay' | 'crash' | 'crashAfterVote' | 'pause' | 'quiet' | 'reconfigure';
-export const faultKinds: readonly FaultKind[] = ['heal', 'split', 'isolate', 'oneWay', 'crash', 'crashAfterVote', 'pause', 'quiet', 'reconfigure'];
+export const faultKinds: readonly FaultKind[] = [
+  'heal',
+  'split',
+  'isolate',
+  'oneWay',
+  'crash',
+  'crashAfterVote',
+  'pause',
+  'quiet',
+  'reconfigure',
+];
 
 export interface FaultOptions {
   /** Time between two nemesis actions: uniform in [min, max]. */

@@ -47,7 +47,13 @@ describe('parseNodeConfig', () => {
     expect(r.settings.raft.heartbeatIntervalMs).toBe(125);
     expect(r.settings.requestTimeoutMs).toBe(2500);
     expect(r.settings.peerRequestTimeoutMs).toBe(750);
-    expect(r.settings).toMatchObject({ clusterSecret: 's3cret', slowdown: 2.5, logLevel: 'debug', coalesceRequests: true, peerStreams: false });
+    expect(r.settings).toMatchObject({
+      clusterSecret: 's3cret',
+      slowdown: 2.5,
+      logLevel: 'debug',
+      coalesceRequests: true,
+      peerStreams: false,
+    });
   });
 
   it('JOIN: a joining node (RaftConfig.join, no peers); it excludes PEERS and must be a URL', () => {
@@ -98,7 +104,17 @@ describe('parseNodeConfig', () => {
     if (r.ok) return;
     const text = describeConfigErrors(r.errors);
     expect(text).toMatch(/^invalid node configuration: /);
-    for (const name of ['NODE_ID', 'NODE_URL', 'CLUSTER_SECRET', 'ELECTION_TIMEOUT_MS', 'HEARTBEAT_INTERVAL_MS', 'SLOWDOWN', 'LOG_LEVEL', 'COALESCE_REQUESTS', 'PEER_STREAMS']) {
+    for (const name of [
+      'NODE_ID',
+      'NODE_URL',
+      'CLUSTER_SECRET',
+      'ELECTION_TIMEOUT_MS',
+      'HEARTBEAT_INTERVAL_MS',
+      'SLOWDOWN',
+      'LOG_LEVEL',
+      'COALESCE_REQUESTS',
+      'PEER_STREAMS',
+    ]) {
       expect(text).toContain(name);
     }
     expect(text).toContain('PEERS item "n2"');
@@ -111,7 +127,10 @@ describe('parseNodeConfig', () => {
     [{ PEERS: 'n2=http://127.0.0.1:8787' }, /"n1" and "n2" share the URL/],
     [{ PEERS: 'n2=ftp://127.0.0.1:21' }, /"n2" has an invalid URL/],
     [{ NODE_ID: 'n 1' }, /NODE_ID "n 1" must not contain/],
-    [{ ELECTION_TIMEOUT_MS: '100', HEARTBEAT_INTERVAL_MS: '80' }, /HEARTBEAT_INTERVAL_MS \(80\) must be at most half of ELECTION_TIMEOUT_MS \(100\)$/],
+    [
+      { ELECTION_TIMEOUT_MS: '100', HEARTBEAT_INTERVAL_MS: '80' },
+      /HEARTBEAT_INTERVAL_MS \(80\) must be at most half of ELECTION_TIMEOUT_MS \(100\)$/,
+    ],
   ])('refuses %j', (override, message) => {
     const r = parseNodeConfig({ ...goodVars, ...override });
     expect(r.ok).toBe(false);
@@ -141,14 +160,36 @@ describe('parseNodeConfig', () => {
 });
 
 const heartbeat = (to: string, round: number): AppendRequest => ({
-  type: 'append', from: 'n1', to, term: 3, leaderUrl: 'http://n1', prevLogIndex: 0, prevLogTerm: 0, entries: [], commit: 0, round,
+  type: 'append',
+  from: 'n1',
+  to,
+  term: 3,
+  leaderUrl: 'http://n1',
+  prevLogIndex: 0,
+  prevLogTerm: 0,
+  entries: [],
+  commit: 0,
+  round,
 });
 const ack = (from: string, round: number): AppendResponse => ({
-  type: 'appendResp', from, to: 'n1', term: 3, success: true, prevLogIndex: 0, matchIndex: 0, round,
-  lastIndex: 0, conflictTerm: 0, conflictIndex: 0,
+  type: 'appendResp',
+  from,
+  to: 'n1',
+  term: 3,
+  success: true,
+  prevLogIndex: 0,
+  matchIndex: 0,
+  round,
+  lastIndex: 0,
+  conflictTerm: 0,
+  conflictIndex: 0,
 });
 
-interface LoggedLine { level: LogLevel; msg: string; fields: Record<string, unknown> }
+interface LoggedLine {
+  level: LogLevel;
+  msg: string;
+  fields: Record<string, unknown>;
+}
 
 /** n2 answers, n3 never answers (until the timeout aborts), n4 refuses our secret. */
 function scriptedTransport(overrides: Partial<TransportOptions> = {}) {

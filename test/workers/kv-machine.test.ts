@@ -137,7 +137,9 @@ describe('SqlKvMachine', () => {
   it('writes one Ready of entries in a few statements, not one per entry', async () => {
     await runInDurableObject(nodeNamed('kv-batched'), (_obj: RaftNodeObject, state) => {
       const { machine } = open(state);
-      const batch = Array.from({ length: 40 }, (_, i) => entryOf(i + 1, { cmd: { op: 'set', key: `k${i}`, value: 'v' }, session: { clientId: `c${i % 8}`, serial: 1 + Math.floor(i / 8) } }));
+      const batch = Array.from({ length: 40 }, (_, i) =>
+        entryOf(i + 1, { cmd: { op: 'set', key: `k${i}`, value: 'v' }, session: { clientId: `c${i % 8}`, serial: 1 + Math.floor(i / 8) } }),
+      );
       for (const e of batch) machine.apply(e);
       const before = machine.statements;
       machine.flushApplied();
@@ -216,13 +218,26 @@ describe('SqlKvMachine', () => {
     await runInDurableObject(nodeNamed('kv-legacy'), (_obj: RaftNodeObject, state) => {
       const sql = state.storage.sql;
       // Back to a database from before the kv tables: the raft tables, a v3 snapshot at 7.
-      for (const t of ['kv_schema', 'kv_data', 'kv_sessions', 'kv_session_saved', 'kv_meta', 'kv_snap_data', 'kv_snap_sessions', 'kv_snap_saved']) sql.exec(`DROP TABLE IF EXISTS ${t}`);
+      for (const t of [
+        'kv_schema',
+        'kv_data',
+        'kv_sessions',
+        'kv_session_saved',
+        'kv_meta',
+        'kv_snap_data',
+        'kv_snap_sessions',
+        'kv_snap_saved',
+      ])
+        sql.exec(`DROP TABLE IF EXISTS ${t}`);
       const raft = new SqlRaftStorage(state.storage);
       raft.migrate();
       const digest = 'A'.repeat(21) + 'A';
       const v3 = JSON.stringify({
         version: 3,
-        data: [['b', '2'], ['a', '1']],
+        data: [
+          ['b', '2'],
+          ['a', '1'],
+        ],
         sessions: [{ clientId: 'c', highest: 2, lastIndex: 6, saved: [[2, digest, { ok: true, op: 'set' }]] }],
       });
       raft.saveSnapshot({ index: 7, term: 1, data: v3 });

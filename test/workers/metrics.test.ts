@@ -59,7 +59,12 @@ describe('node metrics in the Durable Object', () => {
     await runInDurableObject(nodeNamed(name), (_obj: RaftNodeObject, state) => {
       const s = new SqlRaftStorage(state.storage);
       s.migrate();
-      const log = Array.from({ length: count }, (_, i): Entry => ({ index: i + 1, term: 1, kind: 'command', data: encodeRequest(set(`k${i % 7}`, `v${i + 1}`)) }));
+      const log = Array.from({ length: count }, (_, i): Entry => ({
+        index: i + 1,
+        term: 1,
+        kind: 'command',
+        data: encodeRequest(set(`k${i % 7}`, `v${i + 1}`)),
+      }));
       s.save({ term: 1, vote: 'n1', commit: count }, log);
     });
     await abortAllDurableObjects();

@@ -37,7 +37,14 @@ describe('SqlRaftStorage', () => {
       const a = new SqlRaftStorage(state.storage);
       a.migrate();
       a.migrate(); // idempotent
-      expect(a.load()).toEqual({ hardState: { term: 0, vote: null, commit: 0 }, compacted: { index: 0, term: 0 }, applied: 0, configEntries: [], terms: [], tail: [] });
+      expect(a.load()).toEqual({
+        hardState: { term: 0, vote: null, commit: 0 },
+        compacted: { index: 0, term: 0 },
+        applied: 0,
+        configEntries: [],
+        terms: [],
+        tail: [],
+      });
       a.save({ term: 2, vote: 'n1', commit: 1 }, [entry(1, 1), entry(2, 1), entry(3, 2)]);
       a.save({ term: 3, vote: null, commit: 2 }, [entry(2, 3, 'new-2')]);
       a.save(null, [entry(3, 3, 'new-3')]);
@@ -46,7 +53,14 @@ describe('SqlRaftStorage', () => {
       // every term, and in full only the entries after the commit index.
       const b = new SqlRaftStorage(state.storage);
       b.migrate();
-      expect(b.load()).toEqual({ hardState: { term: 3, vote: null, commit: 2 }, compacted: { index: 0, term: 0 }, applied: 0, configEntries: [], terms: [1, 3, 3], tail: [entry(3, 3, 'new-3')] });
+      expect(b.load()).toEqual({
+        hardState: { term: 3, vote: null, commit: 2 },
+        compacted: { index: 0, term: 0 },
+        applied: 0,
+        configEntries: [],
+        terms: [1, 3, 3],
+        tail: [entry(3, 3, 'new-3')],
+      });
       expect(b.loadEntries(1, 3, Infinity)).toEqual([entry(1, 1), entry(2, 3, 'new-2'), entry(3, 3, 'new-3')]);
     });
   });
@@ -118,7 +132,14 @@ describe('SqlRaftStorage', () => {
       s.save({ term: 1, vote: null, commit: 0 }, [entry(1, 1)]);
       expect(() => s.save({ term: 9, vote: null, commit: 0 }, [entry(3, 1)])).toThrow(/stored log ends at 1/);
       expect(() => s.save(null, [entry(2, 1), entry(4, 1)])).toThrow(/not contiguous/);
-      expect(s.load()).toEqual({ hardState: { term: 1, vote: null, commit: 0 }, compacted: { index: 0, term: 0 }, applied: 0, configEntries: [], terms: [1], tail: [entry(1, 1)] });
+      expect(s.load()).toEqual({
+        hardState: { term: 1, vote: null, commit: 0 },
+        compacted: { index: 0, term: 0 },
+        applied: 0,
+        configEntries: [],
+        terms: [1],
+        tail: [entry(1, 1)],
+      });
       // A hole made behind the adapter's back is caught on load.
       state.storage.sql.exec("INSERT INTO raft_log (idx, term, kind, data) VALUES (5, 1, 'noop', '')");
       expect(() => s.load()).toThrow(/expected index 2, found 5/);
@@ -132,7 +153,10 @@ describe('SqlRaftStorage: compaction and snapshots (§7)', () => {
     await runInDurableObject(nodeNamed('storage-compaction'), (_obj: RaftNodeObject, state) => {
       const s = new SqlRaftStorage(state.storage);
       s.migrate();
-      s.save({ term: 2, vote: 'n1', commit: 4 }, Array.from({ length: 6 }, (_, i) => entry(i + 1, i < 3 ? 1 : 2, `v${i + 1}`)));
+      s.save(
+        { term: 2, vote: 'n1', commit: 4 },
+        Array.from({ length: 6 }, (_, i) => entry(i + 1, i < 3 ? 1 : 2, `v${i + 1}`)),
+      );
       const data = 'x'.repeat(snapshotPartChars * 2 + 5); // three stored parts
       s.saveSnapshot({ index: 5, term: 2, data });
       s.compact({ index: 4, term: 2 }, three);
@@ -335,7 +359,12 @@ describe('single-node cluster through the RPC methods', () => {
     await runInDurableObject(nodeNamed(name), (_obj: RaftNodeObject, state) => {
       const s = new SqlRaftStorage(state.storage);
       s.migrate();
-      const log = Array.from({ length: count }, (_, i): Entry => ({ index: i + 1, term: 1, kind: 'command', data: encodeRequest(set(`k${i % 7}`, `v${i + 1}`)) }));
+      const log = Array.from({ length: count }, (_, i): Entry => ({
+        index: i + 1,
+        term: 1,
+        kind: 'command',
+        data: encodeRequest(set(`k${i % 7}`, `v${i + 1}`)),
+      }));
       s.save({ term: 1, vote: 'n1', commit: count }, log);
     });
     await abortAllDurableObjects();

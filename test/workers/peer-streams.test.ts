@@ -76,7 +76,8 @@ function streamedTransport(opts: { refuseUpgrade?: boolean; timeoutMs?: number }
       server.addEventListener('message', (ev) => {
         const frame = JSON.parse(String(ev.data)) as { seq: number; messages: Message[] };
         frames.push(frame);
-        if (peer.answering) server.send(JSON.stringify({ seq: frame.seq, messages: frame.messages.map((m) => ack('n2', (m as AppendRequest).round)) }));
+        if (peer.answering)
+          server.send(JSON.stringify({ seq: frame.seq, messages: frame.messages.map((m) => ack('n2', (m as AppendRequest).round)) }));
       });
       sockets.push(server);
       return new Response(null, { status: 101, webSocket: pair[0] });
@@ -265,7 +266,17 @@ describe('peer streams: the receiving node', () => {
     // Every frame is answered, in order, under its own number. (This node runs
     // alone, so it drops a message from "n2" and has no reply to give; the
     // cluster tests see real replies come back on streams.)
-    const preVote: Message = { type: 'vote', from: 'n2', to: 'n1', term: 99, pre: true, transfer: false, lastLogIndex: 0, lastLogTerm: 0, round: 1 };
+    const preVote: Message = {
+      type: 'vote',
+      from: 'n2',
+      to: 'n1',
+      term: 99,
+      pre: true,
+      transfer: false,
+      lastLogIndex: 0,
+      lastLogTerm: 0,
+      round: 1,
+    };
     ws.send(JSON.stringify({ seq: 7, messages: [preVote] }));
     ws.send(JSON.stringify({ seq: 8, messages: [] }));
     await until(() => answers.length === 2, 'the answers');
@@ -290,6 +301,9 @@ describe('parseFrame', () => {
     for (const bad of [{ messages: [] }, { seq: -1, messages: [] }, { seq: 1.5, messages: [] }, { seq: 1, messages: [], extra: 1 }, [1]]) {
       expect(parseFrame(JSON.stringify(bad))).toEqual({ ok: false, message: 'a frame is {"seq": <integer>, "messages": [...]}' });
     }
-    expect(parseFrame(JSON.stringify({ seq: 1, messages: [{ ...hb, term: -1 }] }))).toEqual({ ok: false, message: 'messages are malformed' });
+    expect(parseFrame(JSON.stringify({ seq: 1, messages: [{ ...hb, term: -1 }] }))).toEqual({
+      ok: false,
+      message: 'messages are malformed',
+    });
   });
 });

@@ -26,11 +26,18 @@ export function acceptPeerStream(ctx: DurableObjectState, request: Request): Res
  * them under its number. The answer is held by the output gate until what the
  * messages made the node write is durable. A malformed frame closes the socket.
  */
-export function answerFrame(ws: WebSocket, data: string | ArrayBuffer, receive: (messages: Message[]) => Message[], logger: Logger | undefined): void {
+export function answerFrame(
+  ws: WebSocket,
+  data: string | ArrayBuffer,
+  receive: (messages: Message[]) => Message[],
+  logger: Logger | undefined,
+): void {
   const frame = parseFrame(data);
   if (!frame.ok) {
     // Inconsistent messages are a bug of the peer: as loud as the POST route makes them.
-    const what = frame.inconsistent ? 'refused inconsistent messages on a peer stream; closing it' : 'refused a malformed frame on a peer stream; closing it';
+    const what = frame.inconsistent
+      ? 'refused inconsistent messages on a peer stream; closing it'
+      : 'refused a malformed frame on a peer stream; closing it';
     logger?.log(frame.inconsistent ? 'error' : 'warn', what, { issue: frame.message });
     ws.close(1008, closeReason(frame.message));
     return;
@@ -81,4 +88,3 @@ function closeReason(message: string): string {
   const ascii = message.replace(/[^\x20-\x7e]/g, '?');
   return ascii.length <= 120 ? ascii : `${ascii.slice(0, 117)}...`;
 }
-

@@ -166,7 +166,11 @@ export class SqlRaftStorage implements HostStorage {
     const parts = Math.max(1, Math.ceil(snap.data.length / snapshotPartChars));
     sql.exec('DELETE FROM raft_snapshot_part');
     for (let i = 0; i < parts; i++) {
-      sql.exec('INSERT INTO raft_snapshot_part (seq, data) VALUES (?, ?)', i, snap.data.slice(i * snapshotPartChars, (i + 1) * snapshotPartChars));
+      sql.exec(
+        'INSERT INTO raft_snapshot_part (seq, data) VALUES (?, ?)',
+        i,
+        snap.data.slice(i * snapshotPartChars, (i + 1) * snapshotPartChars),
+      );
     }
     sql.exec(
       `INSERT INTO raft_snapshot (id, idx, term, parts) VALUES (1, ?, ?, ?)
@@ -184,7 +188,11 @@ export class SqlRaftStorage implements HostStorage {
     // A chunk is at most a peer message (bounded): store it in parts all the same, for the row limit.
     const base = chunk * 1024;
     for (let i = 0; i * snapshotPartChars < Math.max(1, data.length); i++) {
-      sql.exec('INSERT OR REPLACE INTO raft_snapshot_staging (seq, data) VALUES (?, ?)', base + i, data.slice(i * snapshotPartChars, (i + 1) * snapshotPartChars));
+      sql.exec(
+        'INSERT OR REPLACE INTO raft_snapshot_staging (seq, data) VALUES (?, ?)',
+        base + i,
+        data.slice(i * snapshotPartChars, (i + 1) * snapshotPartChars),
+      );
     }
   }
 
@@ -192,7 +200,9 @@ export class SqlRaftStorage implements HostStorage {
   *stagedParts(): Generator<string> {
     let seq = -1;
     for (;;) {
-      const row = this.storage.sql.exec<{ seq: number; data: string }>('SELECT seq, data FROM raft_snapshot_staging WHERE seq > ? ORDER BY seq LIMIT 1', seq).toArray()[0];
+      const row = this.storage.sql
+        .exec<{ seq: number; data: string }>('SELECT seq, data FROM raft_snapshot_staging WHERE seq > ? ORDER BY seq LIMIT 1', seq)
+        .toArray()[0];
       if (row === undefined) return;
       seq = row.seq;
       yield row.data;

@@ -103,7 +103,13 @@ export function adminRoutes<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>>
     if (!body.ok) return refuse(c, body);
     const role = body.value.role ?? 'learner';
     const member = { id: body.value.id, url: body.value.url.replace(/\/+$/, '') };
-    return change(c, deps, { type: 'add', member, role }, (configIndex) => ({ ok: true, id: member.id, url: member.url, role, configIndex }));
+    return change(c, deps, { type: 'add', member, role }, (configIndex) => ({
+      ok: true,
+      id: member.id,
+      url: member.url,
+      role,
+      configIndex,
+    }));
   });
 
   r.post('/cluster/members/:id/promote', async (c) => {
@@ -179,5 +185,7 @@ function pathId(raw: string): Parsed<string> {
     return { ok: false, error: 'bad_request', message: 'member id: malformed percent-encoding' };
   }
   const parsed = memberId.safeParse(id);
-  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: 'bad_request', message: `member id: ${describeIssues(parsed.error)}` };
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, error: 'bad_request', message: `member id: ${describeIssues(parsed.error)}` };
 }

@@ -33,9 +33,7 @@ export function createApp<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> {
     }),
   );
 
-  app.notFound((c) =>
-    refuse(c, { error: 'not_found_route', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }),
-  );
+  app.notFound((c) => refuse(c, { error: 'not_found_route', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }));
 
   // Bad input never gets here (routes refuse it with a 4xx); what does is a bug
   // or a failure of the node's Durable Object, and the client should know which.

@@ -70,11 +70,58 @@ const cases: Case[] = [
   ['Request-Serial above 2^53-1', '/kv/k', putWith({ 'Client-Id': 'c', 'Request-Serial': '9007199254740992' }), 400, 'bad_request'],
   // The seed route adds one to its serial; 2^53-1 + 1 is not a safe integer.
   ['seed requestSerial 2^53-1', '/set/k', json({ clientId: 9, value: 'v', requestSerial: 9007199254740991 }), 400, 'bad_request'],
-  ['Client-Id sent twice', '/kv/k', { method: 'PUT', body: 'v', headers: [['Client-Id', 'a'], ['Client-Id', 'b'], ['Request-Serial', '1']] }, 400, 'bad_request'],
-  ['Request-Serial sent twice', '/kv/k', { method: 'PUT', body: 'v', headers: [['Client-Id', 'a'], ['Request-Serial', '1'], ['Request-Serial', '2']] }, 400, 'bad_request'],
-  ['Client-Id sent twice on DELETE', '/kv/k', { method: 'DELETE', headers: [['Client-Id', 'a'], ['Client-Id', 'a'], ['Request-Serial', '1']] }, 400, 'bad_request'],
+  [
+    'Client-Id sent twice',
+    '/kv/k',
+    {
+      method: 'PUT',
+      body: 'v',
+      headers: [
+        ['Client-Id', 'a'],
+        ['Client-Id', 'b'],
+        ['Request-Serial', '1'],
+      ],
+    },
+    400,
+    'bad_request',
+  ],
+  [
+    'Request-Serial sent twice',
+    '/kv/k',
+    {
+      method: 'PUT',
+      body: 'v',
+      headers: [
+        ['Client-Id', 'a'],
+        ['Request-Serial', '1'],
+        ['Request-Serial', '2'],
+      ],
+    },
+    400,
+    'bad_request',
+  ],
+  [
+    'Client-Id sent twice on DELETE',
+    '/kv/k',
+    {
+      method: 'DELETE',
+      headers: [
+        ['Client-Id', 'a'],
+        ['Client-Id', 'a'],
+        ['Request-Serial', '1'],
+      ],
+    },
+    400,
+    'bad_request',
+  ],
   ['half an identity on DELETE', '/kv/k', { method: 'DELETE', headers: { 'Client-Id': 'c' } }, 400, 'bad_request'],
-  ['half an identity on cas', '/kv/k/cas', { ...json({ expected: null, value: 'v' }), headers: { 'Request-Serial': '2' } }, 400, 'bad_request'],
+  [
+    'half an identity on cas',
+    '/kv/k/cas',
+    { ...json({ expected: null, value: 'v' }), headers: { 'Request-Serial': '2' } },
+    400,
+    'bad_request',
+  ],
   // routes and methods
   ['unknown route', '/nope', undefined, 404, 'not_found_route'],
   ['unknown route under /kv', '/kv/a/b', undefined, 404, 'not_found_route'],
@@ -101,12 +148,28 @@ describe('bad input', () => {
   });
 
   it.each([
-    ['Client-Id', [['Client-Id', 'a'], ['Client-Id', 'b'], ['Request-Serial', '1']]],
-    ['Request-Serial', [['Client-Id', 'a'], ['Request-Serial', '1'], ['Request-Serial', '2']]],
+    [
+      'Client-Id',
+      [
+        ['Client-Id', 'a'],
+        ['Client-Id', 'b'],
+        ['Request-Serial', '1'],
+      ],
+    ],
+    [
+      'Request-Serial',
+      [
+        ['Client-Id', 'a'],
+        ['Request-Serial', '1'],
+        ['Request-Serial', '2'],
+      ],
+    ],
   ])('a repeated %s is refused as repeated, not taken as the joined value', async (name, headers) => {
     const res = await app.request(`${base}/kv/k`, { method: 'PUT', body: 'v', headers: headers as [string, string][] });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { message: string }).message).toBe(`${name} was sent more than once${name === 'Client-Id' ? ' (or contains a comma)' : ''}; send it once`);
+    expect(((await res.json()) as { message: string }).message).toBe(
+      `${name} was sent more than once${name === 'Client-Id' ? ' (or contains a comma)' : ''}; send it once`,
+    );
     expect(node.calls).toEqual([]);
   });
 

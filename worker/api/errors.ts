@@ -52,11 +52,9 @@ export function refuse(c: Context, r: Refusal): Response {
     case 'not_found_route':
       return c.json({ error: r.error, message: r.message }, 404);
     case 'method_not_allowed':
-      return c.json(
-        { error: r.error, message: `${c.req.method} is not allowed here; allowed: ${r.allow.join(', ')}` },
-        405,
-        { Allow: r.allow.join(', ') },
-      );
+      return c.json({ error: r.error, message: `${c.req.method} is not allowed here; allowed: ${r.allow.join(', ')}` }, 405, {
+        Allow: r.allow.join(', '),
+      });
     case 'unauthorized':
       return c.json({ error: r.error, message: r.message }, 401, { 'WWW-Authenticate': 'Bearer' });
     case 'upgrade_required':

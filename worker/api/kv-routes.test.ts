@@ -97,9 +97,7 @@ describe('DELETE /kv/:key', () => {
 
   it('passes the session through', async () => {
     await app.request(`${base}/kv/k`, { method: 'DELETE', headers: { 'Client-Id': 'c', 'Request-Serial': '1' } });
-    expect(node.calls).toEqual([
-      { method: 'write', req: { cmd: { op: 'delete', key: 'k' }, session: { clientId: 'c', serial: 1 } } },
-    ]);
+    expect(node.calls).toEqual([{ method: 'write', req: { cmd: { op: 'delete', key: 'k' }, session: { clientId: 'c', serial: 1 } } }]);
   });
 });
 

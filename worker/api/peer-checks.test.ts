@@ -7,7 +7,16 @@ import type { AppendRequest } from '../raft/messages';
 import type { Entry } from '../raft/types';
 
 const append = (entries: Entry[]): AppendRequest => ({
-  type: 'append', from: 'n1', to: 'n2', term: 1, leaderUrl: 'http://n1:1', prevLogIndex: 0, prevLogTerm: 0, entries, commit: 0, round: 1,
+  type: 'append',
+  from: 'n1',
+  to: 'n2',
+  term: 1,
+  leaderUrl: 'http://n1:1',
+  prevLogIndex: 0,
+  prevLogTerm: 0,
+  entries,
+  commit: 0,
+  round: 1,
 });
 const noop = (index: number): Entry => ({ index, term: 1, kind: 'noop', data: '' });
 const frame = (a: AppendRequest) => JSON.stringify({ seq: 2, messages: [a] });
@@ -22,7 +31,10 @@ describe('parseFrame refuses inconsistent messages as a POST would be refused', 
   });
 
   it('command data that is not a command, and an oversized entry', () => {
-    expect(parseFrame(frame(append([{ index: 1, term: 1, kind: 'command', data: '{}' }])))).toMatchObject({ ok: false, inconsistent: true });
+    expect(parseFrame(frame(append([{ index: 1, term: 1, kind: 'command', data: '{}' }])))).toMatchObject({
+      ok: false,
+      inconsistent: true,
+    });
     const big = append([{ index: 1, term: 1, kind: 'noop', data: 'é'.repeat(600 * 1024) }]);
     expect(parseFrame(frame(big))).toEqual({
       ok: false,

@@ -4,7 +4,17 @@ import { FakeNode, TEST_SECRET, appWith } from '../../test/doubles/fake-node';
 
 const base = 'http://127.0.0.1:8787';
 
-const vote: Message = { type: 'vote', from: 'n2', to: 'n1', term: 4, pre: false, transfer: false, lastLogIndex: 10, lastLogTerm: 3, round: 0 };
+const vote: Message = {
+  type: 'vote',
+  from: 'n2',
+  to: 'n1',
+  term: 4,
+  pre: false,
+  transfer: false,
+  lastLogIndex: 10,
+  lastLogTerm: 3,
+  round: 0,
+};
 const append: Message = {
   type: 'append',
   from: 'n2',
@@ -133,7 +143,12 @@ describe('validation (authenticated)', () => {
   ];
 
   it('accepts terms and indexes up to 2^50', async () => {
-    const res = await post({ messages: [{ ...vote, term: 2 ** 50, lastLogIndex: 2 ** 50 }, { ...appendResp, matchIndex: 2 ** 50 }] });
+    const res = await post({
+      messages: [
+        { ...vote, term: 2 ** 50, lastLogIndex: 2 ** 50 },
+        { ...appendResp, matchIndex: 2 ** 50 },
+      ],
+    });
     expect(res.status).toBe(200);
   });
 
@@ -148,9 +163,18 @@ describe('validation (authenticated)', () => {
 });
 
 describe('consistency (well-formed, but no correct leader sends it)', () => {
-  const cmd = (index: number, term = 4, data = '{"cmd":{"op":"set","key":"k","value":"v"}}') => ({ index, term, kind: 'command' as const, data });
+  const cmd = (index: number, term = 4, data = '{"cmd":{"op":"set","key":"k","value":"v"}}') => ({
+    index,
+    term,
+    kind: 'command' as const,
+    data,
+  });
   const refused: [string, Message, RegExp][] = [
-    ['a duplicate entry', { ...append, entries: [cmd(11), cmd(11)] }, /entry 1 has index 11; entries must be contiguous from prevLogIndex \+ 1 \(12\)/],
+    [
+      'a duplicate entry',
+      { ...append, entries: [cmd(11), cmd(11)] },
+      /entry 1 has index 11; entries must be contiguous from prevLogIndex \+ 1 \(12\)/,
+    ],
     ['a hole between entries', { ...append, entries: [cmd(11), cmd(13)] }, /entry 1 has index 13/],
     ['entries starting past prevLogIndex + 1', { ...append, entries: [cmd(12)] }, /entry 0 has index 12/],
     ['entries starting before prevLogIndex + 1', { ...append, entries: [cmd(10)] }, /entry 0 has index 10/],
@@ -158,9 +182,17 @@ describe('consistency (well-formed, but no correct leader sends it)', () => {
     ['entry terms going back', { ...append, entries: [cmd(11, 4), cmd(12, 3)] }, /entry 12 has term 3/],
     ['an entry older than prevLogTerm', { ...append, entries: [cmd(11, 2)] }, /entry 11 has term 2/],
     ['prevLogTerm after the term', { ...append, prevLogTerm: 5, entries: [] }, /prevLogTerm 5 is after the term 4/],
-    ['an entry over the size limit', { ...append, entries: [{ index: 11, term: 4, kind: 'noop', data: 'x'.repeat(1024 * 1024 + 1) }] }, /carries 1048577 bytes of data; the limit is 1048576/],
+    [
+      'an entry over the size limit',
+      { ...append, entries: [{ index: 11, term: 4, kind: 'noop', data: 'x'.repeat(1024 * 1024 + 1) }] },
+      /carries 1048577 bytes of data; the limit is 1048576/,
+    ],
     ['command data that is not JSON', { ...append, entries: [cmd(11, 4, 'not json')] }, /entry 11 is not a command/],
-    ['command data that is not a command', { ...append, entries: [cmd(11, 4, '{"cmd":{"op":"drop","key":"k"}}')] }, /entry 11 is not a command/],
+    [
+      'command data that is not a command',
+      { ...append, entries: [cmd(11, 4, '{"cmd":{"op":"drop","key":"k"}}')] },
+      /entry 11 is not a command/,
+    ],
     ['a vote whose last log term is after its term', { ...vote, lastLogTerm: 5 }, /lastLogTerm 5 is after the term 4/],
   ];
 

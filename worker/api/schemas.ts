@@ -21,9 +21,7 @@ export const MAX_VALUE_BYTES = 64 * 1024;
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 export const MAX_CLIENT_ID_CHARS = 128;
 
-export type Parsed<T> =
-  | { ok: true; value: T }
-  | { ok: false; error: 'bad_request' | 'payload_too_large'; message: string };
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: 'bad_request' | 'payload_too_large'; message: string };
 
 /** Bytes of `s` in UTF-8, without encoding it (a lone surrogate counts 3, as TextEncoder writes U+FFFD). */
 export function utf8Length(s: string): number {
@@ -154,7 +152,11 @@ const seedBody = z.object({
   clientId: z.number().int(),
   // The seed's client may count its requests from 0; sessions count from 1,
   // so the node sees requestSerial + 1, which must stay a safe integer.
-  requestSerial: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER - 1),
+  requestSerial: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(Number.MAX_SAFE_INTEGER - 1),
   value: z.string().optional(),
 });
 

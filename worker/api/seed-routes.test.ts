@@ -79,9 +79,7 @@ describe('POST /delete/:key', () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('ok');
     expect(node.store.has('k')).toBe(false);
-    expect(node.calls).toEqual([
-      { method: 'write', req: { cmd: { op: 'delete', key: 'k' }, session: { clientId: 'seed-3', serial: 6 } } },
-    ]);
+    expect(node.calls).toEqual([{ method: 'write', req: { cmd: { op: 'delete', key: 'k' }, session: { clientId: 'seed-3', serial: 6 } } }]);
   });
 
   it('answers 400 in text on a follower', async () => {

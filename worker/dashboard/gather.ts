@@ -50,7 +50,12 @@ export async function gatherCluster(node: NodeApi, fetchFn: typeof fetch, timeou
         return { id: p.id, url: p.url, self: false, reachable: true, status: body.status, view: body.view };
       } catch (err) {
         const name = err instanceof Error ? err.name : '';
-        const error = name === 'TimeoutError' || name === 'AbortError' ? `no answer within ${timeoutMs} ms` : err instanceof Error ? err.message : String(err);
+        const error =
+          name === 'TimeoutError' || name === 'AbortError'
+            ? `no answer within ${timeoutMs} ms`
+            : err instanceof Error
+              ? err.message
+              : String(err);
         return { id: p.id, url: p.url, self: false, reachable: false, error };
       }
     }),

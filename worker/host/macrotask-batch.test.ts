@@ -20,7 +20,10 @@ describe('MacrotaskBatch', () => {
   it('take hands out what waits at once, and the scheduled flush then has nothing to do', () => {
     const scheduled: (() => void)[] = [];
     const flushed: string[][] = [];
-    const batch = new MacrotaskBatch<string>((items) => flushed.push(items), (run) => scheduled.push(run));
+    const batch = new MacrotaskBatch<string>(
+      (items) => flushed.push(items),
+      (run) => scheduled.push(run),
+    );
     batch.add('a');
     batch.add('b');
     expect(scheduled).toHaveLength(1); // one flush per batch

@@ -116,7 +116,10 @@ export class NodeHost<Result, Query, Answer> {
       (ref) => o.timers.clear(requestTimer(ref)),
       (msg, fields) => o.logger.log('error', msg, fields),
     );
-    this.proposals = new MacrotaskBatch((batch) => this.whileRunning(() => this.run((core, now) => core.proposeBatch(batch, now))), o.schedule);
+    this.proposals = new MacrotaskBatch(
+      (batch) => this.whileRunning(() => this.run((core, now) => core.proposeBatch(batch, now))),
+      o.schedule,
+    );
     this.soloReads = new MacrotaskBatch((refs) => this.whileRunning(() => this.run((core, now) => core.readBatch(refs, now))), o.schedule);
     this.heldWrites = new MacrotaskBatch((writes) => this.whileRunning(() => this.guard(() => this.saveAll(writes))), o.schedule);
   }
@@ -325,7 +328,9 @@ export class NodeHost<Result, Query, Answer> {
       o.transport.send(ready.messages);
     }
     if (ready.membership !== null) {
-      o.transport.setPeers([...ready.membership.membership.voters, ...ready.membership.membership.learners].filter((m) => m.id !== this.self));
+      o.transport.setPeers(
+        [...ready.membership.membership.voters, ...ready.membership.membership.learners].filter((m) => m.id !== this.self),
+      );
     }
     // 3. Apply. Proposals are noted first so the apply loop can answer them;
     //    with no peers, a proposal commits in the very Ready that reports it.
@@ -345,7 +350,8 @@ export class NodeHost<Result, Query, Answer> {
       if (this.admin.has(f.ref)) this.finishAdmin(f.ref, { type: 'notLeader', leader: f.leader });
       else this.pending.failed(f);
     }
-    for (const r of ready.adminResults) this.finishAdmin(r.ref, r.ok ? { type: 'ok', configIndex: null } : { type: 'rejected', reason: r.reason });
+    for (const r of ready.adminResults)
+      this.finishAdmin(r.ref, r.ok ? { type: 'ok', configIndex: null } : { type: 'rejected', reason: r.reason });
     if (wasLeader && this.currentRole !== 'leader') {
       this.pending.leadershipLost();
       for (const [ref, w] of this.admin) if (w.at !== null) this.finishAdmin(ref, { type: 'timeout' });
@@ -419,7 +425,9 @@ export class NodeHost<Result, Query, Answer> {
     const current = snap;
     const chunk = reuse && send.index !== null ? send.chunk : 0;
     const { data, done } = this.guard(() => current.reader.chunk(chunk, o.snapshotChunkBytes));
-    this.run((core, now) => core.sendSnapshot(send.to, { index: current.reader.index, lastTerm: current.lastTerm, chunk, data, done }, now));
+    this.run((core, now) =>
+      core.sendSnapshot(send.to, { index: current.reader.index, lastTerm: current.lastTerm, chunk, data, done }, now),
+    );
   }
 
   /** Work for the next macrotask, dropped if the host stops first. */

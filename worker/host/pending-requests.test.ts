@@ -7,7 +7,10 @@ describe('PendingRequests', () => {
     const settled: number[] = [];
     const broken: string[] = [];
     const out = new Map<number, WriteOutcome<KvResult> | ReadOutcome<string | null>>();
-    const p = new PendingRequests<KvResult, string, string | null>((ref) => settled.push(ref), (msg) => broken.push(msg));
+    const p = new PendingRequests<KvResult, string, string | null>(
+      (ref) => settled.push(ref),
+      (msg) => broken.push(msg),
+    );
     const write = (ref: number) => p.addWrite(ref, (o) => out.set(ref, o));
     const read = (ref: number, key: string) => p.addRead(ref, key, (o) => out.set(ref, o));
     return { p, settled, broken, out, write, read };

@@ -28,9 +28,7 @@ describe('request encoding', () => {
   });
 
   it('treats an undefined session as no session', () => {
-    expect(encodeRequest({ cmd: { op: 'delete', key: 'k' }, session: undefined })).toBe(
-      '{"cmd":{"op":"delete","key":"k"}}',
-    );
+    expect(encodeRequest({ cmd: { op: 'delete', key: 'k' }, session: undefined })).toBe('{"cmd":{"op":"delete","key":"k"}}');
   });
 });
 

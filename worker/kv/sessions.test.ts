@@ -135,7 +135,12 @@ describe('SessionTable', () => {
 describe('fingerprint (128 bits of SHA-256)', () => {
   it('matches the SHA-256 test vector for "abc", truncated to 16 bytes', () => {
     // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223 b00361a3...
-    expect(fingerprint('abc')).toBe(btoa(String.fromCharCode(...[0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23])).slice(0, 22));
+    expect(fingerprint('abc')).toBe(
+      btoa(String.fromCharCode(...[0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23])).slice(
+        0,
+        22,
+      ),
+    );
   });
 
   it('tells apart two commands whose 32-bit FNV-1a hashes collide', () => {

@@ -8,8 +8,13 @@ describe('snapshot format', () => {
   it('a parser fed the snapshot in pieces cut anywhere sees the same lines as one fed it whole', () => {
     const m = new KvStateMachine();
     let index = 0;
-    const apply = (req: Parameters<typeof encodeRequest>[0]) => m.apply({ index: ++index, term: 1, kind: 'command', data: encodeRequest(req) });
-    for (let i = 0; i < 50; i++) apply({ cmd: { op: 'set', key: `k${i}\n${'é'.repeat(i)}`, value: `v\n${i}` }, session: { clientId: `c${i % 4}`, serial: 1 + Math.floor(i / 4) } });
+    const apply = (req: Parameters<typeof encodeRequest>[0]) =>
+      m.apply({ index: ++index, term: 1, kind: 'command', data: encodeRequest(req) });
+    for (let i = 0; i < 50; i++)
+      apply({
+        cmd: { op: 'set', key: `k${i}\n${'é'.repeat(i)}`, value: `v\n${i}` },
+        session: { clientId: `c${i % 4}`, serial: 1 + Math.floor(i / 4) },
+      });
     apply({ register: true });
     const text = m.snapshot();
     const read = (pieces: string[]) => {

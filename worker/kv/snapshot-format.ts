@@ -26,7 +26,12 @@ export function pairLine(key: string, value: string): string {
 }
 
 /** `saved` holds [serial, digest, result as JSON], by serial. */
-export function sessionLine(clientId: string, highest: number, lastIndex: number, saved: readonly (readonly [number, string, string])[]): string {
+export function sessionLine(
+  clientId: string,
+  highest: number,
+  lastIndex: number,
+  saved: readonly (readonly [number, string, string])[],
+): string {
   const results = saved.map(([serial, digest, result]) => `[${serial},${JSON.stringify(digest)},${result}]`).join(',');
   return `[${JSON.stringify(clientId)},${highest},${lastIndex},[${results}]]\n`;
 }

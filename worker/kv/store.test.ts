@@ -248,7 +248,11 @@ describe('determinism and snapshots', () => {
   it('keys are in code point order (UTF-8 byte order, as SQLite sorts), not UTF-16 order', () => {
     const f = feeder();
     for (const k of ['\u{1F600}', '\uFF21', 'b', 'a', '']) f.cmd(set(k, k));
-    const keys = f.machine.snapshot().split('\n').slice(1, 6).map((l) => (JSON.parse(l) as string[])[0]);
+    const keys = f.machine
+      .snapshot()
+      .split('\n')
+      .slice(1, 6)
+      .map((l) => (JSON.parse(l) as string[])[0]);
     expect(keys).toEqual(['', 'a', 'b', '\uFF21', '\u{1F600}']);
     const copy = new KvStateMachine();
     copy.restore(f.machine.snapshot());

@@ -7,7 +7,11 @@ describe('DurabilitySampler', () => {
     let now = 100;
     const syncs: (() => void)[] = [];
     const recorded: number[] = [];
-    const s = new DurabilitySampler(() => new Promise<void>((r) => syncs.push(r)), () => now, (ms) => recorded.push(ms));
+    const s = new DurabilitySampler(
+      () => new Promise<void>((r) => syncs.push(r)),
+      () => now,
+      (ms) => recorded.push(ms),
+    );
     s.wrote();
     s.wrote(); // one measurement open: no second sync
     expect(syncs).toHaveLength(1);
@@ -22,7 +26,11 @@ describe('DurabilitySampler', () => {
   it('a failed sync records nothing and frees the sampler', async () => {
     let calls = 0;
     const recorded: number[] = [];
-    const s = new DurabilitySampler(() => (calls++ === 0 ? Promise.reject(new Error('disk')) : new Promise<void>(() => {})), () => 0, (ms) => recorded.push(ms));
+    const s = new DurabilitySampler(
+      () => (calls++ === 0 ? Promise.reject(new Error('disk')) : new Promise<void>(() => {})),
+      () => 0,
+      (ms) => recorded.push(ms),
+    );
     s.wrote();
     await new Promise((r) => setTimeout(r, 0));
     s.wrote();

@@ -15,8 +15,19 @@ const n3 = { id: 'n3', url: 'http://127.0.0.1:3' };
 const three = { voters: [n1, n2, n3], learners: [] };
 
 const status: NodeStatus = {
-  id: 'n1', url: n1.url, role: 'leader', term: 2, leader: n1, commitIndex: 5, appliedIndex: 4, lastLogIndex: 6, lastLogTerm: 2, firstLogIndex: 4, snapshotIndex: 3,
-  membership: { voters: [n1, n2, n3], learners: [] }, configIndex: 0,
+  id: 'n1',
+  url: n1.url,
+  role: 'leader',
+  term: 2,
+  leader: n1,
+  commitIndex: 5,
+  appliedIndex: 4,
+  lastLogIndex: 6,
+  lastLogTerm: 2,
+  firstLogIndex: 4,
+  snapshotIndex: 3,
+  membership: { voters: [n1, n2, n3], learners: [] },
+  configIndex: 0,
   peers: [
     { id: 'n2', url: n2.url, matchIndex: 6, nextIndex: 7, lastContactMs: 3, state: 'replicate' },
     { id: 'n3', url: n3.url, matchIndex: 2, nextIndex: 3, lastContactMs: 9, state: 'snapshot' },
@@ -24,8 +35,31 @@ const status: NodeStatus = {
 };
 
 const ready = (over: Partial<Ready>): Ready => ({ ...emptyReady(1e9), ...over });
-const append = (to: string): Message => ({ type: 'append', from: 'n1', to, term: 2, leaderUrl: n1.url, prevLogIndex: 0, prevLogTerm: 0, entries: [], commit: 0, round: 1 });
-const appendResp = (from: string, success: boolean): Message => ({ type: 'appendResp', from, to: 'n1', term: 2, success, prevLogIndex: 0, matchIndex: 0, round: 1, lastIndex: 0, conflictTerm: 0, conflictIndex: 0 });
+const append = (to: string): Message => ({
+  type: 'append',
+  from: 'n1',
+  to,
+  term: 2,
+  leaderUrl: n1.url,
+  prevLogIndex: 0,
+  prevLogTerm: 0,
+  entries: [],
+  commit: 0,
+  round: 1,
+});
+const appendResp = (from: string, success: boolean): Message => ({
+  type: 'appendResp',
+  from,
+  to: 'n1',
+  term: 2,
+  success,
+  prevLogIndex: 0,
+  matchIndex: 0,
+  round: 1,
+  lastIndex: 0,
+  conflictTerm: 0,
+  conflictIndex: 0,
+});
 
 function scrape(m: NodeMetrics): Map<string, ParsedFamily> {
   const text = renderPrometheus(m.collect(status, { logEntries: 3, logBytes: 321, databaseBytes: 8192, snapshotBytes: 77 }));
@@ -37,9 +71,26 @@ const valueOf = (f: Map<string, ParsedFamily>, name: string, labels: Record<stri
 describe('NodeMetrics', () => {
   it('counts an election won: pre-vote, vote, leadership, then AppendEntries per peer and rejections (§5.2, §5.3, thesis §9.6)', () => {
     const m = new NodeMetrics(n1, [n2, n3], 1);
-    const vote = (to: string, pre: boolean, term: number): Message => ({ type: 'vote', from: 'n1', to, term, pre, transfer: false, lastLogIndex: 0, lastLogTerm: 0, round: pre ? 1 : 0 });
+    const vote = (to: string, pre: boolean, term: number): Message => ({
+      type: 'vote',
+      from: 'n1',
+      to,
+      term,
+      pre,
+      transfer: false,
+      lastLogIndex: 0,
+      lastLogTerm: 0,
+      round: pre ? 1 : 0,
+    });
     m.onReady(ready({ softState: { role: 'precandidate', leader: null }, messages: [vote('n2', true, 2), vote('n3', true, 2)] }), 1000);
-    m.onReady(ready({ softState: { role: 'candidate', leader: null }, hardState: { term: 2, vote: 'n1', commit: 0 }, messages: [vote('n2', false, 2), vote('n3', false, 2)] }), 1010);
+    m.onReady(
+      ready({
+        softState: { role: 'candidate', leader: null },
+        hardState: { term: 2, vote: 'n1', commit: 0 },
+        messages: [vote('n2', false, 2), vote('n3', false, 2)],
+      }),
+      1010,
+    );
     // The same term and vote again (the commit index moving) is no new election.
     m.onReady(ready({ hardState: { term: 2, vote: 'n1', commit: 0 } }), 1015);
     m.onReady(ready({ softState: { role: 'leader', leader: n1 }, messages: [append('n2'), append('n3')] }), 1020);
@@ -116,7 +167,19 @@ describe('NodeMetrics', () => {
 
   it('counts compactions, installed snapshots and InstallSnapshot chunks per peer (§7)', () => {
     const m = new NodeMetrics(n1, [n2, n3], 2);
-    const chunk = (to: string): Message => ({ type: 'snapshot', from: 'n1', to, term: 2, leaderUrl: n1.url, index: 3, lastTerm: 2, chunk: 0, data: 'x', done: false, membership: three });
+    const chunk = (to: string): Message => ({
+      type: 'snapshot',
+      from: 'n1',
+      to,
+      term: 2,
+      leaderUrl: n1.url,
+      index: 3,
+      lastTerm: 2,
+      chunk: 0,
+      data: 'x',
+      done: false,
+      membership: three,
+    });
     m.onReady(ready({ compacted: { index: 3, term: 2, membership: three } }), 10);
     m.onReady(ready({ messages: [chunk('n3'), chunk('n3')] }), 20);
     m.onReady(ready({ installSnapshot: { index: 9, term: 2, keepLog: false, membership: three } }), 30);

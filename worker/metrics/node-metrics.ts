@@ -62,7 +62,10 @@ const storageBuckets = exponentialBuckets(0.0001, 2, 16);
 
 export class NodeMetrics {
   private readonly reg = new Registry();
-  private readonly leaderChanges = this.reg.counter('raftkv_leader_changes_total', 'Times this node learned of a new leader (itself included).');
+  private readonly leaderChanges = this.reg.counter(
+    'raftkv_leader_changes_total',
+    'Times this node learned of a new leader (itself included).',
+  );
   private readonly elections = this.reg.counter(
     'raftkv_elections_started_total',
     'Elections this node started; kind="pre_vote" counts pre-vote rounds (thesis 9.6).',
@@ -80,13 +83,21 @@ export class NodeMetrics {
     'Time from a read reaching the node to its answer, every outcome.',
     latencyBuckets,
   );
-  private readonly appendSent = this.reg.counter('raftkv_append_entries_sent_total', 'AppendEntries messages (heartbeats included) sent, per peer.', ['peer']);
+  private readonly appendSent = this.reg.counter(
+    'raftkv_append_entries_sent_total',
+    'AppendEntries messages (heartbeats included) sent, per peer.',
+    ['peer'],
+  );
   private readonly appendRejected = this.reg.counter(
     'raftkv_append_entries_rejected_total',
     'AppendEntries a peer answered with success=false (log mismatch), per peer.',
     ['peer'],
   );
-  private readonly bytesSent = this.reg.counter('raftkv_peer_sent_bytes_total', 'Bytes of message batches sent, per peer (POST bodies and stream frames).', ['peer']);
+  private readonly bytesSent = this.reg.counter(
+    'raftkv_peer_sent_bytes_total',
+    'Bytes of message batches sent, per peer (POST bodies and stream frames).',
+    ['peer'],
+  );
   private readonly batchesSent = this.reg.counter('raftkv_peer_sent_batches_total', 'POSTs or stream frames sent, per peer.', ['peer']);
   private readonly storageSeconds = this.reg.histogram(
     'raftkv_storage_write_duration_seconds',
@@ -101,13 +112,23 @@ export class NodeMetrics {
   private readonly logEntries = this.reg.gauge('raftkv_log_entries', 'Entries stored in the log.');
   private readonly logBytes = this.reg.gauge('raftkv_log_bytes', 'Bytes of entry payloads stored in the log.');
   private readonly dbBytes = this.reg.gauge('raftkv_storage_bytes', "Bytes of the node's SQLite database.");
-  private readonly compactions = this.reg.counter('raftkv_log_compactions_total', 'Times this node took a snapshot and compacted its log (section 7).');
-  private readonly snapshotsInstalled = this.reg.counter('raftkv_snapshots_installed_total', "Snapshots this node installed from a leader (section 7).");
-  private readonly snapshotChunksSent = this.reg.counter('raftkv_snapshot_chunks_sent_total', 'InstallSnapshot chunks sent, per peer.', ['peer']);
+  private readonly compactions = this.reg.counter(
+    'raftkv_log_compactions_total',
+    'Times this node took a snapshot and compacted its log (section 7).',
+  );
+  private readonly snapshotsInstalled = this.reg.counter(
+    'raftkv_snapshots_installed_total',
+    'Snapshots this node installed from a leader (section 7).',
+  );
+  private readonly snapshotChunksSent = this.reg.counter('raftkv_snapshot_chunks_sent_total', 'InstallSnapshot chunks sent, per peer.', [
+    'peer',
+  ]);
   private readonly snapshotIndex = this.reg.gauge('raftkv_snapshot_index', 'Last log index the latest snapshot covers (0: none).');
   private readonly snapshotBytes = this.reg.gauge('raftkv_snapshot_bytes', 'Bytes of the latest stored snapshot (0: none).');
   private readonly firstLogIndex = this.reg.gauge('raftkv_first_log_index', 'Oldest entry still in the log; older ones are compacted.');
-  private readonly peerMatch = this.reg.gauge('raftkv_peer_match_index', 'On the leader: highest index known replicated on each peer.', ['peer']);
+  private readonly peerMatch = this.reg.gauge('raftkv_peer_match_index', 'On the leader: highest index known replicated on each peer.', [
+    'peer',
+  ]);
 
   private readonly recent = new RecentRequests();
   private readonly events: NodeEvent[] = [];
@@ -237,7 +258,15 @@ export class NodeMetrics {
       const at = this.lastHeard.get(peer);
       lastHeardMs[peer] = at === undefined ? null : Math.max(0, now - at);
     }
-    return { self: this.selfMember, peers: this.peerMembers.slice(), recent: this.recent.series(now), events: this.events.slice(), lastHeardMs, storageBytes, snapshot };
+    return {
+      self: this.selfMember,
+      peers: this.peerMembers.slice(),
+      recent: this.recent.series(now),
+      events: this.events.slice(),
+      lastHeardMs,
+      storageBytes,
+      snapshot,
+    };
   }
 
   private note(at: number, kind: NodeEvent['kind'], leader: NodeId | null): void {

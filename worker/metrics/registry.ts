@@ -44,7 +44,8 @@ abstract class Metric<S> {
       if (v === undefined) throw new Error(`${this.name}: label ${n} missing`);
       return v;
     });
-    if (Object.keys(labels).length !== this.labelNames.length) throw new Error(`${this.name}: unexpected labels ${Object.keys(labels).join(',')}`);
+    if (Object.keys(labels).length !== this.labelNames.length)
+      throw new Error(`${this.name}: unexpected labels ${Object.keys(labels).join(',')}`);
     const key = values.join('\u0000');
     let found = this.series.get(key);
     if (found === undefined) {

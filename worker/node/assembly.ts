@@ -55,7 +55,11 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
   const logger = nodeLogger(settings.logLevel, logContext);
   const timers = new AlarmTimers(ctx.storage, armedAt, (err) => logger.log('error', 'setAlarm failed', { err: String(err) }));
   const metrics = new NodeMetrics(settings.raft.self, settings.raft.peers, persisted.hardState.term);
-  const durability = new DurabilitySampler(() => ctx.storage.sync(), hooks.now, (ms) => metrics.onStorageWrite(ms));
+  const durability = new DurabilitySampler(
+    () => ctx.storage.sync(),
+    hooks.now,
+    (ms) => metrics.onStorageWrite(ms),
+  );
   // The host exists only once the transport does, so replies reach it through this late binding.
   let host: KvHost | null = null;
   const transport = new FetchTransport({

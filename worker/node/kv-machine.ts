@@ -19,7 +19,18 @@ import { SnapshotParser, headerLine, pairLine, recordLine, sessionLine } from '.
 import { KvStateMachine } from '../kv/store';
 import type { SnapshotPoint } from '../raft/log';
 import type { Entry, Index } from '../raft/types';
-import { RowWriter, SqlKvData, copySessions, SqlSessionJournal, migrateKv, readApplied, readSessions, sortPairs, writeApplied, writeSessions } from './sql-kv';
+import {
+  RowWriter,
+  SqlKvData,
+  copySessions,
+  SqlSessionJournal,
+  migrateKv,
+  readApplied,
+  readSessions,
+  sortPairs,
+  writeApplied,
+  writeSessions,
+} from './sql-kv';
 
 export type KvMachine = HostStateMachine<KvResult, string, string | null>;
 
@@ -273,7 +284,11 @@ export class SqlSnapshotReader implements SnapshotReader {
         const rows =
           after === null
             ? sql.exec<{ key: string; value: string }>('SELECT key, value FROM kv_snap_data ORDER BY key LIMIT ?', pageRows)
-            : sql.exec<{ key: string; value: string }>('SELECT key, value FROM kv_snap_data WHERE key > ? ORDER BY key LIMIT ?', after, pageRows);
+            : sql.exec<{ key: string; value: string }>(
+                'SELECT key, value FROM kv_snap_data WHERE key > ? ORDER BY key LIMIT ?',
+                after,
+                pageRows,
+              );
         let seen = 0;
         for (const r of rows) {
           seen++;
@@ -288,7 +303,14 @@ export class SqlSnapshotReader implements SnapshotReader {
     if (phase === 'sessions') {
       let last = after as number;
       for (;;) {
-        const rows = sql.exec<{ client_id: string; highest: number; last_index: number; serial: number | null; digest: string | null; result: string | null }>(
+        const rows = sql.exec<{
+          client_id: string;
+          highest: number;
+          last_index: number;
+          serial: number | null;
+          digest: string | null;
+          result: string | null;
+        }>(
           `WITH page AS (SELECT client_id, highest, last_index FROM kv_snap_sessions WHERE last_index > ? ORDER BY last_index LIMIT ?)
            SELECT p.client_id, p.highest, p.last_index, v.serial, v.digest, v.result
            FROM page p LEFT JOIN kv_snap_saved v ON v.client_id = p.client_id

@@ -104,7 +104,9 @@ export class RowWriter {
 
   flush(): void {
     if (this.rows === 0) return;
-    const text = (this.texts[this.rows] ??= `${this.head} VALUES ${Array(this.rows).fill(`(${Array(this.columns).fill('?').join(', ')})`).join(', ')} ${this.tail}`);
+    const text = (this.texts[this.rows] ??= `${this.head} VALUES ${Array(this.rows)
+      .fill(`(${Array(this.columns).fill('?').join(', ')})`)
+      .join(', ')} ${this.tail}`);
     this.sql.exec(text, ...this.values);
     this.statements++;
     this.values = [];
@@ -185,7 +187,12 @@ export class SqlKvData implements KvData {
   /** Write the pending changes; returns the number of statements. */
   flush(): number {
     if (this.pending.size === 0) return 0;
-    const upserts = new RowWriter(this.sql, 'INSERT INTO kv_data (key, value)', 2, 'ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    const upserts = new RowWriter(
+      this.sql,
+      'INSERT INTO kv_data (key, value)',
+      2,
+      'ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
     const deletes: string[] = [];
     for (const [key, value] of this.pending) {
       if (value === null) deletes.push(key);
@@ -209,7 +216,9 @@ export function* pagesOf(sql: SqlStorage, table: 'kv_data' | 'kv_snap_data', pag
     const rows: { key: string; value: string }[] =
       after === null
         ? sql.exec<{ key: string; value: string }>(`SELECT key, value FROM ${table} ORDER BY key LIMIT ?`, page).toArray()
-        : sql.exec<{ key: string; value: string }>(`SELECT key, value FROM ${table} WHERE key > ? ORDER BY key LIMIT ?`, after, page).toArray();
+        : sql
+            .exec<{ key: string; value: string }>(`SELECT key, value FROM ${table} WHERE key > ? ORDER BY key LIMIT ?`, after, page)
+            .toArray();
     for (const r of rows) yield [r.key, r.value];
     const last = rows[rows.length - 1];
     if (last === undefined || rows.length < page) return;
@@ -274,7 +283,12 @@ export class SqlSessionJournal implements SessionJournal {
     const evicted = [...this.evictedIds];
     statements += execIn(sql, 'DELETE FROM kv_sessions WHERE client_id IN', evicted);
     statements += execIn(sql, 'DELETE FROM kv_session_saved WHERE client_id IN', evicted);
-    const rows = new RowWriter(sql, 'INSERT INTO kv_sessions (client_id, highest, last_index)', 3, 'ON CONFLICT (client_id) DO UPDATE SET highest = excluded.highest, last_index = excluded.last_index');
+    const rows = new RowWriter(
+      sql,
+      'INSERT INTO kv_sessions (client_id, highest, last_index)',
+      3,
+      'ON CONFLICT (client_id) DO UPDATE SET highest = excluded.highest, last_index = excluded.last_index',
+    );
     for (const id of this.openedIds) {
       const s = table.peek(id);
       if (s !== undefined) rows.add(id, s.highest, s.lastIndex);
@@ -338,7 +352,9 @@ export function writeSessions(sql: SqlStorage, records: readonly SessionRecord[]
 export function readSessions(sql: SqlStorage, window: number): SessionRecord[] {
   const byId = new Map<string, SessionRecord>();
   const out: SessionRecord[] = [];
-  for (const r of sql.exec<{ client_id: string; highest: number; last_index: number }>(`SELECT client_id, highest, last_index FROM (${currentSessions}) ORDER BY last_index`)) {
+  for (const r of sql.exec<{ client_id: string; highest: number; last_index: number }>(
+    `SELECT client_id, highest, last_index FROM (${currentSessions}) ORDER BY last_index`,
+  )) {
     const rec: SessionRecord = { clientId: r.client_id, highest: r.highest, lastIndex: r.last_index, saved: [] };
     byId.set(r.client_id, rec);
     out.push(rec);

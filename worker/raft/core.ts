@@ -131,7 +131,8 @@ export class Core {
       if (member.id !== this.id && !this.progress.has(member.id)) this.progress.set(member.id, new Progress(member, this.log.lastIndex));
     }
     for (const id of [...this.progress.keys()]) if (!this.members.has(id)) this.progress.delete(id);
-    if (this.transfer !== null && !this.isVoter(this.transfer.target)) this.endTransfer(false, `${this.transfer.target} is no longer a voter`);
+    if (this.transfer !== null && !this.isVoter(this.transfer.target))
+      this.endTransfer(false, `${this.transfer.target} is no longer a voter`);
   }
 
   private refreshMembers(): void {

@@ -39,10 +39,11 @@ describe('election', () => {
     const c = new TestCluster(4);
     const leader = c.elect();
     // split {n1,n2} | {n3,n4}
-    for (const a of ['n1', 'n2']) for (const b of ['n3', 'n4']) {
-      c.cut.add(`${a}->${b}`);
-      c.cut.add(`${b}->${a}`);
-    }
+    for (const a of ['n1', 'n2'])
+      for (const b of ['n3', 'n4']) {
+        c.cut.add(`${a}->${b}`);
+        c.cut.add(`${b}->${a}`);
+      }
     c.advance(3000);
     expect(c.leaders()).toEqual([]);
     expect(leader).toBeTruthy();

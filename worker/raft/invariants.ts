@@ -44,6 +44,7 @@ export function checkInvariants(c: Core, out: Ready): void {
     committed.forEach((e, i) => assert(e.index === first + i, () => `committed entries not contiguous at ${e.index}`));
     assert(committed[committed.length - 1]!.index === c.handedOut, () => `committed entries do not end at handed-out ${c.handedOut}`);
   }
-  for (const r of out.reads) assert(r.index <= c.handedOut, () => `read ${r.ref} released at ${r.index} before it is handed out (${c.handedOut})`);
+  for (const r of out.reads)
+    assert(r.index <= c.handedOut, () => `read ${r.ref} released at ${r.index} before it is handed out (${c.handedOut})`);
   assert(Number.isFinite(out.deadline), () => `deadline ${out.deadline}`);
 }

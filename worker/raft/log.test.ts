@@ -58,7 +58,10 @@ describe('RaftLog payload window', () => {
     expect(log.sliceLimited(2, 10, 100, Infinity)).toEqual(all.slice(1));
     expect(loads).toEqual([[2, 5]]);
     expect(log.sliceLimited(3, 8, 3, Infinity)).toEqual(all.slice(2, 5)); // the count limit bounds the load too
-    expect(loads).toEqual([[2, 5], [3, 5]]);
+    expect(loads).toEqual([
+      [2, 5],
+      [3, 5],
+    ]);
     loads.length = 0;
     expect(log.sliceLimited(6, 10, 100, Infinity)).toEqual(all.slice(5));
     expect(loads).toEqual([]);

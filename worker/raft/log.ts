@@ -71,7 +71,8 @@ export class RaftLog {
     this.offset = init.compacted?.index ?? 0;
     this.offsetTerm = init.compacted?.term ?? 0;
     this.released = this.offset;
-    if (init.terms.length > 0 && init.terms[0]! < this.offsetTerm) throw new Error(`log terms decrease after the compacted index ${this.offset}`);
+    if (init.terms.length > 0 && init.terms[0]! < this.offsetTerm)
+      throw new Error(`log terms decrease after the compacted index ${this.offset}`);
     this.heldFrom = this.lastIndex - init.tail.length + 1;
     init.tail.forEach((e, k) => {
       const index = this.heldFrom + k;
@@ -221,7 +222,8 @@ export class RaftLog {
    * as handed out: the state machine is the snapshot's.
    */
   restore(point: SnapshotPoint): void {
-    if (point.index <= this.released) throw new Error(`invariant: restoring a snapshot at ${point.index}, behind handed-out ${this.released}`);
+    if (point.index <= this.released)
+      throw new Error(`invariant: restoring a snapshot at ${point.index}, behind handed-out ${this.released}`);
     if (this.term(point.index) === point.term) {
       for (let i = Math.max(this.released + 1, this.heldFrom); i <= point.index; i++) this.releasedBytes += this.at(i).data.length;
       this.released = point.index;

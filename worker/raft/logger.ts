@@ -12,11 +12,7 @@ export const silentLogger: Logger = { log() {}, enabled: () => false };
 const order: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
 /** A logger that writes one JSON object per line to `write`, dropping lines below `min`. */
-export function jsonLogger(
-  min: LogLevel,
-  base: Record<string, unknown>,
-  write: (line: string) => void,
-): Logger {
+export function jsonLogger(min: LogLevel, base: Record<string, unknown>, write: (line: string) => void): Logger {
   return {
     log(level, msg, fields) {
       if (order[level] < order[min]) return;

@@ -113,7 +113,10 @@ describe('single-server membership changes (thesis §4.1)', () => {
     expect(applyChange(m, { type: 'remove', id: 'n1' })).toEqual({ ok: false, reason: 'n1 is the last voter' });
     expect(applyChange(m, { type: 'add', member: member(2), role: 'voter' })).toMatchObject({ ok: false });
     expect(applyChange(m, { type: 'add', member: { id: 'n9', url: member(2).url }, role: 'learner' })).toMatchObject({ ok: false });
-    expect(applyChange(m, { type: 'promote', id: 'n2' })).toEqual({ ok: true, membership: { voters: [member(1), member(2)], learners: [] } });
+    expect(applyChange(m, { type: 'promote', id: 'n2' })).toEqual({
+      ok: true,
+      membership: { voters: [member(1), member(2)], learners: [] },
+    });
   });
 });
 

@@ -23,9 +23,7 @@ export interface Membership {
 export type MemberRole = 'voter' | 'learner';
 
 export type MembershipChange =
-  | { type: 'add'; member: Member; role: MemberRole }
-  | { type: 'promote'; id: NodeId }
-  | { type: 'remove'; id: NodeId };
+  { type: 'add'; member: Member; role: MemberRole } | { type: 'promote'; id: NodeId } | { type: 'remove'; id: NodeId };
 
 export function encodeMembership(m: Membership): string {
   return JSON.stringify({ voters: m.voters, learners: m.learners });

@@ -11,15 +11,7 @@ import type { Message } from './messages';
 import { checkInvariants } from './invariants';
 import { compactLog, handleSnapshot, handleSnapshotResponse, sendSnapshotChunk } from './snapshot';
 import { emptyReady, type Ready } from './ready';
-import {
-  broadcastAppend,
-  confirmReads,
-  handleAppend,
-  handleAppendResponse,
-  maybeCommit,
-  quorumActive,
-  sendAppend,
-} from './replication';
+import { broadcastAppend, confirmReads, handleAppend, handleAppendResponse, maybeCommit, quorumActive, sendAppend } from './replication';
 import type { Entry, HardState, Index, Member, NodeId, Role, Term } from './types';
 import { applyChange, encodeMembership, type Membership, type MembershipChange } from './membership';
 import type { Progress } from './progress';
@@ -121,7 +113,17 @@ export class RaftNode {
     if (applied > log.lastIndex) throw new Error(`state machine applied ${applied}, past the stored log's last index ${log.lastIndex}`);
     const p = opts.persisted;
     const base = { index: log.firstIndex - 1, membership: p.membership ?? null };
-    this.c = new Core(opts.config, log, p.hardState, opts.random, opts.logger ?? silentLogger, opts.now, applied, base, p.configEntries ?? []);
+    this.c = new Core(
+      opts.config,
+      log,
+      p.hardState,
+      opts.random,
+      opts.logger ?? silentLogger,
+      opts.now,
+      applied,
+      base,
+      p.configEntries ?? [],
+    );
     this.lastHard = { ...opts.persisted.hardState };
     this.lastRole = this.c.role;
   }
@@ -407,7 +409,17 @@ export class RaftNode {
         conflictIndex: 0,
       });
     } else if (m.type === 'snapshot') {
-      c.send({ type: 'snapshotResp', from: c.id, to: m.from, term: c.term, index: m.index, lastTerm: m.lastTerm, nextChunk: 0, installed: false, matchIndex: 0 });
+      c.send({
+        type: 'snapshotResp',
+        from: c.id,
+        to: m.from,
+        term: c.term,
+        index: m.index,
+        lastTerm: m.lastTerm,
+        nextChunk: 0,
+        installed: false,
+        matchIndex: 0,
+      });
     } else if (m.type === 'vote') {
       c.send({ type: 'voteResp', from: c.id, to: m.from, term: c.term, pre: m.pre, granted: false, round: m.round });
     } else {

@@ -143,7 +143,12 @@ describe('ReadIndex', () => {
     c.deliver();
     for (let i = 0; i < 50; i++) refs.push(c.read(leader));
     c.deliver();
-    expect(c.get(leader).reads.map((r) => r.ref).sort((a, b) => a - b)).toEqual(refs);
+    expect(
+      c
+        .get(leader)
+        .reads.map((r) => r.ref)
+        .sort((a, b) => a - b),
+    ).toEqual(refs);
     // Each burst: the first read starts a round at once; the other 49 arrived after it
     // started, so they share the next one. 100 reads, 4 rounds.
     expect(Math.max(...rounds) - before).toBeLessThanOrEqual(4);
@@ -169,6 +174,11 @@ describe('ReadIndex', () => {
     // A follower refuses the whole batch, naming the leader.
     const f = followerOf(c, leader);
     const refused = c.readBatch(f, 3);
-    expect(c.get(f).failed.filter((x) => refused.includes(x.ref)).map((x) => x.reason)).toEqual(['notLeader', 'notLeader', 'notLeader']);
+    expect(
+      c
+        .get(f)
+        .failed.filter((x) => refused.includes(x.ref))
+        .map((x) => x.reason),
+    ).toEqual(['notLeader', 'notLeader', 'notLeader']);
   });
 });

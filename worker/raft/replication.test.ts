@@ -25,7 +25,12 @@ describe('replication', () => {
     const leader = c.elect();
     const follower = [...c.nodes.keys()].find((id) => id !== leader)!;
     const ref = c.propose(follower, 'x');
-    expect(c.get(follower).failed).toContainEqual({ ref, kind: 'propose', reason: 'notLeader', leader: c.get(leader).node.status(c.now).leader });
+    expect(c.get(follower).failed).toContainEqual({
+      ref,
+      kind: 'propose',
+      reason: 'notLeader',
+      leader: c.get(leader).node.status(c.now).leader,
+    });
   });
 
   it('a far-behind follower catches up in bounded messages', () => {
@@ -176,11 +181,27 @@ describe('an inconsistent append never breaks a node (it is dropped, not thrown 
     return { c, leader, f1, f2, term: st.term, last: st.lastLogIndex };
   }
   const noop = (index: number, term: number): Entry => ({ index, term, kind: 'noop', data: '' });
-  const appendFrom = (from: string, to: string, term: number, prevLogIndex: number, prevLogTerm: number, entries: Entry[]): AppendRequest => ({
-    type: 'append', from, to, term, leaderUrl: 'http://x', prevLogIndex, prevLogTerm, entries, commit: 0, round: 0,
+  const appendFrom = (
+    from: string,
+    to: string,
+    term: number,
+    prevLogIndex: number,
+    prevLogTerm: number,
+    entries: Entry[],
+  ): AppendRequest => ({
+    type: 'append',
+    from,
+    to,
+    term,
+    leaderUrl: 'http://x',
+    prevLogIndex,
+    prevLogTerm,
+    entries,
+    commit: 0,
+    round: 0,
   });
 
-  it('§5.2: an append in the leader\'s own term, sent to the leader, is dropped; it stays leader', () => {
+  it("§5.2: an append in the leader's own term, sent to the leader, is dropped; it stays leader", () => {
     const { c, leader, f1, term, last } = settled();
     const l = c.get(leader);
     c.queue = [];
@@ -263,7 +284,13 @@ describe('group commit', () => {
     const leader = c.elect();
     c.advance(100);
     c.queue.length = 0;
-    const r = c.apply(leader, c.get(leader).node.proposeBatch([1, 2, 3, 4].map((ref) => ({ ref, data: `b${ref}` })), c.now));
+    const r = c.apply(
+      leader,
+      c.get(leader).node.proposeBatch(
+        [1, 2, 3, 4].map((ref) => ({ ref, data: `b${ref}` })),
+        c.now,
+      ),
+    );
     expect(r.entries.map((e) => e.data)).toEqual(['b1', 'b2', 'b3', 'b4']);
     expect(r.proposed.map((p) => p.ref)).toEqual([1, 2, 3, 4]);
     const appends = r.messages.filter((m): m is AppendRequest => m.type === 'append' && m.entries.length > 0);
@@ -278,7 +305,13 @@ describe('group commit', () => {
     const leader = c.elect();
     c.advance(100);
     const f = [...c.nodes.keys()].find((id) => id !== leader)!;
-    const r = c.get(f).node.proposeBatch([{ ref: 7, data: 'x' }, { ref: 8, data: 'y' }], c.now);
+    const r = c.get(f).node.proposeBatch(
+      [
+        { ref: 7, data: 'x' },
+        { ref: 8, data: 'y' },
+      ],
+      c.now,
+    );
     expect(r.failed.map((x) => [x.ref, x.reason, x.leader?.id])).toEqual([
       [7, 'notLeader', leader],
       [8, 'notLeader', leader],

@@ -125,7 +125,8 @@ function inconsistency(c: Core, m: AppendRequest): string | null {
   for (let i = 0; i < m.entries.length; i++) {
     const e = m.entries[i]!;
     if (e.index !== m.prevLogIndex + 1 + i) return `entry ${i} has index ${e.index}, expected ${m.prevLogIndex + 1 + i}`;
-    if (e.index <= c.commit && c.log.term(e.index) !== e.term) return `entry ${e.index} conflicts with a committed entry (commit ${c.commit})`;
+    if (e.index <= c.commit && c.log.term(e.index) !== e.term)
+      return `entry ${e.index} conflicts with a committed entry (commit ${c.commit})`;
   }
   return null;
 }

@@ -103,7 +103,19 @@ describe('log compaction and InstallSnapshot (§7)', () => {
     const leader = c.elect();
     const follower = others(c, leader)[0]!;
     const term = c.get(leader).node.status(c.now).term;
-    const chunk = (n: number) => ({ type: 'snapshot' as const, from: leader, to: follower, term, leaderUrl: 'http://x', index: 50, lastTerm: term, chunk: n, data: 'part', done: false, membership: c.get(leader).node.membership() });
+    const chunk = (n: number) => ({
+      type: 'snapshot' as const,
+      from: leader,
+      to: follower,
+      term,
+      leaderUrl: 'http://x',
+      index: 50,
+      lastTerm: term,
+      chunk: n,
+      data: 'part',
+      done: false,
+      membership: c.get(leader).node.membership(),
+    });
     const f = c.get(follower).node;
     expect(f.step(chunk(0), c.now).messages).toEqual([expect.objectContaining({ type: 'snapshotResp', nextChunk: 1, installed: false })]);
     expect(f.step(chunk(1), c.now).snapshotChunk).toMatchObject({ chunk: 1 });
@@ -123,7 +135,19 @@ describe('log compaction and InstallSnapshot (§7)', () => {
     const commit = c.get(follower).node.status(c.now).commitIndex;
     const term = c.get(leader).node.status(c.now).term;
     const r = c.get(follower).node.step(
-      { type: 'snapshot', from: leader, to: follower, term, leaderUrl: 'http://x', index: commit - 1, lastTerm: term, chunk: 0, data: '[]', done: true, membership: c.get(leader).node.membership() },
+      {
+        type: 'snapshot',
+        from: leader,
+        to: follower,
+        term,
+        leaderUrl: 'http://x',
+        index: commit - 1,
+        lastTerm: term,
+        chunk: 0,
+        data: '[]',
+        done: true,
+        membership: c.get(leader).node.membership(),
+      },
       c.now,
     );
     expect(r.installSnapshot).toBeNull();
@@ -131,7 +155,7 @@ describe('log compaction and InstallSnapshot (§7)', () => {
     expect(r.messages).toEqual([expect.objectContaining({ type: 'snapshotResp', installed: true, matchIndex: commit })]);
   });
 
-  it('a follower holding the snapshot\'s last entry keeps the entries after it', () => {
+  it("a follower holding the snapshot's last entry keeps the entries after it", () => {
     const c = new TestCluster(3, { ...tiny, snapshotEvery: 1000 });
     const leader = c.elect();
     for (let i = 0; i < 6; i++) c.propose(leader, `v${i}`);
@@ -143,9 +167,47 @@ describe('log compaction and InstallSnapshot (§7)', () => {
     // A snapshot at an index the follower holds but has not yet committed, as a new leader's might be.
     const at = before.commitIndex + 1;
     const extra = { index: at, term, kind: 'command' as const, data: 'x' };
-    c.apply(follower, f.node.step({ type: 'append', from: leader, to: follower, term, leaderUrl: 'http://x', prevLogIndex: before.lastLogIndex, prevLogTerm: before.lastLogTerm, entries: [{ ...extra, index: before.lastLogIndex + 1 }, { ...extra, index: before.lastLogIndex + 2 }], commit: before.commitIndex, round: 0 }, c.now));
+    c.apply(
+      follower,
+      f.node.step(
+        {
+          type: 'append',
+          from: leader,
+          to: follower,
+          term,
+          leaderUrl: 'http://x',
+          prevLogIndex: before.lastLogIndex,
+          prevLogTerm: before.lastLogTerm,
+          entries: [
+            { ...extra, index: before.lastLogIndex + 1 },
+            { ...extra, index: before.lastLogIndex + 2 },
+          ],
+          commit: before.commitIndex,
+          round: 0,
+        },
+        c.now,
+      ),
+    );
     const index = before.lastLogIndex + 1;
-    const r = c.apply(follower, f.node.step({ type: 'snapshot', from: leader, to: follower, term, leaderUrl: 'http://x', index, lastTerm: term, chunk: 0, data: JSON.stringify(c.get(leader).applied), done: true, membership: c.get(leader).node.membership() }, c.now));
+    const r = c.apply(
+      follower,
+      f.node.step(
+        {
+          type: 'snapshot',
+          from: leader,
+          to: follower,
+          term,
+          leaderUrl: 'http://x',
+          index,
+          lastTerm: term,
+          chunk: 0,
+          data: JSON.stringify(c.get(leader).applied),
+          done: true,
+          membership: c.get(leader).node.membership(),
+        },
+        c.now,
+      ),
+    );
     expect(r.installSnapshot).toMatchObject({ index, term, keepLog: true });
     const after = f.node.status(c.now);
     expect(after.lastLogIndex).toBe(before.lastLogIndex + 2); // the entry after the snapshot stayed

@@ -5,17 +5,11 @@
 // matters.
 
 export type KvOp =
-  | { type: 'get' }
-  | { type: 'set'; value: string }
-  | { type: 'delete' }
-  | { type: 'cas'; expected: string | null; value: string };
+  { type: 'get' } | { type: 'set'; value: string } | { type: 'delete' } | { type: 'cas'; expected: string | null; value: string };
 
 /** What the client observed. For cas, `current` is the value after the op (on mismatch: the value that did not match). */
 export type KvObserved =
-  | { type: 'get'; value: string | null }
-  | { type: 'set' }
-  | { type: 'delete' }
-  | { type: 'cas'; swapped: boolean; current: string | null };
+  { type: 'get'; value: string | null } | { type: 'set' } | { type: 'delete' } | { type: 'cas'; swapped: boolean; current: string | null };
 
 export interface Operation {
   id: number;

@@ -29,7 +29,7 @@ export class OpSet {
     this.words = new Uint32Array(wordCount);
     // Bits past `size` in the last word count as set, so a set holding every
     // operation has only full words and an empty tail.
-    if (size % 32 !== 0) this.words[wordCount - 1] = (FULL << size % 32) >>> 0;
+    if (size % 32 !== 0) this.words[wordCount - 1] = (FULL << (size % 32)) >>> 0;
     this.zobrist = zobristWords(size);
   }
 

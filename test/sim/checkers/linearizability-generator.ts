@@ -92,7 +92,10 @@ function arbitraryOutcome(rand: () => number, value: string, seen: string | null
   if (roll < 0.6) return [{ type: 'set', value }, { type: 'set' }];
   if (roll < 0.75) return [{ type: 'delete' }, { type: 'delete' }];
   const swapped = rand() < 0.5;
-  return [{ type: 'cas', expected: seen, value }, { type: 'cas', swapped, current: swapped ? value : other }];
+  return [
+    { type: 'cas', expected: seen, value },
+    { type: 'cas', swapped, current: swapped ? value : other },
+  ];
 }
 
 function randomOp(rand: () => number, current: string | null, values: readonly string[]): KvOp {
@@ -145,9 +148,7 @@ export function corruptWithStaleRead(history: readonly Operation[]): Operation[]
     const sameKey = history.filter((op) => op.key === read.key && op.observed !== null);
     for (const write of sameKey) {
       if (!overwrites(write) || !(write.complete < read.invoke)) continue;
-      const stale = sameKey.find(
-        (s) => s.op.type === 'set' && s.complete < write.invoke && s.op.value !== seen.value,
-      );
+      const stale = sameKey.find((s) => s.op.type === 'set' && s.complete < write.invoke && s.op.value !== seen.value);
       if (stale?.op.type !== 'set') continue;
       const value = stale.op.value;
       return history.map((op) => (op === read ? { ...op, observed: { type: 'get', value } } : op));

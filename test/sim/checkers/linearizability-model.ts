@@ -13,11 +13,7 @@ export type RegisterState = string | null;
  * from `state`. An unknown outcome (`observed === null`) accepts whatever the
  * operation would have returned, so it never fails.
  */
-export function stepRegister(
-  state: RegisterState,
-  op: KvOp,
-  observed: KvObserved | null,
-): RegisterState | undefined {
+export function stepRegister(state: RegisterState, op: KvOp, observed: KvObserved | null): RegisterState | undefined {
   switch (op.type) {
     case 'get':
       if (observed !== null && observed.type === 'get' && observed.value !== state) return undefined;
@@ -31,11 +27,7 @@ export function stepRegister(
   }
 }
 
-function stepCas(
-  state: RegisterState,
-  op: Extract<KvOp, { type: 'cas' }>,
-  observed: KvObserved | null,
-): RegisterState | undefined {
+function stepCas(state: RegisterState, op: Extract<KvOp, { type: 'cas' }>, observed: KvObserved | null): RegisterState | undefined {
   const swaps = state === op.expected;
   const next = swaps ? op.value : state;
   if (observed === null || observed.type !== 'cas') return next;

@@ -5,12 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Operation } from './history';
 import { checkLinearizable } from './linearizability';
-import {
-  corruptWithStaleRead,
-  generateArbitraryHistory,
-  generateLinearizableHistory,
-  mulberry32,
-} from './linearizability-generator';
+import { corruptWithStaleRead, generateArbitraryHistory, generateLinearizableHistory, mulberry32 } from './linearizability-generator';
 import { naiveIsLinearizable } from './linearizability-naive';
 
 describe('randomized histories', () => {

@@ -17,10 +17,29 @@ const disk = (term: number, vote: string | null, entries: Entry[] = []): NodeDis
 
 const grant = (term: number): Message => ({ type: 'voteResp', from: 'n1', to: 'n2', term, pre: false, granted: true, round: 0 });
 const ack = (matchIndex: number): Message => ({
-  type: 'appendResp', from: 'n1', to: 'n2', term: 1, success: true, prevLogIndex: 0, matchIndex, round: 0, lastIndex: matchIndex, conflictTerm: 0, conflictIndex: 0,
+  type: 'appendResp',
+  from: 'n1',
+  to: 'n2',
+  term: 1,
+  success: true,
+  prevLogIndex: 0,
+  matchIndex,
+  round: 0,
+  lastIndex: matchIndex,
+  conflictTerm: 0,
+  conflictIndex: 0,
 });
 const append = (entries: Entry[]): Message => ({
-  type: 'append', from: 'n1', to: 'n2', term: 1, leaderUrl: 'http://n1.sim', prevLogIndex: 0, prevLogTerm: 0, entries, commit: 0, round: 0,
+  type: 'append',
+  from: 'n1',
+  to: 'n2',
+  term: 1,
+  leaderUrl: 'http://n1.sim',
+  prevLogIndex: 0,
+  prevLogTerm: 0,
+  entries,
+  commit: 0,
+  round: 0,
 });
 
 describe('checkOutgoing', () => {
@@ -34,7 +53,17 @@ describe('checkOutgoing', () => {
   });
 
   it('allows pre-votes to name a future term', () => {
-    const pre: Message = { type: 'vote', from: 'n1', to: 'n2', term: 5, pre: true, transfer: false, lastLogIndex: 0, lastLogTerm: 0, round: 1 };
+    const pre: Message = {
+      type: 'vote',
+      from: 'n1',
+      to: 'n2',
+      term: 5,
+      pre: true,
+      transfer: false,
+      lastLogIndex: 0,
+      lastLogTerm: 0,
+      round: 1,
+    };
     expect(() => checkOutgoing(cfg, disk(4, null), pre, 0)).not.toThrow();
   });
 

@@ -41,7 +41,8 @@ export function checkOutgoing(cfg: RaftConfig, disk: NodeDisk, m: Message, now: 
       if (m.entries.length > cfg.maxEntriesPerMessage) fail(`${m.entries.length} entries, over the limit of ${cfg.maxEntriesPerMessage}`);
       let bytes = 0;
       for (const e of m.entries) bytes += e.data.length;
-      if (m.entries.length > 1 && bytes > cfg.maxBytesPerMessage) fail(`${bytes} bytes of entries, over the limit of ${cfg.maxBytesPerMessage}`);
+      if (m.entries.length > 1 && bytes > cfg.maxBytesPerMessage)
+        fail(`${bytes} bytes of entries, over the limit of ${cfg.maxBytesPerMessage}`);
       m.entries.forEach((e, i) => {
         if (e.index !== m.prevLogIndex + 1 + i) fail(`entry ${i} has index ${e.index} after prevLogIndex ${m.prevLogIndex}`);
       });

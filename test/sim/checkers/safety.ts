@@ -133,7 +133,11 @@ export class SafetyChecker {
   /** The committed history up to `index` (what a snapshot at `index` stands for). */
   committedPrefix(index: Index): Entry[] {
     if (index > this.committed.length) {
-      throw violation('host', this.clock.now, `a snapshot at ${index} was installed, but only ${this.committed.length} entries are known committed`);
+      throw violation(
+        'host',
+        this.clock.now,
+        `a snapshot at ${index} was installed, but only ${this.committed.length} entries are known committed`,
+      );
     }
     return this.committed.slice(0, index);
   }

@@ -31,7 +31,11 @@ export class SnapshotChecker {
     this.checked++;
     const expected = this.stateAt(index);
     if (data !== expected) {
-      throw violation('stateMachineSafety', this.clock.now, `${node}: ${what} at ${index} differs from the state after applying the committed entries 1..${index}`);
+      throw violation(
+        'stateMachineSafety',
+        this.clock.now,
+        `${node}: ${what} at ${index} differs from the state after applying the committed entries 1..${index}`,
+      );
     }
   }
 
