@@ -30,6 +30,11 @@ export class FaultCluster {
   readonly crashes: CrashRecord[] = [];
   private readonly runners = new Map<string, NodeRunner>();
 
+  /** The cluster secret, which is also the admin API's token (no ADMIN_TOKEN is set). */
+  get secret(): string {
+    return this.opts.secret;
+  }
+
   constructor(private readonly opts: ClusterOptions) {
     this.ids = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
     const addresses = this.ids.map((id, i) => ({ id, port: opts.nodeBasePort + i }));

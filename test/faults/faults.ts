@@ -20,12 +20,14 @@ export type Fault =
   | { kind: 'kill'; node: string; wasLeader: boolean }
   | { kind: 'pause'; node: string; wasLeader: boolean }
   /** A pause shorter than an election timeout or two: does a leader that blinked act on stale beliefs? */
-  | { kind: 'blip'; node: string; wasLeader: boolean; pauseMs: number };
+  | { kind: 'blip'; node: string; wasLeader: boolean; pauseMs: number }
+  /** Leadership transfer (thesis §3.10) asked of the leader through the admin API, and its answer. */
+  | { kind: 'transfer'; from: string; to: string; answer: string };
 
-export type FaultKind = 'halves' | 'isolate' | 'bridge' | 'one-way' | 'kill' | 'pause' | 'blip';
+export type FaultKind = 'halves' | 'isolate' | 'bridge' | 'one-way' | 'kill' | 'pause' | 'blip' | 'transfer';
 
-const kinds: FaultKind[] = ['halves', 'isolate', 'bridge', 'one-way', 'kill', 'pause', 'blip'];
-const weights = [2, 3, 1, 2, 2, 2, 1];
+const kinds: FaultKind[] = ['halves', 'isolate', 'bridge', 'one-way', 'kill', 'pause', 'blip', 'transfer'];
+const weights = [2, 3, 1, 2, 2, 2, 1, 2];
 
 export function drawKind(rng: Prng): FaultKind {
   return kinds[rng.weighted(weights)] as FaultKind;
@@ -125,6 +127,8 @@ export function describeFault(f: Fault): string {
       return `pause ${f.node}${f.wasLeader ? ' (leader)' : ''}`;
     case 'blip':
       return `pause ${f.node}${f.wasLeader ? ' (leader)' : ''} for ${f.pauseMs} ms`;
+    case 'transfer':
+      return `transfer leadership ${f.from} -> ${f.to}: ${f.answer}`;
     case 'partition': {
       const groups = f.groups.map((g) => `{${g.join(',')}}`).join(' | ');
       const who = f.target && f.targetWasLeader ? ` ${f.target} (leader)` : f.target ? ` ${f.target}` : '';

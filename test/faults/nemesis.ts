@@ -76,11 +76,12 @@ export class Nemesis {
 
   private async startOne(): Promise<void> {
     const kind = drawKind(this.rng);
+    if (kind === 'transfer') return this.transfer();
     const aimAtLeader = this.rng.below(2) === 0;
     const ids = this.cluster.ids;
     const leader = aimAtLeader ? await this.cluster.leader() : null;
     if (kind === 'kill' || kind === 'pause' || kind === 'blip') {
-      const busy = new Set(this.active.flatMap((f) => (f.kind === 'partition' ? [] : [f.node])));
+      const busy = new Set(this.active.flatMap((f) => (f.kind === 'partition' || f.kind === 'transfer' ? [] : [f.node])));
       const candidates = ids.filter((id) => !busy.has(id) && this.cluster.node(id).state === 'running');
       if (candidates.length === 0) return;
       const node = leader !== null && candidates.includes(leader) ? leader : this.rng.pick(candidates);
@@ -107,6 +108,37 @@ export class Nemesis {
     const fault = drawPartition(this.rng, kind, ids, target, leader !== null);
     this.active.push(fault);
     this.applyNetwork();
+    this.record('start', describeFault(fault), fault);
+  }
+
+  /**
+   * Ask the leader, through the admin API, to hand leadership to another
+   * running node (thesis §3.10), alongside whatever else is going on. It starts
+   * and ends at once, like a blip; the answer (done, refused, timeout) is
+   * recorded. Adding and removing members is not drawn here: the fault
+   * cluster routes every link through its own proxy, and a configuration
+   * entry carries one URL per member for every node.
+   */
+  private async transfer(): Promise<void> {
+    const from = await this.cluster.leader();
+    if (from === null) return;
+    const candidates = this.cluster.ids.filter((id) => id !== from && this.cluster.node(id).state === 'running');
+    if (candidates.length === 0) return;
+    const to = this.rng.pick(candidates);
+    let answer: string;
+    try {
+      const res = await fetch(`${this.cluster.node(from).url}/cluster/leader`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.cluster.secret}` },
+        body: JSON.stringify({ id: to }),
+        signal: AbortSignal.timeout(5000),
+        redirect: 'manual',
+      });
+      answer = `${res.status} ${(await res.text()).slice(0, 120)}`;
+    } catch (err) {
+      answer = `no answer: ${(err as Error).message}`;
+    }
+    const fault: Fault = { kind: 'transfer', from, to, answer };
     this.record('start', describeFault(fault), fault);
   }
 

@@ -109,10 +109,8 @@ function buildWorld(seed: number, run: RunOptions): World {
   const clock = new Clock();
   clock.eventLimit = run.eventLimit ?? 30 * (options.safetyPhaseMs + options.livenessBudgetMs);
   const trace = new Trace(clock, run.logCapacity ?? 4000, run.logLevel ?? 'info');
-  const safety = new SafetyChecker(
-    clock,
-    Array.from({ length: options.initialVoters }, (_, i) => `n${i + 1}`),
-  );
+  const initialVoters = Array.from({ length: options.initialVoters }, (_, i) => `n${i + 1}`);
+  const safety = new SafetyChecker(clock, initialVoters, options.faults.weights.reconfigure > 0);
   const snapshots = new SnapshotChecker(safety, clock);
   const ids = Array.from({ length: options.nodeCount }, (_, i) => `n${i + 1}`);
   const members: Member[] = ids.map((id) => ({ id, url: `http://${id}.sim` }));
