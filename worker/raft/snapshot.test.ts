@@ -16,6 +16,26 @@ function dropWhere(c: TestCluster, drop: (m: Message) => boolean): { dropped: Me
   return { dropped };
 }
 
+/**
+ * A 3-node cluster where one follower missed 30 writes while the leader
+ * compacted past them; healed, so the leader must send it a snapshot.
+ */
+function laggardBehindCompaction(options: ConstructorParameters<typeof TestCluster>[1]): {
+  c: TestCluster;
+  leader: string;
+  laggard: string;
+} {
+  const c = new TestCluster(3, options);
+  const leader = c.elect();
+  const laggard = others(c, leader)[0]!;
+  c.isolate(laggard);
+  for (let i = 0; i < 30; i++) c.propose(leader, `v${i}`);
+  c.advance(100);
+  expect(c.get(leader).node.status(c.now).firstLogIndex).toBeGreaterThan(2); // the laggard's next entry is gone
+  c.heal();
+  return { c, leader, laggard };
+}
+
 describe('log compaction and InstallSnapshot (§7)', () => {
   it('a leader compacts its log as it applies, keeping only the retained tail', () => {
     const c = new TestCluster(3, tiny);
@@ -31,14 +51,7 @@ describe('log compaction and InstallSnapshot (§7)', () => {
   });
 
   it('a follower behind the compacted prefix is sent a snapshot in chunks, then the log after it', () => {
-    const c = new TestCluster(3, tiny);
-    const leader = c.elect();
-    const laggard = others(c, leader)[0]!;
-    c.isolate(laggard);
-    for (let i = 0; i < 30; i++) c.propose(leader, `v${i}`);
-    c.advance(100);
-    expect(c.get(leader).node.status(c.now).firstLogIndex).toBeGreaterThan(2); // the laggard's next entry is gone
-    c.heal();
+    const { c, leader, laggard } = laggardBehindCompaction(tiny);
     let chunks = 0;
     dropWhere(c, (m) => (m.type === 'snapshot' && chunks++, false));
     c.advance(1000);
@@ -50,13 +63,7 @@ describe('log compaction and InstallSnapshot (§7)', () => {
   });
 
   it('the leader keeps the entries after a snapshot in flight, so the follower needs only one', () => {
-    const c = new TestCluster(3, { ...tiny, snapshotChunkBytes: 64 });
-    const leader = c.elect();
-    const laggard = others(c, leader)[0]!;
-    c.isolate(laggard);
-    for (let i = 0; i < 30; i++) c.propose(leader, `v${i}`);
-    c.advance(100);
-    c.heal();
+    const { c, leader, laggard } = laggardBehindCompaction({ ...tiny, snapshotChunkBytes: 64 });
     // The follower's answers come back one per step, while writes keep coming: without the
     // cap, compaction passes the snapshot being sent and the follower needs another one.
     const held: Message[] = [];
@@ -84,13 +91,7 @@ describe('log compaction and InstallSnapshot (§7)', () => {
   });
 
   it('a lost chunk is sent again until it gets through', () => {
-    const c = new TestCluster(3, tiny);
-    const leader = c.elect();
-    const laggard = others(c, leader)[0]!;
-    c.isolate(laggard);
-    for (let i = 0; i < 30; i++) c.propose(leader, `v${i}`);
-    c.advance(100);
-    c.heal();
+    const { c, leader, laggard } = laggardBehindCompaction(tiny);
     let lost = 0;
     const { dropped } = dropWhere(c, (m) => m.type === 'snapshot' && m.chunk === 1 && lost++ < 3);
     c.advance(2000);
