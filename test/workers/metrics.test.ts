@@ -1,25 +1,14 @@
 // The node's metrics and dashboard view, from inside the real Durable Object:
 // counters fed by the host's Readies and the request paths, and the log,
 // snapshot and database sizes read from SQLite (§7 for the snapshot).
-import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../worker/env';
-import { SqlRaftStorage } from '../../worker/adapters/sql-storage';
-import type { RaftNodeObject } from '../../worker/node/node-object';
-import type { Entry } from '../../worker/raft/types';
-import { encodeRequest, type KvRequest } from '../../worker/kv/commands';
+import { electAlone, nodeFromLongLog, set } from './nodes';
 import type { MetricFamily } from '../../worker/metrics/registry';
 
 const ns = (env as unknown as Env).RAFT_NODE;
 const nodeNamed = (name: string) => ns.get(ns.idFromName(`metrics-${name}`));
-type Stub = ReturnType<typeof nodeNamed>;
-const set = (key: string, value: string): KvRequest => ({ cmd: { op: 'set', key, value } });
-
-async function electAlone(stub: Stub): Promise<void> {
-  for (let i = 0; i < 4 && (await stub.status()).role !== 'leader'; i++) expect(await runDurableObjectAlarm(stub)).toBe(true);
-  expect((await stub.status()).role).toBe('leader');
-}
 
 function value(families: MetricFamily[], name: string, labels: Record<string, string> = {}): number | undefined {
   const f = families.find((x) => x.name === name);
@@ -54,23 +43,8 @@ describe('node metrics in the Durable Object', () => {
   });
 
   it('§7: reports the snapshot a long log was compacted behind, its size, and the compaction', async () => {
-    const name = 'compaction';
     const count = 3000; // SNAPSHOT_EVERY 500, LOG_RETAIN 2048 in vitest.config.ts
-    await runInDurableObject(nodeNamed(name), (_obj: RaftNodeObject, state) => {
-      const s = new SqlRaftStorage(state.storage);
-      s.migrate();
-      const log = Array.from({ length: count }, (_, i): Entry => ({
-        index: i + 1,
-        term: 1,
-        kind: 'command',
-        data: encodeRequest(set(`k${i % 7}`, `v${i + 1}`)),
-      }));
-      s.save({ term: 1, vote: 'n1', commit: count }, log);
-    });
-    await abortAllDurableObjects();
-    const stub = nodeNamed(name);
-    await electAlone(stub);
-    expect(await stub.write(set('after', 'compaction'))).toMatchObject({ type: 'ok' });
+    const stub = await nodeFromLongLog('metrics-compaction', count);
     const status = await stub.status();
     expect(status.snapshotIndex).toBeGreaterThan(0);
     const f = await stub.metrics();

@@ -5,31 +5,15 @@
 // the RPC methods. The project's timeouts are long (see
 // vitest.config.ts), so alarms fire only when a test forces them.
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import type { Env } from '../../worker/env';
 import { SqlRaftStorage, commitWriteLag, rowsPerInsert, snapshotPartChars } from '../../worker/adapters/sql-storage';
 import { inspectNode, type RaftNodeObject } from '../../worker/node/node-object';
 import { defaultConfig } from '../../worker/raft/config';
 import type { Entry } from '../../worker/raft/types';
-import { encodeRequest, type KvRequest, type Session } from '../../worker/kv/commands';
-
-const bindings = env as unknown as Env;
-const nodeNamed = (name: string) => bindings.RAFT_NODE.get(bindings.RAFT_NODE.idFromName(name));
-type Stub = ReturnType<typeof nodeNamed>;
+import { encodeRequest } from '../../worker/kv/commands';
+import { electAlone, nodeFromLongLog, nodeNamed, set } from './nodes';
 
 const entry = (index: number, term: number, data = `cmd-${index}-${term}`): Entry => ({ index, term, kind: 'command', data });
-const set = (key: string, value: string, session?: Session): KvRequest =>
-  session ? { cmd: { op: 'set', key, value }, session } : { cmd: { op: 'set', key, value } };
-
-/** Fire alarms until the node leads; a single node needs a pre-vote round and a vote round at most. */
-async function electAlone(stub: Stub): Promise<void> {
-  for (let i = 0; i < 4; i++) {
-    if ((await stub.status()).role === 'leader') return;
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
-  }
-  expect((await stub.status()).role).toBe('leader');
-}
 
 describe('SqlRaftStorage', () => {
   it('round-trips hard state and entries, and replaces a conflicting suffix (§5.3)', async () => {
@@ -356,21 +340,7 @@ describe('single-node cluster through the RPC methods', () => {
   it('§7: compacts a long log, and a restart resumes from the stored applied index, not from index 1', async () => {
     const name = 'compaction';
     const count = 3000; // SNAPSHOT_EVERY 500, LOG_RETAIN 2048 in vitest.config.ts
-    await runInDurableObject(nodeNamed(name), (_obj: RaftNodeObject, state) => {
-      const s = new SqlRaftStorage(state.storage);
-      s.migrate();
-      const log = Array.from({ length: count }, (_, i): Entry => ({
-        index: i + 1,
-        term: 1,
-        kind: 'command',
-        data: encodeRequest(set(`k${i % 7}`, `v${i + 1}`)),
-      }));
-      s.save({ term: 1, vote: 'n1', commit: count }, log);
-    });
-    await abortAllDurableObjects();
-    const stub = nodeNamed(name);
-    await electAlone(stub);
-    expect(await stub.write(set('after', 'compaction'))).toMatchObject({ type: 'ok' });
+    const stub = await nodeFromLongLog(name, count);
     const status = await stub.status();
     expect(status.snapshotIndex).toBeGreaterThanOrEqual(count - 2048);
     expect(status.firstLogIndex).toBe(status.snapshotIndex + 1);
