@@ -25,7 +25,8 @@ import type { Operation } from '../sim/checkers/history';
 import { runId, sleep, timing } from './cluster-http';
 
 /** Refusals that clear up by themselves: retry them (anything else fails the test). */
-const transient = /not yet committed an entry of its term|already in progress|has not caught up|transfer .* in progress/;
+// A transfer to a node that just restarted may time out while the leader is still catching it up: retry it.
+const transient = /not yet committed an entry of its term|already in progress|has not caught up|transfer .* in progress|did not take over/;
 
 /** Run an admin call until it succeeds; a transient refusal, no leader or a timeout is retried. */
 async function until(
