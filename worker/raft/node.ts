@@ -13,8 +13,8 @@ import { compactLog, handleSnapshot, handleSnapshotResponse, sendSnapshotChunk }
 import { emptyReady, type Ready } from './ready';
 import { broadcastAppend, confirmReads, handleAppend, handleAppendResponse, maybeCommit, quorumActive, sendAppend } from './replication';
 import type { Entry, HardState, Index, Member, NodeId, Role, Term } from './types';
-import { applyChange, encodeMembership, type Membership, type MembershipChange } from './membership';
-import type { Progress } from './progress';
+import type { Membership, MembershipChange } from './membership';
+import { isOutsider, leaderHousekeeping, proposeChange, startTransfer } from './reconfigure';
 
 /**
  * What the host read back from storage to start the core. Only the tail of the
@@ -259,28 +259,7 @@ export class RaftNode {
    */
   proposeChange(ref: number, change: MembershipChange, now: number): Ready {
     this.begin();
-    const c = this.c;
-    const refuse = (reason: string) => c.out.adminResults.push({ ref, ok: false, reason });
-    if (c.role !== 'leader') {
-      c.out.failed.push({ ref, kind: 'propose', reason: 'notLeader', leader: c.leader });
-    } else if (c.transfer !== null) {
-      refuse(`a leadership transfer to ${c.transfer.target} is in progress`);
-    } else if (c.commit < c.termStart) {
-      refuse('the leader has not yet committed an entry of its term; retry shortly');
-    } else if (c.membership.currentIndex > c.commit) {
-      refuse(`a membership change is already in progress (index ${c.membership.currentIndex})`);
-    } else {
-      const next = applyChange(c.membership.current, change);
-      const pr = change.type === 'promote' ? c.progress.get(change.id) : undefined;
-      if (!next.ok) refuse(next.reason);
-      else if (pr !== undefined && pr.match + c.cfg.maxEntriesPerMessage < c.log.lastIndex) {
-        refuse(`learner ${pr.member.id} has not caught up (it holds ${pr.match} of ${c.log.lastIndex})`);
-      } else {
-        const e = c.appendEntry('config', encodeMembership(next.membership));
-        c.out.proposed.push({ ref, index: e.index, term: e.term });
-        for (const p of c.progress.values()) sendAppend(c, p, now, false);
-      }
-    }
+    proposeChange(this.c, ref, change, now);
     return this.finish(now);
   }
 
@@ -292,18 +271,7 @@ export class RaftNode {
    */
   transferLeadership(ref: number, target: NodeId, now: number): Ready {
     this.begin();
-    const c = this.c;
-    const refuse = (reason: string) => c.out.adminResults.push({ ref, ok: false, reason });
-    if (c.role !== 'leader') c.out.failed.push({ ref, kind: 'propose', reason: 'notLeader', leader: c.leader });
-    else if (c.transfer !== null) refuse(`a leadership transfer to ${c.transfer.target} is already in progress`);
-    else if (target === c.id) refuse(`${target} already leads`);
-    else if (!c.isVoter(target)) refuse(`${target} is not a voter`);
-    else {
-      c.transfer = { target, ref, deadline: now + c.cfg.electionTimeoutMs, sent: false };
-      c.logInfo('transferring leadership', { target });
-      const pr = c.progress.get(target);
-      if (pr) sendAppend(c, pr, now, false);
-    }
+    startTransfer(this.c, ref, target, now);
     return this.finish(now);
   }
 
@@ -324,7 +292,7 @@ export class RaftNode {
 
   private handle(m: Message, now: number): void {
     const c = this.c;
-    if (m.to !== c.id || (m.type === 'vote' && this.outsider(m.from)) || m.from === c.id) {
+    if (m.to !== c.id || (m.type === 'vote' && isOutsider(c, m.from)) || m.from === c.id) {
       c.logger.log('warn', 'dropping message not meant for this cluster member', { node: c.id, from: m.from, to: m.to });
       return;
     }
@@ -427,43 +395,6 @@ export class RaftNode {
     }
   }
 
-  /**
-   * Vote requests from a node outside our configuration are dropped when that
-   * configuration is committed and names us a voter: then the sender was
-   * removed (or never added), and cannot disrupt the cluster (thesis §4.2.3).
-   * Otherwise we may be the one behind (joining, or our configuration not yet
-   * committed here, when a newer one may name the sender), so we answer as
-   * usual: pre-vote, the leader lease and the log check still apply.
-   * Everything else is heard from anyone: a leader of our term or later may be
-   * a voter our lagging configuration does not name yet.
-   */
-  private outsider(from: NodeId): boolean {
-    const c = this.c;
-    return !c.members.has(from) && c.isVoter(c.id) && c.membership.currentIndex <= c.commit;
-  }
-
-  /** A transfer whose target caught up gets its TimeoutNow; a leader its own removal took out steps down. */
-  private leaderHousekeeping(now: number): void {
-    const c = this.c;
-    const t = c.transfer;
-    if (t !== null && !t.sent) {
-      const pr = c.progress.get(t.target);
-      if (pr !== undefined && pr.match === c.log.lastIndex) {
-        t.sent = true;
-        c.send({ type: 'timeoutNow', from: c.id, to: t.target, term: c.term });
-      }
-    }
-    if (!c.isVoter(c.id) && c.membership.currentIndex <= c.commit) {
-      // Thesis §4.2.2: the configuration that removed us is committed. Hand over to the most
-      // up-to-date voter so the others need not wait out an election timeout, then step down.
-      let best: Progress | null = null;
-      for (const pr of c.progress.values()) if (c.isVoter(pr.member.id) && (best === null || pr.match > best.match)) best = pr;
-      if (best !== null && best.match === c.log.lastIndex) c.send({ type: 'timeoutNow', from: c.id, to: best.member.id, term: c.term });
-      c.logInfo('stepping down: removed from the configuration', { configIndex: c.membership.currentIndex });
-      c.becomeFollower(c.term, null, now);
-    }
-  }
-
   private begin(): void {
     this.c.out = emptyReady(0);
     this.c.persistFrom = Infinity;
@@ -476,7 +407,7 @@ export class RaftNode {
       maybeCommit(c);
       // A new configuration may complete a read round with the acknowledgements already in.
       if (out.membership !== null) confirmReads(c);
-      this.leaderHousekeeping(now);
+      leaderHousekeeping(c, now);
     }
     if (c.role === 'leader') {
       let heartbeat = now >= c.heartbeatDeadline;
