@@ -18,6 +18,7 @@ import type { Ready, SnapshotSend } from '../raft/ready';
 import type { Entry, Index, Member, NodeId, Role, Term } from '../raft/types';
 import { mayWriteAfterSending, type HeldWrite } from './held-writes';
 import { MacrotaskBatch } from './macrotask-batch';
+import { AdminRequests } from './admin-requests';
 import { PendingRequests, type AdminOutcome, type ReadOutcome, type WriteOutcome } from './pending-requests';
 import type { MembershipChange } from '../raft/membership';
 import type { Clock, HostStateMachine, HostStorage, HostTimers, HostTransport, Scheduler, SnapshotReader } from './ports';
@@ -85,7 +86,7 @@ export class NodeHost<Result, Query, Answer> {
   private compactedAt: Index;
   private compactionScheduled = false;
   /** Membership changes and transfers waiting for their outcome; `at` once a change is in the log. */
-  private readonly admin = new Map<number, { reply: (o: AdminOutcome) => void; at: { index: Index; term: Term } | null }>();
+  private readonly admin: AdminRequests;
   /** The snapshot followers are being sent, shared by all of them while it stays usable. */
   private outgoing: { reader: SnapshotReader; lastTerm: Term } | null = null;
   private readonly pending: PendingRequests<Result, Query, Answer>;
@@ -116,6 +117,7 @@ export class NodeHost<Result, Query, Answer> {
       (ref) => o.timers.clear(requestTimer(ref)),
       (msg, fields) => o.logger.log('error', msg, fields),
     );
+    this.admin = new AdminRequests((ref) => o.timers.clear(requestTimer(ref)));
     this.proposals = new MacrotaskBatch(
       (batch) => this.whileRunning(() => this.run((core, now) => core.proposeBatch(batch, now))),
       o.schedule,
@@ -205,17 +207,9 @@ export class NodeHost<Result, Query, Answer> {
 
   private adminRequest(reply: (o: AdminOutcome) => void): number {
     const ref = this.nextRef++;
-    this.admin.set(ref, { reply, at: null });
-    this.o.timers.set(requestTimer(ref), this.o.clock() + this.o.requestTimeoutMs, () => this.finishAdmin(ref, { type: 'timeout' }));
+    this.admin.add(ref, reply);
+    this.o.timers.set(requestTimer(ref), this.o.clock() + this.o.requestTimeoutMs, () => this.admin.expire(ref));
     return ref;
-  }
-
-  private finishAdmin(ref: number, outcome: AdminOutcome): void {
-    const w = this.admin.get(ref);
-    if (w === undefined) return;
-    this.admin.delete(ref);
-    this.o.timers.clear(requestTimer(ref));
-    w.reply(outcome);
   }
 
   /** Linearizable reads (thesis §6.4): reads that arrive together share one ReadIndex round. */
@@ -334,11 +328,7 @@ export class NodeHost<Result, Query, Answer> {
     }
     // 3. Apply. Proposals are noted first so the apply loop can answer them;
     //    with no peers, a proposal commits in the very Ready that reports it.
-    for (const p of ready.proposed) {
-      const w = this.admin.get(p.ref);
-      if (w !== undefined) w.at = { index: p.index, term: p.term };
-      else this.pending.proposed(p, this.applied);
-    }
+    for (const p of ready.proposed) if (!this.admin.proposed(p)) this.pending.proposed(p, this.applied);
     for (const entry of ready.committed) this.apply(entry);
     if (ready.committed.length > 0) o.machine.flushApplied?.();
     // 4. Serve reads whose index is now applied (thesis §6.4).
@@ -347,14 +337,13 @@ export class NodeHost<Result, Query, Answer> {
     if (ready.committed.length > 0) this.pending.serveReads(this.applied, answer);
     // 5. Report failures, and unknown outcomes when leadership is lost.
     for (const f of ready.failed) {
-      if (this.admin.has(f.ref)) this.finishAdmin(f.ref, { type: 'notLeader', leader: f.leader });
+      if (this.admin.has(f.ref)) this.admin.failed(f);
       else this.pending.failed(f);
     }
-    for (const r of ready.adminResults)
-      this.finishAdmin(r.ref, r.ok ? { type: 'ok', configIndex: null } : { type: 'rejected', reason: r.reason });
+    for (const r of ready.adminResults) this.admin.result(r);
     if (wasLeader && this.currentRole !== 'leader') {
       this.pending.leadershipLost();
-      for (const [ref, w] of this.admin) if (w.at !== null) this.finishAdmin(ref, { type: 'timeout' });
+      this.admin.leadershipLost();
     }
     // 6. Make sure tick() runs by the deadline, and soon if more committed entries wait.
     if (!Number.isFinite(ready.deadline)) throw new Error(`core returned deadline ${ready.deadline}`);
@@ -441,15 +430,8 @@ export class NodeHost<Result, Query, Answer> {
     }
     const result = this.o.machine.apply(entry);
     this.applied = entry.index;
-    if (entry.kind === 'config') {
-      for (const [ref, w] of this.admin) {
-        if (w.at?.index !== entry.index) continue;
-        // Ours only if the term matches too; otherwise another leader's entry won the index (§5.3).
-        this.finishAdmin(ref, w.at.term === entry.term ? { type: 'ok', configIndex: entry.index } : { type: 'timeout' });
-      }
-      return;
-    }
-    this.pending.applied(entry, result);
+    if (entry.kind === 'config') this.admin.applied(entry);
+    else this.pending.applied(entry, result);
   }
 
   private saveAll(writes: readonly HeldWrite[]): void {
