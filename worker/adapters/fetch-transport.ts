@@ -179,7 +179,7 @@ export class FetchTransport implements HostTransport {
     if (outcome.replies.length > 0) this.opts.deliver(outcome.replies);
   }
 
-  private async exchange(
+  protected async exchange(
     peer: Member,
     batch: Message[],
   ): Promise<{ type: 'ok'; replies: Message[]; dropped: number } | { type: 'failed'; reason: string }> {
@@ -213,7 +213,7 @@ export class FetchTransport implements HostTransport {
    * exactly as the messages of a request are (a reply may carry an append):
    * the peer is trusted but may run other code.
    */
-  private parseReplies(body: unknown, peer: NodeId): { replies: Message[]; dropped: number } {
+  protected parseReplies(body: unknown, peer: NodeId): { replies: Message[]; dropped: number } {
     const list = isRecord(body) && Array.isArray(body.messages) ? (body.messages as unknown[]) : null;
     if (list === null) return { replies: [], dropped: 1 };
     const replies: Message[] = [];

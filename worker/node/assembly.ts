@@ -4,7 +4,8 @@
 // with them. node-object.ts builds them once at start.
 import type { NodeSettings } from './config';
 import { AlarmTimers } from '../adapters/alarm-timers';
-import { FetchTransport } from '../adapters/fetch-transport';
+import { FetchTransport, type TransportOptions } from '../adapters/fetch-transport';
+import type { HostTransport } from '../host/ports';
 import { SqlRaftStorage } from '../adapters/sql-storage';
 import { NodeHost } from '../host/node-host';
 import { nodeLogger } from '../logging';
@@ -26,12 +27,17 @@ const snapshotChunkBytes = 128 * 1024;
 /** The host of a key-value node: writes answer a KvResult, reads take a key and answer its value. */
 export type KvHost = NodeHost<KvResult, string, string | null>;
 
+/** The transport a node sends with: the host's port, plus how each peer is reached now (GET /status). */
+export interface NodeTransport extends HostTransport {
+  streamStates(): Record<string, 'open' | 'post'> | null;
+}
+
 export interface Live {
   settings: NodeSettings;
   host: KvHost;
   core: RaftNode;
   timers: AlarmTimers;
-  transport: FetchTransport;
+  transport: NodeTransport;
   logger: Logger;
   metrics: NodeMetrics;
 }
@@ -42,6 +48,8 @@ export interface NodeHooks {
   now: () => number;
   /** The host stopped after an internal error (see NodeHost's `fatal`). */
   fatal: (err: unknown) => void;
+  /** Another way to reach peers (the edge topology's Durable Object stubs); HTTP to peer URLs by default. */
+  transport?: (options: TransportOptions) => NodeTransport;
 }
 
 export async function assembleNode(ctx: DurableObjectState, settings: NodeSettings, hooks: NodeHooks): Promise<Live> {
@@ -62,7 +70,7 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
   );
   // The host exists only once the transport does, so replies reach it through this late binding.
   let host: KvHost | null = null;
-  const transport = new FetchTransport({
+  const transportOptions: TransportOptions = {
     self: settings.raft.self.id,
     peers: settings.raft.peers,
     secret: settings.clusterSecret,
@@ -78,7 +86,8 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
     now: hooks.now,
     streams: settings.peerStreams,
     sent: (peer, size) => metrics.onSent(peer, size),
-  });
+  };
+  const transport = hooks.transport?.(transportOptions) ?? new FetchTransport(transportOptions);
   const core = new RaftNode({
     config: settings.raft,
     persisted,

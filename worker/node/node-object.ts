@@ -9,7 +9,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import { describeConfigErrors, parseNodeConfig } from './config';
-import type { NodeSettings } from './config';
+import type { NodeConfigResult, NodeSettings } from './config';
 import type { AdminOutcome, MembershipChange, NodeApi, ReadOutcome, StatusReport, WriteOutcome } from '../node-api';
 import { acceptPeerStream, answerClose, answerFrame } from '../adapters/peer-stream-server';
 import type { AlarmTimers } from '../adapters/alarm-timers';
@@ -17,7 +17,7 @@ import { encodeRequest } from '../kv/commands';
 import type { KvRequest } from '../kv/commands';
 import type { Message } from '../raft/messages';
 import type { Index } from '../raft/types';
-import { assembleNode, type Live } from './assembly';
+import { assembleNode, type Live, type NodeHooks } from './assembly';
 import type { MetricFamily } from '../metrics/registry';
 import type { NodeView } from '../metrics/node-metrics';
 import { readStorageSizes, SnapshotSizeCache } from '../metrics/storage-sizes';
@@ -35,7 +35,8 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const parsed = parseNodeConfig(env);
+    const parsed = this.configure(env);
+    if (parsed === null) return; // told who it is later (the edge topology's members)
     if (!parsed.ok) {
       this.configError = describeConfigErrors(parsed.errors);
       console.log(JSON.stringify({ level: 'error', msg: this.configError, node: env.NODE_ID ?? null }));
@@ -43,6 +44,16 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     }
     // No request may see a half-loaded node.
     void ctx.blockConcurrencyWhile(() => this.start(parsed.settings));
+  }
+
+  /** The node's settings from its vars; a subclass that learns its identity later answers null until then. */
+  protected configure(env: Env): NodeConfigResult | null {
+    return parseNodeConfig(env);
+  }
+
+  /** How the node reaches its peers: HTTP to their URLs unless a subclass says otherwise. */
+  protected transportFor(_settings: NodeSettings): NodeHooks['transport'] {
+    return undefined;
   }
 
   async write(req: KvRequest): Promise<WriteOutcome> {
@@ -160,9 +171,10 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     };
   }
 
-  private async start(settings: NodeSettings): Promise<void> {
+  protected async start(settings: NodeSettings): Promise<void> {
     try {
-      const live = await assembleNode(this.ctx, settings, { now: () => this.now(), fatal: (err) => this.crash(err) });
+      const hooks = { now: () => this.now(), fatal: (err: unknown) => this.crash(err), transport: this.transportFor(settings) };
+      const live = await assembleNode(this.ctx, settings, hooks);
       this.live = live;
       live.host.start(); // replays the committed log into the fresh state machine
     } catch (err) {
