@@ -55,6 +55,34 @@ export default defineConfig({
         },
       },
       {
+        // The edge topology (wrangler.edge.toml): whole clusters of Durable Objects
+        // in one workerd, talking through stubs, with faults injected in the stub
+        // transport. Real alarms with short timeouts, so elections run by themselves.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.edge.toml' },
+            miniflare: {
+              bindings: {
+                EDGE_CLUSTERS: 'basic,three,five,moves',
+                EDGE_MEMBERS: 'n1,n2,n3',
+                EDGE_MEMBERS_FIVE: 'n1,n2,n3,n4,n5',
+                EDGE_LOCATIONS: '',
+                ELECTION_TIMEOUT_MS: '150',
+                HEARTBEAT_INTERVAL_MS: '30',
+                REQUEST_TIMEOUT_MS: '1500',
+                LOG_LEVEL: 'error',
+                ADMIN_TOKEN: 'edge-test-admin-token',
+              },
+            },
+          }),
+        ],
+        test: {
+          name: 'edge',
+          include: ['test/edge/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
         test: {
           name: 'cluster',
           environment: 'node',
