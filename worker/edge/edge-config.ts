@@ -106,7 +106,11 @@ export function parseEdgeConfig(env: Omit<EdgeEnv, 'RAFT_MEMBER'>): EdgeConfigRe
   return errors.length > 0 ? { ok: false, errors } : { ok: true, settings: { clusters, defaultCluster } };
 }
 
-function parseLayout([membersVar, membersRaw]: [string, string | undefined], [hintsVar, hintsRaw]: [string, string | undefined], errors: string[]): ClusterLayout {
+function parseLayout(
+  [membersVar, membersRaw]: [string, string | undefined],
+  [hintsVar, hintsRaw]: [string, string | undefined],
+  errors: string[],
+): ClusterLayout {
   const members = list(membersRaw);
   if (members.length === 0) errors.push(`${membersVar} is required: the initial members of each cluster, like "n1,n2,n3"`);
   for (const id of members) if (!isMemberId(id)) errors.push(`${membersVar} item "${id}" must be 1-64 letters, digits, "_", "." or "-"`);

@@ -79,16 +79,19 @@ async function edgeRoute(request: Request, env: EdgeEnv, settings: EdgeSettings,
   if (!rest.startsWith('/edge/')) return null;
   const api = clusterApi(env, settings, cluster);
   if (rest === '/edge/members') {
-    if (request.method !== 'GET') return json({ error: 'method_not_allowed', message: `${request.method} is not allowed here; allowed: GET` }, 405, { Allow: 'GET' });
+    if (request.method !== 'GET')
+      return json({ error: 'method_not_allowed', message: `${request.method} is not allowed here; allowed: GET` }, 405, { Allow: 'GET' });
     return json(await membersReport(api, cluster, settings));
   }
   const reset = /^\/edge\/(?:members\/([^/]+)|leader)\/reset$/.exec(rest);
   if (reset !== null) {
-    if (request.method !== 'POST') return json({ error: 'method_not_allowed', message: `${request.method} is not allowed here; allowed: POST` }, 405, { Allow: 'POST' });
+    if (request.method !== 'POST')
+      return json({ error: 'method_not_allowed', message: `${request.method} is not allowed here; allowed: POST` }, 405, { Allow: 'POST' });
     const refused = await refuseAdmin(request, env);
     if (refused !== null) return refused;
     let id = reset[1] === undefined ? null : decodeURIComponent(reset[1]);
-    if (id !== null && (!isMemberId(id) || !api.members().includes(id))) return json({ error: 'not_found', message: `no member ${JSON.stringify(id)} in cluster ${cluster}` }, 404);
+    if (id !== null && (!isMemberId(id) || !api.members().includes(id)))
+      return json({ error: 'not_found', message: `no member ${JSON.stringify(id)} in cluster ${cluster}` }, 404);
     if (id === null) {
       const status = await api.status();
       if (status.role !== 'leader') return json({ error: 'no_leader' }, 503, { 'Retry-After': '1' });
@@ -108,11 +111,16 @@ async function edgeRoute(request: Request, env: EdgeEnv, settings: EdgeSettings,
 async function refuseAdmin(request: Request, env: EdgeEnv): Promise<Response | null> {
   const token = env.ADMIN_TOKEN?.trim() ?? '';
   if (token === '') {
-    return json({ error: 'admin_token_not_configured', message: 'set ADMIN_TOKEN (wrangler secret put ADMIN_TOKEN) to use admin routes' }, 503);
+    return json(
+      { error: 'admin_token_not_configured', message: 'set ADMIN_TOKEN (wrangler secret put ADMIN_TOKEN) to use admin routes' },
+      503,
+    );
   }
   const auth = await checkPeerAuth(request.headers.get('Authorization'), token);
   if (auth.ok) return null;
-  return json({ error: 'unauthorized', message: 'admin requests need Authorization: Bearer <ADMIN_TOKEN>' }, 401, { 'WWW-Authenticate': 'Bearer' });
+  return json({ error: 'unauthorized', message: 'admin requests need Authorization: Bearer <ADMIN_TOKEN>' }, 401, {
+    'WWW-Authenticate': 'Bearer',
+  });
 }
 
 /** Each member's own view, asked in parallel; a member that does not answer within a second is reported as such. */
@@ -122,9 +130,21 @@ async function membersReport(api: EdgeClusterApi, cluster: string, settings: Edg
     ids.map(async (id) => {
       try {
         const s = await withTimeout(api.memberStatus(id), 1000);
-        return { id, location: settings.clusters.get(cluster)!.locations.get(id) ?? null, role: s.role, term: s.term, leader: s.leader?.id ?? null, commitIndex: s.commitIndex, lastLogIndex: s.lastLogIndex };
+        return {
+          id,
+          location: settings.clusters.get(cluster)!.locations.get(id) ?? null,
+          role: s.role,
+          term: s.term,
+          leader: s.leader?.id ?? null,
+          commitIndex: s.commitIndex,
+          lastLogIndex: s.lastLogIndex,
+        };
       } catch (err) {
-        return { id, location: settings.clusters.get(cluster)!.locations.get(id) ?? null, error: err instanceof Error ? err.message : String(err) };
+        return {
+          id,
+          location: settings.clusters.get(cluster)!.locations.get(id) ?? null,
+          error: err instanceof Error ? err.message : String(err),
+        };
       }
     }),
   );
@@ -153,7 +173,10 @@ async function memberAddBody(request: Request, cluster: string): Promise<Request
   if (typeof fields.id !== 'string') return new Request(request, { body: text });
   const address = memberUrl(cluster, fields.id);
   if (fields.url !== undefined && fields.url !== address) {
-    return json({ error: 'bad_request', message: `in the edge topology a member's address is fixed by its name: omit "url" (or send ${address})` }, 400);
+    return json(
+      { error: 'bad_request', message: `in the edge topology a member's address is fixed by its name: omit "url" (or send ${address})` },
+      400,
+    );
   }
   return new Request(request, { body: JSON.stringify({ ...fields, url: address }) });
 }
@@ -167,7 +190,10 @@ export default {
     const { cluster, rest, prefixed } = splitClusterPath(url.pathname, settings.defaultCluster);
     if (!settings.clusters.has(cluster)) {
       const served = [...settings.clusters.keys()].join(', ');
-      return json({ error: 'unknown_cluster', message: `this deployment serves the clusters ${served}; not ${JSON.stringify(cluster)}` }, 404);
+      return json(
+        { error: 'unknown_cluster', message: `this deployment serves the clusters ${served}; not ${JSON.stringify(cluster)}` },
+        404,
+      );
     }
     const own = await edgeRoute(request, env, settings, cluster, rest);
     if (own !== null) return own;

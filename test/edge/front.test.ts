@@ -1,0 +1,78 @@
+// The edge front (worker/edge/front.ts): the same KV API as a node, served for
+// the cluster the path names, with no redirect ever reaching the client; and
+// membership in this topology, where adding a member is naming another object.
+import { describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, baseOf, fetchSelf, membersOf, sleep, waitForLeader } from './helpers';
+
+const admin = { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' };
+
+describe('edge front', () => {
+  it('serves the KV API of the cluster in the path, and of the default cluster without a prefix', async () => {
+    await waitForLeader('basic');
+    expect((await fetchSelf(`${baseOf('basic')}/kv/k`, { method: 'PUT', body: 'in-basic' })).status).toBe(200);
+    expect(await (await fetchSelf(`${baseOf('basic')}/kv/k`)).json()).toEqual({ key: 'k', value: 'in-basic' });
+    // "basic" is the first of EDGE_CLUSTERS, so the default one.
+    expect(await (await fetchSelf('http://edge.test/kv/k')).json()).toEqual({ key: 'k', value: 'in-basic' });
+    // Another cluster is another set of objects: the key is not there.
+    await waitForLeader('three');
+    expect((await fetchSelf(`${baseOf('three')}/kv/k`)).status).toBe(404);
+    const status = await (await fetchSelf(`${baseOf('basic')}/status`)).json();
+    expect(status).toMatchObject({ role: 'leader' });
+  });
+
+  it('refuses clusters it does not serve, and admin routes without the token', async () => {
+    const unknown = await fetchSelf('http://edge.test/c/nope/kv/k');
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: 'unknown_cluster' });
+    const reset = await fetchSelf(`${baseOf('basic')}/edge/leader/reset`, { method: 'POST' });
+    expect(reset.status).toBe(401);
+    // Peer messages never come in over HTTP here.
+    const peer = await fetchSelf(`${baseOf('basic')}/raft/messages`, { method: 'POST', body: '{"messages":[]}' });
+    expect(peer.status).toBe(503);
+  });
+
+  it('answers every request itself while leadership moves: no 307 reaches the client', async () => {
+    const base = baseOf('moves');
+    const first = await waitForLeader('moves');
+    const statuses: number[] = [];
+    for (const target of ['n1', 'n2', 'n3'].filter((m) => m !== first)) {
+      const moved = await fetchSelf(`${base}/cluster/leader`, { method: 'POST', headers: admin, body: JSON.stringify({ id: target }) });
+      expect(moved.status, await moved.clone().text()).toBe(200);
+      for (let i = 0; i < 5; i++) {
+        statuses.push((await fetchSelf(`${base}/kv/x`, { method: 'PUT', body: `${target}-${i}` })).status);
+        statuses.push((await fetchSelf(`${base}/kv/x`)).status);
+      }
+    }
+    expect(statuses.filter((s) => s === 307)).toEqual([]);
+    expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(10);
+  });
+
+  it('adds a member by naming another object: it joins, is promoted and can lead', async () => {
+    const base = baseOf('moves');
+    await waitForLeader('moves');
+    const wrongUrl = await fetchSelf(`${base}/cluster/members`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ id: 'n4', url: 'http://elsewhere:1' }),
+    });
+    expect(wrongUrl.status).toBe(400);
+    const added = await fetchSelf(`${base}/cluster/members`, { method: 'POST', headers: admin, body: JSON.stringify({ id: 'n4' }) });
+    expect(added.status, await added.clone().text()).toBe(200);
+    let promoted: Response | null = null;
+    for (let i = 0; i < 100; i++) {
+      // Promotion waits until the learner has caught up (thesis §4.2.1).
+      promoted = await fetchSelf(`${base}/cluster/members/n4/promote`, { method: 'POST', headers: admin });
+      if (promoted.status === 200) break;
+      await sleep(50);
+    }
+    expect(promoted!.status).toBe(200);
+    const moved = await fetchSelf(`${base}/cluster/leader`, { method: 'POST', headers: admin, body: JSON.stringify({ id: 'n4' }) });
+    expect(moved.status, await moved.clone().text()).toBe(200);
+    expect((await fetchSelf(`${base}/kv/after-join`, { method: 'PUT', body: 'n4 leads' })).status).toBe(200);
+    const report = await membersOf('moves');
+    expect(report.members.map((m) => m.id).sort()).toEqual(['n1', 'n2', 'n3', 'n4']);
+    expect(report.leader).toBe('n4');
+    expect(await (await fetchSelf(`${base}/kv/after-join`)).json()).toEqual({ key: 'after-join', value: 'n4 leads' });
+  });
+});
