@@ -76,3 +76,15 @@ describe('edge front', () => {
     expect(await (await fetchSelf(`${base}/kv/after-join`)).json()).toEqual({ key: 'after-join', value: 'n4 leads' });
   });
 });
+
+describe('edge front, bad paths', () => {
+  it('answers a cluster name with an encoding or an empty one with 404 unknown_cluster, not a crash', async () => {
+    for (const path of ['/c/%E0%A4%A/kv/k', '/c/', '/c//kv/k', '/c/BASIC/kv/k']) {
+      const res = await fetchSelf(`http://edge.test${path}`);
+      expect(res.status, path).toBe(404);
+      expect(await res.json(), path).toMatchObject({ error: 'unknown_cluster' });
+    }
+    const reset = await fetchSelf(`${baseOf('basic')}/edge/members/%E0%A4%A/reset`, { method: 'POST', headers: admin });
+    expect(reset.status).toBe(404);
+  });
+});

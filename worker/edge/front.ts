@@ -71,7 +71,8 @@ const json = (body: unknown, status = 200, headers: Record<string, string> = {})
 export function splitClusterPath(pathname: string, defaultCluster: string): { cluster: string; rest: string; prefixed: boolean } {
   if (!pathname.startsWith('/c/')) return { cluster: defaultCluster, rest: pathname, prefixed: false };
   const end = pathname.indexOf('/', 3);
-  const cluster = decodeURIComponent(end < 0 ? pathname.slice(3) : pathname.slice(3, end));
+  // Not decoded: cluster names are plain DNS labels, so an encoded name is one that does not exist.
+  const cluster = end < 0 ? pathname.slice(3) : pathname.slice(3, end);
   return { cluster, rest: end < 0 ? '/' : pathname.slice(end), prefixed: true };
 }
 
@@ -89,7 +90,7 @@ async function edgeRoute(request: Request, env: EdgeEnv, settings: EdgeSettings,
       return json({ error: 'method_not_allowed', message: `${request.method} is not allowed here; allowed: POST` }, 405, { Allow: 'POST' });
     const refused = await refuseAdmin(request, env);
     if (refused !== null) return refused;
-    let id = reset[1] === undefined ? null : decodeURIComponent(reset[1]);
+    let id = reset[1] ?? null;
     if (id !== null && (!isMemberId(id) || !api.members().includes(id)))
       return json({ error: 'not_found', message: `no member ${JSON.stringify(id)} in cluster ${cluster}` }, 404);
     if (id === null) {
