@@ -23,7 +23,7 @@ const wranglerEnv: Record<string, string> = {
 };
 
 const usage = `usage: npm run dev:edge -- [options]
-  --port P                   the front's port (default 8787); devtools on --inspector-port (default P+443)
+  --port P                   the front's port (default 8787); devtools on --inspector-port (default P+1000)
   --inspector-port P
   --data DIR                 persist folder DIR/state, admin token DIR/admin-token, log DIR/wrangler.log
                              (default .data/edge)
@@ -55,7 +55,7 @@ function parseArgs(argv: string[]) {
     return v === undefined ? undefined : parseIntIn(`--${name}`, v, 1, 3_600_000);
   };
   const port = f.has('port') ? parsePort('--port', f.get('port')!) : 8787;
-  const inspectorPort = f.has('inspector-port') ? parsePort('--inspector-port', f.get('inspector-port')!) : port + 443;
+  const inspectorPort = f.has('inspector-port') ? parsePort('--inspector-port', f.get('inspector-port')!) : port < 64535 ? port + 1000 : port - 1000;
   if (inspectorPort === port) throw new UsageError('--inspector-port must differ from --port');
   const vars: Record<string, string> = {};
   if (f.has('members')) vars.EDGE_MEMBERS = f.get('members')!;
