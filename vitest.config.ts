@@ -16,6 +16,7 @@ export default defineConfig({
             'worker/*.test.ts',
             'worker/host/**/*.test.ts',
             'worker/front/**/*.test.ts',
+            'worker/edge/**/*.test.ts',
             'worker/raft/**/*.test.ts',
             'worker/kv/**/*.test.ts',
             'worker/api/**/*.test.ts',

@@ -121,7 +121,8 @@ function parseLayout(
     const id = eq < 0 ? members[i] : item.slice(0, eq).trim();
     const hint = (eq < 0 ? item : item.slice(eq + 1)).trim().toLowerCase();
     if (id === undefined) return void errors.push(`${hintsVar} has more positional items than ${membersVar} has members`);
-    if (!isMemberId(id)) return void errors.push(`${hintsVar} item "${item}" names an invalid member id`);
+    // A positional item's member was already reported if its id is bad.
+    if (!isMemberId(id)) return eq < 0 ? undefined : void errors.push(`${hintsVar} item "${item}" names an invalid member id`);
     if (!(locationHints as readonly string[]).includes(hint)) {
       return void errors.push(`${hintsVar} item "${item}": the hint must be one of ${locationHints.join(', ')}`);
     }

@@ -175,7 +175,8 @@ export class EdgeClusterApi implements NodeApi {
       if (next === undefined) break;
       target = next;
     }
-    if (this.cache.leader === target) this.cache.leader = null;
+    // Whatever hint led here was stale.
+    this.cache.leader = null;
     // Never pass a leader on: the app would turn it into a 307 to a member address.
     return { type: 'notLeader', leader: null } as O;
   }
