@@ -3,10 +3,12 @@
 // comes from its name ("<cluster>/<id>", edge-config.ts), not from vars, and
 // it reaches peers through their stubs (adapters/stub-transport.ts), not URLs.
 //
-// An object learns its name from the first call that reaches it (the front,
-// or a peer's `deliver`), keeps it in storage, and from then on starts by
-// itself, also when an alarm wakes it after a reset. `ctx.id.name` gives the
-// name directly where the runtime provides it.
+// An object learns its name from `ctx.id.name` or from the first call that
+// reaches it (the front, or a peer's `deliver`), keeps it in storage, and from
+// then on starts by itself, also when an alarm wakes it after a reset: the
+// runtime does not give the name to every event (not to a stub made from the
+// id's string, nor, as seen in the workerd pinned here, to the alarm that wakes
+// an object after a reset).
 import type { Env } from '../env';
 import { parseNodeConfig, type NodeConfigResult, type NodeSettings } from '../node/config';
 import { RaftNodeObject } from '../node/node-object';
@@ -35,6 +37,8 @@ export class EdgeMemberObject extends RaftNodeObject {
     const stored = this.ctx.storage.kv.get<MemberIdentity>(IDENTITY_KEY) ?? null;
     const identity = stored ?? fromName;
     if (identity === null) return null; // a fresh object: the first call says who it is
+    // Kept even when the name gave it: an alarm or a stub made from the id's string wakes the object without its name.
+    if (stored === null) this.ctx.storage.kv.put(IDENTITY_KEY, identity);
     this.identity = identity;
     return settingsFor(env as unknown as EdgeEnv, identity);
   }
