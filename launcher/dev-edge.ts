@@ -55,7 +55,11 @@ function parseArgs(argv: string[]) {
     return v === undefined ? undefined : parseIntIn(`--${name}`, v, 1, 3_600_000);
   };
   const port = f.has('port') ? parsePort('--port', f.get('port')!) : 8787;
-  const inspectorPort = f.has('inspector-port') ? parsePort('--inspector-port', f.get('inspector-port')!) : port < 64535 ? port + 1000 : port - 1000;
+  const inspectorPort = f.has('inspector-port')
+    ? parsePort('--inspector-port', f.get('inspector-port')!)
+    : port < 64535
+      ? port + 1000
+      : port - 1000;
   if (inspectorPort === port) throw new UsageError('--inspector-port must differ from --port');
   const vars: Record<string, string> = {};
   if (f.has('members')) vars.EDGE_MEMBERS = f.get('members')!;
