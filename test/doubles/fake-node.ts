@@ -7,6 +7,7 @@ import type { AdminOutcome, MembershipChange, NodeApi, NotLeader, ReadOutcome, T
 import { encodeRequest, isRegister, registeredId } from '../../worker/kv/commands';
 import type { KvRegistered, KvRequest, KvResult, KvSuccess } from '../../worker/kv/commands';
 import { KvStateMachine } from '../../worker/kv/store';
+import type { SessionLimits } from '../../worker/kv/sessions';
 import type { Message } from '../../worker/raft/messages';
 import { unreachable } from '../../worker/raft/types';
 import { silentLogger } from '../../worker/raft/logger';
@@ -165,8 +166,14 @@ export class FakeNode implements NodeApi {
  * for route tests whose answers depend on its session rules.
  */
 export class MachineNode extends FakeNode {
-  readonly machine = new KvStateMachine();
+  readonly machine: KvStateMachine;
   private lastIndex = 0;
+
+  /** `sessionLimits` small enough for a test to fill the table. */
+  constructor(sessionLimits?: Partial<SessionLimits>) {
+    super();
+    this.machine = new KvStateMachine({ sessionLimits });
+  }
 
   override async write(req: KvRequest): Promise<WriteOutcome> {
     this.calls.push({ method: 'write', req });

@@ -58,16 +58,22 @@ const cases: Case[] = [
   ['cas: expected over 64 KiB', '/kv/k/cas', json({ expected: 'x'.repeat(kb64 + 1), value: 'v' }), 413, 'payload_too_large'],
   ['cas: body over 1 MiB', '/kv/k/cas', json(' '.repeat(1024 * 1024 + 1)), 413, 'payload_too_large'],
   // request identity
-  ['Client-Id without Request-Serial', '/kv/k', putWith({ 'Client-Id': 'c' }), 400, 'bad_request'],
+  ['Client-Id without Request-Serial', '/kv/k', putWith({ 'Client-Id': 'session-1' }), 400, 'bad_request'],
   ['Request-Serial without Client-Id', '/kv/k', putWith({ 'Request-Serial': '1' }), 400, 'bad_request'],
   ['empty Client-Id', '/kv/k', putWith({ 'Client-Id': '', 'Request-Serial': '1' }), 400, 'bad_request'],
   ['Client-Id of 129 characters', '/kv/k', putWith({ 'Client-Id': 'c'.repeat(129), 'Request-Serial': '1' }), 400, 'bad_request'],
-  ['Request-Serial 0', '/kv/k', putWith({ 'Client-Id': 'c', 'Request-Serial': '0' }), 400, 'bad_request'],
-  ['Request-Serial negative', '/kv/k', putWith({ 'Client-Id': 'c', 'Request-Serial': '-1' }), 400, 'bad_request'],
-  ['Request-Serial fractional', '/kv/k', putWith({ 'Client-Id': 'c', 'Request-Serial': '1.5' }), 400, 'bad_request'],
-  ['Request-Serial not a number', '/kv/k', putWith({ 'Client-Id': 'c', 'Request-Serial': 'one' }), 400, 'bad_request'],
-  ['Request-Serial with leading zero', '/kv/k', putWith({ 'Client-Id': 'c', 'Request-Serial': '07' }), 400, 'bad_request'],
-  ['Request-Serial above 2^53-1', '/kv/k', putWith({ 'Client-Id': 'c', 'Request-Serial': '9007199254740992' }), 400, 'bad_request'],
+  // Only registered sessions (POST /sessions) may carry writes: docs/sessions.md.
+  ['Client-Id chosen by the client', '/kv/k', putWith({ 'Client-Id': 'alice', 'Request-Serial': '1' }), 400, 'bad_request'],
+  ['Client-Id numeric', '/kv/k', putWith({ 'Client-Id': '7', 'Request-Serial': '1' }), 400, 'bad_request'],
+  ['Client-Id of a seed client', '/kv/k', putWith({ 'Client-Id': 'seed-7', 'Request-Serial': '1' }), 400, 'bad_request'],
+  ['Client-Id session-0', '/kv/k', putWith({ 'Client-Id': 'session-0', 'Request-Serial': '1' }), 400, 'bad_request'],
+  ['Client-Id session-07', '/kv/k', putWith({ 'Client-Id': 'session-07', 'Request-Serial': '1' }), 400, 'bad_request'],
+  ['Request-Serial 0', '/kv/k', putWith({ 'Client-Id': 'session-1', 'Request-Serial': '0' }), 400, 'bad_request'],
+  ['Request-Serial negative', '/kv/k', putWith({ 'Client-Id': 'session-1', 'Request-Serial': '-1' }), 400, 'bad_request'],
+  ['Request-Serial fractional', '/kv/k', putWith({ 'Client-Id': 'session-1', 'Request-Serial': '1.5' }), 400, 'bad_request'],
+  ['Request-Serial not a number', '/kv/k', putWith({ 'Client-Id': 'session-1', 'Request-Serial': 'one' }), 400, 'bad_request'],
+  ['Request-Serial with leading zero', '/kv/k', putWith({ 'Client-Id': 'session-1', 'Request-Serial': '07' }), 400, 'bad_request'],
+  ['Request-Serial above 2^53-1', '/kv/k', putWith({ 'Client-Id': 'session-1', 'Request-Serial': '9007199254740992' }), 400, 'bad_request'],
   // The seed route adds one to its serial; 2^53-1 + 1 is not a safe integer.
   ['seed requestSerial 2^53-1', '/set/k', json({ clientId: 9, value: 'v', requestSerial: 9007199254740991 }), 400, 'bad_request'],
   [
@@ -114,7 +120,7 @@ const cases: Case[] = [
     400,
     'bad_request',
   ],
-  ['half an identity on DELETE', '/kv/k', { method: 'DELETE', headers: { 'Client-Id': 'c' } }, 400, 'bad_request'],
+  ['half an identity on DELETE', '/kv/k', { method: 'DELETE', headers: { 'Client-Id': 'session-1' } }, 400, 'bad_request'],
   [
     'half an identity on cas',
     '/kv/k/cas',
@@ -245,7 +251,8 @@ describe('limits are inclusive', () => {
   });
 
   it('accepts Request-Serial 2^53-1 and a Client-Id of 128 characters', async () => {
-    const res = await app.request(`${base}/kv/k`, putWith({ 'Client-Id': 'c'.repeat(128), 'Request-Serial': '9007199254740991' }));
+    const id = `session-${'9'.repeat(120)}`;
+    const res = await app.request(`${base}/kv/k`, putWith({ 'Client-Id': id, 'Request-Serial': '9007199254740991' }));
     expect(res.status).toBe(200);
   });
 

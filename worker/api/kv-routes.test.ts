@@ -65,9 +65,9 @@ describe('PUT /kv/:key', () => {
   });
 
   it('passes Client-Id and Request-Serial through as the session', async () => {
-    await put('/kv/k', 'v', { 'Client-Id': 'alice', 'Request-Serial': '42' });
+    await put('/kv/k', 'v', { 'Client-Id': 'session-12', 'Request-Serial': '42' });
     expect(node.calls).toEqual([
-      { method: 'write', req: { cmd: { op: 'set', key: 'k', value: 'v' }, session: { clientId: 'alice', serial: 42 } } },
+      { method: 'write', req: { cmd: { op: 'set', key: 'k', value: 'v' }, session: { clientId: 'session-12', serial: 42 } } },
     ]);
   });
 
@@ -78,7 +78,7 @@ describe('PUT /kv/:key', () => {
 
   it('maps session errors to 409', async () => {
     node.resultNext({ ok: false, error: 'stale_serial', message: 'serial 3 is older than 5' });
-    const res = await put('/kv/k', 'v', { 'Client-Id': 'c', 'Request-Serial': '3' });
+    const res = await put('/kv/k', 'v', { 'Client-Id': 'session-1', 'Request-Serial': '3' });
     expect(res.status).toBe(409);
     expect(await res.json()).toEqual({ error: 'stale_serial', message: 'serial 3 is older than 5' });
   });
@@ -96,8 +96,8 @@ describe('DELETE /kv/:key', () => {
   });
 
   it('passes the session through', async () => {
-    await app.request(`${base}/kv/k`, { method: 'DELETE', headers: { 'Client-Id': 'c', 'Request-Serial': '1' } });
-    expect(node.calls).toEqual([{ method: 'write', req: { cmd: { op: 'delete', key: 'k' }, session: { clientId: 'c', serial: 1 } } }]);
+    await app.request(`${base}/kv/k`, { method: 'DELETE', headers: { 'Client-Id': 'session-1', 'Request-Serial': '1' } });
+    expect(node.calls).toEqual([{ method: 'write', req: { cmd: { op: 'delete', key: 'k' }, session: { clientId: 'session-1', serial: 1 } } }]);
   });
 });
 
@@ -131,11 +131,11 @@ describe('POST /kv/:key/cas', () => {
   });
 
   it('passes the session through', async () => {
-    await cas('k', { expected: null, value: 'v' }, { 'Client-Id': 'c', 'Request-Serial': '9' });
+    await cas('k', { expected: null, value: 'v' }, { 'Client-Id': 'session-1', 'Request-Serial': '9' });
     expect(node.calls).toEqual([
       {
         method: 'write',
-        req: { cmd: { op: 'cas', key: 'k', expected: null, value: 'v' }, session: { clientId: 'c', serial: 9 } },
+        req: { cmd: { op: 'cas', key: 'k', expected: null, value: 'v' }, session: { clientId: 'session-1', serial: 9 } },
       },
     ]);
   });
@@ -201,6 +201,52 @@ describe('POST /sessions and registered sessions', () => {
     expect(body.error).toBe('session_expired');
     expect(body.message).toMatch(/not applied/);
     expect(real.machine.get('k')).toBeNull();
+  });
+
+  it('refuses a write whose Client-Id the client chose with 400 naming the rule, before it reaches the node', async () => {
+    for (const clientId of ['alice', '7', 'seed-7', 'session-0', 'session-x']) {
+      for (const send of [
+        () => put('/kv/k', 'v', { 'Client-Id': clientId, 'Request-Serial': '1' }),
+        () => app.request(`${base}/kv/k`, { method: 'DELETE', headers: { 'Client-Id': clientId, 'Request-Serial': '1' } }),
+        () => cas('k', { expected: null, value: 'v' }, { 'Client-Id': clientId, 'Request-Serial': '1' }),
+      ]) {
+        const res = await send();
+        expect(res.status).toBe(400);
+        const body = (await res.json()) as { error: string; message: string };
+        expect(body.error).toBe('bad_request');
+        expect(body.message).toContain(`Client-Id ${JSON.stringify(clientId)} is not a registered session`);
+        expect(body.message).toContain('POST /sessions');
+      }
+    }
+    expect(node.calls).toEqual([]);
+  });
+
+  // Issue 20: a session the table evicted must never apply a late retry of
+  // one of its writes again (thesis §6.3), whatever Client-Id it used.
+  it.each([
+    ['a registered session', 'registered'],
+    ['a Client-Id the client chose', 'chosen'],
+  ])('a late retry from %s after its session was evicted is never applied again', async (_name, kind) => {
+    const real = new MachineNode({ maxSessions: 2 });
+    const a = appWith(real);
+    const register = async () => ((await (await a.request(`${base}/sessions`, { method: 'POST' })).json()) as { clientId: string }).clientId;
+    const write = (value: string, clientId: string, serial: number) =>
+      a.request(`${base}/kv/k`, { method: 'PUT', body: value, headers: { 'Client-Id': clientId, 'Request-Serial': String(serial) } });
+
+    const old = kind === 'registered' ? await register() : 'old-client';
+    const first = await write('old', old, 1); // applied; say its answer was lost
+    if (first.status === 200) {
+      expect(await write('newer', await register(), 1)).toMatchObject({ status: 200 });
+      await register(); // a third session: the table holds two, so the old one goes
+      expect(real.machine.get('k')).toBe('newer');
+      const retry = await write('old', old, 1); // the old client retries its lost write
+      expect(retry.status).toBe(409);
+      expect(((await retry.json()) as { error: string }).error).toBe('session_expired');
+    } else {
+      // Refused up front, so there is no session to evict and no retry to fear.
+      expect(first.status).toBe(400);
+    }
+    expect(real.machine.get('k')).toBe(kind === 'registered' ? 'newer' : null);
   });
 
   it('redirects a follower’s registration to the leader', async () => {

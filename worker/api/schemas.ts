@@ -11,9 +11,11 @@
 //   JSON \u escape) is refused, since it has no UTF-8 form to store.
 // - JSON bodies (cas, seed routes): at most 1 MiB on the wire, so escaped
 //   values up to the value limit still fit.
-// - Client-Id: 1..128 characters, no comma; Request-Serial: a positive safe integer in
+// - Client-Id: a registered session id, `session-<n>` as POST /sessions answers
+//   it (at most 128 characters); Request-Serial: a positive safe integer in
 //   decimal without sign or leading zeros. Both or neither, each sent once.
 import { z } from 'zod';
+import { isRegisteredId } from '../kv/commands';
 import type { CommandRequest, KvCommand, Session } from '../kv/commands';
 
 export const MAX_KEY_BYTES = 512;
@@ -116,6 +118,15 @@ export function parseSessionHeaders(headers: Headers): Parsed<Session | undefine
   if (serialRaw.includes(',')) return badRequest('Request-Serial was sent more than once; send it once');
   if (clientId.length < 1 || clientId.length > MAX_CLIENT_ID_CHARS) {
     return badRequest(`Client-Id must be 1..${MAX_CLIENT_ID_CHARS} characters`);
+  }
+  // Only an id the log handed out can be told apart from a new client once the
+  // table has forgotten it, so only such ids make a late retry safe (docs/sessions.md).
+  if (!isRegisteredId(clientId)) {
+    return badRequest(
+      `Client-Id ${JSON.stringify(clientId)} is not a registered session: register one with POST /sessions and send ` +
+        'the id it answers ("session-<n>"). Ids chosen by the client are refused because once the server forgets ' +
+        'such a session it cannot tell a late retry from a new request',
+    );
   }
   const serial = Number(serialRaw);
   if (!serialText.test(serialRaw) || !Number.isSafeInteger(serial)) {
