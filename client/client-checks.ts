@@ -36,6 +36,10 @@ export function checkClientId(id: string): void {
   }
   // A comma is how the server recognises a repeated Client-Id header, so it refuses one.
   if (id.includes(',')) throw new RangeError('clientId must not contain a comma');
+  // The server takes only ids it handed out (POST /sessions); see docs/sessions.md.
+  if (!/^session-[1-9][0-9]*$/.test(id)) {
+    throw new RangeError(`clientId ${JSON.stringify(id)} is not a registered session id (session-<n>); leave it out to register one`);
+  }
 }
 
 export function checkSerial(serial: number): void {

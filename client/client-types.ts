@@ -14,10 +14,10 @@ export interface RaftKvClientOptions {
   /** Node base URLs (`http://127.0.0.1:8787`); a bare port means 127.0.0.1:PORT. At least one. */
   nodes: string[];
   /**
-   * A named session sent as `Client-Id` on writes (1..128 chars, no comma).
-   * Default: none; the client registers a session with the cluster before its
-   * first write (docs/sessions.md), which also closes the hole named sessions
-   * have after the server evicts them.
+   * A session registered earlier (`session-<n>`, as POST /sessions answers,
+   * e.g. by a previous run of the program) to continue, with `firstSerial`.
+   * Default: none; the client registers a session before its first write
+   * (docs/sessions.md). Either way, after `session_expired` it registers anew.
    */
   clientId?: string;
   /** Total deadline of one operation, all retries included. Default 10000. */
@@ -30,7 +30,7 @@ export interface RaftKvClientOptions {
    * the leader is not a retry.
    */
   retries?: number;
-  /** The first `Request-Serial` of a named session (`clientId`). Default 1. Registered sessions count from 1. */
+  /** The first `Request-Serial` in the given `clientId` session. Default 1. Sessions the client registers count from 1. */
   firstSerial?: number;
   /** Exponential backoff between failed attempts: `initialMs` doubling up to `maxMs`, with jitter. */
   backoff?: { initialMs?: number; maxMs?: number };

@@ -35,16 +35,16 @@ describe('results of the API answers', () => {
 
   it('writes carry Client-Id and a serial that counts from 1; reads carry none', async () => {
     const leader = await node(leaderScript());
-    const c = new RaftKvClient({ nodes: [leader.url], clientId: 'alice', ...fast });
+    const c = new RaftKvClient({ nodes: [leader.url], clientId: 'session-3', ...fast });
     await c.set('a', '1');
     await c.get('a');
     await c.delete('a');
     await c.cas('a', null, '2');
     const writes = leader.seen.filter((r) => r.method !== 'GET');
     expect(writes.map((r) => [r.method, r.headers['client-id'], r.headers['request-serial']])).toEqual([
-      ['PUT', 'alice', '1'],
-      ['DELETE', 'alice', '2'],
-      ['POST', 'alice', '3'],
+      ['PUT', 'session-3', '1'],
+      ['DELETE', 'session-3', '2'],
+      ['POST', 'session-3', '3'],
     ]);
     expect(leader.seen.find((r) => r.method === 'GET')?.headers['request-serial']).toBeUndefined();
     expect(JSON.parse(leader.seen.at(-1)?.body ?? '')).toEqual({ expected: null, value: '2' });
@@ -87,6 +87,26 @@ describe('results of the API answers', () => {
     expect(leader.seen.at(-1)?.headers).toMatchObject({ 'client-id': 'session-2', 'request-serial': '1' });
   });
 
+  it('a given session that expired is dropped too: the next write registers a new one', async () => {
+    let expire = true;
+    const store = leaderScript();
+    const leader = await node((req, n) => {
+      if (req.method === 'PUT' && expire) {
+        expire = false;
+        return { status: 409, json: { error: 'session_expired', message: 'session "session-40" is unknown or has expired' } };
+      }
+      return store(req, n);
+    });
+    const c = new RaftKvClient({ nodes: [leader.url], clientId: 'session-40', firstSerial: 5, ...fast });
+    expect(await c.set('k', 'v')).toMatchObject({ ok: false, error: { code: 'session_expired', clientId: 'session-40', serial: 5 } });
+    expect(c.clientId).toBeNull();
+    expect(await c.set('k', 'w')).toEqual({ ok: true });
+    expect(leader.seen.map((r) => [r.method, r.path, r.headers['client-id'], r.headers['request-serial']]).slice(1)).toEqual([
+      ['POST', '/sessions', undefined, undefined],
+      ['PUT', '/kv/k', 'session-1', '1'],
+    ]);
+  });
+
   it('session_expired after an attempt that may have been applied: outcome unknown', async () => {
     let calls = 0;
     const store = leaderScript();
@@ -112,7 +132,7 @@ describe('results of the API answers', () => {
 
   it('an explicit serial is used as given and moves the counter past it', async () => {
     const leader = await node(leaderScript());
-    const c = new RaftKvClient({ clientId: 't', nodes: [leader.url], ...fast });
+    const c = new RaftKvClient({ clientId: 'session-7', nodes: [leader.url], ...fast });
     await c.set('a', '1', { serial: 10 });
     await c.set('a', '2');
     await c.set('a', '3', { serial: 4 });
@@ -122,7 +142,7 @@ describe('results of the API answers', () => {
 
   it('keys are percent-encoded in the path', async () => {
     const leader = await node(leaderScript());
-    const c = new RaftKvClient({ clientId: 't', nodes: [leader.url], ...fast });
+    const c = new RaftKvClient({ clientId: 'session-7', nodes: [leader.url], ...fast });
     await c.set('a/b c?d', 'v');
     expect(leader.seen[0]?.path).toBe('/kv/a%2Fb%20c%3Fd');
     expect(await c.get('a/b c?d')).toEqual({ ok: true, value: 'v' });
@@ -130,7 +150,7 @@ describe('results of the API answers', () => {
 
   it('a session refusal is final, not retried, and names the serial', async () => {
     const leader = await node(() => ({ status: 409, json: { error: 'serial_reused', message: 'serial 1 was used' } }));
-    const c = new RaftKvClient({ clientId: 't', nodes: [leader.url], ...fast });
+    const c = new RaftKvClient({ clientId: 'session-7', nodes: [leader.url], ...fast });
     const r = await c.set('k', 'v');
     expect(r).toMatchObject({ ok: false, error: { type: 'session', code: 'serial_reused', outcomeUnknown: false, serial: 1 } });
     expect(leader.seen).toHaveLength(1);
@@ -138,13 +158,13 @@ describe('results of the API answers', () => {
 
   it('a bad_request answer is final', async () => {
     const leader = await node(() => ({ status: 413, json: { error: 'bad_request', message: 'too big' } }));
-    const r = await new RaftKvClient({ clientId: 't', nodes: [leader.url], ...fast }).set('k', 'v');
+    const r = await new RaftKvClient({ clientId: 'session-7', nodes: [leader.url], ...fast }).set('k', 'v');
     expect(r).toMatchObject({ ok: false, error: { type: 'bad_request', code: 'bad_request' } });
   });
 });
 
 describe('bad arguments throw', () => {
-  const c = new RaftKvClient({ clientId: 't', nodes: ['http://127.0.0.1:1'] });
+  const c = new RaftKvClient({ clientId: 'session-7', nodes: ['http://127.0.0.1:1'] });
   it.each([
     ['an empty key', () => c.get('')],
     ['a key over 512 bytes', () => c.set('é'.repeat(257), 'v')],
@@ -158,10 +178,17 @@ describe('bad arguments throw', () => {
     expect(call).toThrow(RangeError);
   });
   it('no nodes, a bad URL, a bad client id', () => {
-    expect(() => new RaftKvClient({ clientId: 't', nodes: [] })).toThrow(RangeError);
-    expect(() => new RaftKvClient({ clientId: 't', nodes: ['ftp://x'] })).toThrow(TypeError);
+    expect(() => new RaftKvClient({ clientId: 'session-7', nodes: [] })).toThrow(RangeError);
+    expect(() => new RaftKvClient({ clientId: 'session-7', nodes: ['ftp://x'] })).toThrow(TypeError);
     expect(() => new RaftKvClient({ nodes: ['8787'], clientId: '' })).toThrow(RangeError);
     expect(() => new RaftKvClient({ nodes: ['8787'], clientId: 'a, b' })).toThrow(/comma/);
+  });
+  it('a client id the cluster did not hand out (the server would refuse it with 400)', () => {
+    for (const id of ['alice', '7', 'seed-7', 'session-0', 'session-07', 'session-1x']) {
+      expect(() => new RaftKvClient({ nodes: ['8787'], clientId: id })).toThrow(/not a registered session id/);
+    }
+    const c = new RaftKvClient({ nodes: ['8787'] });
+    expect(() => c.set('k', 'v', { clientId: 'alice', serial: 1 })).toThrow(/not a registered session id/);
   });
 });
 
@@ -169,7 +196,7 @@ describe('leader discovery', () => {
   it('follows a follower’s 307 to the leader, re-sending the body, and remembers it', async () => {
     const leader = await node(leaderScript());
     const follower = await node((req) => redirectTo(leader.url, req.path));
-    const c = new RaftKvClient({ clientId: 't', nodes: [follower.url, leader.url], ...fast });
+    const c = new RaftKvClient({ clientId: 'session-7', nodes: [follower.url, leader.url], ...fast });
     expect(await c.set('k', 'v')).toEqual({ ok: true });
     expect(leader.seen[0]).toMatchObject({ method: 'PUT', body: 'v' });
     expect(follower.seen[0]?.headers['request-serial']).toBe(leader.seen[0]?.headers['request-serial']);
@@ -181,14 +208,14 @@ describe('leader discovery', () => {
   it('uses the Location header when the body names no leader', async () => {
     const leader = await node(leaderScript());
     const follower = await node((req) => ({ status: 307, headers: { location: leader.url + req.path }, text: '' }));
-    const c = new RaftKvClient({ clientId: 't', nodes: [follower.url], ...fast });
+    const c = new RaftKvClient({ clientId: 'session-7', nodes: [follower.url], ...fast });
     expect(await c.set('k', 'v')).toEqual({ ok: true });
     expect(c.leader).toBe(leader.url);
   });
 
   it('does not follow a redirect to another scheme', async () => {
     const follower = await node((req) => redirectTo('https://127.0.0.1:1', req.path));
-    const c = new RaftKvClient({ clientId: 't', nodes: [follower.url], retries: 3, ...fast });
+    const c = new RaftKvClient({ clientId: 'session-7', nodes: [follower.url], retries: 3, ...fast });
     const r = await c.set('k', 'v');
     expect(r).toMatchObject({ ok: false, error: { type: 'unavailable', outcomeUnknown: false } });
     expect(leaderFromHints('http://a:1', '/kv/k', 'https://b:2/kv/k', 'https://b:2')).toBeNull();
@@ -200,7 +227,7 @@ describe('leader discovery', () => {
     const dead = await closedPortUrl();
     const noLeader = await node(() => ({ status: 503, headers: { 'retry-after': '1' }, json: { error: 'no_leader' } }));
     const leader = await node(leaderScript());
-    const c = new RaftKvClient({ clientId: 't', nodes: [dead, noLeader.url, leader.url], backoff: { initialMs: 30, maxMs: 100 } });
+    const c = new RaftKvClient({ clientId: 'session-7', nodes: [dead, noLeader.url, leader.url], backoff: { initialMs: 30, maxMs: 100 } });
     const t0 = Date.now();
     expect(await c.set('k', 'v')).toEqual({ ok: true });
     // Two failures: waits of [15, 30) and [30, 60) ms.
@@ -214,7 +241,7 @@ describe('leader discovery', () => {
     const store = new Map<string, string>();
     const old = await node(leaderScript(store));
     const next = await node((req) => redirectTo(old.url, req.path));
-    const c = new RaftKvClient({ clientId: 't', nodes: [old.url, next.url], ...fast });
+    const c = new RaftKvClient({ clientId: 'session-7', nodes: [old.url, next.url], ...fast });
     expect(await c.set('k', '1')).toEqual({ ok: true });
     await old.close();
     next.script = leaderScript(store);
@@ -225,7 +252,7 @@ describe('leader discovery', () => {
   it('a redirect loop is bounded by the deadline', async () => {
     const a = await node((req) => redirectTo(b.url, req.path));
     const b = await node((req) => redirectTo(a.url, req.path));
-    const c = new RaftKvClient({ clientId: 't', nodes: [a.url, b.url], timeoutMs: 1000, ...fast });
+    const c = new RaftKvClient({ clientId: 'session-7', nodes: [a.url, b.url], timeoutMs: 1000, ...fast });
     const t0 = Date.now();
     const r = await c.get('k');
     expect(Date.now() - t0).toBeLessThan(3000);
@@ -239,7 +266,7 @@ describe('deadlines and unknown outcomes', () => {
   it('504s until the deadline: timeout, outcome unknown, the same serial every time', async () => {
     const a = await node(() => ({ status: 504, json: { error: 'timeout' } }));
     const b = await node(() => ({ status: 504, json: { error: 'timeout' } }));
-    const c = new RaftKvClient({ clientId: 't', nodes: [a.url, b.url], timeoutMs: 300, ...fast });
+    const c = new RaftKvClient({ clientId: 'session-7', nodes: [a.url, b.url], timeoutMs: 300, ...fast });
     const r = await c.cas('k', null, 'v');
     expect(r).toMatchObject({ ok: false, error: { type: 'timeout', outcomeUnknown: true, serial: 1 } });
     const serials = new Set([...a.seen, ...b.seen].map((s) => s.headers['request-serial']));
@@ -251,7 +278,7 @@ describe('deadlines and unknown outcomes', () => {
   it('a hanging node hits the per-attempt timeout; a retry elsewhere succeeds with the same serial', async () => {
     const hung = await node(() => 'hang');
     const leader = await node(leaderScript());
-    const c = new RaftKvClient({ clientId: 't', nodes: [hung.url, leader.url], attemptTimeoutMs: 100, ...fast });
+    const c = new RaftKvClient({ clientId: 'session-7', nodes: [hung.url, leader.url], attemptTimeoutMs: 100, ...fast });
     expect(await c.set('k', 'v', { serial: 7 })).toEqual({ ok: true });
     expect(hung.seen[0]?.headers['request-serial']).toBe('7');
     expect(leader.seen[0]?.headers['request-serial']).toBe('7');
@@ -259,7 +286,7 @@ describe('deadlines and unknown outcomes', () => {
 
   it('a read that times out is a timeout whose outcome is known (reads change nothing)', async () => {
     const hung = await node(() => 'hang');
-    const c = new RaftKvClient({ clientId: 't', nodes: [hung.url], timeoutMs: 250, attemptTimeoutMs: 100, ...fast });
+    const c = new RaftKvClient({ clientId: 'session-7', nodes: [hung.url], timeoutMs: 250, attemptTimeoutMs: 100, ...fast });
     const t0 = Date.now();
     const r = await c.get('k');
     expect(Date.now() - t0).toBeLessThan(2000);
@@ -268,20 +295,20 @@ describe('deadlines and unknown outcomes', () => {
 
   it('a dropped connection after sending means the write may have happened', async () => {
     const dropper = await node(() => 'drop');
-    const c = new RaftKvClient({ clientId: 't', nodes: [dropper.url], retries: 3, ...fast });
+    const c = new RaftKvClient({ clientId: 'session-7', nodes: [dropper.url], retries: 3, ...fast });
     const r = await c.delete('k');
     expect(r).toMatchObject({ ok: false, error: { type: 'unavailable', outcomeUnknown: true } });
   });
 
   it('refused connections only: unavailable, and the outcome is known (nothing was sent)', async () => {
-    const c = new RaftKvClient({ clientId: 't', nodes: [await closedPortUrl(), await closedPortUrl()], retries: 3, ...fast });
+    const c = new RaftKvClient({ clientId: 'session-7', nodes: [await closedPortUrl(), await closedPortUrl()], retries: 3, ...fast });
     const r = await c.set('k', 'v');
     expect(r).toMatchObject({ ok: false, error: { type: 'unavailable', outcomeUnknown: false } });
     expect(r.ok ? '' : r.error.message).toMatch(/connection refused/);
   });
 
   it('a port fetch refuses to use (bad port) is known not to have been sent', async () => {
-    const c = new RaftKvClient({ clientId: 't', nodes: ['http://127.0.0.1:1'], retries: 2, ...fast });
+    const c = new RaftKvClient({ clientId: 'session-7', nodes: ['http://127.0.0.1:1'], retries: 2, ...fast });
     const r = await c.set('k', 'v');
     expect(r).toMatchObject({ ok: false, error: { type: 'unavailable', outcomeUnknown: false } });
     expect(r.ok ? '' : r.error.message).toMatch(/bad port/);
@@ -289,7 +316,7 @@ describe('deadlines and unknown outcomes', () => {
 
   it('retries bounds the attempts', async () => {
     const a = await node(() => ({ status: 503, json: { error: 'no_leader' } }));
-    const c = new RaftKvClient({ clientId: 't', nodes: [a.url], retries: 2, ...fast });
+    const c = new RaftKvClient({ clientId: 'session-7', nodes: [a.url], retries: 2, ...fast });
     const r = await c.get('k');
     expect(r).toMatchObject({ ok: false, error: { type: 'unavailable', code: 'no_leader' } });
     expect(a.seen).toHaveLength(3);
@@ -298,7 +325,7 @@ describe('deadlines and unknown outcomes', () => {
   it('an answer that breaks the contract counts as a failed attempt', async () => {
     const broken = await node(() => ({ status: 200, text: 'hello' }));
     const leader = await node(leaderScript());
-    const c = new RaftKvClient({ clientId: 't', nodes: [broken.url, leader.url], ...fast });
+    const c = new RaftKvClient({ clientId: 'session-7', nodes: [broken.url, leader.url], ...fast });
     expect(await c.set('k', 'v')).toEqual({ ok: true });
   });
 });
@@ -307,7 +334,7 @@ describe('one node only (followRedirects: false)', () => {
   it('reports not_leader with the leader instead of following', async () => {
     const leader = await node(leaderScript());
     const follower = await node((req) => redirectTo(leader.url, req.path));
-    const c = new RaftKvClient({ clientId: 't', nodes: [leader.url], ...fast });
+    const c = new RaftKvClient({ clientId: 'session-7', nodes: [leader.url], ...fast });
     const r = await c.set('k', 'v', { node: follower.url, followRedirects: false });
     expect(r).toMatchObject({ ok: false, error: { type: 'not_leader', leader: leader.url, outcomeUnknown: false } });
     expect(leader.seen).toHaveLength(0);
@@ -317,7 +344,7 @@ describe('one node only (followRedirects: false)', () => {
   it('retries stay on that node', async () => {
     const other = await node(leaderScript());
     const none = await node(() => ({ status: 503, json: { error: 'no_leader' } }));
-    const c = new RaftKvClient({ clientId: 't', nodes: [other.url, none.url], retries: 2, ...fast });
+    const c = new RaftKvClient({ clientId: 'session-7', nodes: [other.url, none.url], retries: 2, ...fast });
     const r = await c.get('k', { node: none.url, followRedirects: false });
     expect(r).toMatchObject({ ok: false, error: { type: 'unavailable' } });
     expect(none.seen).toHaveLength(3);
@@ -342,7 +369,7 @@ describe('status', () => {
     const a = await node(() => ({ status: 200, json: st('n1', 2, 'n1') }));
     const b = await node(() => ({ status: 200, json: st('n2', 3, 'n2') }));
     const dead = await closedPortUrl();
-    const s = await new RaftKvClient({ clientId: 't', nodes: [a.url, b.url, dead] }).status();
+    const s = await new RaftKvClient({ clientId: 'session-7', nodes: [a.url, b.url, dead] }).status();
     expect(s.leader).toEqual({ id: 'n2', url: 'http://n2' });
     expect(s.nodes.map((n) => n.reachable)).toEqual([true, true, false]);
     expect(s.nodes[0]).toMatchObject({ reachable: true, status: { id: 'n1', commitIndex: 5, appliedIndex: 4 } });

@@ -7,17 +7,17 @@
 // backing off 20 ms doubling to 500 ms with jitter, until the operation's
 // deadline (`timeoutMs`, default 10 s) or `retries` runs out.
 //
-// Exactly-once writes (thesis §6.3; docs/sessions.md). Unless given a
-// `clientId`, the client registers a session (POST /sessions) before its first
-// write and sends the id it gets as `Client-Id`, with `Request-Serial` counting
-// from 1 in that session. All retries of one write, on any node, reuse its
-// session and serial. The server refuses a reused serial with a different
-// command (`serial_reused`), a serial too old to judge (`stale_serial`), and
-// any request of a session it has evicted (`session_expired`, never applied);
-// after `session_expired` the next write registers a new session. With a
-// `clientId` the client uses that named session as before (`firstSerial`
-// sets its first serial); a named session that the server evicts is taken for
-// a new one, so a late retry could then apply twice.
+// Exactly-once writes (thesis §6.3; docs/sessions.md). The client registers
+// a session (POST /sessions) before its first write and sends the id it gets
+// as `Client-Id`, with `Request-Serial` counting from 1 in that session; given
+// a `clientId` (a session registered earlier, say by a previous run) it
+// continues that one from `firstSerial` instead. All retries of one write, on
+// any node, reuse its session and serial. The server refuses a reused serial
+// with a different command (`serial_reused`), a serial too old to judge
+// (`stale_serial`), and any request of a session it has evicted
+// (`session_expired`, never applied); after `session_expired` the next write
+// registers a new session. The server takes no Client-Id it did not hand out,
+// so neither does the client.
 //
 // Web-standard APIs only (fetch, URL, AbortController, crypto.randomUUID), so
 // this file also runs inside a Worker.
@@ -74,10 +74,8 @@ export class RaftKvClient {
   private readonly random: () => number;
   private readonly adminToken: string | null;
   private serialCounter: number;
-  /** The given `clientId`: a named session, never registered. */
-  private readonly named: string | null;
-  /** The registered session in use, or null until the next write registers one. */
-  private registered: string | null = null;
+  /** The session in use (given, or registered by this client), or null until the next write registers one. */
+  private registered: string | null;
   /** A registration in flight, shared by the writes that wait for it. */
   private registering: Promise<{ ok: true; clientId: string } | Failure> | null = null;
   private knownLeader: string | null = null;
@@ -87,8 +85,8 @@ export class RaftKvClient {
   constructor(options: RaftKvClientOptions) {
     if (options.nodes.length === 0) throw new RangeError('nodes: at least one node URL is required');
     this.nodes = [...new Set(options.nodes.map(normalizeNodeUrl))];
-    this.named = options.clientId ?? null;
-    if (this.named !== null) checkClientId(this.named);
+    this.registered = options.clientId ?? null;
+    if (this.registered !== null) checkClientId(this.registered);
     this.timeoutMs = positive('timeoutMs', options.timeoutMs ?? 10_000);
     this.attemptTimeoutMs = positive('attemptTimeoutMs', options.attemptTimeoutMs ?? Math.max(1000, this.timeoutMs / 3));
     this.retries = nonNegative('retries', options.retries ?? Number.POSITIVE_INFINITY);
@@ -109,9 +107,9 @@ export class RaftKvClient {
     return this.knownLeader;
   }
 
-  /** The session writes use: the given `clientId`, else the registered one (null before the first write). */
+  /** The session writes use: the given `clientId` or the one registered (null before the first write or after `session_expired`). */
   get clientId(): string | null {
-    return this.named ?? this.registered;
+    return this.registered;
   }
 
   /** The serial the next write will use unless given one. */

@@ -2,7 +2,8 @@
 //
 //   npm run client -- [--nodes url,...] [--client-id ID] [--json]
 //                     [--timeout-ms N] [--first-serial N] [command...]
-//   npm run client -- CLIENT_ID      (the seed's `yarn client $CLIENT_ID`)
+//   npm run client -- CLIENT_ID      (the seed's `yarn client $CLIENT_ID`; the
+//                                     number is accepted, not used: see `seedClientId`)
 //
 // Flags may come anywhere; after `--` every word belongs to the command (so a
 // word that starts with a dash goes after `--`).
@@ -14,6 +15,12 @@ export const defaultNodes = ['http://127.0.0.1:8787', 'http://127.0.0.1:8788', '
 export interface CliOptions {
   nodes: string[];
   clientId?: string;
+  /**
+   * The seed's numeric CLIENT_ID, if one was given. The cluster takes only
+   * session ids it handed out (docs/sessions.md), so it is not sent; the
+   * shell says so and registers a session as it does without one.
+   */
+  seedClientId?: string;
   json: boolean;
   timeoutMs?: number;
   firstSerial?: number;
@@ -28,12 +35,14 @@ export type ArgsResult = { ok: true; options: CliOptions } | { ok: false; messag
 
 export const cliUsage = [
   'usage: npm run client -- [options] [command...]',
-  '       npm run client -- CLIENT_ID            (shell with that Client-Id, as the seed)',
+  "       npm run client -- CLIENT_ID            (the seed's form: a shell; the number is not sent,",
+  '                                              the cluster hands out session ids)',
   'options:',
   '  --nodes URL,...     nodes to talk to (a bare port means 127.0.0.1:PORT);',
   '                      default $RAFT_KV_NODES or http://127.0.0.1:8787,8788,8789',
-  '  --client-id ID      Client-Id of this session (default: a random UUID)',
-  '  --first-serial N    first request serial (default 1); to continue an old Client-Id',
+  '  --client-id ID      continue a session registered earlier (session-<n>, as the shell',
+  '                      prints it); default: register one on the first write',
+  '  --first-serial N    first request serial in that session (default 1)',
   '  --timeout-ms N      deadline of each operation (default 10000)',
   '  --json              print one JSON object per result',
   '  --admin-token T     token for add/promote/remove/transfer (default $RAFT_ADMIN_TOKEN,',
@@ -68,20 +77,26 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
   const words = parsed.positionals;
   if (v.nodes !== undefined && v.nodes.trim() === '') return fail('--nodes needs a comma-separated list of URLs');
   const nodesText = v.nodes ?? env.RAFT_KV_NODES;
-  let clientId = v['client-id'];
-  if (clientId !== undefined && (clientId === '' || clientId.length > 128)) return fail('--client-id needs an id of 1..128 characters');
+  const clientId = v['client-id'];
   const timeoutMs = v['timeout-ms'] === undefined ? undefined : positiveInt(v['timeout-ms']);
   if (timeoutMs === null) return fail('--timeout-ms needs a positive integer');
   const firstSerial = v['first-serial'] === undefined ? undefined : positiveInt(v['first-serial']);
   if (firstSerial === null) return fail('--first-serial needs a positive integer');
+  if (clientId !== undefined && !/^session-[1-9][0-9]*$/.test(clientId)) {
+    return fail('--client-id needs a registered session id (session-<n>); leave it out to register one');
+  }
+  if (firstSerial !== undefined && clientId === undefined) {
+    return fail('--first-serial continues a session: give its --client-id too');
+  }
   const json = v.json ?? false;
   const help = v.help ?? false;
   const nodes = splitNodes(nodesText);
   if (nodes.length === 0) return fail('no nodes given');
-  // The seed's `yarn client $CLIENT_ID`: one numeric word is the Client-Id, not a command.
+  // The seed's `yarn client $CLIENT_ID`: one numeric word is its client id, not a command.
+  let seedClientId: string | undefined;
   if (words.length === 1 && /^\d+$/.test(words[0] ?? '')) {
     if (clientId !== undefined) return fail('the client id is given twice (CLIENT_ID and --client-id)');
-    clientId = words[0];
+    seedClientId = words[0];
     words.length = 0;
   }
   const command = words.map((text): Token => ({ text, quoted: false }));
@@ -91,6 +106,7 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
   if (adminToken !== undefined && adminToken.trim() === '') return fail('--admin-token needs a token');
   const options: CliOptions = { nodes, json, help, command };
   if (clientId !== undefined) options.clientId = clientId;
+  if (seedClientId !== undefined) options.seedClientId = seedClientId;
   if (timeoutMs !== undefined) options.timeoutMs = timeoutMs;
   if (firstSerial !== undefined) options.firstSerial = firstSerial;
   if (adminToken !== undefined) options.adminToken = adminToken.trim();

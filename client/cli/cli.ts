@@ -37,6 +37,12 @@ async function main(): Promise<number> {
     emit(usageError(err instanceof Error ? err.message : String(err), options.json));
     return exitCodes.usage;
   }
+  if (options.seedClientId !== undefined) {
+    process.stderr.write(
+      `note: client id ${options.seedClientId} is not sent: the cluster takes only session ids it hands out ` +
+        '(docs/sessions.md), so this shell registers one on its first write\n',
+    );
+  }
   if (options.command.length > 0) {
     const parsed = parseTokens(options.command);
     const out = parsed.ok ? await runCommand(client, parsed.command, options.json) : usageError(parsed.message, options.json);
@@ -83,7 +89,8 @@ async function shell(client: RaftKvClient, options: CliOptions): Promise<number>
     // Ctrl-C leaves the shell (readline would only pause otherwise).
     rl.on('SIGINT', () => rl.close());
     process.stdout.write(
-      `raft-kv shell: client id ${client.clientId}, nodes ${client.nodes.join(', ')}\n` + 'type help for the commands, exit to leave\n',
+      `raft-kv shell: client id ${client.clientId ?? '(registered on the first write)'}, nodes ${client.nodes.join(', ')}\n` +
+        'type help for the commands, exit to leave\n',
     );
     rl.prompt();
   }

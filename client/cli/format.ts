@@ -9,14 +9,19 @@ export function errorLine(error: ClientError): string {
     return `${error.message}${hint}`;
   }
   let line = `error (${error.type}): ${error.message}`;
-  if (error.outcomeUnknown) {
-    line +=
-      error.serial !== undefined
-        ? `; outcome unknown: the write may have been applied. Retrying it with REQUEST_ID ${error.serial} is safe`
-        : '; outcome unknown: the write may have been applied';
-  } else if (error.type === 'session') {
-    line += '; use a new REQUEST_ID, or another --client-id (or --first-serial) after a restart';
+  if (error.code === 'session_expired') {
+    // The session is gone, so no retry of this write can be judged a retry any more.
+    line += error.outcomeUnknown
+      ? '; outcome unknown: an earlier attempt may have been applied before the session expired; read the key before writing again'
+      : '; the write was not applied';
+    return `${line}. The next write registers a new session`;
   }
+  if (error.outcomeUnknown) {
+    if (error.serial === undefined) return `${line}; outcome unknown: the write may have been applied`;
+    const restart = error.clientId !== undefined ? ` (after a restart: --client-id ${error.clientId})` : '';
+    return `${line}; outcome unknown: the write may have been applied. Retrying it with REQUEST_ID ${error.serial} is safe${restart}`;
+  }
+  if (error.type === 'session') line += '; use a new REQUEST_ID, or a higher --first-serial after a restart';
   return line;
 }
 

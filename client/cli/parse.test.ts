@@ -103,9 +103,18 @@ describe('parseArgs', () => {
     expect(parseArgs(['--nodes=http://x:1'], env)).toMatchObject({ ok: true, options: { nodes: ['http://x:1'] } });
   });
 
-  it("the seed's `client CLIENT_ID`: one number is the client id, and a shell", () => {
-    expect(parseArgs(['7'], {})).toMatchObject({ ok: true, options: { clientId: '7', command: [] } });
-    expect(parseArgs(['--client-id', 'bob', '7'], {})).toMatchObject({ ok: false });
+  it("the seed's `client CLIENT_ID`: a shell; the number is kept apart, never sent as the Client-Id", () => {
+    const seed = parseArgs(['7'], {});
+    expect(seed).toMatchObject({ ok: true, options: { seedClientId: '7', command: [] } });
+    expect(seed.ok && seed.options.clientId).toBeUndefined();
+    expect(parseArgs(['--client-id', 'session-4', '7'], {})).toMatchObject({ ok: false });
+  });
+
+  it('--client-id takes only a registered session id; --first-serial needs one', () => {
+    for (const id of ['bob', '7', 'seed-7', 'session-0']) {
+      expect(parseArgs(['--client-id', id], {})).toMatchObject({ ok: false, message: expect.stringMatching(/registered session id/) });
+    }
+    expect(parseArgs(['--first-serial', '5'], {})).toMatchObject({ ok: false, message: expect.stringMatching(/--client-id/) });
   });
 
   it('one-shot commands, flags anywhere, -- ends the flags', () => {
@@ -113,9 +122,9 @@ describe('parseArgs', () => {
     expect(words(['get', 'k', '--json'])).toEqual(['get', 'k']);
     expect(words(['--json', 'set', 'k', '--', '--v'])).toEqual(['set', 'k', '--v']);
     expect(parseArgs(['--json', 'status'], {})).toMatchObject({ ok: true, options: { json: true } });
-    expect(parseArgs(['--client-id', 'x1', '--timeout-ms', '500', '--first-serial', '100', 'get', 'k'], {})).toMatchObject({
+    expect(parseArgs(['--client-id', 'session-31', '--timeout-ms', '500', '--first-serial', '100', 'get', 'k'], {})).toMatchObject({
       ok: true,
-      options: { clientId: 'x1', timeoutMs: 500, firstSerial: 100 },
+      options: { clientId: 'session-31', timeoutMs: 500, firstSerial: 100 },
     });
   });
 
@@ -138,6 +147,19 @@ describe('formatting', () => {
   it('error lines say what to do', () => {
     expect(errorLine({ type: 'timeout', message: 'set "k" failed', outcomeUnknown: true, serial: 5 })).toBe(
       'error (timeout): set "k" failed; outcome unknown: the write may have been applied. Retrying it with REQUEST_ID 5 is safe',
+    );
+    expect(errorLine({ type: 'timeout', message: 'set "k" failed', outcomeUnknown: true, serial: 5, clientId: 'session-9' })).toBe(
+      'error (timeout): set "k" failed; outcome unknown: the write may have been applied. Retrying it with REQUEST_ID 5 is safe' +
+        ' (after a restart: --client-id session-9)',
+    );
+    // A retry in a new session would be a new write, so it is not called safe.
+    const expired = { type: 'session', code: 'session_expired', message: 'set "k": gone', serial: 5, clientId: 'session-9' } as const;
+    expect(errorLine({ ...expired, outcomeUnknown: true })).toBe(
+      'error (session): set "k": gone; outcome unknown: an earlier attempt may have been applied before the session expired;' +
+        ' read the key before writing again. The next write registers a new session',
+    );
+    expect(errorLine({ ...expired, outcomeUnknown: false })).toBe(
+      'error (session): set "k": gone; the write was not applied. The next write registers a new session',
     );
     expect(
       errorLine({

@@ -118,7 +118,11 @@ describe('shell over a pipe', () => {
       'ok',
       '(not found)',
     ]);
-    const err = lines(r.stderr);
+    const [note, ...err] = lines(r.stderr);
+    expect(note).toBe(
+      'note: client id 42 is not sent: the cluster takes only session ids it hands out (docs/sessions.md), ' +
+        'so this shell registers one on its first write',
+    );
     expect(err[0]).toBe(
       `http://127.0.0.1:${follower} is not the leader; the leader is http://127.0.0.1:${leader} (send to PORT ${leader}, or leave PORT out)`,
     );
@@ -126,14 +130,23 @@ describe('shell over a pipe', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it("a restarted shell with the seed's CLIENT_ID reusing a serial is told so", async () => {
-    const first = await cli(['77'], 'set s one\n');
+  it('a restarted shell continues its session with --client-id; reusing a serial there is told so', async () => {
+    const leader = await cluster.waitForLeader(15_000);
+    const reg = await fetch(`${leader.url}/sessions`, { method: 'POST' });
+    const { clientId } = (await reg.json()) as { clientId: string };
+    const first = await cli(['--client-id', clientId], 'set s one\n');
     expect(first.stdout).toBe('ok\n');
-    const again = await cli(['77'], 'set s two\n');
+    const again = await cli(['--client-id', clientId], 'set s two\n');
     expect(again.code).toBe(0);
-    expect(again.stderr).toMatch(/^error \(session\): set "s": serial_reused: .*use a new REQUEST_ID, or another --client-id/);
-    const continued = await cli(['--first-serial', '2', '77'], 'set s two\nget s\n');
+    expect(again.stderr).toMatch(/^error \(session\): set "s": serial_reused: .*use a new REQUEST_ID, or a higher --first-serial/);
+    const continued = await cli(['--client-id', clientId, '--first-serial', '2'], 'set s two\nget s\n');
     expect(continued.stdout).toBe('ok\ntwo\n');
+  });
+
+  it('an id the cluster did not hand out is a usage error, before anything is sent', async () => {
+    const r = await cli(['--client-id', 'bob', 'set', 'k', 'v'], '');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--client-id needs a registered session id/);
   });
 
   it('status prints a table of every node', async () => {
@@ -225,7 +238,7 @@ const hasScript = spawnSync('script', ['--version']).status === 0;
 
 describe.runIf(hasScript)('shell on a terminal (under script(1))', () => {
   it('shows the prompt, runs commands and keeps history', async () => {
-    const cmd = `${process.execPath} ${bundled} --client-id tty-test`;
+    const cmd = `${process.execPath} ${bundled}`;
     // Type slowly, as a person would: each line after the previous answer.
     const input = ['set t "tty value"', 'get t', 'exit'];
     const r = await new Promise<Run>((done, fail) => {
@@ -250,7 +263,7 @@ describe.runIf(hasScript)('shell on a terminal (under script(1))', () => {
       child.on('close', () => clearInterval(poll));
     });
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('raft-kv shell: client id tty-test');
+    expect(r.stdout).toContain('raft-kv shell: client id (registered on the first write)');
     expect(r.stdout).toContain('raft-kv> ');
     expect(r.stdout).toMatch(/\r?\nok\r?\n/);
     expect(r.stdout).toMatch(/\r?\ntty value\r?\n/);

@@ -76,7 +76,7 @@ describe('client against a cluster', () => {
   });
 
   it('a retried serial is not applied twice, even through a new leader', async () => {
-    const c = new RaftKvClient({ nodes: urls, clientId: 'dedup-test' });
+    const c = new RaftKvClient({ nodes: urls }); // registers a session on its first write
     expect(await c.set('dedup', 'first', { serial: 5 })).toEqual({ ok: true });
     expect(await c.set('dedup', 'second')).toEqual({ ok: true });
     const old = await healthyLeader();

@@ -7,7 +7,7 @@
 // Ports 19700-19704. Every wait is a bounded poll; no timing is asserted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster, type Member, type StatusReport } from '../../launcher/start-cluster';
-import { eventually, http, identity, put, read, runId, settle, sleep, timing, type Answer, type Send } from './cluster-http';
+import { eventually, http, identity, newSession, put, read, runId, settle, sleep, timing, type Answer, type Send } from './cluster-http';
 
 describe('5-node in-process cluster', () => {
   let cluster: Cluster;
@@ -44,7 +44,7 @@ describe('5-node in-process cluster', () => {
       'http://127.0.0.1:19704',
     ]);
     const path = '/kv/via%20follower?x=1&y=two';
-    const headers = identity();
+    const headers = await identity(urls);
     // The leader may change under load between asking and sending: try a few times.
     let redirect: Answer | undefined;
     let expectedLeader = l;
@@ -93,12 +93,12 @@ describe('5-node in-process cluster', () => {
         if (a === undefined) throw new Error(`${m.id}: no answer for ${path}`);
         return a;
       };
-      const set = await follow(`/kv/${key}`, { method: 'PUT', body: `v${i}`, headers: identity() });
+      const set = await follow(`/kv/${key}`, { method: 'PUT', body: `v${i}`, headers: await identity(urls) });
       expect(set.status, `PUT via ${m.id}`).toBe(200);
       expect(set.json).toEqual({ ok: true });
       expect((await follow(`/kv/${key}`, {})).json).toEqual({ key, value: `v${i}` });
 
-      const casHeaders = { ...identity(), 'Content-Type': 'application/json' };
+      const casHeaders = { ...(await identity(urls)), 'Content-Type': 'application/json' };
       const swapped = await follow(`/kv/${key}/cas`, {
         method: 'POST',
         body: JSON.stringify({ expected: `v${i}`, value: `w${i}` }),
@@ -109,27 +109,27 @@ describe('5-node in-process cluster', () => {
       const mismatch = await follow(`/kv/${key}/cas`, {
         method: 'POST',
         body: JSON.stringify({ expected: 'nope', value: 'x' }),
-        headers: { ...identity(), 'Content-Type': 'application/json' },
+        headers: { ...(await identity(urls)), 'Content-Type': 'application/json' },
       });
       expect(mismatch.status).toBe(409);
       expect(mismatch.json).toEqual({ error: 'cas_mismatch', current: `w${i}` });
       const fromAbsent = await follow(`/kv/${key}-new/cas`, {
         method: 'POST',
         body: JSON.stringify({ expected: null, value: 'born' }),
-        headers: { ...identity(), 'Content-Type': 'application/json' },
+        headers: { ...(await identity(urls)), 'Content-Type': 'application/json' },
       });
       expect(fromAbsent.status).toBe(200);
       acked.set(`${key}-new`, 'born');
       expect((await follow(`/kv/${key}`, {})).json).toEqual({ key, value: `w${i}` });
 
-      const del = await follow(`/kv/${key}`, { method: 'DELETE', headers: identity() });
+      const del = await follow(`/kv/${key}`, { method: 'DELETE', headers: await identity(urls) });
       expect(del.status, `DELETE via ${m.id}`).toBe(200);
       expect(del.json).toEqual({ ok: true });
       const gone = await follow(`/kv/${key}`, {});
       expect(gone.status).toBe(404);
       expect(gone.json).toEqual({ error: 'not_found', key });
       // Deleting again still succeeds.
-      expect((await follow(`/kv/${key}`, { method: 'DELETE', headers: identity() })).status).toBe(200);
+      expect((await follow(`/kv/${key}`, { method: 'DELETE', headers: await identity(urls) })).status).toBe(200);
       acked.set(key, null);
     }
   });
@@ -159,13 +159,14 @@ describe('5-node in-process cluster', () => {
       ['unknown route under /kv', '/kv/a/b', { method: 'PUT', body: 'v' }, 404, 'not_found_route'],
       ['wrong method (PATCH /kv/:key)', '/kv/k', { method: 'PATCH', body: 'v' }, 405, 'method_not_allowed'],
       ['wrong method (GET /kv/:key/cas)', '/kv/k/cas', {}, 405, 'method_not_allowed'],
-      ['Client-Id without Request-Serial', '/kv/k', withIds({ 'Client-Id': 'c' }), 400, 'bad_request'],
+      ['Client-Id without Request-Serial', '/kv/k', withIds({ 'Client-Id': 'session-1' }), 400, 'bad_request'],
       ['Request-Serial without Client-Id', '/kv/k', withIds({ 'Request-Serial': '1' }), 400, 'bad_request'],
-      ['Request-Serial 0', '/kv/k', withIds({ 'Client-Id': 'c', 'Request-Serial': '0' }), 400, 'bad_request'],
+      ['Request-Serial 0', '/kv/k', withIds({ 'Client-Id': 'session-1', 'Request-Serial': '0' }), 400, 'bad_request'],
+      ['a Client-Id the cluster did not hand out', '/kv/k', withIds({ 'Client-Id': 'c', 'Request-Serial': '1' }), 400, 'bad_request'],
       [
         'Request-Serial not a number',
         '/kv/k',
-        { method: 'DELETE', headers: { 'Client-Id': 'c', 'Request-Serial': 'x' } },
+        { method: 'DELETE', headers: { 'Client-Id': 'session-1', 'Request-Serial': 'x' } },
         400,
         'bad_request',
       ],
@@ -311,7 +312,7 @@ describe('5-node in-process cluster', () => {
 
   it('applies a retried write once: the same identity returns the first result; a different command gets serial_reused', async () => {
     const key = `once-${runId}`;
-    const clientId = `eo-${runId}`;
+    const clientId = await newSession(urls);
     const cas = (expected: string | null, value: string, s: number) =>
       settle(urls, `/kv/${key}/cas`, {
         method: 'POST',
@@ -418,13 +419,17 @@ describe('5-node in-process cluster', () => {
     const aliveUrls = alive.map((m) => m.url);
     // A write through a surviving follower (followed by hand) and through the leader.
     const f = alive.find((m) => m.id !== next.id)!;
-    const w1 = await settle([f.url, ...aliveUrls], `/kv/after-failover`, { method: 'PUT', body: 'three left', headers: identity() });
+    const w1 = await settle([f.url, ...aliveUrls], `/kv/after-failover`, {
+      method: 'PUT',
+      body: 'three left',
+      headers: await identity(aliveUrls),
+    });
     expect(w1.status).toBe(200);
     acked.set('after-failover', 'three left');
     const w2 = await settle(aliveUrls, `/kv/after-failover-cas/cas`, {
       method: 'POST',
       body: '{"expected":null,"value":"x"}',
-      headers: identity(),
+      headers: await identity(urls),
     });
     expect(w2.status).toBe(200);
     acked.set('after-failover-cas', 'x');

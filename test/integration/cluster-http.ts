@@ -73,14 +73,25 @@ export async function settle(urls: string[], path: string, init: Send = {}, time
   }
 }
 
-let serial = 0;
-/** A fresh request identity for one write (retries of it reuse it). */
-export function identity(): Record<string, string> {
-  return { 'Client-Id': `cluster-api-${runId}`, 'Request-Serial': String(++serial) };
+/** Registers a session (POST /sessions through whichever node leads) and returns its Client-Id. */
+export async function newSession(urls: string[]): Promise<string> {
+  const a = await settle(urls, '/sessions', { method: 'POST' });
+  expect(a.status).toBe(200);
+  expect(a.json?.clientId).toMatch(/^session-[1-9][0-9]*$/);
+  return a.json.clientId as string;
 }
 
-export const put = (urls: string[], key: string, value: string) =>
-  settle(urls, `/kv/${encodeURIComponent(key)}`, { method: 'PUT', body: value, headers: identity() });
+let session: Promise<string> | null = null;
+let serial = 0;
+/** A fresh request identity for one write (retries of it reuse it), in a session registered on first use. */
+export async function identity(urls: string[]): Promise<Record<string, string>> {
+  session ??= newSession(urls);
+  const clientId = await session;
+  return { 'Client-Id': clientId, 'Request-Serial': String(++serial) };
+}
+
+export const put = async (urls: string[], key: string, value: string) =>
+  settle(urls, `/kv/${encodeURIComponent(key)}`, { method: 'PUT', body: value, headers: await identity(urls) });
 export const read = (urls: string[], key: string) => settle(urls, `/kv/${encodeURIComponent(key)}`);
 
 /** Polls probe until check passes; returns the last value (undefined if every probe threw). */

@@ -67,7 +67,7 @@ describe('3 node processes behind link proxies: a partitioned leader', () => {
       const cutOff = await http(`${oldUrl}/kv/${key}`);
       expect([503, 504, 307], `read on the cut-off leader: ${cutOff.status} ${cutOff.text}`).toContain(cutOff.status);
       // A write there cannot commit (its outcome is unknown to the client; we check below it never applies).
-      const ghost = await http(`${oldUrl}/kv/${key}`, { method: 'PUT', body: 'ghost', headers: identity() });
+      const ghost = await http(`${oldUrl}/kv/${key}`, { method: 'PUT', body: 'ghost', headers: await identity(urls) }); // the session was registered by the put above
       expect([503, 504, 307]).toContain(ghost.status);
 
       // The majority elects a new leader in a later term and takes a new value.

@@ -97,7 +97,9 @@ describe('DELETE /kv/:key', () => {
 
   it('passes the session through', async () => {
     await app.request(`${base}/kv/k`, { method: 'DELETE', headers: { 'Client-Id': 'session-1', 'Request-Serial': '1' } });
-    expect(node.calls).toEqual([{ method: 'write', req: { cmd: { op: 'delete', key: 'k' }, session: { clientId: 'session-1', serial: 1 } } }]);
+    expect(node.calls).toEqual([
+      { method: 'write', req: { cmd: { op: 'delete', key: 'k' }, session: { clientId: 'session-1', serial: 1 } } },
+    ]);
   });
 });
 
@@ -229,7 +231,8 @@ describe('POST /sessions and registered sessions', () => {
   ])('a late retry from %s after its session was evicted is never applied again', async (_name, kind) => {
     const real = new MachineNode({ maxSessions: 2 });
     const a = appWith(real);
-    const register = async () => ((await (await a.request(`${base}/sessions`, { method: 'POST' })).json()) as { clientId: string }).clientId;
+    const register = async () =>
+      ((await (await a.request(`${base}/sessions`, { method: 'POST' })).json()) as { clientId: string }).clientId;
     const write = (value: string, clientId: string, serial: number) =>
       a.request(`${base}/kv/k`, { method: 'PUT', body: value, headers: { 'Client-Id': clientId, 'Request-Serial': String(serial) } });
 
