@@ -12,7 +12,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 function eagerClient(urls: string[], tag: string): RaftKvClient {
   return new RaftKvClient({
     nodes: urls,
-    clientId: `bench-${tag}-${process.pid}-${Date.now().toString(36)}`,
     timeoutMs: 2000,
     attemptTimeoutMs: 500,
     backoff: { initialMs: 5, maxMs: 20 },

@@ -63,38 +63,29 @@ export function makeClients(
   urls: string[],
   count: number,
   opTimeoutMs: number,
-  tag: string,
   kind: ClientKind = 'client',
 ): { clients: LoadClient[]; close: () => void } {
-  const id = (i: number): string => `bench-${tag}-${i}-${process.pid}`;
+  // Each client registers its own session on its first write (docs/sessions.md).
   if (kind === 'http') {
     const agent = leanAgent();
     return {
-      clients: Array.from({ length: count }, (_, i) => new LeanHttpClient(urls, id(i), agent, opTimeoutMs)),
+      clients: Array.from({ length: count }, () => new LeanHttpClient(urls, agent, opTimeoutMs)),
       close: () => agent.destroy(),
     };
   }
   if (kind === 'raw') {
-    const clients = Array.from({ length: count }, (_, i) => new RawHttpClient(urls, id(i), opTimeoutMs));
+    const clients = Array.from({ length: count }, () => new RawHttpClient(urls, opTimeoutMs));
     return { clients, close: () => clients.forEach((c) => c.close()) };
   }
   return {
-    clients: Array.from({ length: count }, (_, i) => new RaftKvClient({ nodes: urls, clientId: id(i), timeoutMs: opTimeoutMs })),
+    clients: Array.from({ length: count }, () => new RaftKvClient({ nodes: urls, timeoutMs: opTimeoutMs })),
     close: () => {},
   };
 }
 
-let clientGeneration = 0;
-
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const opTimeoutMs = spec.opTimeoutMs ?? 5000;
-  const { clients, close } = makeClients(
-    spec.urls,
-    spec.concurrency,
-    opTimeoutMs,
-    `${Date.now().toString(36)}-${clientGeneration++}`,
-    spec.client,
-  );
+  const { clients, close } = makeClients(spec.urls, spec.concurrency, opTimeoutMs, spec.client);
   const all = new SampleBuffer();
   const byOp = { write: new SampleBuffer(), read: new SampleBuffer() };
   const errorKinds: Record<string, number> = {};
@@ -161,7 +152,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
 
 /** Writes every key once, so reads find values (and the leader is found and warmed). */
 export async function prefill(urls: string[], keys: number, valueSize: number, concurrency = 16): Promise<number> {
-  const { clients, close } = makeClients(urls, Math.min(concurrency, keys), 10_000, `prefill-${Date.now().toString(36)}`, 'http');
+  const { clients, close } = makeClients(urls, Math.min(concurrency, keys), 10_000, 'http');
   let next = 0;
   let failures = 0;
   await Promise.all(

@@ -13,11 +13,10 @@ export type { LoadClient, OpResult } from './load-client';
 export class LeanHttpClient extends RetryingClient {
   constructor(
     nodes: string[],
-    clientId: string,
     private readonly agent: Agent,
     timeoutMs = 5000,
   ) {
-    super(nodes, clientId, timeoutMs);
+    super(nodes, timeoutMs);
   }
 
   protected override send(

@@ -3,7 +3,9 @@
 // its own transport (send). The policy mirrors RaftKvClient's with none of its
 // generality: PUT/GET /kv/:key, Client-Id and Request-Serial on writes, follow
 // 307 to the leader, retry 503/504 and connection errors on the next node with
-// the same serial, all within one per-operation deadline.
+// the same serial, all within one per-operation deadline. The Client-Id is a
+// session registered (POST /sessions) before the first write and again after
+// `session_expired`: the API takes no other (docs/sessions.md).
 
 export interface LoadClient {
   set(key: string, value: string): Promise<OpResult>;
@@ -32,11 +34,14 @@ export abstract class RetryingClient implements LoadClient {
   private leader: string;
   private serial = 1;
   private next = 0;
+  /** A registration in flight, shared by the writes that wait for it. */
+  private registering: Promise<string | OpResult> | null = null;
 
+  /** `session`: a registered session to write in (tests); by default one is registered on the first write. */
   constructor(
     protected readonly nodes: string[],
-    private readonly clientId: string,
     private readonly timeoutMs = 5000,
+    private session: string | null = null,
   ) {
     this.leader = nodes[0] ?? '';
   }
@@ -51,10 +56,34 @@ export abstract class RetryingClient implements LoadClient {
     timeoutMs: number,
   ): Promise<Answer>;
 
-  set(key: string, value: string): Promise<OpResult> {
+  async set(key: string, value: string): Promise<OpResult> {
+    const session = this.session ?? (await this.register());
+    if (typeof session !== 'string') return session;
     const serial = this.serial++;
-    const headers = { 'Client-Id': this.clientId, 'Request-Serial': String(serial) };
-    return this.run('PUT', `/kv/${encodeURIComponent(key)}`, headers, value, (a) => a.status === 200);
+    const headers = { 'Client-Id': session, 'Request-Serial': String(serial) };
+    const r = await this.run('PUT', `/kv/${encodeURIComponent(key)}`, headers, value, (a) => a.status === 200);
+    if (!r.ok && r.error.code === 'session_expired' && this.session === session) this.session = null;
+    return r;
+  }
+
+  /** The new session's id, or why registering failed. A retried registration at worst opens a spare session. */
+  private register(): Promise<string | OpResult> {
+    this.registering ??= (async () => {
+      let id: string | undefined;
+      const r = await this.run('POST', '/sessions', {}, undefined, (a) => {
+        if (a.status !== 200) return false;
+        id = sessionId(a.body);
+        return true;
+      });
+      if (!r.ok) return r;
+      if (id === undefined) return { ok: false, error: { type: 'protocol', code: 'no_session_id' } };
+      this.session = id;
+      this.serial = 1;
+      return id;
+    })().finally(() => {
+      this.registering = null;
+    });
+    return this.registering;
   }
 
   get(key: string): Promise<OpResult> {
@@ -101,6 +130,16 @@ export abstract class RetryingClient implements LoadClient {
   private moveOn(): void {
     this.next = (this.next + 1) % this.nodes.length;
     this.leader = this.nodes[this.next] ?? this.leader;
+  }
+}
+
+/** The `clientId` of a POST /sessions answer, if the body has one. */
+function sessionId(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { clientId?: unknown };
+    return typeof parsed.clientId === 'string' ? parsed.clientId : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -68,8 +68,9 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
-function client(nodes: string[], timeoutMs = 2000, id = 'c1'): RawHttpClient {
-  const c = new RawHttpClient(nodes, id, timeoutMs);
+/** A client already in a session (`id`), so a test's server sees only its writes; null registers on the first write. */
+function client(nodes: string[], timeoutMs = 2000, id: string | null = 'session-1'): RawHttpClient {
+  const c = new RawHttpClient(nodes, timeoutMs, id);
   clients.push(c);
   return c;
 }
@@ -79,17 +80,49 @@ const okAnswer = 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-L
 describe('RawHttpClient', () => {
   it('set sends PUT with the value, Content-Length, Client-Id and a serial counting from 1, on one socket', async () => {
     const s = await httpServer((_, __, res) => json(res, 200, { ok: true }));
-    const c = client([s.url], 2000, 'alice');
+    const c = client([s.url], 2000, 'session-3');
     expect(await c.set('a/b', 'héllo')).toEqual({ ok: true });
     expect(await c.set('a/b', 'x')).toEqual({ ok: true });
     expect(
       s.seen.map((r) => [r.method, r.url, r.body, r.headers['client-id'], r.headers['request-serial'], r.headers['content-length']]),
     ).toEqual([
-      ['PUT', '/kv/a%2Fb', 'héllo', 'alice', '1', '6'],
-      ['PUT', '/kv/a%2Fb', 'x', 'alice', '2', '1'],
+      ['PUT', '/kv/a%2Fb', 'héllo', 'session-3', '1', '6'],
+      ['PUT', '/kv/a%2Fb', 'x', 'session-3', '2', '1'],
     ]);
     expect(s.seen[0]!.headers.host).toBe(new URL(s.url).host);
     expect(s.seen[0]!.headers.connection).toBeUndefined(); // HTTP/1.1 keeps the connection by default
+  });
+
+  it('registers a session before its first write, and again after session_expired (that write fails)', async () => {
+    let sessions = 0;
+    let expire = false;
+    const s = await httpServer((r, _, res) => {
+      if (r.method === 'POST' && r.url === '/sessions') return json(res, 200, { clientId: `session-${++sessions}` });
+      if (expire) {
+        expire = false;
+        return json(res, 409, { error: 'session_expired', message: 'gone' });
+      }
+      json(res, 200, { ok: true });
+    });
+    const c = client([s.url], 2000, null);
+    expect(await Promise.all([c.set('a', '1'), c.set('b', '2')])).toEqual([{ ok: true }, { ok: true }]); // one registration
+    expire = true;
+    expect(await c.set('c', '3')).toEqual({ ok: false, error: { type: 'refused', code: 'session_expired' } });
+    expect(await c.set('d', '4')).toEqual({ ok: true });
+    expect(s.seen.map((r) => [r.method, r.url, r.headers['client-id'], r.headers['request-serial']])).toEqual([
+      ['POST', '/sessions', undefined, undefined],
+      ['PUT', '/kv/a', 'session-1', '1'],
+      ['PUT', '/kv/b', 'session-1', '2'],
+      ['PUT', '/kv/c', 'session-1', '3'],
+      ['POST', '/sessions', undefined, undefined],
+      ['PUT', '/kv/d', 'session-2', '1'],
+    ]);
+  });
+
+  it('a failed registration fails the write, which is never sent', async () => {
+    const s = await httpServer((_, __, res) => json(res, 200, { ok: true })); // no clientId in the answer
+    expect(await client([s.url], 2000, null).set('k', 'v')).toEqual({ ok: false, error: { type: 'protocol', code: 'no_session_id' } });
+    expect(s.seen.map((r) => r.method)).toEqual(['POST']);
   });
 
   it('get succeeds on 200 and on 404, and sends no session headers', async () => {

@@ -1,8 +1,11 @@
 // A thin key-value client that knows exactly what it knows. Each operation
 // has a deadline; inside it the client retries (writes with the same
 // Client-Id and Request-Serial, so a retry is never applied twice), follows
-// 307 redirects and tries other nodes on 503 or connection errors. The
-// outcome is one of:
+// 307 redirects and tries other nodes on 503 or connection errors. Its
+// Client-Id is a session it registers (POST /sessions) before its first
+// write: the API takes no other. A run opens far fewer sessions than the
+// table holds, so `session_expired` is never expected and counts as an
+// anomaly. The outcome is one of:
 // - ok: a definite answer (the observed result);
 // - failed: the operation certainly did not take effect (every attempt was
 //   refused or never sent);
@@ -15,7 +18,8 @@ import { attempt, field, type Attempt } from './kv-http';
 export type OpOutcome = { type: 'ok'; observed: KvObserved } | { type: 'failed'; why: string } | { type: 'unknown'; why: string };
 
 export interface KvClientOptions {
-  clientId: string;
+  /** Names the client in histories and values; the Client-Id is the session it registers. */
+  name: string;
   /** Node id → client URL. */
   nodes: Map<string, string>;
   /** Proxy port → node id, to undo a redirect to a peer URL that is really a proxy. */
@@ -31,7 +35,9 @@ export interface KvClientOptions {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class KvClient {
+  /** Never reset, so a value naming name and serial is unique even across sessions. */
   private serial = 0;
+  private session: string | null = null;
   private hint: string | null = null;
   private readonly urls: string[];
 
@@ -40,7 +46,7 @@ export class KvClient {
   }
 
   get id(): string {
-    return this.o.clientId;
+    return this.o.name;
   }
 
   /** The serial the next write will carry (so values can name it). */
@@ -50,8 +56,13 @@ export class KvClient {
 
   async perform(key: string, op: KvOp): Promise<OpOutcome> {
     const isWrite = op.type !== 'get';
-    const serial = isWrite ? ++this.serial : 0;
     const deadline = Date.now() + this.o.opDeadlineMs;
+    if (isWrite && this.session === null) {
+      const registered = await this.register(deadline);
+      if (registered !== null) return { type: 'failed', why: `no session: ${registered}` }; // the write was never sent
+    }
+    const serial = isWrite ? ++this.serial : 0;
+    const clientId = this.session ?? '';
     let target = this.hint ?? this.o.rng.pick(this.urls);
     let mayHaveApplied = false;
     let lastWhy = 'deadline passed before any attempt';
@@ -62,7 +73,7 @@ export class KvClient {
       const a = await attempt({
         baseUrl: target,
         timeoutMs: Math.min(left, this.o.attemptTimeoutMs),
-        ...request(key, op, this.o.clientId, serial),
+        ...request(key, op, clientId, serial),
       });
       const verdict = this.judge(op, a, `${op.type} ${key} serial ${serial} at ${target}`);
       switch (verdict.type) {
@@ -98,6 +109,41 @@ export class KvClient {
     }
     if (isWrite && mayHaveApplied) return { type: 'unknown', why: lastWhy };
     return { type: 'failed', why: lastWhy };
+  }
+
+  /**
+   * Opens the session writes use; null when done, else why not. A retry after
+   * a lost answer may open a spare session, which costs a table slot only.
+   */
+  private async register(deadline: number): Promise<string | null> {
+    let target = this.hint ?? this.o.rng.pick(this.urls);
+    let why = 'deadline passed before any attempt';
+    for (let n = 0; n < this.o.maxAttempts; n++) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      const a = await attempt({ baseUrl: target, timeoutMs: Math.min(left, this.o.attemptTimeoutMs), method: 'POST', path: '/sessions' });
+      if (a.kind === 'answer' && a.status === 200) {
+        const id = field(a.body, 'clientId');
+        if (typeof id === 'string' && /^session-[1-9][0-9]*$/.test(id)) {
+          this.session = id;
+          this.hint = target;
+          return null;
+        }
+        this.o.onAnomaly(`register at ${target}: 200 with unexpected body ${JSON.stringify(a.body)}`);
+        return 'bad answer';
+      }
+      if (a.kind === 'answer' && a.status === 307) {
+        const to = a.location ?? field(a.body, 'leader');
+        const next = typeof to === 'string' ? this.resolve(to) : null;
+        why = `redirected to ${String(to)}`;
+        target = next ?? this.other(target);
+        continue;
+      }
+      why = a.kind === 'answer' ? `${a.status} ${JSON.stringify(a.body)}` : a.reason;
+      target = this.other(target);
+      await sleep(30);
+    }
+    return why;
   }
 
   private judge(

@@ -51,7 +51,7 @@ export class Workload {
   /** A client for other phases (the final reads), recording into the same history. */
   client(name: string, rng: Prng): KvClient {
     return new KvClient({
-      clientId: `${this.o.runTag}-${name}`,
+      name: `${this.o.runTag}-${name}`,
       nodes: this.o.nodes,
       proxyTargets: this.o.proxyTargets,
       opDeadlineMs: this.o.opDeadlineMs,
