@@ -9,7 +9,7 @@ import type { BenchTarget, NodeControl } from './target';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A client that retries quickly, so the times measured are the cluster's, not the client's backoff. */
-function eagerClient(urls: string[], tag: string): RaftKvClient {
+function eagerClient(urls: string[]): RaftKvClient {
   return new RaftKvClient({
     nodes: urls,
     timeoutMs: 2000,
@@ -49,10 +49,7 @@ export async function measureStartup(target: BenchTarget, afterStart: number): P
   const leader = await waitForAgreedLeader(target.members, target.members.length, 30_000, 10);
   const leaderAt = performance.now();
   void leader;
-  const client = eagerClient(
-    target.members.map((m) => m.url),
-    'startup',
-  );
+  const client = eagerClient(target.members.map((m) => m.url));
   const wrote = await firstWrite(client, 'bench-startup', performance.now() + 30_000);
   if (wrote === null) throw new Error('no write was acknowledged within 30 s of start-up');
   return { spawnMs: target.spawnMs ?? 0, leaderMs: leaderAt + base, firstWriteMs: wrote + base, bundleMs: target.bundleMs };
@@ -84,7 +81,7 @@ export async function failoverTrial(members: Member[], control: NodeControl): Pr
   const urls = members.map((m) => m.url);
   const leader = await waitForAgreedLeader(members, members.length, 30_000, 20);
   const before = await fetchStatus(leader.url, 2000);
-  const client = eagerClient(urls, 'failover');
+  const client = eagerClient(urls);
   // A warm client that knows the leader, as a long-running application would.
   const warm = await firstWrite(client, 'bench-failover', performance.now() + 10_000);
   if (warm === null) throw new Error('failover: the cluster took no write before the kill');
