@@ -87,6 +87,20 @@ describe('results of the API answers', () => {
     expect(leader.seen.at(-1)?.headers).toMatchObject({ 'client-id': 'session-2', 'request-serial': '1' });
   });
 
+  it('a write pinned to a follower registers through the leader, then reports not_leader itself', async () => {
+    const leader = await node(leaderScript());
+    const follower = await node((req) => redirectTo(leader.url, req.path));
+    const c = new RaftKvClient({ nodes: [leader.url, follower.url], ...fast });
+    const r = await c.set('k', 'v', { node: follower.url, followRedirects: false });
+    expect(r).toMatchObject({ ok: false, error: { type: 'not_leader', leader: leader.url } });
+    expect(c.clientId).toBe('session-1');
+    expect(follower.seen.map((q) => [q.method, q.path])).toEqual([
+      ['POST', '/sessions'],
+      ['PUT', '/kv/k'],
+    ]);
+    expect(leader.seen.map((q) => [q.method, q.path])).toEqual([['POST', '/sessions']]);
+  });
+
   it('a given session that expired is dropped too: the next write registers a new one', async () => {
     let expire = true;
     const store = leaderScript();

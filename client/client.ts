@@ -324,7 +324,9 @@ export class RaftKvClient {
   private session(options: RequestOptions): Promise<{ ok: true; clientId: string } | Failure> {
     const current = this.clientId;
     if (current !== null) return Promise.resolve({ ok: true, clientId: current });
-    this.registering ??= this.register(options).finally(() => {
+    // Registering is the client's own step, not the caller's request: it goes
+    // through the leader even when the write itself is pinned to one node.
+    this.registering ??= this.register({ ...options, followRedirects: true }).finally(() => {
       this.registering = null;
     });
     return this.registering;

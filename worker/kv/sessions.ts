@@ -12,11 +12,12 @@
 //     does not hold (evicted, or never registered) is refused with
 //     `session_expired` and never applied: the machine cannot tell whether it
 //     is a retry of something already applied, so it does not guess.
-//   - named (legacy): any other id, chosen by the client (the Client-Id
-//     header, the seed routes' "seed-<n>"). Opened implicitly by its first
-//     request. A named session that was evicted looks new to the machine, so
-//     a retry arriving after its eviction is applied again; only registered
-//     sessions are free of that hole.
+//   - named (legacy): any other id, chosen by the client. Opened implicitly
+//     by its first request. A named session that was evicted looks new to the
+//     machine, so a retry arriving after its eviction is applied again; only
+//     registered sessions are free of that hole. The HTTP API therefore takes
+//     only registered ids as Client-Id (api/schemas.ts); named sessions now
+//     come from the seed routes ("seed-<n>") and from logs written before.
 // - Every new request of a client carries a new
 //   `serial`, normally increasing (1, 2, 3, ...). Several requests may be in
 //   flight at once, so serials may commit out of order.
