@@ -63,6 +63,7 @@ export function makeClients(
   urls: string[],
   count: number,
   opTimeoutMs: number,
+  _tag: string, // named the clients' ids before they registered sessions; kept so callers stay as they are
   kind: ClientKind = 'client',
 ): { clients: LoadClient[]; close: () => void } {
   // Each client registers its own session on its first write (docs/sessions.md).
@@ -83,9 +84,17 @@ export function makeClients(
   };
 }
 
+let clientGeneration = 0;
+
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const opTimeoutMs = spec.opTimeoutMs ?? 5000;
-  const { clients, close } = makeClients(spec.urls, spec.concurrency, opTimeoutMs, spec.client);
+  const { clients, close } = makeClients(
+    spec.urls,
+    spec.concurrency,
+    opTimeoutMs,
+    `${Date.now().toString(36)}-${clientGeneration++}`,
+    spec.client,
+  );
   const all = new SampleBuffer();
   const byOp = { write: new SampleBuffer(), read: new SampleBuffer() };
   const errorKinds: Record<string, number> = {};
@@ -152,7 +161,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
 
 /** Writes every key once, so reads find values (and the leader is found and warmed). */
 export async function prefill(urls: string[], keys: number, valueSize: number, concurrency = 16): Promise<number> {
-  const { clients, close } = makeClients(urls, Math.min(concurrency, keys), 10_000, 'http');
+  const { clients, close } = makeClients(urls, Math.min(concurrency, keys), 10_000, `prefill-${Date.now().toString(36)}`, 'http');
   let next = 0;
   let failures = 0;
   await Promise.all(

@@ -230,7 +230,7 @@ async function timedStart(
 /** N writes at C closed-loop clients over random keys; calls onSample every `sampleEvery` acknowledged writes. */
 async function writeLoad(cluster: Cluster, o: LongevityOptions, onSample: (writes: number, errors: number) => void): Promise<void> {
   const urls = cluster.members.map((m) => m.url);
-  const { clients, close } = makeClients(urls, o.clients, 10_000, o.client);
+  const { clients, close } = makeClients(urls, o.clients, 10_000, `longevity-${Date.now().toString(36)}`, o.client);
   let issued = 0;
   let acked = 0;
   let errors = 0;
