@@ -167,6 +167,37 @@ describe('SqlKvMachine', () => {
     });
   });
 
+  it('closing the snapshot frees its copy; an older reader closed late leaves a newer copy; a restart clears a leftover', async () => {
+    const copied = (state: DurableObjectState): number[] =>
+      ['kv_snap_data', 'kv_snap_sessions', 'kv_snap_saved'].map(
+        (t) => state.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n,
+      );
+    const entries = workload(5, 400).map((r, i) => entryOf(i + 1, r));
+    await runInDurableObject(nodeNamed('kv-snapshot-close'), (_obj: RaftNodeObject, state) => {
+      const { machine } = open(state);
+      feed(machine, entries.slice(0, 200), 1);
+      const reader = machine.openSnapshot();
+      expect(copied(state)[0]).toBeGreaterThan(0);
+      expect(copied(state)[1]).toBeGreaterThan(0);
+      reader.close!();
+      expect(copied(state)).toEqual([0, 0, 0]);
+      expect(() => reader.chunk(0, 500)).toThrow(/read after it was closed/);
+
+      const older = machine.openSnapshot();
+      feed(machine, entries.slice(200, 300), 2);
+      const newer = machine.openSnapshot();
+      const whole = readAll(newer, 500).join('');
+      older.close!();
+      expect(readAll(newer, 500).join('')).toBe(whole);
+      expect(copied(state)[0]).toBeGreaterThan(0); // left for the restart below
+    });
+    await runInDurableObject(nodeNamed('kv-snapshot-close'), (_obj: RaftNodeObject, state) => {
+      expect(copied(state)[0]).toBeGreaterThan(0);
+      open(state);
+      expect(copied(state)).toEqual([0, 0, 0]);
+    });
+  });
+
   it('installs a staged snapshot, replacing everything, and a bad one halfway leaves the old state', async () => {
     await runInDurableObject(nodeNamed('kv-install'), (_obj: RaftNodeObject, state) => {
       const source = new KvStateMachine({ sessionLimits: limits });

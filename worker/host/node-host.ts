@@ -13,7 +13,7 @@
 // leave, and before the next core call (held-writes.ts).
 import type { Logger } from '../raft/logger';
 import type { Message } from '../raft/messages';
-import type { NodeStatus, Proposal, RaftNode } from '../raft/node';
+import type { NodeStatus, PeerStatus, Proposal, RaftNode } from '../raft/node';
 import type { Ready, SnapshotSend } from '../raft/ready';
 import type { Entry, Index, Member, NodeId, Role, Term } from '../raft/types';
 import { mayWriteAfterSending, type HeldWrite } from './held-writes';
@@ -68,6 +68,13 @@ export interface ReadRequest<Query, Answer> {
 }
 
 const tickTimer = 'tick';
+/**
+ * A follower being sent a snapshot that has answered nothing for this long is
+ * taken for down: it no longer holds back compaction, and is sent the old copy
+ * (cheap) rather than a new one, until it answers again.
+ */
+export const snapshotPeerSilentMs = 10_000;
+const answering = (p: PeerStatus): boolean => p.lastContactMs !== null && p.lastContactMs < snapshotPeerSilentMs;
 /** The timer that holds a waiting request's deadline. */
 export const requestTimer = (ref: number): string => `request:${ref}`;
 
@@ -359,6 +366,7 @@ export class NodeHost<Result, Query, Answer> {
     }
     for (const send of ready.snapshotSends) this.schedule(() => this.sendSnapshot(send));
     this.maybeCompact();
+    if (this.outgoing !== null && ready.snapshotSends.length === 0) this.releaseSnapshot();
     o.afterReady?.(ready);
   }
 
@@ -373,7 +381,7 @@ export class NodeHost<Result, Query, Answer> {
       storage.installSnapshot(point, installed.keepLog, installed.membership);
       this.applied = installed.index;
       this.compactedAt = installed.index;
-      this.outgoing = null;
+      this.dropOutgoing();
     }
     if (ready.compacted) storage.compact(ready.compacted, ready.compacted.membership);
     storage.save(ready.hardState, ready.entries);
@@ -389,7 +397,8 @@ export class NodeHost<Result, Query, Answer> {
       let upTo = this.applied - o.logRetain;
       // A follower being sent a snapshot resumes from the log right after it: keep those entries,
       // or it would need another snapshot as soon as this one is installed.
-      const sending = this.outgoing !== null && o.core.status(o.clock()).peers.some((p) => p.state === 'snapshot');
+      // A follower that stopped answering does not: the log must not grow while it is down.
+      const sending = this.outgoing !== null && this.snapshotPeers().some((p) => answering(p));
       if (sending && this.outgoing !== null) upTo = Math.min(upTo, this.outgoing.reader.index);
       if (upTo <= this.compactedAt) return;
       const term = o.core.termAt(this.applied);
@@ -405,8 +414,14 @@ export class NodeHost<Result, Query, Answer> {
     let snap = this.outgoing;
     // A snapshot stays usable while the log still holds the entries after it; a
     // request for another (older) one restarts the follower on the current one.
-    const reuse = snap !== null && snap.reader.index >= this.compactedAt && (send.index === null || send.index === snap.reader.index);
+    // A follower that is down is sent the old one rather than a new copy per compaction; once it
+    // answers again, its next chunk request starts it on a current one.
+    const usable =
+      snap !== null && (snap.reader.index >= this.compactedAt || !this.snapshotPeers().some((p) => p.id === send.to && answering(p)));
+    const reuse = snap !== null && usable && (send.index === null || send.index === snap.reader.index);
     if (!reuse || snap === null) {
+      if (!this.snapshotPeers().some((p) => p.id === send.to)) return; // it caught up meanwhile: no copy for nothing
+      this.dropOutgoing();
       const reader = this.guard(() => o.machine.openSnapshot());
       snap = { reader, lastTerm: o.core.termAt(reader.index) };
       this.outgoing = snap;
@@ -417,6 +432,22 @@ export class NodeHost<Result, Query, Answer> {
     this.run((core, now) =>
       core.sendSnapshot(send.to, { index: current.reader.index, lastTerm: current.lastTerm, chunk, data, done }, now),
     );
+  }
+
+  /** Peers the leader is sending a snapshot to (none unless it leads). */
+  private snapshotPeers(): PeerStatus[] {
+    return this.o.core.status(this.o.clock()).peers.filter((p) => p.state === 'snapshot');
+  }
+
+  /** The snapshot copy is needed by no follower any more (all installed it or moved on, or we lead no more): free it. */
+  private releaseSnapshot(): void {
+    if (this.snapshotPeers().length === 0) this.dropOutgoing();
+  }
+
+  private dropOutgoing(): void {
+    const snap = this.outgoing;
+    this.outgoing = null;
+    if (snap !== null) this.guard(() => snap.reader.close?.());
   }
 
   /** Work for the next macrotask, dropped if the host stops first. */

@@ -56,6 +56,8 @@ export interface SnapshotReader {
   readonly index: Index;
   /** Chunk `n` (from 0) of at most `maxBytes` of data; `done` on the last. */
   chunk(n: number, maxBytes: number): { data: string; done: boolean };
+  /** No follower needs it any more: free what it holds (a copy of the state, for a durable machine). */
+  close?(): void;
 }
 
 /** What the log drives: applies committed entries in order, answers reads. Deterministic. */

@@ -45,6 +45,8 @@ export class SqlKvMachine implements KvMachine {
   private readonly journal: SqlSessionJournal;
   private readonly sql: SqlStorage;
   private applied: Index;
+  /** The reader of the copy in kv_snap_*, until it is closed or replaced. */
+  private snapshotOpen: SqlSnapshotReader | null = null;
   /** Statements written by flush(), for tests and counters. */
   statements = 0;
 
@@ -60,6 +62,7 @@ export class SqlKvMachine implements KvMachine {
     this.kv = new KvStateMachine({ sessionLimits: options.sessionLimits, data: this.data });
     this.journal = new SqlSessionJournal(this.sql, this.kv.limits.window);
     this.applied = readApplied(this.sql);
+    clearSnapshotCopy(this.sql); // nothing is being sent at a start: a copy left from before is garbage
     if (from === 0) this.importLegacySnapshot();
     this.adopt(SessionTable.load(readSessions(this.sql, this.kv.limits.window), this.kv.limits));
   }
@@ -97,15 +100,20 @@ export class SqlKvMachine implements KvMachine {
     this.requireFlushed();
     const sql = this.sql;
     this.storage.transactionSync(() => {
-      sql.exec('DELETE FROM kv_snap_data');
-      sql.exec('DELETE FROM kv_snap_sessions');
-      sql.exec('DELETE FROM kv_snap_saved');
+      clearSnapshotCopy(sql);
       sql.exec('INSERT INTO kv_snap_data (key, value) SELECT key, value FROM kv_data');
       copySessions(sql, this.kv.limits.window);
     });
     const keys = sql.exec<{ n: number }>('SELECT count(*) AS n FROM kv_snap_data').one().n;
     const sessions = sql.exec<{ n: number }>('SELECT count(*) AS n FROM kv_snap_sessions').one().n;
-    return new SqlSnapshotReader(sql, this.applied, headerLine(keys, sessions));
+    // Closing an older reader must not clear the copy a newer one reads.
+    const reader: SqlSnapshotReader = new SqlSnapshotReader(sql, this.applied, headerLine(keys, sessions), () => {
+      if (this.snapshotOpen !== reader) return;
+      this.snapshotOpen = null;
+      clearSnapshotCopy(sql);
+    });
+    this.snapshotOpen = reader;
+    return reader;
   }
 
   stageSnapshot(chunk: { chunk: number; data: string }): void {
@@ -186,6 +194,12 @@ export class SqlKvMachine implements KvMachine {
   }
 }
 
+function clearSnapshotCopy(sql: SqlStorage): void {
+  sql.exec('DELETE FROM kv_snap_data');
+  sql.exec('DELETE FROM kv_snap_sessions');
+  sql.exec('DELETE FROM kv_snap_saved');
+}
+
 const isHighSurrogate = (unit: number): boolean => unit >= 0xd800 && unit <= 0xdbff;
 const isLowSurrogate = (unit: number): boolean => unit >= 0xdc00 && unit <= 0xdfff;
 
@@ -222,13 +236,22 @@ export class SqlSnapshotReader implements SnapshotReader {
   private starts: Position[] = [{ phase: 'header', after: null, skip: 0 }];
   private maxBytes = -1;
 
+  private closed = false;
+
   constructor(
     private readonly sql: SqlStorage,
     readonly index: Index,
     private readonly header: string,
+    private readonly onClose: () => void = () => {},
   ) {}
 
+  close(): void {
+    this.closed = true;
+    this.onClose();
+  }
+
   chunk(n: number, maxBytes: number): { data: string; done: boolean } {
+    if (this.closed) throw new Error(`snapshot at ${this.index} read after it was closed`);
     if (!(maxBytes >= 1)) throw new Error(`snapshot chunks of ${maxBytes} characters`);
     if (maxBytes !== this.maxBytes) {
       this.maxBytes = maxBytes;

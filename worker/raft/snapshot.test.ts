@@ -90,6 +90,35 @@ describe('log compaction and InstallSnapshot (§7)', () => {
     expect(installs).toBe(1);
   });
 
+  it('the leader closes its snapshot (a durable machine frees its copy) once no follower is being sent it', () => {
+    const { c, leader, laggard } = laggardBehindCompaction(tiny);
+    c.advance(1000);
+    expect(c.commands(laggard)).toEqual(c.commands(leader));
+    expect(c.get(leader).snapshotsOpened).toBe(1);
+    expect(c.get(leader).openSnapshots).toBe(0);
+  });
+
+  it('a follower that stops answering mid-snapshot does not hold back compaction, and gets a current one when back', () => {
+    const { c, leader, laggard } = laggardBehindCompaction(tiny);
+    c.advance(30); // the transfer has started
+    const l = c.get(leader);
+    expect(l.node.status(c.now).peers.find((p) => p.id === laggard)?.state).toBe('snapshot');
+    expect(l.openSnapshots).toBe(1);
+    c.isolate(laggard);
+    const firstBefore = l.node.status(c.now).firstLogIndex;
+    for (let t = 0; t < 150; t++) {
+      c.propose(leader, `down${t}`);
+      c.advance(100); // 15 s in all: past snapshotPeerSilentMs
+    }
+    // The log moved on without it, and the old copy was sent on rather than a new copy per compaction.
+    expect(l.node.status(c.now).firstLogIndex).toBeGreaterThan(firstBefore + 100);
+    expect(l.snapshotsOpened).toBe(1);
+    c.heal();
+    c.advance(3000);
+    expect(c.commands(laggard)).toEqual(c.commands(leader));
+    expect(l.openSnapshots).toBe(0);
+  });
+
   it('a lost chunk is sent again until it gets through', () => {
     const { c, leader, laggard } = laggardBehindCompaction(tiny);
     let lost = 0;
