@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { folderBytes, parseLongevityOptions } from './longevity';
+import { folderBytes, parseLongevityOptions, Poller } from './longevity';
 
 describe('longevity options', () => {
   it('defaults to the figures issue 16 names', () => {
@@ -29,7 +29,29 @@ describe('longevity options', () => {
     });
   });
 
+  it('--fill writes each key once and reads back; --catch-up and --no-restart', () => {
+    expect(parseLongevityOptions(['--fill', '--keys', '1000000', '--value-size', '1024'])).toMatchObject({
+      fill: true,
+      writes: 1_000_000,
+      keys: 1_000_000,
+      valueSize: 1024,
+      sampleEvery: 100_000,
+      reads: 10_000,
+      restart: true,
+    });
+    expect(parseLongevityOptions(['--fill', '--keys', '5000'])).toMatchObject({ writes: 5000, sampleEvery: 5000 });
+    expect(parseLongevityOptions(['--catch-up', '--writes', '200000', '--no-restart'])).toMatchObject({
+      catchUp: true,
+      writes: 200_000,
+      restart: false,
+      reads: 0,
+      pollMs: 1000,
+    });
+  });
+
   it.each([
+    [['--fill', '--keys', '100', '--writes', '50'], /--fill writes each key once: --writes 50 is not --keys 100/],
+    [['--poll-ms', '10'], /--poll-ms must be an integer from 50/],
     [['--writes', '0'], /--writes must be an integer from 1/],
     [['--writes', '10', '--sample-every', '100'], /--sample-every 100 is more than --writes 10/],
     [['--snapshot-every', '0'], /--snapshot-every must be an integer from 1/],
@@ -53,5 +75,35 @@ describe('folderBytes', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('Poller', () => {
+  it('keeps the largest folder per block and overall, and the mean RSS of a block, leaving out a stopped node', () => {
+    const readings: Record<string, { dataMiB: number; rssMiB: number }[]> = {
+      a: [
+        { dataMiB: 10, rssMiB: 100 },
+        { dataMiB: 30, rssMiB: 110 },
+        { dataMiB: 12, rssMiB: 120 },
+        { dataMiB: 11, rssMiB: 90 },
+      ],
+      b: [
+        { dataMiB: 5, rssMiB: 80 },
+        { dataMiB: 5, rssMiB: 0 },
+        { dataMiB: 6, rssMiB: 0 },
+        { dataMiB: 6, rssMiB: 70 },
+      ],
+    };
+    const p = new Poller(['a', 'b'], (id) => readings[id]!.shift()!);
+    p.poll();
+    p.poll();
+    const first = p.endBlock();
+    expect(first.polls).toBe(3);
+    expect(first.nodes.get('a')).toEqual({ dataMiB: 12, rssMiB: 120, dataMaxMiB: 30, rssMeanMiB: 110 });
+    expect(first.nodes.get('b')).toEqual({ dataMiB: 6, rssMiB: 0, dataMaxMiB: 6, rssMeanMiB: 80 });
+    const second = p.endBlock();
+    expect(second.nodes.get('a')).toMatchObject({ dataMaxMiB: 11, rssMeanMiB: 90 });
+    expect(p.dataMax).toEqual({ a: 30, b: 6 });
+    expect(p.rssMax).toEqual({ a: 120, b: 80 });
   });
 });
