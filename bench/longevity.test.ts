@@ -40,6 +40,11 @@ describe('longevity options', () => {
       restart: true,
     });
     expect(parseLongevityOptions(['--fill', '--keys', '5000'])).toMatchObject({ writes: 5000, sampleEvery: 5000 });
+    expect(parseLongevityOptions(['--fill', '--keys', '1000', '--first-key', '400', '--resume', '/tmp/x'])).toMatchObject({
+      writes: 600,
+      firstKey: 400,
+      resume: '/tmp/x',
+    });
     expect(parseLongevityOptions(['--catch-up', '--writes', '200000', '--no-restart'])).toMatchObject({
       catchUp: true,
       writes: 200_000,
@@ -50,8 +55,9 @@ describe('longevity options', () => {
   });
 
   it.each([
-    [['--fill', '--keys', '100', '--writes', '50'], /--fill writes each key once: --writes 50 is not --keys 100/],
     [['--poll-ms', '10'], /--poll-ms must be an integer from 50/],
+    [['--fill', '--keys', '100', '--first-key', '60', '--writes', '50'], /--first-key 60 \+ --writes 50 is more than --keys 100/],
+    [['--first-key', '5'], /--first-key goes with --fill/],
     [['--writes', '0'], /--writes must be an integer from 1/],
     [['--writes', '10', '--sample-every', '100'], /--sample-every 100 is more than --writes 10/],
     [['--snapshot-every', '0'], /--snapshot-every must be an integer from 1/],

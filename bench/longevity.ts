@@ -48,6 +48,10 @@ export interface LongevityOptions {
   reads: number;
   /** Skip the full stop-and-start after the writes. */
   restart: boolean;
+  /** With --fill: the first key written (a load split over several runs). */
+  firstKey: number;
+  /** Start on this cluster data folder (one --keep left) instead of a fresh one; it is kept. */
+  resume: string | null;
 }
 
 export const longevityUsage = `npm run bench -- --longevity [options]
@@ -68,6 +72,9 @@ export const longevityUsage = `npm run bench -- --longevity [options]
   --fill               write each of --keys keys once, in order (--writes defaults to --keys),
                        then read random keys back: a data set of keys x value size
   --reads N            random reads after the writes, checked (default 0; 10000 with --fill)
+  --first-key K        with --fill: start at key K (to load a data set over several runs)
+  --resume DIR         start on a cluster data folder an earlier run kept (--keep) instead of
+                       an empty one; its start is timed, and DIR is kept
   --no-restart         skip the full stop-and-start and the fresh start after the writes
   --keep               keep the data folder
   --json FILE          results file (default bench/results/longevity-<timestamp>.json)`;
@@ -93,13 +100,16 @@ export function parseLongevityOptions(argv: string[]): LongevityOptions | 'help'
     fill: { type: 'boolean' },
     reads: { type: 'string' },
     'no-restart': { type: 'boolean' },
+    'first-key': { type: 'string' },
+    resume: { type: 'string' },
   });
   if (v.help) return 'help';
   const int = (flag: string, text: string | undefined, fallback: number, min: number, max: number): number =>
     text === undefined ? fallback : parseIntIn(`--${flag}`, text, min, max);
   const fill = v.fill ?? false;
   const keys = int('keys', v.keys, 10_000, 1, 100_000_000);
-  const writes = int('writes', v.writes, fill ? keys : 1_000_000, 1, 1_000_000_000);
+  const firstKey = int('first-key', v['first-key'], 0, 0, keys - 1);
+  const writes = int('writes', v.writes, fill ? keys - firstKey : 1_000_000, 1, 1_000_000_000);
   const o: LongevityOptions = {
     writes,
     clients: int('clients', v.clients, 64, 1, 1024),
@@ -120,8 +130,13 @@ export function parseLongevityOptions(argv: string[]): LongevityOptions | 'help'
     fill,
     reads: int('reads', v.reads, fill ? 10_000 : 0, 0, 100_000_000),
     restart: !(v['no-restart'] ?? false),
+    firstKey,
+    resume: v.resume ?? null,
   };
-  if (fill && writes !== keys) throw new UsageError(`--fill writes each key once: --writes ${writes} is not --keys ${keys}`);
+  if (fill && firstKey + writes > keys)
+    throw new UsageError(`--fill writes each key once: --first-key ${firstKey} + --writes ${writes} is more than --keys ${keys}`);
+  if (!fill && v['first-key'] !== undefined) throw new UsageError('--first-key goes with --fill');
+  if (o.resume === '') throw new UsageError('--resume needs a folder');
   if (o.catchUp && writes < 4) throw new UsageError('--catch-up needs at least 4 writes');
   if (o.dataDir === '') throw new UsageError('--data-dir needs a folder');
   if (o.jsonPath === '') throw new UsageError('--json needs a file name');
@@ -133,6 +148,7 @@ export function parseLongevityOptions(argv: string[]): LongevityOptions | 'help'
 export interface NodeSample {
   id: string;
   role: string | null;
+  term: number | null;
   dataMiB: number;
   /** Largest data folder and mean workerd RSS over the block's periodic samples (this one included). */
   dataMaxMiB: number;
@@ -317,6 +333,7 @@ async function nodeSample(
       return {
         id: m.id,
         role: s?.role ?? null,
+        term: s?.term ?? null,
         dataMiB: size.dataMiB,
         dataMaxMiB: Math.max(size.dataMaxMiB, size.dataMiB),
         rssMiB: size.rssMiB,
@@ -409,7 +426,7 @@ async function writeLoad(
     let n = 0;
     while (issued < o.writes) {
       const seq = issued++;
-      const key = o.fill ? keyName(seq) : pick(seq);
+      const key = o.fill ? keyName(o.firstKey + seq) : pick(seq);
       let r = await client.set(key, makeValue(o.valueSize, w, n++));
       // With --fill every key must be written: retry the same one.
       while (!r.ok && o.fill) {
@@ -499,6 +516,8 @@ async function readCheck(cluster: Cluster, o: LongevityOptions): Promise<ReadChe
   const { clients, close } = makeClients(urls, o.clients, 10_000, `longevity-read-${Date.now().toString(36)}`, o.client);
   let issued = 0;
   let failed = 0;
+  // With --fill, the keys written by now (this run and those it resumes).
+  const readable = o.fill ? o.firstKey + o.writes : o.keys;
   const t0 = performance.now();
   try {
     await Promise.all(
@@ -509,7 +528,7 @@ async function readCheck(cluster: Cluster, o: LongevityOptions): Promise<ReadChe
           x ^= x << 13;
           x ^= x >>> 17;
           x ^= x << 5;
-          const r = await client.get(keyName((x >>> 0) % o.keys));
+          const r = await client.get(keyName((x >>> 0) % readable));
           if (!r.ok) failed++;
         }
       }),
@@ -523,7 +542,7 @@ async function readCheck(cluster: Cluster, o: LongevityOptions): Promise<ReadChe
   const checked = Math.min(o.reads, 500);
   let wrong = 0;
   for (let i = 0; i < checked; i++) {
-    const k = Math.floor(Math.random() * o.keys);
+    const k = Math.floor(Math.random() * readable);
     const r = await checker.get(keyName(k));
     if (!r.ok) failed++;
     else if (o.fill && (r.value === null || r.value.length !== o.valueSize || !/^\d+:\d+:/.test(r.value))) wrong++;
@@ -538,7 +557,7 @@ export async function runLongevity(o: LongevityOptions, log: (line: string) => v
   const basePort = o.basePortExplicit ? o.basePort : await findFreeBase(o.basePort, 3, false);
   const parent = o.dataDir ?? tmpdir();
   mkdirSync(parent, { recursive: true });
-  const dataDir = mkdtempSync(join(parent, 'raft-kv-longevity-'));
+  const dataDir = o.resume ?? mkdtempSync(join(parent, 'raft-kv-longevity-'));
   const freshDir = mkdtempSync(join(parent, 'raft-kv-longevity-fresh-'));
   const secret = generateSecret();
   const report: LongevityReport = {
@@ -557,7 +576,7 @@ export async function runLongevity(o: LongevityOptions, log: (line: string) => v
     log(
       `longevity: ${o.writes} writes${o.fill ? ' (each key once)' : ''}, ${o.clients} clients, ${o.valueSize}-byte values, ${o.keys} keys; 3 node processes on ports ${basePort}-${basePort + 2}, data in ${dataDir}`,
     );
-    const first = await timedStart('fresh cluster (before the writes)', o, basePort, dataDir, secret);
+    const first = await timedStart(o.resume ? 'start on the kept data' : 'fresh cluster (before the writes)', o, basePort, dataDir, secret);
     cluster = first.cluster;
     report.starts.push(first.timing);
     log(`longevity: ${formatStart(first.timing)}`);
@@ -621,7 +640,7 @@ export async function runLongevity(o: LongevityOptions, log: (line: string) => v
     poller?.stop();
     await cluster?.stop();
     rmSync(freshDir, { recursive: true, force: true });
-    if (!o.keep) rmSync(dataDir, { recursive: true, force: true });
+    if (!o.keep && o.resume === null) rmSync(dataDir, { recursive: true, force: true });
     else log(`longevity: data kept in ${dataDir}`);
   }
   return report;
@@ -672,7 +691,10 @@ export function formatLongevity(r: LongevityReport): string {
   const last = r.samples[r.samples.length - 1];
   if (first && last) {
     const leaders = [...new Set(r.samples.flatMap((s) => s.nodes.filter((n) => n.role === 'leader').map((n) => n.id)))];
-    out.push(`leader during the writes: ${leaders.join(', ') || 'unknown'}`);
+    const term = (x: Sample): number => Math.max(0, ...x.nodes.map((n) => n.term ?? 0));
+    out.push(
+      `leader at the samples: ${leaders.join(', ') || 'unknown'}; term ${term(first)} at the first sample, ${term(last)} at the last`,
+    );
     out.push('');
     const maxes = ids.map((id) => `${id} ${(r.dataMaxMiB[id] ?? 0).toFixed(1)}`).join(', ');
     const largest = Math.max(0, ...Object.values(r.dataMaxMiB));
@@ -698,7 +720,11 @@ export function formatLongevity(r: LongevityReport): string {
   if (r.starts.length > 0) out.push('');
   for (const t of r.starts) out.push(formatStart(t));
   const [before, restart, after] = r.starts;
-  if (before && restart && after) {
+  if (before && restart && after && r.options.resume !== null) {
+    out.push(
+      `restart against a fresh start: leader ${(restart.leaderMs / 1000).toFixed(2)} s vs ${(after.leaderMs / 1000).toFixed(2)} s; first read ${(restart.firstReadMs / 1000).toFixed(2)} s vs ${(after.firstReadMs / 1000).toFixed(2)} s`,
+    );
+  } else if (before && restart && after) {
     out.push(
       `restart against fresh starts: leader ${(restart.leaderMs / 1000).toFixed(2)} s vs ${(before.leaderMs / 1000).toFixed(2)} / ${(after.leaderMs / 1000).toFixed(2)} s; first read ${(restart.firstReadMs / 1000).toFixed(2)} s vs ${(before.firstReadMs / 1000).toFixed(2)} / ${(after.firstReadMs / 1000).toFixed(2)} s`,
     );
