@@ -6,7 +6,7 @@
 // the time to a leader and to the first successful read is compared with the
 // start of a fresh cluster (once before the writes, once after, on an empty
 // folder).
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseFlags, parseIntIn, parseOneOf, parsePort, UsageError } from '../common/args';
@@ -154,6 +154,8 @@ export interface NodeSample {
   dataMaxMiB: number;
   rssMiB: number;
   rssMeanMiB: number;
+  /** Of rssMiB: anonymous memory (heaps, caches) rather than mapped files (workerd's binary). */
+  rssAnonMiB: number;
   snapshotIndex: number | null;
   firstLogIndex: number | null;
   lastLogIndex: number | null;
@@ -247,6 +249,17 @@ function workerdRssMiB(cluster: Cluster, id: string): number {
   return pid === undefined ? 0 : rssKiB(pid) / 1024;
 }
 
+function workerdRssAnonMiB(cluster: Cluster, id: string): number {
+  const pid = cluster.pids(id).find((p) => shortName(p) === 'workerd');
+  if (pid === undefined) return 0;
+  try {
+    const m = /RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m?.[1] ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0; // gone
+  }
+}
+
 /**
  * Data folders and RSS every `pollMs` during the writes: a folder may peak
  * between two block samples (a snapshot copy, a WAL before its checkpoint).
@@ -338,6 +351,7 @@ async function nodeSample(
         dataMaxMiB: Math.max(size.dataMaxMiB, size.dataMiB),
         rssMiB: size.rssMiB,
         rssMeanMiB: measured === undefined ? size.rssMiB : size.rssMeanMiB,
+        rssAnonMiB: workerdRssAnonMiB(cluster, m.id),
         snapshotIndex: s?.snapshotIndex ?? null,
         firstLogIndex: s?.firstLogIndex ?? null,
         lastLogIndex: s?.lastLogIndex ?? null,
@@ -654,7 +668,7 @@ function formatSample(s: Sample): string {
   const nodes = s.nodes
     .map(
       (n) =>
-        `${n.id}${n.role === 'leader' ? ' (leader)' : ''} ${n.dataMiB.toFixed(1)} MiB data (max ${n.dataMaxMiB.toFixed(1)}), ${n.rssMiB.toFixed(0)} MiB RSS, log ${n.firstLogIndex ?? '?'}..${n.lastLogIndex ?? '?'}`,
+        `${n.id}${n.role === 'leader' ? ' (leader)' : ''} ${n.dataMiB.toFixed(1)} MiB data (max ${n.dataMaxMiB.toFixed(1)}), ${n.rssMiB.toFixed(0)} MiB RSS (${n.rssAnonMiB.toFixed(0)} anon), log ${n.firstLogIndex ?? '?'}..${n.lastLogIndex ?? '?'}`,
     )
     .join('; ');
   return `${s.writes} writes: ${Math.round(s.writesPerSec)} writes/s in the last ${s.blockS.toFixed(1)} s (${s.errors} errors so far); ${nodes}`;
