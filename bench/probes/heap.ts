@@ -1,0 +1,122 @@
+// Where a node's memory goes under a write load: every few seconds, each
+// workerd's RSS (and its anonymous part) next to the V8 heap of each isolate
+// in it (Runtime.getHeapUsage over the inspector), with the node's role. Then
+// a forced GC in every isolate, and an idle minute: is what the leader gained
+// live JS, garbage V8 keeps, or memory outside the JS heaps?
+//
+//   npx tsx bench/probes/heap.ts --seconds 120 --clients 64
+import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { waitForAgreedLeader, fetchStatus } from '../../launcher/status';
+import { keyName, makeClients, makeValue } from '../load';
+import { findFreeBase } from '../ports';
+import { CdpSession, listTargets } from './cdp';
+import { startProfileCluster, type ProfiledNode } from './profile-cluster';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '120' },
+    clients: { type: 'string', default: '64' },
+    every: { type: 'string', default: '10' },
+    idle: { type: 'string', default: '60' },
+  },
+});
+const seconds = Number(values.seconds);
+const clientCount = Number(values.clients);
+const everyS = Number(values.every);
+const idleS = Number(values.idle);
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function procMiB(pid: number | null, field: 'VmRSS' | 'RssAnon'): number {
+  if (pid === null) return 0;
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m?.[1] ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function sessions(n: ProfiledNode): Promise<{ title: string; s: CdpSession }[]> {
+  const targets = await listTargets(n.inspectorPort);
+  return Promise.all(targets.map(async (t) => ({ title: t.title, s: await CdpSession.connect(t.webSocketDebuggerUrl) })));
+}
+
+async function sample(label: string, nodes: ProfiledNode[], cdp: Map<string, { title: string; s: CdpSession }[]>): Promise<void> {
+  const parts: string[] = [];
+  for (const n of nodes) {
+    let role = '?';
+    try {
+      role = (await fetchStatus(n.member.url, 2000)).role;
+    } catch {
+      // busy
+    }
+    const heaps: string[] = [];
+    for (const { title, s } of cdp.get(n.member.id) ?? []) {
+      try {
+        const h = await s.send<{ usedSize: number; totalSize: number }>('Runtime.getHeapUsage', {}, 5000);
+        heaps.push(`${title.slice(0, 24)} ${(h.usedSize / 2 ** 20).toFixed(0)}/${(h.totalSize / 2 ** 20).toFixed(0)}`);
+      } catch (err) {
+        heaps.push(`${title.slice(0, 24)} ? (${(err as Error).message})`);
+      }
+    }
+    parts.push(
+      `${n.member.id} ${role} RSS ${procMiB(n.pid, 'VmRSS').toFixed(0)} (anon ${procMiB(n.pid, 'RssAnon').toFixed(0)}) heaps used/total MiB: ${heaps.join(', ')}`,
+    );
+  }
+  process.stdout.write(`${label}\n  ${parts.join('\n  ')}\n`);
+}
+
+async function main(): Promise<void> {
+  const basePort = await findFreeBase(19400, 3, false);
+  const dataDir = mkdtempSync(join(tmpdir(), 'raft-kv-heap-'));
+  const cluster = await startProfileCluster({ size: 3, basePort, dataDir, direct: false, logLevel: 'warn' });
+  const cdp = new Map<string, { title: string; s: CdpSession }[]>();
+  try {
+    for (const n of cluster.nodes) cdp.set(n.member.id, await sessions(n));
+    const members = cluster.nodes.map((n) => n.member);
+    await waitForAgreedLeader(members, 3, 30_000);
+    await sample('idle, after the election', cluster.nodes, cdp);
+    const { clients, close } = makeClients(
+      members.map((m) => m.url),
+      clientCount,
+      10_000,
+      'heap',
+      'raw',
+    );
+    let stop = false;
+    let writes = 0;
+    const load = Promise.all(
+      clients.map(async (c, w) => {
+        let n = 0;
+        while (!stop) {
+          const r = await c.set(keyName((w * 7919 + n) % 10_000), makeValue(100, w, n++));
+          if (r.ok) writes++;
+        }
+      }),
+    );
+    const t0 = Date.now();
+    while (Date.now() - t0 < seconds * 1000) {
+      await sleep(everyS * 1000);
+      await sample(`${Math.round((Date.now() - t0) / 1000)} s of load, ${writes} writes`, cluster.nodes, cdp);
+    }
+    stop = true;
+    await load;
+    close();
+    await sample('load over', cluster.nodes, cdp);
+    for (const list of cdp.values()) for (const { s } of list) await s.send('HeapProfiler.collectGarbage', {}, 30_000).catch(() => {});
+    await sample('after a forced GC in every isolate', cluster.nodes, cdp);
+    await sleep(idleS * 1000);
+    await sample(`after ${idleS} s idle`, cluster.nodes, cdp);
+  } finally {
+    for (const list of cdp.values()) for (const { s } of list) s.close();
+    await cluster.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
