@@ -8,7 +8,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../worker/env';
 import { SqlRaftStorage } from '../../worker/adapters/sql-storage';
-import { SqlKvMachine } from '../../worker/node/kv-machine';
+import { SqlKvMachine, SqlSnapshotReader } from '../../worker/node/kv-machine';
 import type { RaftNodeObject } from '../../worker/node/node-object';
 import { KvStateMachine } from '../../worker/kv/store';
 import { encodeRequest, type KvCommand, type KvRequest } from '../../worker/kv/commands';
@@ -195,6 +195,59 @@ describe('SqlKvMachine', () => {
       expect(copied(state)[0]).toBeGreaterThan(0);
       open(state);
       expect(copied(state)).toEqual([0, 0, 0]);
+    });
+  });
+
+  it('reading a chunk leaves no SQL cursor open (an open one keeps the WAL from being checkpointed)', async () => {
+    await runInDurableObject(nodeNamed('kv-snapshot-cursors'), (_obj: RaftNodeObject, state) => {
+      const { machine } = open(state);
+      const sets = Array.from({ length: 700 }, (_, i) => entryOf(i + 1, { cmd: { op: 'set', key: `key${i}`, value: 'x'.repeat(50) } }));
+      feed(machine, sets, 4);
+      machine.openSnapshot(); // fills the copy the reader below reads
+      const real = state.storage.sql;
+      let iterating = 0;
+      // Counts cursors iterated but not to their end; toArray() and one() read a cursor whole.
+      const tracked = new Proxy(real, {
+        get(target, prop) {
+          if (prop !== 'exec') {
+            const v: unknown = Reflect.get(target, prop);
+            return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+          }
+          return (query: string, ...bindings: SqlStorageValue[]) => {
+            const cursor = target.exec(query, ...bindings);
+            return new Proxy(cursor, {
+              get(c, p) {
+                if (p !== Symbol.iterator) {
+                  const v: unknown = Reflect.get(c, p);
+                  return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(c) : v;
+                }
+                return () => {
+                  iterating++;
+                  let ended = false;
+                  const it = {
+                    next: () => {
+                      const r = c.next();
+                      if (r.done && !ended) {
+                        ended = true;
+                        iterating--;
+                      }
+                      return r;
+                    },
+                    [Symbol.iterator]: () => it,
+                  };
+                  return it;
+                };
+              },
+            });
+          };
+        },
+      });
+      const reader = new SqlSnapshotReader(tracked, 700, 'header\n');
+      const first = reader.chunk(0, 300);
+      expect(first.done).toBe(false);
+      expect(iterating).toBe(0);
+      reader.chunk(5, 300);
+      expect(iterating).toBe(0);
     });
   });
 

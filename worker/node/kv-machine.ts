@@ -304,14 +304,17 @@ export class SqlSnapshotReader implements SnapshotReader {
     }
     if (phase === 'data') {
       for (;;) {
-        const rows =
+        // Read whole (toArray), never held open across a yield: a chunk stops reading mid-page, and a
+        // cursor left open keeps SQLite's read snapshot, so the WAL could not be checkpointed and grew.
+        const rows = (
           after === null
             ? sql.exec<{ key: string; value: string }>('SELECT key, value FROM kv_snap_data ORDER BY key LIMIT ?', pageRows)
             : sql.exec<{ key: string; value: string }>(
                 'SELECT key, value FROM kv_snap_data WHERE key > ? ORDER BY key LIMIT ?',
                 after,
                 pageRows,
-              );
+              )
+        ).toArray();
         let seen = 0;
         for (const r of rows) {
           seen++;
