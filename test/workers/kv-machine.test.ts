@@ -298,6 +298,52 @@ describe('SqlKvMachine', () => {
     });
   });
 
+  it('keeps a 1 KiB value in about its own size on disk, not in an overflow page of its own', async () => {
+    await runInDurableObject(nodeNamed('kv-large-values'), (_obj: RaftNodeObject, state) => {
+      const { machine } = open(state);
+      const before = state.storage.sql.databaseSize;
+      const sets = Array.from({ length: 2000 }, (_, i) =>
+        entryOf(i + 1, { cmd: { op: 'set', key: `bench-${i}`, value: 'v'.repeat(1024) } }),
+      );
+      feed(machine, sets, 6);
+      const perRow = (state.storage.sql.databaseSize - before) / 2000;
+      expect(perRow).toBeLessThan(2048); // more than 4 KiB each in a WITHOUT ROWID table
+      expect(machine.query('bench-1999')).toBe('v'.repeat(1024));
+    });
+  });
+
+  it('moves the keys of a version-1 database (WITHOUT ROWID) into the rowid table, in order', async () => {
+    await runInDurableObject(nodeNamed('kv-schema-v1'), (_obj: RaftNodeObject, state) => {
+      const sql = state.storage.sql;
+      const { machine } = open(state);
+      feed(
+        machine,
+        workload(9, 300).map((r, i) => entryOf(i + 1, r)),
+        3,
+      );
+      const bytes = machine.kv.snapshot();
+      // Back to version 1's tables, with the same rows.
+      sql.exec('CREATE TABLE kv_data_v1 (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID');
+      sql.exec('INSERT INTO kv_data_v1 SELECT key, value FROM kv_data');
+      sql.exec('DROP TABLE kv_data');
+      sql.exec('ALTER TABLE kv_data_v1 RENAME TO kv_data');
+      sql.exec('DROP TABLE kv_snap_data');
+      sql.exec('CREATE TABLE kv_snap_data (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID');
+      sql.exec('UPDATE kv_schema SET version = 1');
+      const ddl = () =>
+        sql
+          .exec<{ sql: string }>(`SELECT sql FROM sqlite_master WHERE name IN ('kv_data', 'kv_snap_data') ORDER BY name`)
+          .toArray()
+          .map((r) => r.sql);
+      expect(ddl().every((d) => d.includes('WITHOUT ROWID'))).toBe(true);
+      const again = open(state).machine;
+      expect(ddl().some((d) => d.includes('WITHOUT ROWID'))).toBe(false);
+      expect(sql.exec<{ version: number }>('SELECT version FROM kv_schema').one().version).toBe(2);
+      expect(again.kv.snapshot()).toBe(bytes);
+      expect(readAll(again.openSnapshot(), 97).join('')).toBe(bytes);
+    });
+  });
+
   it('imports the serialized snapshot a node stored before its state moved into tables', async () => {
     await runInDurableObject(nodeNamed('kv-legacy'), (_obj: RaftNodeObject, state) => {
       const sql = state.storage.sql;

@@ -52,6 +52,17 @@ const migrations: readonly (readonly string[])[] = [
        PRIMARY KEY (client_id, serial)
      ) WITHOUT ROWID`,
   ],
+  // The keys in rowid tables (the key's unique index beside): in a WITHOUT ROWID
+  // table a row longer than about a quarter of a page (4 KiB) spills into an
+  // overflow page of its own, so a 1 KiB value took more than 4 KiB on disk.
+  [
+    `CREATE TABLE kv_data_rowid (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+    `INSERT INTO kv_data_rowid (key, value) SELECT key, value FROM kv_data`,
+    `DROP TABLE kv_data`,
+    `ALTER TABLE kv_data_rowid RENAME TO kv_data`,
+    `DROP TABLE kv_snap_data`,
+    `CREATE TABLE kv_snap_data (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+  ],
 ];
 
 /** Create or upgrade the tables; returns the version found (0: none, a fresh database or one from before them). */
