@@ -45,3 +45,17 @@ describe('--join', () => {
     expect(a.settings.join).toBe('http://127.0.0.1:8788');
   });
 });
+
+describe('--peer-routes', () => {
+  it('passes PEER_ROUTES to the node, also through a node process, and refuses a malformed list', () => {
+    const routes = 'n2=http://127.0.0.1:19601,http://127.0.0.1:19502=http://127.0.0.1:19602';
+    const a = parseNodeArgs([...base, '--peers=n2=http://127.0.0.1:19501', `--peer-routes=${routes}`], {});
+    if (a.help) throw new Error('help');
+    expect(nodeVars({ ...a.settings, secret: 'abcdefgh' }).PEER_ROUTES).toBe(routes);
+    const again = parseNodeArgs(nodeProcessArgs({ ...a.settings, secret: 'abcdefgh' }), {});
+    expect(!again.help && again.settings.peerRoutes).toBe(routes);
+    expect(() => parseNodeArgs([...base, '--peers=', '--peer-routes=n2'], {})).toThrow(/--peer-routes: "n2" is not of the form/);
+    const env = parseNodeArgs([...base, '--peers='], { PEER_ROUTES: 'n2=http://127.0.0.1:1' });
+    expect(!env.help && env.settings.peerRoutes).toBe('n2=http://127.0.0.1:1');
+  });
+});

@@ -27,6 +27,9 @@ export const nodeUsage = `usage: npm run node -- --id n1 --port 8787 --peers n2=
                              instead of --peers: the node starts with no configuration and
                              waits, never campaigning, until the leader sends one naming it.
                              It does not add itself; it prints the \`add\` command to run
+  --peer-routes key=url,...  send peer traffic for a member to url instead of its configured URL
+                             (env PEER_ROUTES); key is a member id or a member's URL, so a route
+                             also covers members added later (a proxy, a NAT, a tunnel)
   --admin-token T            token of the admin API (env ADMIN_TOKEN; default: the cluster secret)
   --data DIR                 this node's data folder (env PERSISTENCE_FILE_PATH or DATA_DIR;
                              default .data/<id>)
@@ -52,6 +55,7 @@ const known = {
   url: 'string',
   peers: 'string',
   join: 'string',
+  'peer-routes': 'string',
   'admin-token': 'string',
   data: 'string',
   secret: 'string',
@@ -154,6 +158,9 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
   const v8Given = flags.get('v8-flags') ?? env.V8_FLAGS;
   const v8Flags = v8Given === undefined ? undefined : parseV8Flags(flags.has('v8-flags') ? '--v8-flags' : 'V8_FLAGS', v8Given);
 
+  const routesArg = pick('peer-routes', 'PEER_ROUTES');
+  const peerRoutes = routesArg === undefined ? undefined : checkRoutes(routesArg.what, routesArg.value);
+
   const adminArg = pick('admin-token', 'ADMIN_TOKEN');
   if (adminArg && adminArg.value.length < 8) throw new UsageError(`${adminArg.what} must be at least 8 characters`);
   const adminToken = adminArg?.value;
@@ -184,9 +191,21 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
       logRetain,
       ...(joinUrl !== undefined ? { join: joinUrl } : {}),
       ...(adminToken !== undefined ? { adminToken } : {}),
+      ...(peerRoutes !== undefined ? { peerRoutes } : {}),
     },
     secret,
   };
+}
+
+/** The node checks PEER_ROUTES itself; catch a malformed list here so the launcher fails at once, naming the flag. */
+function checkRoutes(what: string, text: string): string {
+  for (const raw of text.split(',')) {
+    const item = raw.trim();
+    if (item === '') continue;
+    const eq = item.indexOf('=');
+    if (eq <= 0 || !isHttpUrl(item.slice(eq + 1).trim())) throw new UsageError(`${what}: "${item}" is not of the form key=http://host:port`);
+  }
+  return text;
 }
 
 function resolvePeers(flag: string | undefined, env: NodeJS.ProcessEnv): Member[] {

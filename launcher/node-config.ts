@@ -16,6 +16,11 @@ export interface NodeSettings {
   peers: Member[];
   /** Joining a running cluster through this member's URL (JOIN): no peers, no configuration until the leader sends one. */
   join?: string;
+  /**
+   * PEER_ROUTES: `key=url` pairs, key a member id or a member's configured URL;
+   * this node sends its peer traffic for that member to `url` instead.
+   */
+  peerRoutes?: string;
   /** The admin API's token (ADMIN_TOKEN); the cluster secret when undefined. */
   adminToken?: string;
   secret: string;
@@ -88,6 +93,7 @@ export function nodeVars(s: NodeSettings): Record<string, string> {
     CLUSTER_SECRET: s.secret,
   };
   if (s.join !== undefined) vars.JOIN = s.join;
+  if (s.peerRoutes !== undefined) vars.PEER_ROUTES = s.peerRoutes;
   if (s.adminToken !== undefined) vars.ADMIN_TOKEN = s.adminToken;
   if (s.electionTimeoutMs !== undefined) vars.ELECTION_TIMEOUT_MS = String(s.electionTimeoutMs);
   if (s.heartbeatIntervalMs !== undefined) vars.HEARTBEAT_INTERVAL_MS = String(s.heartbeatIntervalMs);

@@ -31,6 +31,7 @@ export function nodeProcessArgs(s: NodeSettings): string[] {
   const args = ['--id', s.id, '--port', String(s.port), '--host', s.host, '--url', s.url];
   args.push(...(s.join !== undefined ? ['--join', s.join] : [`--peers=${formatPeers(s.peers)}`]), '--data', s.dataDir);
   if (s.adminToken !== undefined) args.push('--admin-token', s.adminToken);
+  if (s.peerRoutes !== undefined) args.push(`--peer-routes=${s.peerRoutes}`);
   if (s.electionTimeoutMs !== undefined) args.push('--election-timeout-ms', String(s.electionTimeoutMs));
   if (s.heartbeatIntervalMs !== undefined) args.push('--heartbeat-interval-ms', String(s.heartbeatIntervalMs));
   if (s.requestTimeoutMs !== undefined) args.push('--request-timeout-ms', String(s.requestTimeoutMs));

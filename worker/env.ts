@@ -11,6 +11,7 @@ export const configVarNames = [
   'CLUSTER_SECRET',
   'ADMIN_TOKEN',
   'JOIN',
+  'PEER_ROUTES',
   'ELECTION_TIMEOUT_MS',
   'HEARTBEAT_INTERVAL_MS',
   'REQUEST_TIMEOUT_MS',

@@ -68,6 +68,19 @@ describe('parseNodeConfig', () => {
     expect(plain.ok && [plain.settings.join, plain.settings.raft.join]).toEqual([null, false]);
   });
 
+  it('PEER_ROUTES: routes by member id or by configured URL; malformed items are named', () => {
+    const r = parseNodeConfig({ ...goodVars, PEER_ROUTES: ' n2=http://10.0.0.2:1/ , http://127.0.0.1:8789/=http://127.0.0.1:19601,' });
+    expect(r.ok && [...r.settings.peerRoutes.byId]).toEqual([['n2', 'http://10.0.0.2:1']]);
+    expect(r.ok && [...r.settings.peerRoutes.byUrl]).toEqual([['http://127.0.0.1:8789', 'http://127.0.0.1:19601']]);
+    const none = parseNodeConfig(goodVars);
+    expect(none.ok && none.settings.peerRoutes.byId.size + none.settings.peerRoutes.byUrl.size).toBe(0);
+    const bad = parseNodeConfig({ ...goodVars, PEER_ROUTES: 'n2, n3=ftp://x, n4=http://a:1, n4=http://b:1' });
+    const errors = !bad.ok && bad.errors.join('; ');
+    expect(errors).toMatch(/PEER_ROUTES item "n2" must look like/);
+    expect(errors).toMatch(/PEER_ROUTES item "n3=ftp:\/\/x" must look like/);
+    expect(errors).toMatch(/PEER_ROUTES names "n4" twice/);
+  });
+
   it('ADMIN_TOKEN: optional, at least 8 characters', () => {
     const r = parseNodeConfig({ ...goodVars, ADMIN_TOKEN: ' admin-token-1 ' });
     expect(r.ok && r.settings.adminToken).toBe('admin-token-1');
@@ -325,6 +338,31 @@ describe('FetchTransport', () => {
     expect(t.transport.heldFor('n3')).toBe(0);
     expect(t.transport.inflightTo('n3')).toBe(0);
     expect(t.transport.hasFreeSlot('n3')).toBe(true);
+  });
+
+  it('sends to the routed URL of a member (PEER_ROUTES), also for members added later, by id before URL', async () => {
+    const routes = {
+      byId: new Map([['n2', 'http://n4:1']]),
+      byUrl: new Map([
+        ['http://n3:1', 'http://n2:1'],
+        ['http://n2:1', 'http://n3:1'],
+      ]),
+    };
+    const t = scriptedTransport({ peers: [{ id: 'n2', url: 'http://n2:1' }], routes });
+    t.transport.send([heartbeat('n2', 1)]);
+    // A member known only from a later configuration entry, under a new id: routed by its URL.
+    t.transport.setPeers([
+      { id: 'n2', url: 'http://n2:1' },
+      { id: 'n7', url: 'http://n3:1' },
+      { id: 'n8', url: 'http://n5:1' },
+    ]);
+    t.transport.send([heartbeat('n7', 2), heartbeat('n8', 3)]);
+    expect(t.posts.map((p) => [p.body.messages[0]!.to, p.url])).toEqual([
+      ['n2', 'http://n4:1/raft/messages'],
+      ['n7', 'http://n2:1/raft/messages'],
+      ['n8', 'http://n5:1/raft/messages'],
+    ]);
+    await t.settle();
   });
 
   it('reports a closed port quickly through the real fetch', async () => {

@@ -18,11 +18,14 @@ import type { HostTransport, PeerLoad } from '../host/ports';
 import { LogThrottle } from '../logging';
 import { PeerStreams, describeError, isRecord } from './peer-streams';
 import { isMessage } from '../api/message-schemas';
+import { noRoutes, routed, type PeerRoutes } from './peer-routes';
 import { peerMessagesProblem } from '../api/peer-checks';
 
 export interface TransportOptions {
   self: NodeId;
   peers: readonly Member[];
+  /** Where to reach some members instead of their configured URL (PEER_ROUTES); none by default. */
+  routes?: PeerRoutes;
   secret: string;
   /** Per-POST limit; a reply later than this is abandoned. */
   timeoutMs: number;
@@ -58,7 +61,7 @@ export class FetchTransport implements HostTransport {
   private readonly streams: PeerStreams | null;
 
   constructor(private readonly opts: TransportOptions) {
-    this.peers = new Map(opts.peers.map((p) => [p.id, p]));
+    this.peers = this.route(opts.peers);
     this.throttle = new LogThrottle(opts.warnIntervalMs);
     this.fetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
     this.streams = opts.streams
@@ -156,8 +159,13 @@ export class FetchTransport implements HostTransport {
 
   /** The configuration changed: reach these members from now on (a removed one's held messages are dropped). */
   setPeers(peers: readonly Member[]): void {
-    this.peers = new Map(peers.map((p) => [p.id, p]));
+    this.peers = this.route(peers);
     for (const id of [...this.held.keys()]) if (!this.peers.has(id)) this.held.delete(id);
+  }
+
+  private route(peers: readonly Member[]): Map<NodeId, Member> {
+    const routes = this.opts.routes ?? noRoutes;
+    return new Map(peers.map((p) => [p.id, routed(p, routes)]));
   }
 
   /** How busy the way to `peer` is (the host's group commit asks, host/ports.ts). */

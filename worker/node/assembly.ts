@@ -73,6 +73,7 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
   const transportOptions: TransportOptions = {
     self: settings.raft.self.id,
     peers: settings.raft.peers,
+    routes: settings.peerRoutes,
     secret: settings.clusterSecret,
     timeoutMs: settings.peerRequestTimeoutMs,
     maxInflightPerPeer: 2,

@@ -8,6 +8,7 @@ import type { RaftConfig } from '../raft/config';
 import type { LogLevel } from '../raft/logger';
 import type { Member } from '../raft/types';
 import type { ConfigVars } from '../env';
+import { parsePeerRoutes, type PeerRoutes } from '../adapters/peer-routes';
 
 export interface NodeSettings {
   /** Timeouts in here are already multiplied by the slowdown factor. */
@@ -20,6 +21,8 @@ export interface NodeSettings {
    * starts with no configuration (RaftConfig.join) and waits for one naming it.
    */
   join: string | null;
+  /** PEER_ROUTES: URLs this node uses for some peers instead of the configured ones (adapters/peer-routes.ts). */
+  peerRoutes: PeerRoutes;
   /** How long write() and read() wait before answering `timeout` (scaled). */
   requestTimeoutMs: number;
   /** How long one POST to a peer may take before it is abandoned (scaled). */
@@ -61,6 +64,7 @@ export function parseNodeConfig(vars: ConfigVars): NodeConfigResult {
   if (adminToken !== null && adminToken.length < 8) errors.push('ADMIN_TOKEN must be at least 8 characters when set');
   const join = parseJoin(vars.JOIN, errors);
   if (join !== null && peers.length > 0) errors.push('JOIN and PEERS exclude each other: a joining node learns its peers from the cluster');
+  const peerRoutes = parsePeerRoutes(vars.PEER_ROUTES ?? '', errors);
   const numbersBefore = errors.length;
   const electionMs = positiveNumber(vars, 'ELECTION_TIMEOUT_MS', configDefaults.ELECTION_TIMEOUT_MS, errors);
   const heartbeatMs = positiveNumber(vars, 'HEARTBEAT_INTERVAL_MS', configDefaults.HEARTBEAT_INTERVAL_MS, errors);
@@ -100,6 +104,7 @@ export function parseNodeConfig(vars: ConfigVars): NodeConfigResult {
       clusterSecret: secret,
       adminToken,
       join,
+      peerRoutes,
       requestTimeoutMs: requestMs * slowdown,
       // A reply later than an election timeout is useless to the sender; give up on it.
       peerRequestTimeoutMs: electionMs * slowdown,
