@@ -55,7 +55,8 @@ export class FakeNode implements NodeApi {
   /** Real counters, so routes render what a node would hand them. */
   readonly metricsOf = new NodeMetrics(
     { id: fakeStatus.id, url: fakeStatus.url },
-    fakeStatus.peers.map(({ id, url }) => ({ id, url })),
+    // The fake's status names no configuration; its metrics know the peers its status lists.
+    { voters: [{ id: fakeStatus.id, url: fakeStatus.url }, ...fakeStatus.peers.map(({ id, url }) => ({ id, url }))], learners: [] },
     fakeStatus.term,
   );
 

@@ -207,7 +207,6 @@ export class SimNode {
     };
     const options: HostOptions<KvResult, string, string | null> = {
       core,
-      peers: d.config.peers,
       storage,
       transport,
       timers,

@@ -20,13 +20,11 @@ import { mayWriteAfterSending, type HeldWrite } from './held-writes';
 import { MacrotaskBatch } from './macrotask-batch';
 import { AdminRequests } from './admin-requests';
 import { PendingRequests, type AdminOutcome, type ReadOutcome, type WriteOutcome } from './pending-requests';
-import type { MembershipChange } from '../raft/membership';
+import { allMembers, type Membership, type MembershipChange } from '../raft/membership';
 import type { Clock, HostStateMachine, HostStorage, HostTimers, HostTransport, Scheduler, SnapshotReader } from './ports';
 
 export interface HostOptions<Result, Query, Answer> {
   core: RaftNode;
-  /** The other members; with none, the node is its own quorum. */
-  peers: readonly Member[];
   storage: HostStorage;
   transport: HostTransport;
   timers: HostTimers;
@@ -87,6 +85,13 @@ export class NodeHost<Result, Query, Answer> {
   private currentLeader: Member | null = null;
   private currentTerm: Term;
   private readonly self: NodeId;
+  /**
+   * The other members of the configuration in force (thesis §4.1), for group
+   * commit and reads; membership changes and installed snapshots move it.
+   */
+  private peers: readonly Member[] = [];
+  /** Whether another voter must confirm this node's reads (with none, the core confirms them in the call that asks). */
+  private otherVoters = false;
   /** A tick to fetch the next batch of committed entries is scheduled (Ready.moreCommitted). */
   private moreScheduled = false;
   /** Where the log was last compacted (or a snapshot installed); a compaction is scheduled. */
@@ -118,6 +123,7 @@ export class NodeHost<Result, Query, Answer> {
     const status = o.core.status(o.clock());
     this.currentTerm = status.term;
     this.self = status.id;
+    this.followMembership(o.core.membership());
     this.compactedAt = status.firstLogIndex - 1;
     this.applied = status.appliedIndex;
     this.pending = new PendingRequests(
@@ -219,6 +225,11 @@ export class NodeHost<Result, Query, Answer> {
     return ref;
   }
 
+  /** The other members the host currently works with (tests). */
+  get peerIds(): NodeId[] {
+    return this.peers.map((p) => p.id);
+  }
+
   /** Linearizable reads (thesis §6.4): reads that arrive together share one ReadIndex round. */
   read(reads: readonly ReadRequest<Query, Answer>[]): void {
     if (reads.length === 0) return;
@@ -229,7 +240,7 @@ export class NodeHost<Result, Query, Answer> {
       this.armDeadline(ref);
       refs.push(ref);
     }
-    if (this.o.peers.length > 0) {
+    if (this.otherVoters) {
       this.run((core, now) => core.readBatch(refs, now));
     } else {
       for (const ref of refs) this.soloReads.add(ref);
@@ -329,9 +340,8 @@ export class NodeHost<Result, Query, Answer> {
       o.transport.send(ready.messages);
     }
     if (ready.membership !== null) {
-      o.transport.setPeers(
-        [...ready.membership.membership.voters, ...ready.membership.membership.learners].filter((m) => m.id !== this.self),
-      );
+      this.followMembership(ready.membership.membership);
+      o.transport.setPeers(this.peers);
     }
     // 3. Apply. Proposals are noted first so the apply loop can answer them;
     //    with no peers, a proposal commits in the very Ready that reports it.
@@ -368,6 +378,11 @@ export class NodeHost<Result, Query, Answer> {
     this.maybeCompact();
     if (this.outgoing !== null && ready.snapshotSends.length === 0) this.releaseSnapshot();
     o.afterReady?.(ready);
+  }
+
+  private followMembership(m: Membership): void {
+    this.peers = allMembers(m).filter((p) => p.id !== this.self);
+    this.otherVoters = m.voters.some((v) => v.id !== this.self);
   }
 
   /** Step 1 of a Ready: everything it asks to store, in one go (atomic in the Durable Object's event). */
@@ -495,7 +510,8 @@ export class NodeHost<Result, Query, Answer> {
    * wait for the others of the same macrotask, to share its messages.
    */
   private proposeAtOnce(): boolean {
-    const { peers, transport } = this.o;
+    const { peers } = this;
+    const { transport } = this.o;
     if (peers.length === 0) return false;
     const loads = peers.map((p) => transport.load(p.id));
     return loads.every((l) => l === 'idle') || loads.every((l) => l === 'full');

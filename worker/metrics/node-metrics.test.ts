@@ -70,7 +70,7 @@ const valueOf = (f: Map<string, ParsedFamily>, name: string, labels: Record<stri
 
 describe('NodeMetrics', () => {
   it('counts an election won: pre-vote, vote, leadership, then AppendEntries per peer and rejections (§5.2, §5.3, thesis §9.6)', () => {
-    const m = new NodeMetrics(n1, [n2, n3], 1);
+    const m = new NodeMetrics(n1, three, 1);
     const vote = (to: string, pre: boolean, term: number): Message => ({
       type: 'vote',
       from: 'n1',
@@ -134,7 +134,7 @@ describe('NodeMetrics', () => {
   });
 
   it('counts outcomes and latencies; the last minute keeps only what this node served as leader', () => {
-    const m = new NodeMetrics(n1, [n2], 1);
+    const m = new NodeMetrics(n1, { voters: [n1, n2], learners: [] }, 1);
     const t0 = 1_000_000;
     m.onWriteOutcome('ok', 4, t0);
     m.onWriteOutcome('ok', 40, t0 + 100);
@@ -166,7 +166,7 @@ describe('NodeMetrics', () => {
   });
 
   it('counts compactions, installed snapshots and InstallSnapshot chunks per peer (§7)', () => {
-    const m = new NodeMetrics(n1, [n2, n3], 2);
+    const m = new NodeMetrics(n1, three, 2);
     const chunk = (to: string): Message => ({
       type: 'snapshot',
       from: 'n1',
@@ -191,7 +191,7 @@ describe('NodeMetrics', () => {
   });
 
   it('notes a leader lost and a new one learned', () => {
-    const m = new NodeMetrics(n2, [n1, n3], 3);
+    const m = new NodeMetrics(n2, three, 3);
     m.onReady(ready({ softState: { role: 'follower', leader: n1 } }), 10);
     // Voting for another node in a newer term is no election of ours.
     m.onReady(ready({ softState: { role: 'follower', leader: null }, hardState: { term: 4, vote: 'n3', commit: 0 } }), 20);
@@ -203,5 +203,41 @@ describe('NodeMetrics', () => {
     ]);
     expect(valueOf(scrape(m), 'raftkv_leader_changes_total')).toBe('2');
     expect(valueOf(scrape(m), 'raftkv_elections_started_total', { kind: 'vote' })).toBe('0');
+  });
+
+  it('per-peer series and the peer list follow the configuration in force: an added member appears, a removed one vanishes (thesis §4.1)', () => {
+    const m = new NodeMetrics(n1, three, 2);
+    const n4 = { id: 'n4', url: 'http://127.0.0.1:4' };
+    m.onReady(ready({ messages: [append('n2'), append('n3')] }), 10);
+    m.onReceived([appendResp('n2', true), appendResp('n3', true)], 12);
+    // n4 added as a learner: its series exist at 0 before anything is sent to it.
+    m.onReady(ready({ membership: { index: 5, membership: { voters: [n1, n2, n3], learners: [n4] } } }), 20);
+    let f = scrape(m);
+    expect(valueOf(f, 'raftkv_append_entries_sent_total', { peer: 'n4' })).toBe('0');
+    expect(m.view(30, null, null).peers).toEqual([n2, n3, n4]);
+    expect(m.view(30, null, null).lastHeardMs).toEqual({ n2: 18, n3: 18, n4: null });
+    // n2 removed: every series labelled with it goes, and so does its place in the view.
+    m.onReady(ready({ membership: { index: 6, membership: { voters: [n1, n3], learners: [n4] } } }), 40);
+    f = scrape(m);
+    for (const name of [
+      'raftkv_append_entries_sent_total',
+      'raftkv_append_entries_rejected_total',
+      'raftkv_peer_sent_bytes_total',
+      'raftkv_peer_sent_batches_total',
+      'raftkv_snapshot_chunks_sent_total',
+      'raftkv_peer_match_index',
+    ]) {
+      expect(
+        f.get(name)!.metrics.map((s) => s.labels?.peer),
+        name,
+      ).toEqual(expect.arrayContaining(['n3', 'n4']));
+      expect(
+        f.get(name)!.metrics.some((s) => s.labels?.peer === 'n2'),
+        name,
+      ).toBe(false);
+    }
+    expect(valueOf(f, 'raftkv_append_entries_sent_total', { peer: 'n3' })).toBe('1');
+    expect(m.view(50, null, null).peers).toEqual([n3, n4]);
+    expect(Object.keys(m.view(50, null, null).lastHeardMs)).toEqual(['n3', 'n4']);
   });
 });

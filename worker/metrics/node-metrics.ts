@@ -4,6 +4,7 @@
 // last minute per second (recent.ts), recent elections and leader changes,
 // and when each peer was last heard from. Pure: the caller passes the time.
 import type { NodeStatus } from '../raft/node';
+import { allMembers, type Membership } from '../raft/membership';
 import type { Message } from '../raft/messages';
 import type { Ready } from '../raft/ready';
 import type { Member, NodeId, Role, Term } from '../raft/types';
@@ -24,7 +25,7 @@ export interface NodeEvent {
 
 /** What the dashboard reads from a node besides its status. */
 export interface NodeView {
-  /** This node and its peers, as its settings name them. */
+  /** This node and its peers: the other members of the configuration in force. */
   self: Member;
   peers: Member[];
   recent: RecentPoint[];
@@ -137,28 +138,24 @@ export class NodeMetrics {
   private currentTerm: Term;
 
   private readonly self: NodeId;
-  private readonly peers: readonly NodeId[];
+  private peerMembers: Member[] = [];
+  private peers: NodeId[] = [];
+  private readonly perPeer = [this.appendSent, this.appendRejected, this.snapshotChunksSent, this.bytesSent, this.batchesSent, this.peerMatch];
 
+  /** `members`: the configuration in force at start (the stored one after a restart); onReady follows its changes. */
   constructor(
     private readonly selfMember: Member,
-    private readonly peerMembers: readonly Member[],
+    members: Membership,
     term: Term,
   ) {
     this.self = selfMember.id;
-    this.peers = peerMembers.map((p) => p.id);
     this.currentTerm = term;
     for (const kind of ['pre_vote', 'vote']) this.elections.touch({ kind });
     for (const outcome of outcomes) {
       this.proposals.touch({ outcome });
       this.reads.touch({ outcome });
     }
-    for (const peer of this.peers) {
-      this.appendSent.touch({ peer });
-      this.appendRejected.touch({ peer });
-      this.snapshotChunksSent.touch({ peer });
-      this.bytesSent.touch({ peer });
-      this.batchesSent.touch({ peer });
-    }
+    this.follow(members);
     this.writeSeconds.touch();
     this.readSeconds.touch();
     this.storageSeconds.touch();
@@ -188,6 +185,7 @@ export class NodeMetrics {
         this.note(now, 'campaign', null);
       }
     }
+    if (ready.membership !== null) this.follow(ready.membership.membership);
     if (ready.compacted !== null) this.compactions.inc();
     if (ready.installSnapshot !== null) this.snapshotsInstalled.inc();
     const soft = ready.softState;
@@ -267,6 +265,29 @@ export class NodeMetrics {
       storageBytes,
       snapshot,
     };
+  }
+
+  /**
+   * Per-peer series and the dashboard's peer list follow the configuration
+   * (thesis §4.1): an added member shows at 0 at once, a removed one's series
+   * go, rather than a removed node lingering as forever unreachable.
+   */
+  private follow(m: Membership): void {
+    const next = allMembers(m).filter((p) => p.id !== this.self);
+    const ids = new Set(next.map((p) => p.id));
+    for (const gone of this.peers.filter((p) => !ids.has(p))) {
+      for (const metric of this.perPeer) metric.forget('peer', gone);
+      this.lastHeard.delete(gone);
+    }
+    this.peerMembers = next;
+    this.peers = next.map((p) => p.id);
+    for (const peer of this.peers) {
+      this.appendSent.touch({ peer });
+      this.appendRejected.touch({ peer });
+      this.snapshotChunksSent.touch({ peer });
+      this.bytesSent.touch({ peer });
+      this.batchesSent.touch({ peer });
+    }
   }
 
   private note(at: number, kind: NodeEvent['kind'], leader: NodeId | null): void {

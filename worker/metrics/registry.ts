@@ -55,6 +55,11 @@ abstract class Metric<S> {
     return found.state;
   }
 
+  /** Drops every series whose label `name` has `value` (a peer that left the cluster). */
+  forget(name: string, value: string): void {
+    for (const [key, { labels }] of this.series) if (labels[name] === value) this.series.delete(key);
+  }
+
   protected abstract initial(): S;
   abstract collect(): MetricFamily;
 }

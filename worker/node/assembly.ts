@@ -62,7 +62,17 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
   const logContext: LogContext = { node: settings.raft.self.id, term: persisted.hardState.term, role: 'follower' };
   const logger = nodeLogger(settings.logLevel, logContext);
   const timers = new AlarmTimers(ctx.storage, armedAt, (err) => logger.log('error', 'setAlarm failed', { err: String(err) }));
-  const metrics = new NodeMetrics(settings.raft.self, settings.raft.peers, persisted.hardState.term);
+  const core = new RaftNode({
+    config: settings.raft,
+    persisted,
+    random: cryptoRandom,
+    now: hooks.now(),
+    // SQL in a Durable Object is synchronous, and the core only asks for stored entries.
+    loadEntries: (from, to, maxBytes) => storage.loadEntries(from, to, maxBytes),
+    logger,
+  });
+  // Peers from the configuration the log holds (a joined node has no PEERS), then its changes.
+  const metrics = new NodeMetrics(settings.raft.self, core.membership(), persisted.hardState.term);
   const durability = new DurabilitySampler(
     () => ctx.storage.sync(),
     hooks.now,
@@ -89,21 +99,11 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
     sent: (peer, size) => metrics.onSent(peer, size),
   };
   const transport = hooks.transport?.(transportOptions) ?? new FetchTransport(transportOptions);
-  const core = new RaftNode({
-    config: settings.raft,
-    persisted,
-    random: cryptoRandom,
-    now: hooks.now(),
-    // SQL in a Durable Object is synchronous, and the core only asks for stored entries.
-    loadEntries: (from, to, maxBytes) => storage.loadEntries(from, to, maxBytes),
-    logger,
-  });
   // The stored configuration, not PEERS, says whom to reach after a restart: a
   // node that joined started with none, and members may have come and gone.
   transport.setPeers(allMembers(core.membership()).filter((m) => m.id !== settings.raft.self.id));
   host = new NodeHost({
     core,
-    peers: settings.raft.peers,
     storage,
     transport,
     timers,
