@@ -1,10 +1,13 @@
 // Measures what the README reports about the local cluster: start-up time,
 // memory (RSS of the workerd processes, plus node processes in process mode),
-// and the time to elect a new leader after the leader is SIGKILLed.
+// and the time to elect a new leader after the leader is SIGKILLed; or, with
+// --transfer, how long a leadership transfer (thesis §3.10) of a healthy
+// cluster takes and when the first write on the new leader is acknowledged.
 //
-//   npx tsx launcher/measure.ts [--mode inprocess|process] [--runs 5]
+//   npx tsx launcher/measure.ts [--mode inprocess|process] [--runs 5] [--transfer]
 //       [--nodes 3] [--base-port 18790] [--election-timeout-ms 400] [--heartbeat-interval-ms 80]
 import { parseFlagMap, parseIntIn, parsePort, UsageError } from '../common/args';
+import { RaftKvClient } from '../client/client';
 import { commandLine, rssKiB } from './procfs';
 import { agreedLeader, collectStatuses } from './status';
 import type { Cluster, Member } from './start-cluster';
@@ -16,7 +19,42 @@ const known = {
   'base-port': 'string',
   'election-timeout-ms': 'string',
   'heartbeat-interval-ms': 'string',
+  transfer: 'boolean',
 } as const;
+
+/**
+ * Transfers leadership `runs` times on a healthy cluster, each time to another
+ * voter, through the admin API. Per transfer: the time until the old leader
+ * answers that the target took over, and until the first write sent straight to
+ * the new leader is acknowledged (writes are refused during a transfer).
+ */
+async function measureTransfers(cluster: Cluster, runs: number): Promise<void> {
+  const urls = cluster.members.map((m) => m.url);
+  const admin = new RaftKvClient({ nodes: urls, adminToken: cluster.secret, timeoutMs: 10_000 });
+  const writer = new RaftKvClient({ nodes: urls, timeoutMs: 10_000 });
+  const warm = await writer.set('measure-warm', 'up');
+  if (!warm.ok) throw new Error(`first write failed: ${JSON.stringify(warm.error)}`);
+  const handovers: number[] = [];
+  const resumed: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const leader = await cluster.waitForLeader();
+    const others = cluster.members.filter((m) => m.id !== leader.id);
+    const target = others[i % others.length]!;
+    const t0 = performance.now();
+    const r = await admin.transferLeadership(target.id, { node: leader.url });
+    const t1 = performance.now();
+    if (!r.ok) throw new Error(`transfer ${i + 1} to ${target.id} failed: ${r.error.message}`);
+    const w = await writer.set('measure-after', String(i), { node: target.url, followRedirects: false });
+    const t2 = performance.now();
+    if (!w.ok) throw new Error(`first write on the new leader ${target.id} failed: ${w.error.message}`);
+    handovers.push(t1 - t0);
+    resumed.push(t2 - t0);
+    console.log(`run ${i + 1}: ${leader.id} -> ${target.id}: handed over after ${(t1 - t0).toFixed(1)} ms, write acknowledged after ${(t2 - t0).toFixed(1)} ms`);
+    await new Promise((res) => setTimeout(res, 300));
+  }
+  console.log(`leadership transfer: ${summary(handovers)}`);
+  console.log(`first write on the new leader acknowledged: ${summary(resumed)}`);
+}
 
 function summary(values: number[]): string {
   const s = [...values].sort((a, b) => a - b);
@@ -44,6 +82,8 @@ async function main(): Promise<void> {
   const basePort = parsePort('--base-port', f.get('base-port') ?? '18790');
   const electionTimeoutMs = parseIntIn('--election-timeout-ms', f.get('election-timeout-ms') ?? '400', 1, 60_000);
   const heartbeatIntervalMs = parseIntIn('--heartbeat-interval-ms', f.get('heartbeat-interval-ms') ?? '80', 1, 60_000);
+  const transfer = f.has('transfer');
+  if (transfer && nodes < 2) throw new UsageError('--transfer needs at least 2 nodes');
 
   const { startCluster } = await import('./start-cluster');
   const t0 = performance.now();
@@ -67,6 +107,10 @@ async function main(): Promise<void> {
         (mode === 'process' ? `; whole node process groups ${mib(pids)} MiB` : ''),
     );
 
+    if (transfer) {
+      await measureTransfers(cluster, runs);
+      return;
+    }
     const failovers: number[] = [];
     for (let i = 0; i < runs; i++) {
       const leader = await cluster.waitForLeader();
