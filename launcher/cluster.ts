@@ -1,9 +1,13 @@
 // `npm start`: a local cluster (3 nodes on 127.0.0.1:8787-8789 by default),
 // state under .data/ so a restart keeps the data. Prints each node's URL, the
 // leader once elected and every leader change; Ctrl-C stops everything.
+// Commands typed on its standard input (add, remove, transfer, members) grow
+// and shrink the running cluster (typed-commands.ts).
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
 import { parseFlagMap, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from '../common/args';
+import { initialLayout, parseTyped, readLayout, typedHelp, type LayoutNode } from './cluster-layout';
 import { logLevels, logRetainRange, snapshotEveryRange } from './node-config';
 import { isAlive } from './procfs';
 import { loadOrCreateSecret } from './secret';
@@ -28,7 +32,12 @@ const usage = `usage: npm start -- [options]
                              "${defaultV8Flags.join(' ')}"; --v8-flags= for none)
   --mode M                   inprocess (one Miniflare per node, default) or process (one OS process per node)
   --verbose                  also print node logs here
-  --help`;
+  --help
+
+Once it runs, type commands on its standard input to grow or shrink it:
+${typedHelp.split('\n').slice(1).join('\n')}
+The nodes it runs are then kept in DIR/cluster-nodes.json, which later starts
+on the same data follow (and --nodes no longer decides).`;
 
 const known = {
   nodes: 'string',
@@ -52,6 +61,7 @@ interface ClusterArgs {
   options: LaunchOptions;
   dataDir: string;
   verbose: boolean;
+  nodesGiven: boolean;
 }
 
 function parseArgs(argv: string[]): ClusterArgs | null {
@@ -80,6 +90,7 @@ function parseArgs(argv: string[]): ClusterArgs | null {
   return {
     dataDir,
     verbose: f.has('verbose'),
+    nodesGiven: f.has('nodes'),
     options: {
       nodes,
       basePort,
@@ -96,6 +107,24 @@ function parseArgs(argv: string[]): ClusterArgs | null {
       logRetain: opt('log-retain', (w, t) => parseIntIn(w, t, ...logRetainRange)),
     },
   };
+}
+
+/** Reads commands typed on standard input and runs them one after the other. */
+function readTypedCommands(cluster: Cluster, dataDir: string, layout: LayoutNode[], used: Set<string>, isStopping: () => boolean): void {
+  // terminal: false keeps the terminal in line mode, so Ctrl-C still signals the process.
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  let queue: Promise<void> = Promise.resolve();
+  rl.on('line', (line) => {
+    const command = parseTyped(line);
+    if (command === null) return;
+    queue = queue.then(async () => {
+      if (isStopping()) return;
+      const { runTyped } = await import('./typed-commands');
+      await runTyped({ cluster, dataDir, layout, used, print: (l) => console.log(l) }, command).catch((err: unknown) =>
+        console.log(`${command.type}: ${(err as Error).message}`),
+      );
+    });
+  });
 }
 
 /** Prints the leader whenever a majority agrees on a new one (or on none for a while). */
@@ -137,6 +166,17 @@ async function main(): Promise<void> {
   }
   const { dataDir, verbose } = args;
   const { secret, created } = await loadOrCreateSecret(join(dataDir, 'cluster-secret'));
+  // After the cluster grew or shrank, its node list decides which nodes run.
+  let saved;
+  try {
+    saved = readLayout(dataDir);
+  } catch (err) {
+    process.stderr.write(`cluster: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const layout = saved?.nodes ?? initialLayout(args.options.nodes ?? 3, args.options.basePort ?? 8787);
+  const used = new Set(saved?.used ?? layout.map((n) => n.id));
+  if (saved && args.nodesGiven) console.log(`note: --nodes ignored; ${join(dataDir, 'cluster-nodes.json')} lists the nodes to run`);
   mkdirSync(join(dataDir, 'logs'), { recursive: true });
   const logFiles = new Map<string, WriteStream>();
   const onLog = (id: string, line: string): void => {
@@ -180,11 +220,11 @@ async function main(): Promise<void> {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void stop(sig));
 
   const t0 = performance.now();
-  console.log(`starting ${args.options.nodes} nodes (${args.options.mode}), data in ${dataDir}` + (created ? ' (new cluster secret)' : ''));
+  console.log(`starting ${layout.length} nodes (${args.options.mode}), data in ${dataDir}` + (created ? ' (new cluster secret)' : ''));
   try {
     // Imported here: Miniflare takes seconds to load, and option errors should be instant.
     const { startCluster } = await import('./start-cluster');
-    cluster = await startCluster({ ...args.options, secret, onLog });
+    cluster = await startCluster({ ...args.options, layout, secret, onLog });
   } catch (err) {
     process.stderr.write(`cluster: failed to start: ${(err as Error).message}\n`);
     process.exit(1);
@@ -196,7 +236,9 @@ async function main(): Promise<void> {
   }
   for (const m of cluster.members) console.log(`node ${m.id} ${m.url}`);
   console.log(`all nodes up in ${Math.round(performance.now() - t0)} ms; logs in ${join(dataDir, 'logs')}; Ctrl-C to stop`);
+  console.log('type help (then Enter) for commands that grow or shrink the cluster: add, remove, transfer, members');
   watchLeader(cluster, () => stopping);
+  readTypedCommands(cluster, dataDir, layout, used, () => stopping);
 }
 
 main().catch((err: unknown) => {

@@ -15,6 +15,7 @@ import { ProcessMember, type ExitRecord } from './process';
 import { isAlive, waitStopped } from './procfs';
 import { generateSecret } from './secret';
 import { fetchStatus, waitForAgreedLeader } from './status';
+import { initialLayout, type LayoutNode } from './cluster-layout';
 
 export type { Member } from './node-config';
 export type { ExitRecord } from './process';
@@ -43,6 +44,11 @@ export interface LaunchOptions {
   snapshotEvery?: number;
   /** Entries kept behind a compaction (LOG_RETAIN); the node's default when undefined. */
   logRetain?: number;
+  /**
+   * Exactly these nodes instead of `nodes` from `basePort` (cluster-layout.ts):
+   * joined ones start with --join, the others with the PEERS of the non-joined.
+   */
+  layout?: LayoutNode[];
   /** Cluster secret; generated if absent. */
   secret?: string;
   mode?: 'process' | 'inprocess';
@@ -51,6 +57,7 @@ export interface LaunchOptions {
 }
 
 export interface Cluster {
+  /** The nodes this launcher runs now (addNode and removeNode change it). */
   members: Member[];
   secret: string;
   dataDir: string;
@@ -74,6 +81,10 @@ export interface Cluster {
   logs(id: string): string[];
   /** Nodes that exited without being asked to. */
   crashes(): ExitRecord[];
+  /** Starts a new node that joins the cluster (--join): it waits until a configuration names it. */
+  addNode(node: LayoutNode): Promise<Member>;
+  /** Stops a node for good (after its removal from the configuration) and forgets it. */
+  removeNode(id: string): Promise<void>;
 }
 
 interface Driver {
@@ -138,20 +149,22 @@ function trySignal(pid: number, sig: NodeJS.Signals): void {
 const maxLogLines = 2000;
 
 export async function startCluster(opts: LaunchOptions = {}): Promise<Cluster> {
-  const count = opts.nodes ?? 3;
-  const basePort = opts.basePort ?? 8787;
+  const layout = opts.layout ?? initialLayout(opts.nodes ?? 3, opts.basePort ?? 8787);
+  const count = layout.length;
   const host = opts.host ?? '127.0.0.1';
   const mode = opts.mode ?? 'inprocess';
   if (!Number.isInteger(count) || count < 1) throw new Error(`nodes must be a positive integer, got ${count}`);
-  if (!Number.isInteger(basePort) || basePort < 1 || basePort + count - 1 > 65535) {
-    throw new Error(`ports ${basePort}..${basePort + count - 1} are not all valid`);
+  if (layout.some((n) => !Number.isInteger(n.port) || n.port < 1 || n.port > 65535)) {
+    throw new Error(`ports ${layout.map((n) => n.port).join(', ')} are not all valid`);
   }
   const ownsDataDir = opts.dataDir === undefined;
   const dataDir = ownsDataDir ? mkdtempSync(join(tmpdir(), 'raft-kv-')) : resolve(opts.dataDir!);
   mkdirSync(dataDir, { recursive: true });
   const secret = opts.secret ?? generateSecret();
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  const members: Member[] = Array.from({ length: count }, (_, i) => ({ id: `n${i + 1}`, url: `http://${urlHost}:${basePort + i}` }));
+  const urlOf = (port: number): string => `http://${urlHost}:${port}`;
+  const members: Member[] = layout.map((n) => ({ id: n.id, url: urlOf(n.port) }));
+  const originals = layout.filter((n) => !n.joined).map((n) => ({ id: n.id, url: urlOf(n.port) }));
 
   const logs = new Map<string, string[]>(members.map((m) => [m.id, []]));
   const crashes: ExitRecord[] = [];
@@ -164,13 +177,17 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<Cluster> {
     if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
-  for (const [i, m] of members.entries()) {
+  const makeDriver = (node: LayoutNode): Driver => {
+    const m = { id: node.id, url: urlOf(node.port) };
+    // A joined node's peers come from the configuration in its log; --join names any other member.
+    const joinUrl = node.joined ? members.find((p) => p.id !== m.id)?.url : undefined;
     const settings: NodeSettings = {
       id: m.id,
       host,
-      port: basePort + i,
+      port: node.port,
       url: m.url,
-      peers: members.filter((p) => p.id !== m.id),
+      peers: joinUrl !== undefined ? [] : originals.filter((p) => p.id !== m.id),
+      ...(joinUrl !== undefined ? { join: joinUrl } : {}),
       secret,
       dataDir: join(dataDir, m.id),
       electionTimeoutMs: opts.electionTimeoutMs,
@@ -183,17 +200,16 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<Cluster> {
       snapshotEvery: opts.snapshotEvery,
       logRetain: opts.logRetain,
     };
+    if (!logs.has(m.id)) logs.set(m.id, []);
     const sink: LineSink = (line) => {
       const buf = logs.get(m.id)!;
       buf.push(line);
       if (buf.length > maxLogLines) buf.splice(0, buf.length - maxLogLines);
       opts.onLog?.(m.id, line);
     };
-    drivers.set(
-      m.id,
-      mode === 'process' ? processDriver(settings, sink, (r) => crashes.push(r), bundleFile) : inprocessDriver(settings, sink),
-    );
-  }
+    return mode === 'process' ? processDriver(settings, sink, (r) => crashes.push(r), bundleFile) : inprocessDriver(settings, sink);
+  };
+  for (const node of layout) drivers.set(node.id, makeDriver(node));
 
   // If this process exits without stop(), take the nodes down with it.
   const exitHook = (): void => drivers.forEach((d) => d.killSync());
@@ -245,10 +261,28 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<Cluster> {
     },
     resume: async (id) => driver(id).resume(),
     stop: stopAll,
-    waitForLeader: (timeoutMs = Math.max(10_000, 25 * electionMs)) => waitForAgreedLeader(members, count, timeoutMs),
+    waitForLeader: (timeoutMs = Math.max(10_000, 25 * electionMs)) => waitForAgreedLeader(members, members.length, timeoutMs),
     status: async (id) => fetchStatus(member(id).url, 2000),
     pids: (id) => driver(id).pids(),
     logs: (id) => [...(logs.get(member(id).id) ?? [])],
+    addNode: async (node) => {
+      if (drivers.has(node.id)) throw new Error(`node ${node.id} already runs`);
+      const d = makeDriver(node);
+      await d.start();
+      drivers.set(node.id, d);
+      const m = { id: node.id, url: urlOf(node.port) };
+      members.push(m);
+      return m;
+    },
+    removeNode: async (id) => {
+      const d = driver(id);
+      await d.stop();
+      drivers.delete(id);
+      members.splice(
+        members.findIndex((m) => m.id === id),
+        1,
+      );
+    },
     crashes: () => {
       for (const [id, d] of drivers) {
         if (d.lost()) crashes.push({ id, code: null, signal: null, atMs: Date.now() });
