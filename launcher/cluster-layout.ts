@@ -78,7 +78,10 @@ export const typedHelp = `commands (type them here, then Enter):
   help          this list`;
 
 export function parseTyped(line: string): TypedCommand | null {
-  const words = line.trim().split(/\s+/).filter((w) => w !== '');
+  const words = line
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   const [verb, arg, extra] = words;
   if (verb === undefined) return null;
   if (extra !== undefined) return { type: 'error', message: `too many words: "${line.trim()}" (type help)` };

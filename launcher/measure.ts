@@ -49,7 +49,9 @@ async function measureTransfers(cluster: Cluster, runs: number): Promise<void> {
     if (!w.ok) throw new Error(`first write on the new leader ${target.id} failed: ${w.error.message}`);
     handovers.push(t1 - t0);
     resumed.push(t2 - t0);
-    console.log(`run ${i + 1}: ${leader.id} -> ${target.id}: handed over after ${(t1 - t0).toFixed(1)} ms, write acknowledged after ${(t2 - t0).toFixed(1)} ms`);
+    console.log(
+      `run ${i + 1}: ${leader.id} -> ${target.id}: handed over after ${(t1 - t0).toFixed(1)} ms, write acknowledged after ${(t2 - t0).toFixed(1)} ms`,
+    );
     await new Promise((res) => setTimeout(res, 300));
   }
   console.log(`leadership transfer: ${summary(handovers)}`);

@@ -203,7 +203,8 @@ function checkRoutes(what: string, text: string): string {
     const item = raw.trim();
     if (item === '') continue;
     const eq = item.indexOf('=');
-    if (eq <= 0 || !isHttpUrl(item.slice(eq + 1).trim())) throw new UsageError(`${what}: "${item}" is not of the form key=http://host:port`);
+    if (eq <= 0 || !isHttpUrl(item.slice(eq + 1).trim()))
+      throw new UsageError(`${what}: "${item}" is not of the form key=http://host:port`);
   }
   return text;
 }

@@ -140,7 +140,14 @@ export class NodeMetrics {
   private readonly self: NodeId;
   private peerMembers: Member[] = [];
   private peers: NodeId[] = [];
-  private readonly perPeer = [this.appendSent, this.appendRejected, this.snapshotChunksSent, this.bytesSent, this.batchesSent, this.peerMatch];
+  private readonly perPeer = [
+    this.appendSent,
+    this.appendRejected,
+    this.snapshotChunksSent,
+    this.bytesSent,
+    this.batchesSent,
+    this.peerMatch,
+  ];
 
   /** `members`: the configuration in force at start (the stored one after a restart); onReady follows its changes. */
   constructor(
