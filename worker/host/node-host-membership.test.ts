@@ -39,6 +39,10 @@ describe('the host follows the configuration in force (thesis §4.1)', () => {
     expect(c.get(leader).host.peerIds.sort()).toEqual([b, 'n4'].sort());
     expect(n4.host.peerIds.sort()).toEqual([leader, b].sort());
 
+    // The transport always knew whom it was handed messages for, the new member in the very step that added it.
+    // (The joined node's early replies ride back on the leader's requests in a real node, not through its transport.)
+    for (const id of [leader, b!]) expect(c.get(id).sentToUnknown, id).toEqual([]);
+
     // After a restart the stored configuration, not the start-up peers, says who the peers are.
     c.restart('n4');
     expect(c.get('n4').host.peerIds.sort()).toEqual([leader, b].sort());

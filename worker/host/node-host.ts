@@ -331,6 +331,14 @@ export class NodeHost<Result, Query, Answer> {
     }
     const wasLeader = this.currentRole === 'leader';
     this.noteStateChanges(ready);
+    // A member added in this step may already be addressed by its messages, and one removed
+    // may still be: the transport knows both until they have left, then only the members.
+    const membershipChanged = ready.membership !== null;
+    if (ready.membership !== null) {
+      const before = this.peers;
+      this.followMembership(ready.membership.membership);
+      o.transport.setPeers([...this.peers, ...before.filter((p) => !this.peers.some((q) => q.id === p.id))]);
+    }
     // 2. Send; replies to the peer we are answering ride back on its request.
     if (capture) {
       const out: Message[] = [];
@@ -339,10 +347,7 @@ export class NodeHost<Result, Query, Answer> {
     } else if (ready.messages.length > 0) {
       o.transport.send(ready.messages);
     }
-    if (ready.membership !== null) {
-      this.followMembership(ready.membership.membership);
-      o.transport.setPeers(this.peers);
-    }
+    if (membershipChanged) o.transport.setPeers(this.peers);
     // 3. Apply. Proposals are noted first so the apply loop can answer them;
     //    with no peers, a proposal commits in the very Ready that reports it.
     for (const p of ready.proposed) if (!this.admin.proposed(p)) this.pending.proposed(p, this.applied);
