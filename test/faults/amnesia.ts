@@ -28,16 +28,16 @@ export async function amnesiaScenario(cluster: FaultCluster, note: (what: string
   const leader = await cluster.waitForLeader(10_000);
   if (leader === null) throw new Error('amnesia self-test: no leader to start from');
   const [a, b] = ids.filter((id) => id !== leader) as [string, string];
-  cluster.network.apply(isolate(b, ids));
+  cluster.applyCuts(isolate(b, ids));
   note(`amnesia: ${b} cut off; ${leader} (leader) and ${a} commit without it`);
   await sleep(3000);
   await cluster.node(a).kill();
   cluster.wipe(a);
-  cluster.network.apply(isolate(leader, ids));
+  cluster.applyCuts(isolate(leader, ids));
   note(`amnesia: ${a} killed and wiped; ${leader} cut off; ${b} reachable again`);
   await cluster.restart(a);
   note(`amnesia: ${a} back with no data; ${a} + ${b} are a majority that never saw the last writes`);
   await sleep(5000);
-  cluster.network.healAll();
+  cluster.healNetwork();
   note('amnesia: network healed; the usual schedule follows');
 }

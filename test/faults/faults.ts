@@ -4,6 +4,7 @@
 import type { Prng } from '../sim/prng';
 import type { Cut } from './network';
 import type { CutMode } from './proxy';
+import type { MemberOp } from './membership';
 
 export type PartitionName = 'halves' | 'isolate' | 'bridge' | 'one-way-out' | 'one-way-in';
 
@@ -22,7 +23,9 @@ export type Fault =
   /** A pause shorter than an election timeout or two: does a leader that blinked act on stale beliefs? */
   | { kind: 'blip'; node: string; wasLeader: boolean; pauseMs: number }
   /** Leadership transfer (thesis §3.10) asked of the leader through the admin API, and its answer. */
-  | { kind: 'transfer'; from: string; to: string; answer: string };
+  | { kind: 'transfer'; from: string; to: string; answer: string }
+  /** A membership change asked of the leader through the admin API (membership.ts), and its answer. */
+  | { kind: 'member'; op: MemberOp; node: string; answer: string };
 
 export type FaultKind = 'halves' | 'isolate' | 'bridge' | 'one-way' | 'kill' | 'pause' | 'blip' | 'transfer';
 
@@ -129,6 +132,8 @@ export function describeFault(f: Fault): string {
       return `pause ${f.node}${f.wasLeader ? ' (leader)' : ''} for ${f.pauseMs} ms`;
     case 'transfer':
       return `transfer leadership ${f.from} -> ${f.to}: ${f.answer}`;
+    case 'member':
+      return `${f.op} ${f.node}: ${f.answer}`;
     case 'partition': {
       const groups = f.groups.map((g) => `{${g.join(',')}}`).join(' | ');
       const who = f.target && f.targetWasLeader ? ` ${f.target} (leader)` : f.target ? ` ${f.target}` : '';

@@ -7,6 +7,7 @@ import type { Prng } from '../sim/prng';
 import type { FaultCluster } from './cluster';
 import { amnesiaScenario } from './amnesia';
 import { describeFault, drawKind, drawPartition, type Fault } from './faults';
+import { MembershipNemesis } from './membership';
 
 export interface NemesisEvent {
   atMs: number;
@@ -25,6 +26,8 @@ export interface NemesisOptions {
   maxActive: number;
   /** Self-test of the checks: open with the amnesia scenario (amnesia.ts), which Raft does not survive. */
   amnesia: boolean;
+  /** Membership changes on their own schedule alongside the faults (membership.ts); null: none. */
+  membership: { minVoters: number; maxMembers: number } | null;
   now: () => number;
 }
 
@@ -35,17 +38,39 @@ export class Nemesis {
   private active: Fault[] = [];
   /** Restarts in progress: a restart takes seconds, and the schedule goes on meanwhile. */
   private readonly restarts = new Map<string, Promise<void>>();
+  readonly members: MembershipNemesis | null;
 
   constructor(
     private readonly cluster: FaultCluster,
     private readonly rng: Prng,
     private readonly o: NemesisOptions,
-  ) {}
+  ) {
+    const memberRng = rng.fork();
+    this.members =
+      o.membership === null
+        ? null
+        : new MembershipNemesis(cluster, memberRng, {
+            ...o.membership,
+            now: o.now,
+            record: (e) => {
+              const fault: Fault = { kind: 'member', ...e };
+              this.record('start', describeFault(fault), fault);
+            },
+          });
+  }
+
+  /** Transfers asked, and those the leader confirmed. */
+  get transfers(): { asked: number; done: number } {
+    const t = this.events.flatMap((e) => (e.detail?.kind === 'transfer' && e.action === 'start' ? [e.detail] : []));
+    return { asked: t.length, done: t.filter((f) => f.answer.startsWith('200')).length };
+  }
 
   /** Runs faults until `untilMs` (on the `now` clock), then heals everything. */
   async run(untilMs: number, shouldStop: () => boolean = () => false): Promise<void> {
+    let members: Promise<void> = Promise.resolve();
     try {
       if (this.o.amnesia) await amnesiaScenario(this.cluster, (what) => this.record('self-test', what));
+      members = this.members?.run(untilMs, shouldStop) ?? members;
       for (let step = 0; step < 10_000 && !shouldStop(); step++) {
         const gap = this.rng.between(this.o.minGapMs, this.o.maxGapMs);
         if (this.o.now() + gap >= untilMs) break;
@@ -58,6 +83,7 @@ export class Nemesis {
       const left = untilMs - this.o.now();
       if (left > 0 && !shouldStop()) await sleep(left);
     } finally {
+      await members.catch((err: unknown) => this.record('error', `membership nemesis failed: ${(err as Error).message}`));
       await this.healAll();
     }
   }
@@ -81,7 +107,7 @@ export class Nemesis {
     const ids = this.cluster.ids;
     const leader = aimAtLeader ? await this.cluster.leader() : null;
     if (kind === 'kill' || kind === 'pause' || kind === 'blip') {
-      const busy = new Set(this.active.flatMap((f) => (f.kind === 'partition' || f.kind === 'transfer' ? [] : [f.node])));
+      const busy = new Set(this.active.flatMap((f) => (f.kind === 'kill' || f.kind === 'pause' || f.kind === 'blip' ? [f.node] : [])));
       const candidates = ids.filter((id) => !busy.has(id) && this.cluster.node(id).state === 'running');
       if (candidates.length === 0) return;
       const node = leader !== null && candidates.includes(leader) ? leader : this.rng.pick(candidates);
@@ -115,14 +141,13 @@ export class Nemesis {
    * Ask the leader, through the admin API, to hand leadership to another
    * running node (thesis §3.10), alongside whatever else is going on. It starts
    * and ends at once, like a blip; the answer (done, refused, timeout) is
-   * recorded. Adding and removing members is not drawn here: the fault
-   * cluster routes every link through its own proxy, and a configuration
-   * entry carries one URL per member for every node.
+   * recorded. Membership changes run on their own schedule (membership.ts).
    */
   private async transfer(): Promise<void> {
     const from = await this.cluster.leader();
     if (from === null) return;
-    const candidates = this.cluster.ids.filter((id) => id !== from && this.cluster.node(id).state === 'running');
+    const voters = (await this.cluster.status(from))?.membership.voters.map((v) => v.id) ?? [];
+    const candidates = voters.filter((id) => id !== from && this.cluster.ids.includes(id) && this.cluster.node(id).state === 'running');
     if (candidates.length === 0) return;
     const to = this.rng.pick(candidates);
     let answer: string;
@@ -154,6 +179,9 @@ export class Nemesis {
       case 'blip':
         this.cluster.node(fault.node).resume();
         break;
+      case 'transfer':
+      case 'member':
+        break;
       case 'kill': {
         // Recorded when issued; the node rejoins once its process serves again.
         const node = fault.node;
@@ -174,12 +202,12 @@ export class Nemesis {
   }
 
   private applyNetwork(): void {
-    this.cluster.network.apply(this.active.flatMap((f) => (f.kind === 'partition' ? f.cuts : [])));
+    this.cluster.applyCuts(this.active.flatMap((f) => (f.kind === 'partition' ? f.cuts : [])));
   }
 
   private record(action: NemesisEvent['action'], fault: string, detail?: Fault): void {
     const nodes = this.cluster.ids.map((id) => `${id}:${this.cluster.node(id).state}`).join(' ');
-    const ev: NemesisEvent = { atMs: Math.round(this.o.now()), action, fault, network: this.cluster.network.describe(), nodes };
+    const ev: NemesisEvent = { atMs: Math.round(this.o.now()), action, fault, network: this.cluster.describeNetwork(), nodes };
     if (detail) ev.detail = detail;
     this.events.push(ev);
     process.stdout.write(`[nemesis] t=${(ev.atMs / 1000).toFixed(1)}s ${action} ${fault} | ${nodes}\n`);

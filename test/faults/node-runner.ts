@@ -14,8 +14,12 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..'
 export interface NodeSpec {
   id: string;
   port: number;
-  /** "n2=http://127.0.0.1:19201,..." (the proxies, not the peers' real ports). */
+  /** "n2=http://127.0.0.1:19501,..." at first start; empty for a joining node. */
   peers: string;
+  /** A joining node's --join URL (it then has no peers). */
+  join?: string;
+  /** PEER_ROUTES: each other slot's real URL = the proxy of this node's link to it. */
+  peerRoutes: string;
   dataDir: string;
   logFile: string;
   secret: string;
@@ -188,7 +192,8 @@ export class NodeRunner {
       String(s.port),
       '--host',
       '127.0.0.1',
-      `--peers=${s.peers}`,
+      ...(s.join !== undefined ? ['--join', s.join] : [`--peers=${s.peers}`]),
+      `--peer-routes=${s.peerRoutes}`,
       '--data',
       s.dataDir,
       '--secret',

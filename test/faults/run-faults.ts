@@ -38,6 +38,8 @@ export interface FaultRunOptions {
   keep: boolean;
   /** Self-test: killed nodes may restart with their data wiped (see Nemesis). */
   amnesia: boolean;
+  /** The membership nemesis (membership.ts): add, promote, remove, replace alongside the faults. */
+  membership: boolean;
   runsDir: string;
 }
 
@@ -59,6 +61,7 @@ export const defaultOptions: Omit<FaultRunOptions, 'seed'> = {
   recoveryBudgetMs: 10_000,
   keep: false,
   amnesia: false,
+  membership: true,
   runsDir: join(repoRoot, 'test/faults/runs'),
 };
 
@@ -95,7 +98,9 @@ export async function runFaults(
   log: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
 ): Promise<FaultRunResult> {
   if (o.nodes < 3 || o.nodes > 9) throw new Error(`--nodes must be 3..9, got ${o.nodes}`);
-  const replay = `npm run faults -- --seed ${o.seed} --time ${o.timeSec} --nodes ${o.nodes} --clients ${o.clients} --keys ${o.keys} --snapshot-every ${o.snapshotEvery} --log-retain ${o.logRetain}${o.amnesia ? ' --unsafe-amnesia' : ''}`;
+  const replay = `npm run faults -- --seed ${o.seed} --time ${o.timeSec} --nodes ${o.nodes} --clients ${o.clients} --keys ${o.keys} --snapshot-every ${o.snapshotEvery} --log-retain ${o.logRetain}${o.membership ? '' : ' --membership off'}${o.amnesia ? ' --unsafe-amnesia' : ''}`;
+  // Two spare slots: room for a joining node while the voters are one more than at start.
+  const slots = o.membership && !o.amnesia ? o.nodes + 2 : o.nodes;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const runDir = join(o.runsDir, `${stamp}-seed${o.seed}`);
   mkdirSync(runDir, { recursive: true });
@@ -106,11 +111,12 @@ export async function runFaults(
   const clientRng = root.fork();
   const checkRng = root.fork();
   log(
-    `faults: SEED=${o.seed} nodes=${o.nodes} time=${o.timeSec}s clients=${o.clients} keys=${o.keys} snapshot-every=${o.snapshotEvery} log-retain=${o.logRetain} folder=${runDir}`,
+    `faults: SEED=${o.seed} nodes=${o.nodes} time=${o.timeSec}s clients=${o.clients} keys=${o.keys} snapshot-every=${o.snapshotEvery} log-retain=${o.logRetain} membership=${slots > o.nodes ? `on (${slots} slots)` : 'off'} folder=${runDir}`,
   );
 
   const cluster = new FaultCluster({
     nodes: o.nodes,
+    slots,
     nodeBasePort: o.nodeBasePort,
     proxyBasePort: o.proxyBasePort,
     runDir,
@@ -145,6 +151,7 @@ export async function runFaults(
     maxGapMs: 4000,
     maxActive: o.nodes >= 5 ? 3 : 2,
     amnesia: o.amnesia,
+    membership: slots > o.nodes ? { minVoters: o.nodes, maxMembers: slots } : null,
     now,
   });
   const failures: string[] = [];
@@ -175,6 +182,7 @@ export async function runFaults(
     live.delete(cluster);
   }
 
+  if (nemesis.members?.error) failures.push(`the membership nemesis stopped: ${nemesis.members.error}`);
   for (const c of cluster.crashes)
     failures.push(`node ${c.node} exited on its own at t=${(c.atMs / 1000).toFixed(1)}s (code ${c.code}, signal ${c.signal})`);
   if (workload.anomalies.length > 0)
@@ -192,10 +200,19 @@ export async function runFaults(
 
   const s = workload.stats;
   const started = nemesis.events.filter((e) => e.action === 'start').length;
+  const m = nemesis.members?.counts;
+  const t = nemesis.transfers;
+  const changes =
+    m === undefined
+      ? ''
+      : `changes done=${m.done.add + m.done.promote + m.done.remove + m.done.cleanup} (add ${m.done.add}, promote ${m.done.promote}, ` +
+        `remove ${m.done.remove + m.done.cleanup}, replaced ${m.replaced}; refused ${m.refused}, unknown ${m.unknown}) `;
   const ok = failures.length === 0;
   const summary =
     `faults: ${ok ? 'PASS' : 'FAIL'} seed=${o.seed} nodes=${o.nodes} faults=${started} in ${faultSeconds.toFixed(0)}s ` +
     `ops=${s.ok + s.failed + s.unknown} (ok ${s.ok}, failed ${s.failed}, unknown ${s.unknown}) ` +
+    changes +
+    `transfers=${t.done}/${t.asked} ` +
     `snapshots installed=${installs}${
       installs > 0
         ? ` (${[...installed]

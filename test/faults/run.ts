@@ -1,10 +1,10 @@
 // `npm run faults -- [--time 60] [--nodes 3|5] [--seed N] [--clients 5] [--keys 4] [--snapshot-every 20] [--log-retain 5] [--keep]`
 // Exit code 0 when every check passed, 1 otherwise; the last line is a summary.
-import { parseFlags, parseIntIn, UsageError } from '../../common/args';
+import { parseFlags, parseIntIn, parseOnOff, UsageError } from '../../common/args';
 import { defaultOptions, killEverything, randomSeed, runFaults, type FaultRunOptions } from './run-faults';
 
 const usage = `usage: npm run faults -- [--time SEC] [--nodes 3|5] [--seed N] [--clients N] [--keys N]
-                        [--snapshot-every N] [--log-retain M] [--node-port P] [--proxy-port P] [--keep]
+                        [--snapshot-every N] [--log-retain M] [--membership on|off] [--node-port P] [--proxy-port P] [--keep]
   --time        seconds of faults (default ${defaultOptions.timeSec})
   --nodes       cluster size (default ${defaultOptions.nodes})
   --seed        replays a run's random choices (default: random, printed)
@@ -13,8 +13,11 @@ const usage = `usage: npm run faults -- [--time SEC] [--nodes 3|5] [--seed N] [-
   --snapshot-every  every node's SNAPSHOT_EVERY (default ${defaultOptions.snapshotEvery}: small, so snapshots are
                 installed during faults; the summary counts them)
   --log-retain  every node's LOG_RETAIN (default ${defaultOptions.logRetain})
-  --node-port   first node port (default ${defaultOptions.nodeBasePort}); nodes use the next N-1 too
-  --proxy-port  first link-proxy port (default ${defaultOptions.proxyBasePort}); proxies use N*N ports
+  --membership  the membership nemesis: nodes added (fresh processes with --join), promoted, removed
+                and replaced alongside the faults (default on; needs 2 spare slots of ports)
+  --node-port   first node port (default ${defaultOptions.nodeBasePort}); nodes use the next S-1 too
+                (S slots: N+2 with the membership nemesis, else N)
+  --proxy-port  first link-proxy port (default ${defaultOptions.proxyBasePort}); proxies use S*S ports
   --keep        keep the run folder (logs, data, history) even when the run passes
   --unsafe-amnesia  self-test of the checks: killed nodes restart with no data,
                 which Raft does not survive; such a run is expected to fail sooner or later`;
@@ -36,6 +39,7 @@ function parse(argv: string[]): FaultRunOptions | 'help' {
     'proxy-port': { type: 'string' },
     keep: { type: 'boolean' },
     'unsafe-amnesia': { type: 'boolean' },
+    membership: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
@@ -53,6 +57,7 @@ function parse(argv: string[]): FaultRunOptions | 'help' {
     proxyBasePort: int('proxy-port', values['proxy-port'], d.proxyBasePort, 1024, 65000),
     keep: values.keep ?? false,
     amnesia: values['unsafe-amnesia'] ?? false,
+    membership: values.membership === undefined ? d.membership : parseOnOff('--membership', values.membership),
   };
 }
 

@@ -20,6 +20,7 @@ describe('3 node processes behind link proxies: a partitioned leader', () => {
     process.on('exit', killNow);
     cluster = new FaultCluster({
       nodes: 3,
+      slots: 3,
       nodeBasePort: 19_705,
       proxyBasePort: 19_708, // proxies 19708..19716
       runDir,
@@ -56,7 +57,7 @@ describe('3 node processes behind link proxies: a partitioned leader', () => {
     const oldStatus = (await cluster.status(old))!;
     expect(oldStatus.role).toBe('leader');
 
-    cluster.network.apply(
+    cluster.applyCuts(
       others.flatMap((o) => [
         { from: old, to: o, mode: 'blackhole' as const },
         { from: o, to: old, mode: 'blackhole' as const },
@@ -97,7 +98,7 @@ describe('3 node processes behind link proxies: a partitioned leader', () => {
       const s = await cluster.status(old);
       expect(s?.term ?? 0, 'pre-vote keeps the cut-off node from inflating its term').toBeLessThanOrEqual(next!.term);
     } finally {
-      cluster.network.healAll();
+      cluster.healNetwork();
     }
 
     // Healed: it learns of the new term; it redirects or (if it leads again) serves the new value.
