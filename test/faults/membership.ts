@@ -126,7 +126,9 @@ export class MembershipNemesis {
   private async add(view: StatusReport): Promise<string | null> {
     const joiner = await this.cluster.startJoiner(view.url);
     if (joiner === null) return null;
-    const a = await this.admin(view.url, 'POST', '/cluster/members', { id: joiner.id, url: joiner.url, role: 'learner' });
+    // Starting a process takes seconds, in which leadership may have moved: ask whoever leads now.
+    const leader = (await this.leaderView())?.url ?? view.url;
+    const a = await this.admin(leader, 'POST', '/cluster/members', { id: joiner.id, url: joiner.url, role: 'learner' });
     this.note('add', joiner.id, a);
     // Refused: it never entered the log, so its process can go. Unknown: reconciling decides later.
     if (a.kind === 'refused') await this.cluster.retire(joiner.id);
