@@ -311,6 +311,37 @@ describe('single-node cluster through the RPC methods', () => {
     expect(await stub.read('x')).toEqual({ type: 'ok', value: 'first' });
   });
 
+  it('writes applied effects with the next log write; one acknowledged before that survives a restart from the log', async () => {
+    const name = 'apply-later';
+    const stub = nodeNamed(name);
+    await electAlone(stub);
+    expect(await stub.write(set('first', '1'))).toMatchObject({ type: 'ok' });
+    const stored = () =>
+      runInDurableObject(nodeNamed(name), (_obj: RaftNodeObject, state) => ({
+        applied: state.storage.sql.exec<{ applied: number }>('SELECT applied FROM kv_meta').one().applied,
+        first: state.storage.sql.exec<{ value: string }>("SELECT value FROM kv_data WHERE key = 'first'").toArray()[0]?.value,
+        lastLog: state.storage.sql.exec<{ idx: number }>('SELECT max(idx) AS idx FROM raft_log').one().idx,
+      }));
+    const afterFirst = await stored();
+    // The entry is in the log; its effect is not in the tables yet.
+    expect(afterFirst.first).toBeUndefined();
+    expect(afterFirst.applied).toBeLessThan(afterFirst.lastLog);
+    expect(await stub.read('first')).toEqual({ type: 'ok', value: '1' }); // served from memory meanwhile
+
+    // The next write's log write carries the first one's effect.
+    expect(await stub.write(set('second', '2'))).toMatchObject({ type: 'ok' });
+    const afterSecond = await stored();
+    expect(afterSecond.first).toBe('1');
+    expect(afterSecond.applied).toBe(afterFirst.lastLog);
+
+    // A crash now: `second` is acknowledged but only in the log. The restart applies it again.
+    await abortAllDurableObjects();
+    const again = nodeNamed(name);
+    await electAlone(again);
+    expect(await again.read('second')).toEqual({ type: 'ok', value: '2' });
+    expect(await again.read('first')).toEqual({ type: 'ok', value: '1' });
+  });
+
   it('comes back from storage after a restart with its term, log and data', async () => {
     const name = 'restart';
     await electAlone(nodeNamed(name));

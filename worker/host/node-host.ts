@@ -73,6 +73,11 @@ const tickTimer = 'tick';
  */
 export const snapshotPeerSilentMs = 10_000;
 const answering = (p: PeerStatus): boolean => p.lastContactMs !== null && p.lastContactMs < snapshotPeerSilentMs;
+/**
+ * Applied effects are written with the next log write (see flushApplied); a
+ * node that writes nothing for this long writes them at its next tick.
+ */
+const idleFlushMs = 50;
 /** The timer that holds a waiting request's deadline. */
 export const requestTimer = (ref: number): string => `request:${ref}`;
 
@@ -97,6 +102,8 @@ export class NodeHost<Result, Query, Answer> {
   /** Where the log was last compacted (or a snapshot installed); a compaction is scheduled. */
   private compactedAt: Index;
   private compactionScheduled = false;
+  /** When the oldest applied entry whose effects the machine has not written yet was applied; null if none. */
+  private unflushedSince: number | null = null;
   /** Membership changes and transfers waiting for their outcome; `at` once a change is in the log. */
   private readonly admin: AdminRequests;
   /** The snapshot followers are being sent, shared by all of them while it stays usable. */
@@ -352,7 +359,7 @@ export class NodeHost<Result, Query, Answer> {
     //    with no peers, a proposal commits in the very Ready that reports it.
     for (const p of ready.proposed) if (!this.admin.proposed(p)) this.pending.proposed(p, this.applied);
     for (const entry of ready.committed) this.apply(entry);
-    if (ready.committed.length > 0) o.machine.flushApplied?.();
+    if (ready.committed.length > 0 && this.unflushedSince === null) this.unflushedSince = o.clock();
     // 4. Serve reads whose index is now applied (thesis §6.4).
     const answer = (q: Query): Answer => o.machine.query(q);
     for (const r of ready.reads) this.pending.readReady(r, this.applied, answer);
@@ -369,7 +376,12 @@ export class NodeHost<Result, Query, Answer> {
     }
     // 6. Make sure tick() runs by the deadline, and soon if more committed entries wait.
     if (!Number.isFinite(ready.deadline)) throw new Error(`core returned deadline ${ready.deadline}`);
-    o.timers.set(tickTimer, ready.deadline, () => this.whileRunning(() => this.run((core, now) => core.tick(now))));
+    o.timers.set(tickTimer, ready.deadline, () =>
+      this.whileRunning(() => {
+        if (this.unflushedSince !== null && o.clock() - this.unflushedSince >= idleFlushMs) this.guard(() => this.flushApplied());
+        this.run((core, now) => core.tick(now));
+      }),
+    );
     if (ready.moreCommitted && !this.moreScheduled) {
       this.moreScheduled = true;
       o.schedule(() =>
@@ -393,6 +405,13 @@ export class NodeHost<Result, Query, Answer> {
   /** Step 1 of a Ready: everything it asks to store, in one go (atomic in the Durable Object's event). */
   private persist(ready: Ready): void {
     const { storage, machine } = this.o;
+    const writes =
+      ready.entries.length > 0 ||
+      ready.snapshotChunk !== null ||
+      ready.installSnapshot !== null ||
+      ready.compacted !== null ||
+      storage.changesTermOrVote(ready.hardState);
+    if (writes) this.flushApplied();
     if (ready.snapshotChunk) machine.stageSnapshot(ready.snapshotChunk);
     const installed = ready.installSnapshot;
     if (installed) {
@@ -422,7 +441,10 @@ export class NodeHost<Result, Query, Answer> {
       if (sending && this.outgoing !== null) upTo = Math.min(upTo, this.outgoing.reader.index);
       if (upTo <= this.compactedAt) return;
       const term = o.core.termAt(this.applied);
-      this.guard(() => o.machine.checkpoint({ index: this.applied, term }));
+      this.guard(() => {
+        this.flushApplied();
+        o.machine.checkpoint({ index: this.applied, term });
+      });
       this.compactedAt = upTo;
       this.run((core, now) => core.compact(upTo, now));
     });
@@ -442,7 +464,10 @@ export class NodeHost<Result, Query, Answer> {
     if (!reuse || snap === null) {
       if (!this.snapshotPeers().some((p) => p.id === send.to)) return; // it caught up meanwhile: no copy for nothing
       this.dropOutgoing();
-      const reader = this.guard(() => o.machine.openSnapshot());
+      const reader = this.guard(() => {
+        this.flushApplied();
+        return o.machine.openSnapshot();
+      });
       snap = { reader, lastTerm: o.core.termAt(reader.index) };
       this.outgoing = snap;
     }
@@ -486,7 +511,22 @@ export class NodeHost<Result, Query, Answer> {
   }
 
   private saveAll(writes: readonly HeldWrite[]): void {
+    if (writes.length > 0) this.flushApplied();
     for (const w of writes) this.o.storage.save(w.hardState, w.entries);
+  }
+
+  /**
+   * Write the effects of the entries applied so far (a machine that keeps its
+   * state on disk). Called just before a log write, so both go out in the same
+   * durable write: an event that only applies entries writes nothing, and the
+   * answers it releases wait for no storage flush of their own. Nothing is lost
+   * by waiting: every applied entry is in the stored log, and a restart applies
+   * again whatever comes after the machine's stored applied index.
+   */
+  private flushApplied(): void {
+    if (this.unflushedSince === null) return;
+    this.unflushedSince = null;
+    this.o.machine.flushApplied?.();
   }
 
   /** Keep role, leader and term current, and log what the core does not (it logs role changes itself). */

@@ -65,9 +65,12 @@ export interface HostStateMachine<Result, Query, Answer> {
   /** Apply one committed entry; `noop` and `config` entries return null. */
   apply(entry: Entry): Result | null;
   /**
-   * The committed entries of one Ready are all applied: a machine that keeps
-   * its state on disk writes their effects now, in the same event as the log
-   * writes, one batch per Ready rather than one write per entry.
+   * Write the effects of the entries applied since the last call, with the
+   * applied index, all or nothing (a machine that keeps its state on disk).
+   * The host calls it just before its next log write, so both share one
+   * durable write, and before a snapshot is taken or the log compacted; an
+   * idle node calls it at its next tick. Until then reads see the applied
+   * state from memory, and a restart applies those entries again from the log.
    */
   flushApplied?(): void;
   /** Answer a read from the state as applied so far. */

@@ -1,9 +1,9 @@
 // The key-value state machine of a Durable Object node, kept in its SQLite
 // (sql-kv.ts): memory holds only the session table (bounded by its limits)
-// and one Ready's worth of unwritten changes, whatever the size of the data.
-// Each Ready's applied entries are written, with the applied index, in the
-// event that applies them, so a restart resumes from the stored applied index
-// and replays nothing already applied.
+// and the changes applied since the last flush, whatever the size of the data.
+// The host flushes them, with the applied index in one transaction, just
+// before its next log write (the same durable write), so a restart resumes
+// from the stored applied index and applies again only what came after it.
 //
 // Snapshots: openSnapshot copies the tables into snapshot tables in a few SQL
 // statements (no JavaScript memory), and chunks are read from the copy with a
@@ -79,7 +79,7 @@ export class SqlKvMachine implements KvMachine {
     return result;
   }
 
-  /** One Ready's entries are applied: write their changes and the applied index, all or nothing. */
+  /** Write the changes of the entries applied since the last flush and the applied index, all or nothing. */
   flushApplied(): void {
     if (!this.data.dirty && !this.journal.dirty) {
       writeApplied(this.sql, this.applied);
