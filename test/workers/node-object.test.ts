@@ -10,7 +10,8 @@ import { SqlRaftStorage, commitWriteLag, rowsPerInsert, snapshotPartChars } from
 import { inspectNode, type RaftNodeObject } from '../../worker/node/node-object';
 import { defaultConfig } from '../../worker/raft/config';
 import type { Entry } from '../../worker/raft/types';
-import { encodeRequest } from '../../worker/kv/commands';
+import { decodeRequest, encodeCommand, encodeRequest } from '../../worker/kv/commands';
+import { fingerprint } from '../../worker/kv/sessions';
 import { electAlone, nodeFromLongLog, nodeNamed, set } from './nodes';
 
 const entry = (index: number, term: number, data = `cmd-${index}-${term}`): Entry => ({ index, term, kind: 'command', data });
@@ -309,6 +310,16 @@ describe('single-node cluster through the RPC methods', () => {
     expect(await stub.write(set('x', 'first', session))).toEqual({ type: 'ok', result: { ok: true, op: 'set' } });
     expect(await stub.write(set('x', 'changed', session))).toMatchObject({ type: 'ok', result: { ok: false, error: 'serial_reused' } });
     expect(await stub.read('x')).toEqual({ type: 'ok', value: 'first' });
+    // The node put the command's fingerprint in each entry with a session, so replicas apply it without hashing.
+    const logged = await runInDurableObject(stub, (_obj: RaftNodeObject, state) =>
+      state.storage.sql.exec<{ data: string }>("SELECT data FROM raft_log WHERE kind = 'command' ORDER BY idx").toArray(),
+    );
+    const requests = logged.map((r) => decodeRequest(r.data));
+    expect(requests.filter((r) => 'session' in r && r.session !== undefined)).toHaveLength(3);
+    for (const r of requests) {
+      if (!('cmd' in r)) continue;
+      expect('digest' in r ? r.digest : undefined).toBe(r.session === undefined ? undefined : fingerprint(encodeCommand(r.cmd)));
+    }
   });
 
   it('writes applied effects with the next log write; one acknowledged before that survives a restart from the log', async () => {

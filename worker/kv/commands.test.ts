@@ -22,6 +22,17 @@ describe('request encoding', () => {
     expect(encodeCommand({ value: 'v', op: 'set', key: 'k' } as never)).toBe('{"op":"set","key":"k","value":"v"}');
   });
 
+  it('keeps a well-formed digest that comes with a session, and refuses any other', () => {
+    const req = {
+      cmd: { op: 'set', key: 'k', value: 'v' },
+      session: { clientId: 'c', serial: 1 },
+      digest: 'ungWv48Bz+pBQUDeXa4iIw',
+    } as const;
+    expect(decodeRequest(encodeRequest(req))).toEqual(req);
+    expect(() => encodeRequest({ ...req, digest: 'short' })).toThrow(/digest/);
+    expect(() => encodeRequest({ cmd: req.cmd, digest: req.digest })).toThrow(/only with a session/);
+  });
+
   it('drops fields a command does not have', () => {
     const data = '{"cmd":{"op":"delete","key":"k","value":"x"},"extra":1}';
     expect(decodeRequest(data)).toEqual({ cmd: { op: 'delete', key: 'k' } });

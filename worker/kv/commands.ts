@@ -23,6 +23,13 @@ export type KvRequest = CommandRequest | RegisterRequest;
 export interface CommandRequest {
   cmd: KvCommand;
   session?: Session;
+  /**
+   * The session fingerprint of `cmd` (sessions.ts), computed once by the node
+   * that proposes the entry, with the platform's native SHA-256, so that no
+   * replica hashes the command again in JavaScript when it applies it. Only
+   * with a session; an entry without it is hashed when applied.
+   */
+  digest?: string;
 }
 
 /** Opens a session whose id is `registeredId(index)` of the entry that carries it (thesis §6.3). */
@@ -102,9 +109,18 @@ function parseRequest(raw: unknown): KvRequest {
     return { register: true };
   }
   const cmd = parseCommand(raw.cmd);
-  if (raw.session === undefined) return { cmd };
-  return { cmd, session: parseSession(raw.session) };
+  if (raw.session === undefined) {
+    if (raw.digest !== undefined) return invalid('a digest comes only with a session');
+    return { cmd };
+  }
+  const session = parseSession(raw.session);
+  if (raw.digest === undefined) return { cmd, session };
+  if (typeof raw.digest !== 'string' || !digestShape.test(raw.digest)) return invalid('digest must be 22 characters of base64');
+  return { cmd, session, digest: raw.digest };
 }
+
+/** 128 bits in base64 without the "==" padding (sessions.ts fingerprint). */
+export const digestShape = /^[A-Za-z0-9+/]{21}[AQgw]$/;
 
 function parseCommand(raw: unknown): KvCommand {
   if (!isRecord(raw)) return invalid('cmd is not an object');

@@ -1,7 +1,7 @@
 // The session table alone (thesis §6.3). End-to-end behaviour through log
 // entries is in store.test.ts.
 import { describe, expect, it } from 'vitest';
-import { SessionTable, fingerprint } from './sessions';
+import { SessionTable, fingerprint, fingerprintNative, requestWithDigest } from './sessions';
 import { encodeCommand } from './commands';
 import type { KvCommand, KvSuccess } from './commands';
 
@@ -133,6 +133,23 @@ describe('SessionTable', () => {
 });
 
 describe('fingerprint (128 bits of SHA-256)', () => {
+  it('the native (Web Crypto) fingerprint is the same digest as the JavaScript one', async () => {
+    for (const text of ['', 'abc', 'ü😀\u0000"', 'x'.repeat(70_000), encodeCommand({ op: 'cas', key: 'k', expected: null, value: 'v' })]) {
+      expect(await fingerprintNative(text)).toBe(fingerprint(text));
+    }
+  });
+
+  it('a proposed request with a session carries the fingerprint of its command; others carry none', async () => {
+    const cmd: KvCommand = { op: 'set', key: 'k', value: 'v' };
+    expect(await requestWithDigest({ cmd, session: { clientId: 'c', serial: 1 } })).toEqual({
+      cmd,
+      session: { clientId: 'c', serial: 1 },
+      digest: fingerprint(encodeCommand(cmd)),
+    });
+    expect(await requestWithDigest({ cmd })).toEqual({ cmd });
+    expect(await requestWithDigest({ register: true })).toEqual({ register: true });
+  });
+
   it('matches the SHA-256 test vector for "abc", truncated to 16 bytes', () => {
     // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223 b00361a3...
     expect(fingerprint('abc')).toBe(

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KvStateMachine } from './store';
-import { encodeRequest } from './commands';
+import { encodeCommand, encodeRequest } from './commands';
+import { fingerprint } from './sessions';
 import type { KvCommand, KvRequest } from './commands';
 import type { Entry } from '../raft/types';
 
@@ -100,6 +101,19 @@ describe('sessions (thesis §6.3)', () => {
     expect(f.as('c', 1, cas('k', null, 'a'))).toEqual({ ok: true, op: 'cas', swapped: true, current: 'a' });
     f.as('c', 2, del('k'));
     expect(f.as('c', 2, del('k'))).toEqual({ ok: true, op: 'delete', existed: true });
+  });
+
+  it('a request whose entry carries the digest is applied with it, the same as one hashed when applied', () => {
+    const f = feeder();
+    const digest = fingerprint(encodeCommand(set('k', 'a')));
+    expect(f.req({ cmd: set('k', 'a'), session: { clientId: 'c', serial: 1 }, digest })).toEqual({ ok: true, op: 'set' });
+    // A retry without the digest is hashed here: same digest, so a retry.
+    expect(f.as('c', 1, set('k', 'a'))).toEqual({ ok: true, op: 'set' });
+    expect(f.as('c', 1, set('k', 'z'))).toMatchObject({ ok: false, error: 'serial_reused' });
+    // The carried digest is what counts: nothing hashes the command again (here it names another command).
+    f.req({ cmd: set('k', 'b'), session: { clientId: 'c', serial: 2 }, digest: fingerprint(encodeCommand(set('k', 'other'))) });
+    expect(f.as('c', 2, set('k', 'other'))).toEqual({ ok: true, op: 'set' });
+    expect(f.machine.get('k')).toBe('b');
   });
 
   it('a reused serial with a different command is refused, not silently dropped', () => {

@@ -94,7 +94,7 @@ export class KvStateMachine implements StateMachine<KvResult> {
         if (isRegister(req)) return this.table.register(entry.index);
         const { cmd, session } = req;
         if (session === undefined) return this.execute(cmd);
-        return this.table.run(session, cmd, entry.index, () => this.execute(cmd));
+        return this.table.run(session, cmd, entry.index, () => this.execute(cmd), req.digest);
       }
       default:
         return unreachable(entry.kind);

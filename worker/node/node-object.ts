@@ -14,6 +14,7 @@ import type { AdminOutcome, MembershipChange, NodeApi, ReadOutcome, StatusReport
 import { acceptPeerStream, answerClose, answerFrame } from '../adapters/peer-stream-server';
 import type { AlarmTimers } from '../adapters/alarm-timers';
 import { encodeRequest } from '../kv/commands';
+import { requestWithDigest } from '../kv/sessions';
 import type { KvRequest } from '../kv/commands';
 import type { Message } from '../raft/messages';
 import type { Index } from '../raft/types';
@@ -57,19 +58,23 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   }
 
   async write(req: KvRequest): Promise<WriteOutcome> {
-    return this.proposeWrites([req])[0]!;
+    const [outcome] = await this.proposeWrites([req]);
+    return outcome!;
   }
 
   /** Several writes at once (the Worker's coalesced requests, front/coalesce.ts): proposed together, answered in order. */
   async writeBatch(reqs: KvRequest[]): Promise<WriteOutcome[]> {
-    return Promise.all(this.proposeWrites(reqs));
+    return Promise.all(await this.proposeWrites(reqs));
   }
 
-  private proposeWrites(reqs: KvRequest[]): Promise<WriteOutcome>[] {
-    const { host, metrics } = this.requireLive();
-    const encoded = reqs.map(encodeRequest); // before any is registered, so a throw leaves nothing behind
-    const outcomes: Promise<WriteOutcome>[] = [];
+  private async proposeWrites(reqs: KvRequest[]): Promise<Promise<WriteOutcome>[]> {
+    this.requireLive();
     const start = this.now();
+    // Every replica applies the entry with the digest the proposer puts in it (sessions.ts);
+    // all before any is registered, so a throw leaves nothing behind.
+    const encoded = (await Promise.all(reqs.map(requestWithDigest))).map(encodeRequest);
+    const { host, metrics } = this.requireLive();
+    const outcomes: Promise<WriteOutcome>[] = [];
     const timed = (o: WriteOutcome) => metrics.onWriteOutcome(o.type, this.now() - start, this.now());
     host.propose(encoded.map((data) => ({ data, reply: promised(outcomes, timed) })));
     return outcomes;
