@@ -134,6 +134,59 @@ describe('SqlKvMachine', () => {
     });
   });
 
+  it('a flush and the log write after it share one transaction: one savepoint, and a throw undoes both', async () => {
+    await runInDurableObject(nodeNamed('kv-one-transaction'), (_obj: RaftNodeObject, state) => {
+      let transactions = 0;
+      // The storage with its transactions counted.
+      const counted = new Proxy(state.storage, {
+        get(target, prop) {
+          if (prop === 'transactionSync') {
+            return <T>(work: () => T): T => {
+              transactions++;
+              return target.transactionSync(work);
+            };
+          }
+          const v: unknown = Reflect.get(target, prop);
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      const raft = new SqlRaftStorage(counted);
+      raft.migrate();
+      const machine = new SqlKvMachine(counted, raft, { sessionLimits: limits });
+      const entries = Array.from({ length: 90 }, (_, i) =>
+        entryOf(i + 1, {
+          cmd: { op: 'set', key: `k${i}`, value: `v${i}` },
+          session: { clientId: `c${i % 3}`, serial: 1 + Math.floor(i / 3) },
+        }),
+      );
+      const applied = () => state.storage.sql.exec<{ applied: number }>('SELECT applied FROM kv_meta').one().applied;
+      const lastLog = () => state.storage.sql.exec<{ idx: number | null }>('SELECT max(idx) AS idx FROM raft_log').one().idx;
+      raft.save({ term: 1, vote: 'n1', commit: 0 }, entries.slice(0, 30));
+      for (const e of entries.slice(0, 30)) machine.apply(e);
+
+      transactions = 0;
+      raft.atomically(() => {
+        machine.flushApplied();
+        raft.save(null, entries.slice(30, 60)); // two INSERTs: a transaction of its own if alone
+      });
+      expect(transactions).toBe(1);
+      expect(applied()).toBe(30);
+      expect(lastLog()).toBe(60);
+
+      for (const e of entries.slice(30, 60)) machine.apply(e);
+      expect(() =>
+        raft.atomically(() => {
+          machine.flushApplied();
+          raft.save(null, entries.slice(60, 90));
+          throw new Error('disk full');
+        }),
+      ).toThrow('disk full');
+      expect(applied()).toBe(30); // neither the flush nor the log write stayed
+      expect(lastLog()).toBe(60);
+      expect(state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM kv_data WHERE key = 'k45'").one().n).toBe(0);
+    });
+  });
+
   it('writes one Ready of entries in a few statements, not one per entry', async () => {
     await runInDurableObject(nodeNamed('kv-batched'), (_obj: RaftNodeObject, state) => {
       const { machine } = open(state);

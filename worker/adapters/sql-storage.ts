@@ -89,6 +89,8 @@ export class SqlRaftStorage implements HostStorage {
   private stored: HardState = { term: 0, vote: null, commit: 0 };
   /** The newest commit index the core reported; written lazily (see save). */
   private latestCommit: Index = 0;
+  /** Inside atomically(): the writes already share one transaction. */
+  private inTransaction = false;
 
   constructor(private readonly storage: DurableObjectStorage) {}
 
@@ -333,11 +335,27 @@ export class SqlRaftStorage implements HostStorage {
     // One statement is atomic by itself; more need a transaction (a savepoint
     // inside the event's implicit one), which costs two statements more.
     const statements = (writeHard ? 1 : 0) + (truncate ? 1 : 0) + Math.ceil(entries.length / rowsPerInsert);
-    if (statements > 1) this.storage.transactionSync(write);
+    if (statements > 1) this.atomically(write);
     else write();
     if (writeHard) this.stored = hs;
     const last = entries[entries.length - 1];
     if (last !== undefined) this.lastIndex = last.index;
+  }
+
+  /**
+   * Run `work` as one transaction (a savepoint inside the event's implicit
+   * one): a throw undoes all of it. Writes inside that would open their own
+   * (save, the state machine's flush) join this one instead, which saves the
+   * statements each transaction costs.
+   */
+  atomically(work: () => void): void {
+    if (this.inTransaction) return work();
+    this.inTransaction = true;
+    try {
+      this.storage.transactionSync(work);
+    } finally {
+      this.inTransaction = false;
+    }
   }
 
   /** Whether storing `hardState` would change the stored term or vote, rather than only the commit index. */

@@ -18,13 +18,25 @@ describe('host: applied effects go out with the next log write (§5.3)', () => {
     expect(a.data).toBe('a');
     leader.writes.length = 0;
 
-    // Applying b's predecessor happened above without a write; b's own log write flushes it first.
+    // Applying b's predecessor happened above without a write; b's own log write flushes it first, in one transaction.
     c.propose(id, 'b');
-    expect(leader.writes).toEqual([`flush@${a.index}`, 'save']);
+    expect(leader.writes).toEqual(['begin', `flush@${a.index}`, 'save', 'end']);
     leader.writes.length = 0;
     c.deliver();
     expect(leader.applied[leader.applied.length - 1]!.data).toBe('b');
     expect(leader.writes).toEqual([]); // the commit of b wrote nothing
+  });
+
+  it('a log write with nothing applied to flush opens no transaction of its own', () => {
+    const c = new TestCluster(3);
+    const id = c.elect();
+    const leader = c.get(id);
+    c.propose(id, 'a');
+    c.deliver();
+    c.propose(id, 'b'); // flushes a
+    leader.writes.length = 0;
+    c.propose(id, 'c'); // b is not committed yet: nothing applied since
+    expect(leader.writes).toEqual(['save']);
   });
 
   it('a node with nothing more to write flushes at a tick once the applied effects have waited long enough', () => {

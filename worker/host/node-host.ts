@@ -334,7 +334,7 @@ export class NodeHost<Result, Query, Answer> {
       this.heldWrites.add({ hardState: ready.hardState, entries: ready.entries });
     } else {
       this.writeHeld();
-      this.persist(ready);
+      this.together(this.writesStorage(ready), () => this.persist(ready));
     }
     const wasLeader = this.currentRole === 'leader';
     this.noteStateChanges(ready);
@@ -405,13 +405,7 @@ export class NodeHost<Result, Query, Answer> {
   /** Step 1 of a Ready: everything it asks to store, in one go (atomic in the Durable Object's event). */
   private persist(ready: Ready): void {
     const { storage, machine } = this.o;
-    const writes =
-      ready.entries.length > 0 ||
-      ready.snapshotChunk !== null ||
-      ready.installSnapshot !== null ||
-      ready.compacted !== null ||
-      storage.changesTermOrVote(ready.hardState);
-    if (writes) this.flushApplied();
+    if (this.writesStorage(ready)) this.flushApplied();
     if (ready.snapshotChunk) machine.stageSnapshot(ready.snapshotChunk);
     const installed = ready.installSnapshot;
     if (installed) {
@@ -511,8 +505,29 @@ export class NodeHost<Result, Query, Answer> {
   }
 
   private saveAll(writes: readonly HeldWrite[]): void {
-    if (writes.length > 0) this.flushApplied();
-    for (const w of writes) this.o.storage.save(w.hardState, w.entries);
+    if (writes.length === 0) return;
+    this.together(true, () => {
+      this.flushApplied();
+      for (const w of writes) this.o.storage.save(w.hardState, w.entries);
+    });
+  }
+
+  /** Whether persisting this Ready writes anything (a commit index alone is written lazily, with later writes). */
+  private writesStorage(ready: Ready): boolean {
+    return (
+      ready.entries.length > 0 ||
+      ready.snapshotChunk !== null ||
+      ready.installSnapshot !== null ||
+      ready.compacted !== null ||
+      this.o.storage.changesTermOrVote(ready.hardState)
+    );
+  }
+
+  /** Log writes that carry the machine's applied effects along go out as one transaction (HostStorage.atomically). */
+  private together(writes: boolean, work: () => void): void {
+    const { storage } = this.o;
+    if (writes && this.unflushedSince !== null && storage.atomically !== undefined) storage.atomically(work);
+    else work();
   }
 
   /**

@@ -29,6 +29,12 @@ export interface HostStorage {
    * it if `keepLog`, else delete them all; either way entries up to it go.
    */
   installSnapshot(point: SnapshotPoint, keepLog: boolean, membership: Membership): void;
+  /**
+   * Run `work` (the state machine's flush and the log write that follows it)
+   * as one transaction, all or nothing, so that they cost one transaction
+   * rather than one each. Storage without transactions of its own omits it.
+   */
+  atomically?(work: () => void): void;
 }
 
 /**

@@ -86,7 +86,8 @@ export class SqlKvMachine implements KvMachine {
       this.statements++;
       return;
     }
-    this.storage.transactionSync(() => {
+    // Joins the log write's transaction when the host writes both together.
+    this.raft.atomically(() => {
       this.statements += this.data.flush() + this.journal.flush(this.kv.sessions) + 1;
       writeApplied(this.sql, this.applied);
     });
