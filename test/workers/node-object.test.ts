@@ -12,6 +12,7 @@ import { defaultConfig } from '../../worker/raft/config';
 import type { Entry } from '../../worker/raft/types';
 import { decodeRequest, encodeCommand, encodeRequest } from '../../worker/kv/commands';
 import { fingerprint } from '../../worker/kv/sessions';
+import { applyFlushEntries } from '../../worker/host/node-host';
 import { electAlone, nodeFromLongLog, nodeNamed, set } from './nodes';
 
 const entry = (index: number, term: number, data = `cmd-${index}-${term}`): Entry => ({ index, term, kind: 'command', data });
@@ -322,7 +323,7 @@ describe('single-node cluster through the RPC methods', () => {
     }
   });
 
-  it('writes applied effects with the next log write; one acknowledged before that survives a restart from the log', async () => {
+  it('writes applied effects with a later log write; one acknowledged before that survives a restart from the log', async () => {
     const name = 'apply-later';
     const stub = nodeNamed(name);
     await electAlone(stub);
@@ -339,11 +340,17 @@ describe('single-node cluster through the RPC methods', () => {
     expect(afterFirst.applied).toBeLessThan(afterFirst.lastLog);
     expect(await stub.read('first')).toEqual({ type: 'ok', value: '1' }); // served from memory meanwhile
 
-    // The next write's log write carries the first one's effect.
+    // Once applyFlushEntries entries wait (or they are applyFlushMs old, which this test's alarm-driven clock
+    // does not reach), the next log write carries them.
+    const filler = Array.from({ length: applyFlushEntries }, (_, i) => set(`filler-${i}`, 'x'));
+    expect((await stub.writeBatch(filler)).every((o) => o.type === 'ok')).toBe(true);
+    const afterFiller = await stored();
+    expect(afterFiller.first).toBeUndefined();
     expect(await stub.write(set('second', '2'))).toMatchObject({ type: 'ok' });
     const afterSecond = await stored();
     expect(afterSecond.first).toBe('1');
-    expect(afterSecond.applied).toBe(afterFirst.lastLog);
+    expect(afterSecond.applied).toBe(afterFiller.lastLog);
+    expect(afterSecond.lastLog).toBe(afterFiller.lastLog + 1);
 
     // A crash now: `second` is acknowledged but only in the log. The restart applies it again.
     await abortAllDurableObjects();

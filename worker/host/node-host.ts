@@ -74,10 +74,14 @@ const tickTimer = 'tick';
 export const snapshotPeerSilentMs = 10_000;
 const answering = (p: PeerStatus): boolean => p.lastContactMs !== null && p.lastContactMs < snapshotPeerSilentMs;
 /**
- * Applied effects are written with the next log write (see flushApplied); a
- * node that writes nothing for this long writes them at its next tick.
+ * Applied effects wait in memory for a log write to ride with (flushApplied)
+ * until they are this old or this many entries; then the next log write
+ * carries them, or the next tick if the node writes nothing. Each flush
+ * rewrites the table pages its keys and sessions fall on, so a flush that
+ * covers more entries costs fewer pages per entry.
  */
-const idleFlushMs = 50;
+export const applyFlushMs = 50;
+export const applyFlushEntries = 1000;
 /** The timer that holds a waiting request's deadline. */
 export const requestTimer = (ref: number): string => `request:${ref}`;
 
@@ -104,6 +108,7 @@ export class NodeHost<Result, Query, Answer> {
   private compactionScheduled = false;
   /** When the oldest applied entry whose effects the machine has not written yet was applied; null if none. */
   private unflushedSince: number | null = null;
+  private unflushedEntries = 0;
   /** Membership changes and transfers waiting for their outcome; `at` once a change is in the log. */
   private readonly admin: AdminRequests;
   /** The snapshot followers are being sent, shared by all of them while it stays usable. */
@@ -334,7 +339,9 @@ export class NodeHost<Result, Query, Answer> {
       this.heldWrites.add({ hardState: ready.hardState, entries: ready.entries });
     } else {
       this.writeHeld();
-      this.together(this.writesStorage(ready), () => this.persist(ready));
+      // A snapshot replaces the state: what is applied before it is written first, as it stood.
+      const flush = this.writesStorage(ready) && (ready.installSnapshot !== null || this.flushDue());
+      this.together(flush, () => this.persist(ready, flush));
     }
     const wasLeader = this.currentRole === 'leader';
     this.noteStateChanges(ready);
@@ -359,7 +366,10 @@ export class NodeHost<Result, Query, Answer> {
     //    with no peers, a proposal commits in the very Ready that reports it.
     for (const p of ready.proposed) if (!this.admin.proposed(p)) this.pending.proposed(p, this.applied);
     for (const entry of ready.committed) this.apply(entry);
-    if (ready.committed.length > 0 && this.unflushedSince === null) this.unflushedSince = o.clock();
+    if (ready.committed.length > 0) {
+      this.unflushedSince ??= o.clock();
+      this.unflushedEntries += ready.committed.length;
+    }
     // 4. Serve reads whose index is now applied (thesis §6.4).
     const answer = (q: Query): Answer => o.machine.query(q);
     for (const r of ready.reads) this.pending.readReady(r, this.applied, answer);
@@ -378,7 +388,7 @@ export class NodeHost<Result, Query, Answer> {
     if (!Number.isFinite(ready.deadline)) throw new Error(`core returned deadline ${ready.deadline}`);
     o.timers.set(tickTimer, ready.deadline, () =>
       this.whileRunning(() => {
-        if (this.unflushedSince !== null && o.clock() - this.unflushedSince >= idleFlushMs) this.guard(() => this.flushApplied());
+        if (this.flushDue()) this.guard(() => this.flushApplied());
         this.run((core, now) => core.tick(now));
       }),
     );
@@ -403,9 +413,9 @@ export class NodeHost<Result, Query, Answer> {
   }
 
   /** Step 1 of a Ready: everything it asks to store, in one go (atomic in the Durable Object's event). */
-  private persist(ready: Ready): void {
+  private persist(ready: Ready, flush: boolean): void {
     const { storage, machine } = this.o;
-    if (this.writesStorage(ready)) this.flushApplied();
+    if (flush) this.flushApplied();
     if (ready.snapshotChunk) machine.stageSnapshot(ready.snapshotChunk);
     const installed = ready.installSnapshot;
     if (installed) {
@@ -506,8 +516,9 @@ export class NodeHost<Result, Query, Answer> {
 
   private saveAll(writes: readonly HeldWrite[]): void {
     if (writes.length === 0) return;
-    this.together(true, () => {
-      this.flushApplied();
+    const flush = this.flushDue();
+    this.together(flush, () => {
+      if (flush) this.flushApplied();
       for (const w of writes) this.o.storage.save(w.hardState, w.entries);
     });
   }
@@ -524,16 +535,22 @@ export class NodeHost<Result, Query, Answer> {
   }
 
   /** Log writes that carry the machine's applied effects along go out as one transaction (HostStorage.atomically). */
-  private together(writes: boolean, work: () => void): void {
+  private together(flush: boolean, work: () => void): void {
     const { storage } = this.o;
-    if (writes && this.unflushedSince !== null && storage.atomically !== undefined) storage.atomically(work);
+    if (flush && this.unflushedSince !== null && storage.atomically !== undefined) storage.atomically(work);
     else work();
+  }
+
+  /** Applied effects have waited long enough, or are many enough, to be written (applyFlushMs). */
+  private flushDue(): boolean {
+    const since = this.unflushedSince;
+    return since !== null && (this.o.clock() - since >= applyFlushMs || this.unflushedEntries >= applyFlushEntries);
   }
 
   /**
    * Write the effects of the entries applied so far (a machine that keeps its
-   * state on disk). Called just before a log write, so both go out in the same
-   * durable write: an event that only applies entries writes nothing, and the
+   * state on disk). Called just before a log write once due (applyFlushMs), so
+   * both go out in the same durable write: an event that only applies entries writes nothing, and the
    * answers it releases wait for no storage flush of their own. Nothing is lost
    * by waiting: every applied entry is in the stored log, and a restart applies
    * again whatever comes after the machine's stored applied index.
@@ -541,6 +558,7 @@ export class NodeHost<Result, Query, Answer> {
   private flushApplied(): void {
     if (this.unflushedSince === null) return;
     this.unflushedSince = null;
+    this.unflushedEntries = 0;
     this.o.machine.flushApplied?.();
   }
 
