@@ -111,6 +111,8 @@ export class SimNode {
   readonly storage: SimStorage;
   private host: KvHost | null = null;
   private sm = new KvStateMachine();
+  /** The last entry the state machine applied (what its flushed state stands at). */
+  private lastApplied: { index: number; term: number } = { index: 0, term: 0 };
   private pausedUntil = 0;
   private readonly alarm: Alarm;
   private timers: AlarmTimers | null = null;
@@ -180,6 +182,7 @@ export class SimNode {
     const sm = new KvStateMachine();
     if (snapshot) sm.restore(snapshot.data);
     this.sm = sm;
+    this.lastApplied = snapshot ? { index: snapshot.index, term: snapshot.term } : { index: 0, term: 0 };
     const core = new RaftNode({
       config: d.config,
       persisted,
@@ -379,7 +382,13 @@ export class SimNode {
     let staged: string[] = [];
     const d = this.deps;
     return {
-      apply: (entry) => this.apply(sm, entry),
+      apply: (entry) => {
+        this.lastApplied = { index: entry.index, term: entry.term };
+        return this.apply(sm, entry);
+      },
+      // As the Durable Object's SQL machine: the state as of the last applied entry becomes durable with
+      // the writes it rides with (the host flushes before a log write), and a restart resumes from it.
+      flushApplied: () => this.storage.saveSnapshot({ ...this.lastApplied, data: sm.snapshot() }),
       query: (key) => sm.get(key),
       openSnapshot: () => {
         const index = this.host?.appliedIndex ?? 0;
@@ -398,6 +407,7 @@ export class SimNode {
         const data = staged.join('');
         staged = [];
         sm.restore(data);
+        this.lastApplied = { index: point.index, term: point.term };
         d.snapshots.check(this.id, point.index, sm.snapshot(), 'its state after installing a snapshot');
         this.stats.snapshotsInstalled++;
         this.storage.saveSnapshot({ ...point, data });
