@@ -2,8 +2,9 @@
 // (sql-kv.ts): memory holds only the session table (bounded by its limits)
 // and the changes applied since the last flush, whatever the size of the data.
 // The host flushes them, with the applied index in one transaction, just
-// before its next log write (the same durable write), so a restart resumes
-// from the stored applied index and applies again only what came after it.
+// before a later log write (the same durable write; node-host.ts says when),
+// so a restart resumes from the stored applied index and applies again only
+// what came after it.
 //
 // Snapshots: openSnapshot copies the tables into snapshot tables in a few SQL
 // statements (no JavaScript memory), and chunks are read from the copy with a
