@@ -1,12 +1,20 @@
 // Bundles the Worker (worker/front/index.ts) into one ES module for the Miniflare API,
 // and reads the few wrangler.toml settings Miniflare needs. Node-side only.
-import { build } from 'esbuild';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { workerBuildOptions } from './build.mjs';
 
-/** The repository root (the folder above launcher/). */
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The folder holding package.json, above `from`: the folder above launcher/ from source, above dist/build-NNN/ when built. */
+export function findRepoRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(resolve(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+
+/** The repository root. */
+export const repoRoot = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
 
 /**
  * The Worker's entry. RAFT_KV_WORKER_ENTRY overrides it (used to develop the
@@ -60,24 +68,24 @@ export async function writeWorkerBundle(file: string, entry: string = workerEntr
   return file;
 }
 
+/** Bundles in flight in this process: esbuild's service is stopped when none is left. */
+let building = 0;
+
 async function buildBundle(entry: string): Promise<WorkerBundle> {
   if (!existsSync(entry)) throw new Error(`Worker entry not found: ${entry}`);
+  // Loaded only here: a launcher run from dist/ serves a prebuilt bundle and never needs it.
+  const { build, stop } = await import('esbuild');
   const started = performance.now();
-  const result = await build({
-    entryPoints: [entry],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    conditions: ['workerd', 'worker', 'browser'],
-    external: ['cloudflare:*', 'node:*'],
-    sourcemap: false,
-    logLevel: 'silent',
-  });
-  const file = result.outputFiles[0];
-  if (!file) throw new Error(`esbuild produced no output for ${entry}`);
-  return { code: file.text, entry, buildMs: Math.round(performance.now() - started) };
+  building++;
+  try {
+    const result = await build({ ...workerBuildOptions(entry), write: false });
+    const file = result.outputFiles?.[0];
+    if (!file) throw new Error(`esbuild produced no output for ${entry}`);
+    return { code: file.text, entry, buildMs: Math.round(performance.now() - started) };
+  } finally {
+    // esbuild's service process would otherwise stay resident beside the node for its whole life.
+    if (--building === 0) await stop();
+  }
 }
 
 export interface WorkerSettings {

@@ -22,8 +22,19 @@ export function tsxScriptCommand(script: string): { command: string; prefixArgs:
   return { command: process.execPath, prefixArgs: ['--import', loader, resolve(repoRoot, script)] };
 }
 
+/**
+ * V8 settings of a launcher host process (`npm start`, `npm run node`; the
+ * package.json scripts pass the same). The host does little after start-up,
+ * and V8's default young generation lets it hold far more garbage than it uses.
+ */
+export const hostNodeFlags: readonly string[] = ['--max-semi-space-size=1'];
+
+/**
+ * A node process as `npm run node` runs it: plain `node` on the launcher's
+ * JavaScript build (launcher/run.mjs rebuilds it first if a source changed).
+ */
 export function nodeProcessCommand(): { command: string; prefixArgs: string[] } {
-  return tsxScriptCommand('launcher/node-process.ts');
+  return { command: process.execPath, prefixArgs: [...hostNodeFlags, resolve(repoRoot, 'launcher/run.mjs'), 'node-process'] };
 }
 
 /** The node-process flags for these settings (the secret travels in the environment). */

@@ -1,0 +1,67 @@
+// The launcher's JavaScript build (launcher/build.mjs, run.mjs): when it counts
+// as out of date, where the repository root is from a built file, and that the
+// npm scripts start the host the way process mode does.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { launcherEntries, repoRoot, staleReason, type LauncherManifest } from './build.mjs';
+import { findRepoRoot } from './bundle';
+import { hostNodeFlags, nodeProcessCommand } from './process';
+
+const print = (file: string): string => {
+  const s = statSync(join(repoRoot, file));
+  return `${s.size}:${s.mtimeMs}`;
+};
+
+function manifest(inputs: Record<string, string>): LauncherManifest {
+  // Outputs that exist, so only the inputs decide.
+  return { version: 1, entries: launcherEntries, commands: { cluster: 'package.json' }, worker: 'package.json', inputs };
+}
+
+describe('staleReason', () => {
+  it('is null while every input has the size and time it had at the build', () => {
+    expect(staleReason(manifest({ 'package.json': print('package.json'), 'launcher/run.mjs': print('launcher/run.mjs') }))).toBeNull();
+  });
+
+  it('names the input that changed', () => {
+    expect(staleReason(manifest({ 'package.json': '1:2' }))).toBe('package.json changed');
+  });
+
+  it('names an input that is gone', () => {
+    expect(staleReason(manifest({ 'launcher/no-such-file.ts': '1:2' }))).toBe('launcher/no-such-file.ts is gone');
+  });
+
+  it('rebuilds when there is no build, an output is missing, or the entries differ', () => {
+    expect(staleReason(null)).toBe('no build yet');
+    expect(staleReason({ ...manifest({}), worker: 'dist/nothing.js' })).toBe('dist/nothing.js is missing');
+    expect(staleReason({ ...manifest({}), entries: { cluster: 'x.ts' } })).toBe('the entry list changed');
+  });
+});
+
+describe('findRepoRoot', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'raft-kv-root-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('finds the folder with package.json from a built file two levels down', () => {
+    writeFileSync(join(dir, 'package.json'), '{}');
+    mkdirSync(join(dir, 'dist', 'build-1-2'), { recursive: true });
+    expect(findRepoRoot(join(dir, 'dist', 'build-1-2'))).toBe(dir);
+    expect(findRepoRoot(join(repoRoot, 'launcher'))).toBe(repoRoot);
+  });
+});
+
+describe('npm scripts', () => {
+  const scripts = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+
+  it('run the built launcher on plain node with the host flags process mode uses', () => {
+    const { command, prefixArgs } = nodeProcessCommand();
+    expect(command).toBe(process.execPath);
+    const expected = `exec node ${hostNodeFlags.join(' ')} launcher/run.mjs`;
+    expect(scripts.node).toBe(`${expected} node-process`);
+    expect(scripts.server).toBe(`${expected} node-process`);
+    expect(scripts.start).toBe(`${expected} cluster`);
+    expect(prefixArgs).toEqual([...hostNodeFlags, join(repoRoot, 'launcher/run.mjs'), 'node-process']);
+    expect(scripts.prepare).toBe('node launcher/build.mjs');
+  });
+});
