@@ -19,6 +19,8 @@ export interface LoadSpec {
   /** Per-operation deadline of the client (all retries included). */
   opTimeoutMs?: number;
   client?: ClientKind;
+  /** Makes the clients instead of `client` (the etcd comparison drives etcd with the same loop). */
+  makeClients?: (count: number, opTimeoutMs: number) => { clients: LoadClient[]; close: () => void };
 }
 
 export interface LoadResult {
@@ -88,13 +90,9 @@ let clientGeneration = 0;
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const opTimeoutMs = spec.opTimeoutMs ?? 5000;
-  const { clients, close } = makeClients(
-    spec.urls,
-    spec.concurrency,
-    opTimeoutMs,
-    `${Date.now().toString(36)}-${clientGeneration++}`,
-    spec.client,
-  );
+  const { clients, close } = spec.makeClients
+    ? spec.makeClients(spec.concurrency, opTimeoutMs)
+    : makeClients(spec.urls, spec.concurrency, opTimeoutMs, `${Date.now().toString(36)}-${clientGeneration++}`, spec.client);
   const all = new SampleBuffer();
   const byOp = { write: new SampleBuffer(), read: new SampleBuffer() };
   const errorKinds: Record<string, number> = {};

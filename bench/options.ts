@@ -86,7 +86,8 @@ export const usage = `npm run bench -- [options]
                            ${defaultV8Flags.join(' ')}; "" for none)
   --no-load                skip the load levels
   --quiet                  print only the summary tables
-  --longevity              a different benchmark: N writes, then a full restart (npm run bench -- --longevity --help)`;
+  --longevity              a different benchmark: N writes, then a full restart (npm run bench -- --longevity --help)
+  --compare etcd           raft-kv against a 3-member etcd, alternating rounds (npm run bench -- --compare etcd --help)`;
 
 export const defaultMixes: Mix[] = [
   { write: 1, read: 0 },
