@@ -37,7 +37,8 @@ async function main(): Promise<void> {
   // A different benchmark with its own flags (bench/longevity.ts).
   if (process.argv.slice(2).includes('--longevity')) return (await import('./longevity')).longevityMain();
   // raft-kv against a 3-member etcd (bench/compare-etcd.ts).
-  if (process.argv.slice(2).some((a) => a === '--compare' || a.startsWith('--compare='))) return (await import('./compare-etcd')).compareEtcdMain();
+  if (process.argv.slice(2).some((a) => a === '--compare' || a.startsWith('--compare=')))
+    return (await import('./compare-etcd')).compareEtcdMain();
   const opts = parseArgsOrExit('bench', usage, parseOptions);
   if (opts === null) return;
   const log = (line: string): void => {
