@@ -32,11 +32,16 @@ export function tsxScriptCommand(script: string): { command: string; prefixArgs:
 export const hostNodeFlags: readonly string[] = ['--max-semi-space-size=1', '--single-threaded'];
 
 /**
- * A node process as `npm run node` runs it: plain `node` on the launcher's
- * JavaScript build (launcher/run.mjs rebuilds it first if a source changed).
+ * A launcher command as its npm script runs it (`npm start`: cluster, `npm run
+ * node`: node-process): plain `node` on the launcher's JavaScript build
+ * (launcher/run.mjs rebuilds it first if a source changed).
  */
+export function launcherCommand(name: 'cluster' | 'node-process'): { command: string; prefixArgs: string[] } {
+  return { command: process.execPath, prefixArgs: [...hostNodeFlags, resolve(repoRoot, 'launcher/run.mjs'), name] };
+}
+
 export function nodeProcessCommand(): { command: string; prefixArgs: string[] } {
-  return { command: process.execPath, prefixArgs: [...hostNodeFlags, resolve(repoRoot, 'launcher/run.mjs'), 'node-process'] };
+  return launcherCommand('node-process');
 }
 
 /** The node-process flags for these settings (the secret travels in the environment). */

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tsxScriptCommand, waitGroupGone } from '../../launcher/process';
+import { launcherCommand, waitGroupGone } from '../../launcher/process';
 import { processGroupMembers } from '../../launcher/procfs';
 
 const basePort = 18_730;
@@ -21,7 +21,7 @@ interface Run {
 }
 
 function startClusterCommand(dataDir: string): Run {
-  const { command, prefixArgs } = tsxScriptCommand('launcher/cluster.ts');
+  const { command, prefixArgs } = launcherCommand('cluster');
   const args = [
     '--base-port',
     String(basePort),
@@ -118,7 +118,7 @@ describe('npm start (launcher/cluster.ts)', () => {
   });
 
   it('refuses bad options with exit code 2', () => {
-    const { command, prefixArgs } = tsxScriptCommand('launcher/cluster.ts');
+    const { command, prefixArgs } = launcherCommand('cluster');
     const r = spawnSync(command, [...prefixArgs, '--nodes', '0'], { encoding: 'utf8', timeout: 30_000 });
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe('cluster: --nodes must be an integer from 1 to 15, got "0" (see --help)');
