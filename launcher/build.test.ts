@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { launcherEntries, repoRoot, staleReason, type LauncherManifest } from './build.mjs';
-import { findRepoRoot } from './bundle';
+import { bundleWorker, findRepoRoot } from './bundle';
 import { hostNodeFlags, nodeProcessCommand } from './process';
+import { commandLine, processTree } from './procfs';
 
 const print = (file: string): string => {
   const s = statSync(join(repoRoot, file));
@@ -63,5 +64,21 @@ describe('npm scripts', () => {
     expect(scripts.start).toBe(`${expected} cluster`);
     expect(prefixArgs).toEqual([...hostNodeFlags, join(repoRoot, 'launcher/run.mjs'), 'node-process']);
     expect(scripts.prepare).toBe('node launcher/build.mjs');
+  });
+});
+
+describe('bundleWorker from source', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'raft-kv-bundle-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('leaves no esbuild service process behind once the bundle is made', async () => {
+    const entry = join(dir, 'stub-worker.ts');
+    writeFileSync(entry, 'export default { fetch: (): Response => new Response("ok") };\n');
+    const bundle = await bundleWorker(entry);
+    expect(bundle.code).toContain('ok');
+    const esbuilds = processTree(process.pid)
+      .slice(1)
+      .filter((pid) => /esbuild/.test(commandLine(pid)));
+    expect(esbuilds).toEqual([]);
   });
 });
