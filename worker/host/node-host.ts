@@ -13,15 +13,16 @@
 // leave, and before the next core call (held-writes.ts).
 import type { Logger } from '../raft/logger';
 import type { Message } from '../raft/messages';
-import type { NodeStatus, PeerStatus, Proposal, RaftNode } from '../raft/node';
-import type { Ready, SnapshotSend } from '../raft/ready';
+import type { NodeStatus, Proposal, RaftNode } from '../raft/node';
+import type { Ready } from '../raft/ready';
 import type { Entry, Index, Member, NodeId, Role, Term } from '../raft/types';
 import { mayWriteAfterSending, type HeldWrite } from './held-writes';
 import { MacrotaskBatch } from './macrotask-batch';
 import { AdminRequests } from './admin-requests';
+import { SnapshotSender } from './snapshot-sender';
 import { PendingRequests, type AdminOutcome, type ReadOutcome, type WriteOutcome } from './pending-requests';
 import { allMembers, type Membership, type MembershipChange } from '../raft/membership';
-import type { Clock, HostStateMachine, HostStorage, HostTimers, HostTransport, Scheduler, SnapshotReader } from './ports';
+import type { Clock, HostStateMachine, HostStorage, HostTimers, HostTransport, Scheduler } from './ports';
 
 export interface HostOptions<Result, Query, Answer> {
   core: RaftNode;
@@ -67,13 +68,6 @@ export interface ReadRequest<Query, Answer> {
 
 const tickTimer = 'tick';
 /**
- * A follower being sent a snapshot that has answered nothing for this long is
- * taken for down: it no longer holds back compaction, and is sent the old copy
- * (cheap) rather than a new one, until it answers again.
- */
-export const snapshotPeerSilentMs = 10_000;
-const answering = (p: PeerStatus): boolean => p.lastContactMs !== null && p.lastContactMs < snapshotPeerSilentMs;
-/**
  * Applied effects wait in memory for a log write to ride with (flushApplied)
  * until they are this old or this many entries; then the next log write
  * carries them, or the next tick if the node writes nothing. Each flush
@@ -112,7 +106,7 @@ export class NodeHost<Result, Query, Answer> {
   /** Membership changes and transfers waiting for their outcome; `at` once a change is in the log. */
   private readonly admin: AdminRequests;
   /** The snapshot followers are being sent, shared by all of them while it stays usable. */
-  private outgoing: { reader: SnapshotReader; lastTerm: Term } | null = null;
+  private readonly snapshots: SnapshotSender;
   private readonly pending: PendingRequests<Result, Query, Answer>;
   /**
    * Group commit: writes arriving together are proposed together, one macrotask
@@ -149,6 +143,17 @@ export class NodeHost<Result, Query, Answer> {
     );
     this.soloReads = new MacrotaskBatch((refs) => this.whileRunning(() => this.run((core, now) => core.readBatch(refs, now))), o.schedule);
     this.heldWrites = new MacrotaskBatch((writes) => this.whileRunning(() => this.guard(() => this.saveAll(writes))), o.schedule);
+    this.snapshots = new SnapshotSender({
+      core: o.core,
+      clock: o.clock,
+      chunkBytes: o.snapshotChunkBytes,
+      open: () => {
+        this.flushApplied();
+        return o.machine.openSnapshot();
+      },
+      run: (call) => this.run(call),
+      guard: (work) => this.guard(work),
+    });
   }
 
   get role(): Role {
@@ -401,9 +406,9 @@ export class NodeHost<Result, Query, Answer> {
         }),
       );
     }
-    for (const send of ready.snapshotSends) this.schedule(() => this.sendSnapshot(send));
+    for (const send of ready.snapshotSends) this.schedule(() => this.snapshots.send(send, this.compactedAt));
     this.maybeCompact();
-    if (this.outgoing !== null && ready.snapshotSends.length === 0) this.releaseSnapshot();
+    if (ready.snapshotSends.length === 0) this.snapshots.release();
     o.afterReady?.(ready);
   }
 
@@ -424,7 +429,7 @@ export class NodeHost<Result, Query, Answer> {
       storage.installSnapshot(point, installed.keepLog, installed.membership);
       this.applied = installed.index;
       this.compactedAt = installed.index;
-      this.dropOutgoing();
+      this.snapshots.drop();
     }
     if (ready.compacted) storage.compact(ready.compacted, ready.compacted.membership);
     storage.save(ready.hardState, ready.entries);
@@ -438,11 +443,9 @@ export class NodeHost<Result, Query, Answer> {
     this.schedule(() => {
       this.compactionScheduled = false;
       let upTo = this.applied - o.logRetain;
-      // A follower being sent a snapshot resumes from the log right after it: keep those entries,
-      // or it would need another snapshot as soon as this one is installed.
-      // A follower that stopped answering does not: the log must not grow while it is down.
-      const sending = this.outgoing !== null && this.snapshotPeers().some((p) => answering(p));
-      if (sending && this.outgoing !== null) upTo = Math.min(upTo, this.outgoing.reader.index);
+      // Keep the entries a follower being sent a snapshot resumes from, or it would need another one at once.
+      const limit = this.snapshots.compactionLimit();
+      if (limit !== null) upTo = Math.min(upTo, limit);
       if (upTo <= this.compactedAt) return;
       const term = o.core.termAt(this.applied);
       this.guard(() => {
@@ -452,51 +455,6 @@ export class NodeHost<Result, Query, Answer> {
       this.compactedAt = upTo;
       this.run((core, now) => core.compact(upTo, now));
     });
-  }
-
-  /** A leader's Ready asked for a chunk of a snapshot for a follower: read it and hand it to the core. */
-  private sendSnapshot(send: SnapshotSend): void {
-    const o = this.o;
-    let snap = this.outgoing;
-    // A snapshot stays usable while the log still holds the entries after it; a
-    // request for another (older) one restarts the follower on the current one.
-    // A follower that is down is sent the old one rather than a new copy per compaction; once it
-    // answers again, its next chunk request starts it on a current one.
-    const usable =
-      snap !== null && (snap.reader.index >= this.compactedAt || !this.snapshotPeers().some((p) => p.id === send.to && answering(p)));
-    const reuse = snap !== null && usable && (send.index === null || send.index === snap.reader.index);
-    if (!reuse || snap === null) {
-      if (!this.snapshotPeers().some((p) => p.id === send.to)) return; // it caught up meanwhile: no copy for nothing
-      this.dropOutgoing();
-      const reader = this.guard(() => {
-        this.flushApplied();
-        return o.machine.openSnapshot();
-      });
-      snap = { reader, lastTerm: o.core.termAt(reader.index) };
-      this.outgoing = snap;
-    }
-    const current = snap;
-    const chunk = reuse && send.index !== null ? send.chunk : 0;
-    const { data, done } = this.guard(() => current.reader.chunk(chunk, o.snapshotChunkBytes));
-    this.run((core, now) =>
-      core.sendSnapshot(send.to, { index: current.reader.index, lastTerm: current.lastTerm, chunk, data, done }, now),
-    );
-  }
-
-  /** Peers the leader is sending a snapshot to (none unless it leads). */
-  private snapshotPeers(): PeerStatus[] {
-    return this.o.core.status(this.o.clock()).peers.filter((p) => p.state === 'snapshot');
-  }
-
-  /** The snapshot copy is needed by no follower any more (all installed it or moved on, or we lead no more): free it. */
-  private releaseSnapshot(): void {
-    if (this.snapshotPeers().length === 0) this.dropOutgoing();
-  }
-
-  private dropOutgoing(): void {
-    const snap = this.outgoing;
-    this.outgoing = null;
-    if (snap !== null) this.guard(() => snap.reader.close?.());
   }
 
   /** Work for the next macrotask, dropped if the host stops first. */

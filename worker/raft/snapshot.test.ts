@@ -108,7 +108,7 @@ describe('log compaction and InstallSnapshot (§7)', () => {
     const firstBefore = l.node.status(c.now).firstLogIndex;
     for (let t = 0; t < 150; t++) {
       c.propose(leader, `down${t}`);
-      c.advance(100); // 15 s in all: past snapshotPeerSilentMs
+      c.advance(100); // 15 s in all: past snapshotPeerSilentMs (host/snapshot-sender.ts)
     }
     // The log moved on without it, and the old copy was sent on rather than a new copy per compaction.
     expect(l.node.status(c.now).firstLogIndex).toBeGreaterThan(firstBefore + 100);
