@@ -35,7 +35,7 @@ export async function runBench(
 
 async function main(): Promise<void> {
   // A different benchmark with its own flags (bench/longevity.ts).
-  if (process.argv.slice(2).includes('--longevity')) return (await import('./longevity')).longevityMain();
+  if (process.argv.slice(2).includes('--longevity')) return (await import('./longevity/run')).longevityMain();
   // raft-kv against a 3-member etcd (bench/compare-etcd.ts).
   if (process.argv.slice(2).some((a) => a === '--compare' || a.startsWith('--compare=')))
     return (await import('./compare-etcd')).compareEtcdMain();
