@@ -21,7 +21,8 @@ import { Clock, EventLimitExceeded } from './clock';
 import { Nemesis } from './nemesis';
 import { Network } from './network';
 import { Prng } from './prng';
-import { SimNode, type Plant } from './sim-node';
+import type { Plant } from './plants';
+import { SimNode } from './sim-node';
 import { drawOptions, tuneForPlant, type SimOptions } from './swarm';
 import { Trace } from './trace';
 

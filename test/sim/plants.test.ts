@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { runSeed, type RunResult } from './cluster';
 import type { ViolationKind } from './checkers/violation';
-import type { Plant } from './sim-node';
+import type { Plant } from './plants';
 import { tuneForPlant } from './swarm';
 
 const SCAN = 200;

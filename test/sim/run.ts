@@ -2,7 +2,7 @@
 //   npm run sim -- --seeds 1000            1000 seeds from a random start
 //   npm run sim -- --seeds 1000 --from 5   seeds 5..1004
 //   npm run sim -- --seed 42 [--verbose]   replay one seed (SIM_SEED=42 works too)
-//   npm run sim -- --plant staleReads ...  with a planted host bug (see sim-node.ts)
+//   npm run sim -- --plant staleReads ...  with a planted host bug (see plants.ts)
 //   npm run sim -- --phase-max 5000 ...    cap the safety phase (the profile npm test uses)
 //   npm run sim -- ... --keep-going        do not stop at the first failure
 // Exits 1 at the first failing seed, after printing SEED=, the replay command
@@ -10,7 +10,7 @@
 import { randomInt } from 'node:crypto';
 import { runSeed, type RunOptions } from './cluster';
 import { failureReport, summaryLine } from './report';
-import { plants, type Plant } from './sim-node';
+import { plants, type Plant } from './plants';
 import { describeOptions } from './swarm';
 
 interface Args {

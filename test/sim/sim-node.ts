@@ -8,14 +8,13 @@
 //   - state machine: the KV store, with the safety checker watching applies.
 // What remains here is what the Worker in front of the object does (sharing
 // calls between requests), pauses, crashes and restarts, and the planted bugs
-// (`plant`) that break the host on purpose to show the checkers notice.
+// (plants.ts) that break the host on purpose to show the checkers notice.
 import { AlarmTimers } from '../../worker/adapters/alarm-timers';
 import type { HostTransport } from '../../worker/host/ports';
 import { NodeHost, type HostOptions, type ReadRequest, type WriteRequest } from '../../worker/host/node-host';
 import type { AdminOutcome, ReadOutcome, WriteOutcome } from '../../worker/host/pending-requests';
 import type { Membership, MembershipChange } from '../../worker/raft/membership';
 import type { KvResult } from '../../worker/kv/commands';
-import { KvStateMachine } from '../../worker/kv/store';
 import type { RaftConfig } from '../../worker/raft/config';
 import type { Message } from '../../worker/raft/messages';
 import { RaftNode, type NodeStatus } from '../../worker/raft/node';
@@ -23,31 +22,18 @@ import type { Ready } from '../../worker/raft/ready';
 import type { Entry, Member, Role } from '../../worker/raft/types';
 import { Alarm, type AlarmOptions } from './alarm';
 import { checkOutgoing } from './checkers/outgoing';
+import { checkReadyBounds } from './checkers/ready-bounds';
 import type { SafetyChecker } from './checkers/safety';
 import type { SnapshotChecker } from './checkers/snapshots';
-import { violation } from './checkers/violation';
 import type { Clock } from './clock';
+import { PlantedHost, type Plant } from './plants';
 import type { Prng } from './prng';
-import { SimStorage } from './storage';
+import { SimMachine } from './sim-machine';
+import { SimStorage, type StoredSnapshot } from './storage';
 import type { Trace } from './trace';
 
 export type WriteReply = WriteOutcome<KvResult>;
 export type ReadReply = ReadOutcome<string | null>;
-
-/** Host-level bugs the simulator can plant to prove its checkers can fail. */
-export type Plant =
-  /** A leader answers reads from its state machine at once, without ReadIndex. */
-  | 'staleReads'
-  /** A restarted node forgets whom it voted for. */
-  | 'forgetVote'
-  /** A crash loses the last few entries written (acked before they were durable). */
-  | 'lostWrites'
-  /** The host acts on a leader's held-back entries before writing them (counts them durable too early). */
-  | 'unwrittenHeld'
-  /** The host holds every write behind its messages, votes and a follower's entries too (sends before persisting). */
-  | 'holdEveryWrite';
-
-export const plants: readonly Plant[] = ['staleReads', 'forgetVote', 'lostWrites', 'unwrittenHeld', 'holdEveryWrite'];
 
 export interface SimNodeDeps {
   config: RaftConfig;
@@ -82,37 +68,11 @@ export interface SimNodeDeps {
 type KvHost = NodeHost<KvResult, string, string | null>;
 type SharedCall = { kind: 'write'; req: WriteRequest<KvResult> } | { kind: 'read'; req: ReadRequest<string, string | null> };
 
-/** The host with a planted ordering bug ('unwrittenHeld' or 'holdEveryWrite'). */
-class PlantedHost extends NodeHost<KvResult, string, string | null> {
-  constructor(
-    options: HostOptions<KvResult, string, string | null>,
-    private readonly plant: 'unwrittenHeld' | 'holdEveryWrite',
-    private readonly fired: () => void,
-  ) {
-    super(options);
-  }
-
-  protected override writeHeld(): void {
-    if (this.plant !== 'unwrittenHeld') return super.writeHeld();
-    if (this.heldWriteCount > 0) this.fired();
-  }
-
-  protected override mayHold(ready: Ready): boolean {
-    const allowed = super.mayHold(ready);
-    if (allowed || this.plant !== 'holdEveryWrite') return allowed;
-    const writes = ready.hardState !== null || ready.entries.length > 0;
-    if (writes && ready.messages.length > 0) this.fired();
-    return writes;
-  }
-}
-
 export class SimNode {
   readonly id: string;
   readonly storage: SimStorage;
   private host: KvHost | null = null;
-  private sm = new KvStateMachine();
-  /** The last entry the state machine applied (what its flushed state stands at). */
-  private lastApplied: { index: number; term: number } = { index: 0, term: 0 };
+  private machine: SimMachine;
   private pausedUntil = 0;
   private readonly alarm: Alarm;
   private timers: AlarmTimers | null = null;
@@ -143,6 +103,7 @@ export class SimNode {
       stats: this.stats,
     });
     this.alarm = new Alarm(deps.clock, deps.prng, deps.alarm, this.id, () => this.onAlarm());
+    this.machine = this.newMachine(null);
   }
 
   get up(): boolean {
@@ -179,10 +140,7 @@ export class SimNode {
       this.storage.forgetVote();
     }
     const { persisted, loadEntries, snapshot } = this.storage.load();
-    const sm = new KvStateMachine();
-    if (snapshot) sm.restore(snapshot.data);
-    this.sm = sm;
-    this.lastApplied = snapshot ? { index: snapshot.index, term: snapshot.term } : { index: 0, term: 0 };
+    this.machine = this.newMachine(snapshot);
     const core = new RaftNode({
       config: d.config,
       persisted,
@@ -215,7 +173,7 @@ export class SimNode {
       timers,
       schedule: (run) => this.later(run),
       clock: () => this.localNow,
-      machine: this.machine(sm),
+      machine: this.machine.forHost(),
       requestTimeoutMs: d.requestTimeoutMs,
       snapshotEvery: d.snapshot.every,
       logRetain: d.snapshot.retain,
@@ -270,7 +228,7 @@ export class SimNode {
 
   /** The size of this node's serialized state machine (what a snapshot of it would carry). */
   stateBytes(): number {
-    return this.host ? this.sm.snapshot().length : 0;
+    return this.host ? this.machine.stateBytes() : 0;
   }
 
   /** The node's status (it must be up). */
@@ -322,7 +280,7 @@ export class SimNode {
     if (this.paused) return this.deps.clock.at(this.pausedUntil, () => this.read(key, reply));
     if (this.deps.plant === 'staleReads' && this.role === 'leader') {
       this.stats.plantFired++;
-      return reply({ type: 'ok', value: this.sm.get(key) });
+      return reply({ type: 'ok', value: this.machine.get(key) });
     }
     const req: ReadRequest<string, string | null> = { query: key, reply: this.gated(reply) };
     if (this.deps.sharedCalls) return this.share({ kind: 'read', req });
@@ -372,67 +330,16 @@ export class SimNode {
     timers.fire(this.localNow);
   }
 
-  /**
-   * The KV state machine as the host sees it. Snapshots are its serialized
-   * state (taken at once, so later applies cannot change one being sent),
-   * cut in chunks; an incoming one is staged in memory (a crash restarts the
-   * transfer anyway) and stored as the node's snapshot when installed.
-   */
-  private machine(sm: KvStateMachine): HostOptions<KvResult, string, string | null>['machine'] {
-    let staged: string[] = [];
+  private newMachine(snapshot: StoredSnapshot | null): SimMachine {
     const d = this.deps;
-    return {
-      apply: (entry) => {
-        this.lastApplied = { index: entry.index, term: entry.term };
-        return this.apply(sm, entry);
-      },
-      // As the Durable Object's SQL machine: the state as of the last applied entry becomes durable with
-      // the writes it rides with (the host flushes before a log write), and a restart resumes from it.
-      flushApplied: () => this.storage.saveSnapshot({ ...this.lastApplied, data: sm.snapshot() }),
-      query: (key) => sm.get(key),
-      openSnapshot: () => {
-        const index = this.host?.appliedIndex ?? 0;
-        const data = sm.snapshot();
-        d.snapshots.check(this.id, index, data, 'the snapshot it took', true);
-        return {
-          index,
-          chunk: (n, maxBytes) => ({ data: data.slice(n * maxBytes, (n + 1) * maxBytes), done: (n + 1) * maxBytes >= data.length }),
-        };
-      },
-      stageSnapshot: (chunk) => {
-        if (chunk.chunk === 0) staged = [];
-        staged.push(chunk.data);
-      },
-      installSnapshot: (point) => {
-        const data = staged.join('');
-        staged = [];
-        sm.restore(data);
-        this.lastApplied = { index: point.index, term: point.term };
-        d.snapshots.check(this.id, point.index, sm.snapshot(), 'its state after installing a snapshot');
-        this.stats.snapshotsInstalled++;
-        this.storage.saveSnapshot({ ...point, data });
-      },
-      checkpoint: (point) => {
-        this.storage.saveSnapshot({ ...point, data: sm.snapshot() });
-        this.stats.compactions++;
-      },
-    };
-  }
-
-  private apply(sm: KvStateMachine, e: Entry): KvResult | null {
-    this.deps.safety.onApply(this.id, e, this.storage.visible.hardState.term, !this.storage.syncing);
-    this.deps.trace.log(this.id, 'debug', 'sim: apply', { index: e.index, term: e.term });
-    const result = sm.apply(e);
-    this.stats.applied++;
-    this.deps.trace.digest.int(e.index);
-    this.deps.trace.digest.int(e.term);
-    return result;
+    const deps = { id: this.id, storage: this.storage, safety: d.safety, snapshots: d.snapshots, trace: d.trace, stats: this.stats };
+    return new SimMachine({ ...deps, appliedIndex: () => this.host?.appliedIndex ?? 0 }, snapshot);
   }
 
   private afterReady(ready: Ready): void {
     const host = this.host;
     if (host === null) return; // the Ready of start(), before the host is assigned: checked on the next
-    this.checkBounds(host, ready);
+    checkReadyBounds(this.deps.config, this.id, this.deps.clock.now, host, ready);
     const soft = ready.softState;
     if (soft?.role === 'leader') {
       this.stats.elections++;
@@ -440,26 +347,5 @@ export class SimNode {
       this.deps.trace.log(this.id, 'info', 'sim: became leader', { term });
       this.deps.safety.onLeader(this.id, term);
     }
-  }
-
-  /** The memory bounds of the core: committed entries per Ready, payloads held beyond the unapplied ones. */
-  private checkBounds(host: KvHost, ready: Ready): void {
-    const cfg = this.deps.config;
-    let bytes = 0;
-    for (const e of ready.committed) bytes += e.data.length;
-    const n = ready.committed.length;
-    const fail = (why: string) => violation('host', this.deps.clock.now, `${this.id}: ${why}`);
-    if (n > cfg.maxCommittedEntriesPerReady || (n > 1 && bytes > cfg.maxCommittedBytesPerReady)) {
-      throw fail(`a Ready hands out ${n} committed entries (${bytes} bytes), over the limits`);
-    }
-    const s = host.status();
-    const held = this.payloadsHeld();
-    if (held > s.lastLogIndex - s.appliedIndex + cfg.payloadWindowEntries) {
-      throw fail(`holds ${held} payloads with ${s.lastLogIndex - s.appliedIndex} unapplied and a window of ${cfg.payloadWindowEntries}`);
-    }
-  }
-
-  private payloadsHeld(): number {
-    return this.host?.core.payloadsHeld() ?? 0;
   }
 }

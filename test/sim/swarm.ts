@@ -5,7 +5,7 @@
 import type { RaftConfig } from '../../worker/raft/config';
 import type { ClientOptions } from './clients';
 import type { NetworkOptions } from './network';
-import type { Plant } from './sim-node';
+import type { Plant } from './plants';
 import { formatRatio, ratio, type Prng, type Ratio } from './prng';
 
 /** `crashAfterVote`: the next node to grant a vote crashes right after granting it. */
