@@ -64,7 +64,27 @@ abstract class Metric<S> {
   abstract collect(): MetricFamily;
 }
 
-export class Counter extends Metric<{ value: number }> {
+/** A metric with one number per series: counters and gauges. */
+abstract class ValueMetric extends Metric<{ value: number }> {
+  protected abstract readonly type: 'counter' | 'gauge';
+
+  value(labels: Labels = {}): number {
+    return this.stateOf(labels).value;
+  }
+
+  protected initial() {
+    return { value: 0 };
+  }
+
+  collect(): MetricFamily {
+    const samples = [...this.series.values()].map(({ labels, state }) => ({ suffix: '' as const, labels, value: state.value }));
+    return { name: this.name, help: this.help, type: this.type, samples };
+  }
+}
+
+export class Counter extends ValueMetric {
+  protected readonly type = 'counter';
+
   inc(labels: Labels = {}, by = 1): void {
     if (!(by >= 0)) throw new Error(`${this.name}: a counter only goes up (by ${by})`);
     this.stateOf(labels).value += by;
@@ -74,37 +94,13 @@ export class Counter extends Metric<{ value: number }> {
   touch(labels: Labels = {}): void {
     this.stateOf(labels);
   }
-
-  value(labels: Labels = {}): number {
-    return this.stateOf(labels).value;
-  }
-
-  protected initial() {
-    return { value: 0 };
-  }
-
-  collect(): MetricFamily {
-    const samples = [...this.series.values()].map(({ labels, state }) => ({ suffix: '' as const, labels, value: state.value }));
-    return { name: this.name, help: this.help, type: 'counter', samples };
-  }
 }
 
-export class Gauge extends Metric<{ value: number }> {
+export class Gauge extends ValueMetric {
+  protected readonly type = 'gauge';
+
   set(value: number, labels: Labels = {}): void {
     this.stateOf(labels).value = value;
-  }
-
-  value(labels: Labels = {}): number {
-    return this.stateOf(labels).value;
-  }
-
-  protected initial() {
-    return { value: 0 };
-  }
-
-  collect(): MetricFamily {
-    const samples = [...this.series.values()].map(({ labels, state }) => ({ suffix: '' as const, labels, value: state.value }));
-    return { name: this.name, help: this.help, type: 'gauge', samples };
   }
 }
 
