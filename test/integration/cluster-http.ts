@@ -1,4 +1,4 @@
-// Helpers for the HTTP-level cluster tests (cluster-api.test.ts, stale-reads.test.ts):
+// Helpers for the HTTP-level cluster tests (cluster-api, cluster-refusals, stale-reads):
 // one classified HTTP exchange, bounded polls, and request identities.
 import { expect } from 'vitest';
 export const timing = { electionTimeoutMs: 300, heartbeatIntervalMs: 60, requestTimeoutMs: 1000 };
