@@ -196,6 +196,22 @@ describe('in-process cluster (3 Miniflare instances)', () => {
 describe('node-process arguments', () => {
   const base = ['--id', 'n1', '--port', '8787', '--peers', 'n2=http://127.0.0.1:8788,n3=http://127.0.0.1:8789'];
   const noEnv = {};
+  /** A node as the launcher describes it, for the round trips through a node process's arguments. */
+  const settings = {
+    id: 'n1',
+    host: '127.0.0.1',
+    port: 8787,
+    url: 'http://127.0.0.1:8787',
+    peers: [],
+    secret: 'abcdefgh',
+    dataDir: '/tmp/x/n1',
+  };
+  /** The settings a node process parses from its arguments and environment. */
+  const settingsOf = (argv: string[], env: NodeJS.ProcessEnv) => {
+    const a = parseNodeArgs(argv, env);
+    if (a.help) throw new Error('help');
+    return a.settings;
+  };
 
   it('accepts the documented flags', () => {
     const a = parseNodeArgs(
@@ -229,21 +245,8 @@ describe('node-process arguments', () => {
   });
 
   it('carries V8 flags from the launcher to the node process, and none means none', () => {
-    const parse = (argv: string[], env: NodeJS.ProcessEnv = noEnv) => {
-      const a = parseNodeArgs(argv, env);
-      if (a.help) throw new Error('help');
-      return a.settings.v8Flags;
-    };
+    const parse = (argv: string[], env: NodeJS.ProcessEnv = noEnv) => settingsOf(argv, env).v8Flags;
     expect(parse(base)).toBeUndefined(); // the launcher's default applies
-    const settings = {
-      id: 'n1',
-      host: '127.0.0.1',
-      port: 8787,
-      url: 'http://127.0.0.1:8787',
-      peers: [],
-      secret: 'abcdefgh',
-      dataDir: '/tmp/x/n1',
-    };
     const passed = nodeProcessArgs({ ...settings, v8Flags: ['--max-semi-space-size=2', '--single-threaded-gc'] });
     expect(parse(passed)).toEqual(['--max-semi-space-size=2', '--single-threaded-gc']);
     expect(parse(nodeProcessArgs({ ...settings, v8Flags: [] }))).toEqual([]);
@@ -252,21 +255,8 @@ describe('node-process arguments', () => {
   });
 
   it('carries the peer-streams choice from the launcher to the node process and its vars', () => {
-    const parse = (argv: string[], env: NodeJS.ProcessEnv = noEnv) => {
-      const a = parseNodeArgs(argv, env);
-      if (a.help) throw new Error('help');
-      return a.settings.peerStreams;
-    };
+    const parse = (argv: string[], env: NodeJS.ProcessEnv = noEnv) => settingsOf(argv, env).peerStreams;
     expect(parse(base)).toBeUndefined(); // the node's default (on) applies
-    const settings = {
-      id: 'n1',
-      host: '127.0.0.1',
-      port: 8787,
-      url: 'http://127.0.0.1:8787',
-      peers: [],
-      secret: 'abcdefgh',
-      dataDir: '/tmp/x/n1',
-    };
     expect(parse(nodeProcessArgs({ ...settings, peerStreams: false }))).toBe(false);
     expect(parse(nodeProcessArgs({ ...settings, peerStreams: true }))).toBe(true);
     expect(parse(base, { PEER_STREAMS: 'OFF' })).toBe(false);
@@ -276,23 +266,13 @@ describe('node-process arguments', () => {
 
   it('carries the compaction thresholds from the launcher to the node process and its vars', () => {
     const parse = (argv: string[], env: NodeJS.ProcessEnv = noEnv) => {
-      const a = parseNodeArgs(argv, env);
-      if (a.help) throw new Error('help');
-      return { snapshotEvery: a.settings.snapshotEvery, logRetain: a.settings.logRetain };
+      const s = settingsOf(argv, env);
+      return { snapshotEvery: s.snapshotEvery, logRetain: s.logRetain };
     };
     expect(parse(base)).toEqual({ snapshotEvery: undefined, logRetain: undefined }); // the node's defaults apply
     expect(parse([...base, '--snapshot-every', '50', '--log-retain', '0'])).toEqual({ snapshotEvery: 50, logRetain: 0 });
     expect(parse(base, { SNAPSHOT_EVERY: '20', LOG_RETAIN: '5' })).toEqual({ snapshotEvery: 20, logRetain: 5 });
     expect(parse([...base, '--snapshot-every', '30'], { SNAPSHOT_EVERY: '20' }).snapshotEvery).toBe(30); // the flag wins
-    const settings = {
-      id: 'n1',
-      host: '127.0.0.1',
-      port: 8787,
-      url: 'http://127.0.0.1:8787',
-      peers: [],
-      secret: 'abcdefgh',
-      dataDir: '/tmp/x/n1',
-    };
     expect(parse(nodeProcessArgs({ ...settings, snapshotEvery: 50, logRetain: 10 }))).toEqual({ snapshotEvery: 50, logRetain: 10 });
     expect(nodeVars({ ...settings, snapshotEvery: 50, logRetain: 10 })).toMatchObject({ SNAPSHOT_EVERY: '50', LOG_RETAIN: '10' });
     expect(nodeVars(settings).SNAPSHOT_EVERY).toBeUndefined();
