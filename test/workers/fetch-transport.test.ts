@@ -6,32 +6,11 @@ import { FetchTransport } from '../../worker/adapters/fetch-transport';
 import type { TransportOptions } from '../../worker/adapters/fetch-transport';
 import type { Logger, LogLevel } from '../../worker/raft/logger';
 import type { AppendRequest, AppendResponse, Message } from '../../worker/raft/messages';
+import { ackTo, appendFrom } from '../fixtures/peer-messages';
 
-const heartbeat = (to: string, round: number): AppendRequest => ({
-  type: 'append',
-  from: 'n1',
-  to,
-  term: 3,
-  leaderUrl: 'http://n1',
-  prevLogIndex: 0,
-  prevLogTerm: 0,
-  entries: [],
-  commit: 0,
-  round,
-});
-const ack = (from: string, round: number): AppendResponse => ({
-  type: 'appendResp',
-  from,
-  to: 'n1',
-  term: 3,
-  success: true,
-  prevLogIndex: 0,
-  matchIndex: 0,
-  round,
-  lastIndex: 0,
-  conflictTerm: 0,
-  conflictIndex: 0,
-});
+const n1 = { term: 3, leaderUrl: 'http://n1' };
+const heartbeat = (to: string, round: number) => appendFrom(n1, to, round);
+const ack = (from: string, round: number) => ackTo(n1, from, round);
 
 interface LoggedLine {
   level: LogLevel;

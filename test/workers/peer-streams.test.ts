@@ -9,33 +9,11 @@ import { MAX_FRAME_BYTES } from '../../worker/adapters/peer-streams';
 import { parseFrame } from '../../worker/adapters/peer-stream-server';
 import type { Logger, LogLevel } from '../../worker/raft/logger';
 import type { AppendRequest, AppendResponse, Message } from '../../worker/raft/messages';
+import { ackTo, appendFrom } from '../fixtures/peer-messages';
 
-const heartbeat = (to: string, round: number, data = ''): AppendRequest => ({
-  type: 'append',
-  from: 'n1',
-  to,
-  term: 1,
-  leaderUrl: 'http://n1:1',
-  prevLogIndex: 0,
-  prevLogTerm: 0,
-  entries: data === '' ? [] : [{ index: 1, term: 1, kind: 'command', data }],
-  commit: 0,
-  round,
-});
-
-const ack = (from: string, round: number): AppendResponse => ({
-  type: 'appendResp',
-  from,
-  to: 'n1',
-  term: 1,
-  success: true,
-  prevLogIndex: 0,
-  matchIndex: 0,
-  round,
-  lastIndex: 0,
-  conflictTerm: 0,
-  conflictIndex: 0,
-});
+const n1 = { term: 1, leaderUrl: 'http://n1:1' };
+const heartbeat = (to: string, round: number, data = '') => appendFrom(n1, to, round, data);
+const ack = (from: string, round: number) => ackTo(n1, from, round);
 
 const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
 
