@@ -13,9 +13,15 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { StatusReport } from '../../worker/node-api';
 import { Network, type Cut } from './network';
-import { NodeRunner, type CrashRecord } from './node-runner';
+import { NodeRunner, type CrashRecord, type NodeSpec } from './node-runner';
 
-export interface ClusterOptions {
+/** The cluster's secret and the settings every node runs with, as NodeRunner takes them. */
+type NodeTuning = Pick<
+  NodeSpec,
+  'secret' | 'electionTimeoutMs' | 'heartbeatIntervalMs' | 'requestTimeoutMs' | 'logLevel' | 'snapshotEvery' | 'logRetain'
+>;
+
+export interface ClusterOptions extends NodeTuning {
   /** Voters at start: n1..nN in the first N slots. */
   nodes: number;
   /** Slots (ports) in all: the most nodes that can run at once, joining ones included. */
@@ -23,13 +29,6 @@ export interface ClusterOptions {
   nodeBasePort: number;
   proxyBasePort: number;
   runDir: string;
-  secret: string;
-  electionTimeoutMs: number;
-  heartbeatIntervalMs: number;
-  requestTimeoutMs: number;
-  logLevel: string;
-  snapshotEvery?: number;
-  logRetain?: number;
   startTimeoutMs: number;
   now: () => number;
 }
