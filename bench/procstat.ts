@@ -59,14 +59,19 @@ export function runQueueWaitMs(pid: number): number | null {
   return ns / 1e6;
 }
 
-/** Peak resident memory (VmHWM) of pid in KiB, or 0. */
-export function peakRssKiB(pid: number): number {
+/** A memory field of /proc/<pid>/status ("VmHWM:  1234 kB") in KiB, or 0 if pid is gone. */
+export function statusKiB(pid: number, field: 'VmHWM' | 'RssAnon'): number {
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m?.[1] ? Number(m[1]) : 0;
   } catch {
     return 0;
   }
+}
+
+/** Peak resident memory (VmHWM) of pid in KiB, or 0. */
+export function peakRssKiB(pid: number): number {
+  return statusKiB(pid, 'VmHWM');
 }
 
 /**

@@ -1,12 +1,12 @@
 // What the longevity run samples while it writes: each node's data folder and
 // workerd RSS (polled between samples, so a peak between two is not missed) and
 // its indexes from /status.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { rssKiB } from '../../launcher/procfs';
 import type { Cluster, StatusReport } from '../../launcher/start-cluster';
 import { fetchStatus } from '../../launcher/status';
-import { shortName } from '../procstat';
+import { shortName, statusKiB } from '../procstat';
 
 /** One node as sampled: sizes from the file system and /proc, indexes from its /status. */
 export interface NodeSample {
@@ -61,20 +61,18 @@ export function folderBytes(dir: string): number {
 
 const mib = (bytes: number): number => bytes / (1024 * 1024);
 
+function workerdPid(cluster: Cluster, id: string): number | undefined {
+  return cluster.pids(id).find((p) => shortName(p) === 'workerd');
+}
+
 export function workerdRssMiB(cluster: Cluster, id: string): number {
-  const pid = cluster.pids(id).find((p) => shortName(p) === 'workerd');
+  const pid = workerdPid(cluster, id);
   return pid === undefined ? 0 : rssKiB(pid) / 1024;
 }
 
 function workerdRssAnonMiB(cluster: Cluster, id: string): number {
-  const pid = cluster.pids(id).find((p) => shortName(p) === 'workerd');
-  if (pid === undefined) return 0;
-  try {
-    const m = /RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m?.[1] ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0; // gone
-  }
+  const pid = workerdPid(cluster, id);
+  return pid === undefined ? 0 : statusKiB(pid, 'RssAnon') / 1024;
 }
 
 /**
