@@ -95,11 +95,9 @@ export function handleSnapshotResponse(c: Core, m: SnapshotResponse, now: number
   return false;
 }
 
-/** Follower. Term handling has already made `m.term === c.term` and us a follower of the sender. */
-export function handleSnapshot(c: Core, m: SnapshotRequest, now: number): void {
-  c.lastLeaderContact = now;
-  c.resetElectionTimer(now);
-  const reply = (nextChunk: number, installed: boolean, matchIndex: Index): SnapshotResponse => ({
+/** A follower's answer to the snapshot chunk `m`: the chunk it wants next, or that it installed up to matchIndex. */
+export function snapshotResponse(c: Core, m: SnapshotRequest, nextChunk: number, installed: boolean, matchIndex: Index): SnapshotResponse {
+  return {
     type: 'snapshotResp',
     from: c.id,
     to: m.from,
@@ -109,7 +107,14 @@ export function handleSnapshot(c: Core, m: SnapshotRequest, now: number): void {
     nextChunk,
     installed,
     matchIndex,
-  });
+  };
+}
+
+/** Follower. Term handling has already made `m.term === c.term` and us a follower of the sender. */
+export function handleSnapshot(c: Core, m: SnapshotRequest, now: number): void {
+  c.lastLeaderContact = now;
+  c.resetElectionTimer(now);
+  const reply = (nextChunk: number, installed: boolean, matchIndex: Index) => snapshotResponse(c, m, nextChunk, installed, matchIndex);
   if (m.index <= c.commit) {
     // We already hold (and have committed) everything it covers: nothing to install.
     c.incoming = null;

@@ -6,7 +6,7 @@ import { campaign, handleVoteRequest, handleVoteResponse, inLease } from './elec
 import type { Message } from './messages';
 import { isOutsider } from './reconfigure';
 import { handleAppend, handleAppendResponse, maybeCommit, sendAppend } from './replication';
-import { handleSnapshot, handleSnapshotResponse } from './snapshot';
+import { handleSnapshot, handleSnapshotResponse, snapshotResponse } from './snapshot';
 
 /** Handles `m` against the core; its effects collect in c.out. */
 export function stepMessage(c: Core, m: Message, now: number): void {
@@ -94,17 +94,7 @@ function answerStale(c: Core, m: Message): void {
       conflictIndex: 0,
     });
   } else if (m.type === 'snapshot') {
-    c.send({
-      type: 'snapshotResp',
-      from: c.id,
-      to: m.from,
-      term: c.term,
-      index: m.index,
-      lastTerm: m.lastTerm,
-      nextChunk: 0,
-      installed: false,
-      matchIndex: 0,
-    });
+    c.send(snapshotResponse(c, m, 0, false, 0));
   } else if (m.type === 'vote') {
     c.send({ type: 'voteResp', from: c.id, to: m.from, term: c.term, pre: m.pre, granted: false, round: m.round });
   } else {
