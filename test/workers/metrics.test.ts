@@ -1,14 +1,12 @@
 // The node's metrics and dashboard view, from inside the real Durable Object:
 // counters fed by the host's Readies and the request paths, and the log,
 // snapshot and database sizes read from SQLite (§7 for the snapshot).
-import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import type { Env } from '../../worker/env';
-import { electAlone, nodeFromLongLog, set } from './nodes';
+import { electAlone, nodeFromLongLog, nodeNamed, set } from './nodes';
 import type { MetricFamily } from '../../worker/metrics/registry';
 
-const ns = (env as unknown as Env).RAFT_NODE;
-const nodeNamed = (name: string) => ns.get(ns.idFromName(`metrics-${name}`));
+/** This file's nodes, named apart from other files' (each name is its own node). */
+const metricsNode = (name: string) => nodeNamed(`metrics-${name}`);
 
 function value(families: MetricFamily[], name: string, labels: Record<string, string> = {}): number | undefined {
   const f = families.find((x) => x.name === name);
@@ -17,7 +15,7 @@ function value(families: MetricFamily[], name: string, labels: Record<string, st
 
 describe('node metrics in the Durable Object', () => {
   it('counts an election, writes and reads with their latencies, and storage writes until durable', async () => {
-    const stub = nodeNamed('counts');
+    const stub = metricsNode('counts');
     await electAlone(stub);
     for (let i = 0; i < 3; i++) expect(await stub.write(set(`k${i}`, 'v'))).toMatchObject({ type: 'ok' });
     expect(await stub.read('k0')).toEqual({ type: 'ok', value: 'v' });

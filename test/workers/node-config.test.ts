@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Env } from '../../worker/env';
 import { describeConfigErrors, parseNodeConfig } from '../../worker/node/config';
 import { RaftNodeObject } from '../../worker/node/node-object';
+import { nodeNamed } from './nodes';
 
 const bindings = env as unknown as Env;
 
@@ -144,7 +145,7 @@ describe('parseNodeConfig', () => {
   });
 
   it('a misconfigured node object fails every call with the reason', async () => {
-    await runInDurableObject(bindings.RAFT_NODE.get(bindings.RAFT_NODE.idFromName('bad-config')), async (_obj, state) => {
+    await runInDurableObject(nodeNamed('bad-config'), async (_obj, state) => {
       const lines: string[] = [];
       const log = console.log;
       console.log = (line: string) => lines.push(line);
