@@ -2,6 +2,7 @@
 // status, headers and JSON body. Routes build a `Refusal`; they never pick
 // status codes themselves, so the wire contract lives in this file.
 import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { NotLeader, TimedOut } from '../node-api';
 import type { KvError } from '../kv/commands';
 import type { Member } from '../raft/types';
@@ -22,49 +23,66 @@ export type Refusal =
   | { error: 'upgrade_required'; message: string }
   | { error: 'cluster_secret_not_configured'; message: string }
   | { error: 'membership_refused'; message: string }
+  /** Client sockets only (docs/client-sockets.md): more requests in flight on one socket than it allows. */
+  | { error: 'too_many_in_flight'; message: string }
   | { error: 'internal'; message: string };
 
 /** Seconds a client should wait before retrying when no leader is known (an election takes about that long). */
 const RETRY_AFTER_SECONDS = '1';
 
 export function refuse(c: Context, r: Refusal): Response {
+  const a = refusalAnswer(r, c.req.method, c.req.url);
+  return c.json(a.body, a.status as ContentfulStatusCode, a.headers);
+}
+
+/** A refusal as status, JSON body and headers, with no HTTP context (the client socket answers these too). */
+export interface RefusalAnswer {
+  status: number;
+  body: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+/** `method` and `url` are the request's: they name the method in a 405 and the leader's Location in a 307. */
+export function refusalAnswer(r: Refusal, method: string, url: string): RefusalAnswer {
   switch (r.error) {
     case 'bad_request':
-      return c.json({ error: r.error, message: r.message }, 400);
+      return { status: 400, body: { error: r.error, message: r.message } };
     case 'payload_too_large':
-      return c.json({ error: r.error, message: r.message }, 413);
+      return { status: 413, body: { error: r.error, message: r.message } };
     case 'not_found':
-      return c.json({ error: r.error, key: r.key }, 404);
+      return { status: 404, body: { error: r.error, key: r.key } };
     case 'not_leader':
-      return c.json({ error: r.error, leader: r.leader.url }, 307, {
-        Location: leaderLocation(r.leader.url, c.req.url),
-      });
+      return { status: 307, body: { error: r.error, leader: r.leader.url }, headers: { Location: leaderLocation(r.leader.url, url) } };
     case 'no_leader':
-      return c.json({ error: r.error }, 503, { 'Retry-After': RETRY_AFTER_SECONDS });
+      return { status: 503, body: { error: r.error }, headers: { 'Retry-After': RETRY_AFTER_SECONDS } };
     case 'timeout':
-      return c.json({ error: r.error }, 504);
+      return { status: 504, body: { error: r.error } };
     case 'cas_mismatch':
-      return c.json({ error: r.error, current: r.current }, 409);
+      return { status: 409, body: { error: r.error, current: r.current } };
     case 'serial_reused':
     case 'stale_serial':
     case 'session_expired':
-      return c.json({ error: r.error, message: r.message }, 409);
+      return { status: 409, body: { error: r.error, message: r.message } };
     case 'not_found_route':
-      return c.json({ error: r.error, message: r.message }, 404);
+      return { status: 404, body: { error: r.error, message: r.message } };
     case 'method_not_allowed':
-      return c.json({ error: r.error, message: `${c.req.method} is not allowed here; allowed: ${r.allow.join(', ')}` }, 405, {
-        Allow: r.allow.join(', '),
-      });
+      return {
+        status: 405,
+        body: { error: r.error, message: `${method} is not allowed here; allowed: ${r.allow.join(', ')}` },
+        headers: { Allow: r.allow.join(', ') },
+      };
     case 'unauthorized':
-      return c.json({ error: r.error, message: r.message }, 401, { 'WWW-Authenticate': 'Bearer' });
+      return { status: 401, body: { error: r.error, message: r.message }, headers: { 'WWW-Authenticate': 'Bearer' } };
     case 'upgrade_required':
-      return c.json({ error: r.error, message: r.message }, 426, { Upgrade: 'websocket' });
+      return { status: 426, body: { error: r.error, message: r.message }, headers: { Upgrade: 'websocket' } };
     case 'cluster_secret_not_configured':
-      return c.json({ error: r.error, message: r.message }, 503);
+      return { status: 503, body: { error: r.error, message: r.message } };
     case 'membership_refused':
-      return c.json({ error: r.error, message: r.message }, 409);
+      return { status: 409, body: { error: r.error, message: r.message } };
+    case 'too_many_in_flight':
+      return { status: 429, body: { error: r.error, message: r.message } };
     case 'internal':
-      return c.json({ error: r.error, message: r.message }, 500);
+      return { status: 500, body: { error: r.error, message: r.message } };
     default:
       return unreachable(r);
   }

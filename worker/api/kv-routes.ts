@@ -6,9 +6,10 @@
 import { Hono, type Context } from 'hono';
 import { keepAliveOf, type AppDeps, type AppEnv } from './app-deps';
 import type { WriteOutcome } from '../node-api';
-import type { KvCommand, KvSuccess } from '../kv/commands';
+import type { KvCommand } from '../kv/commands';
+import { okWriteBody, readAnswer, registerAnswer, writeAnswer, type KvAnswer } from './kv-answers';
 import { readBodyText } from './body';
-import { outcomeRefusal, refuse } from './errors';
+import { refuse } from './errors';
 import { MAX_JSON_BODY_BYTES, MAX_VALUE_BYTES, checkValue, parseCasBody, parseKeyFromUrl, parseSessionHeaders } from './schemas';
 
 /** Position of the key in "/kv/<key>" and "/kv/<key>/cas" after splitting on "/". */
@@ -21,10 +22,7 @@ export function kvRoutes<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> {
   r.get('/kv/:key', async (c) => {
     const key = parseKeyFromUrl(c.req.url, KEY_SEGMENT);
     if (!key.ok) return refuse(c, key);
-    const outcome = await deps.node(c.env, keepAliveOf(c)).read(key.value);
-    if (outcome.type !== 'ok') return refuse(c, outcomeRefusal(outcome));
-    if (outcome.value === null) return refuse(c, { error: 'not_found', key: key.value });
-    return c.json({ key: key.value, value: outcome.value });
+    return answer(c, readAnswer(key.value, await deps.node(c.env, keepAliveOf(c)).read(key.value)));
   });
 
   // The body is the value itself, whatever its Content-Type.
@@ -65,11 +63,7 @@ export function kvRoutes<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> {
   // exactly-once: a retried registration may open a second session, which
   // costs one table slot until it is evicted, and nothing else.
   r.post('/sessions', async (c) => {
-    const outcome = await deps.node(c.env, keepAliveOf(c)).write({ register: true });
-    if (outcome.type !== 'ok') return refuse(c, outcomeRefusal(outcome));
-    const result = outcome.result;
-    if (!result.ok || result.op !== 'register') throw new Error(`register returned ${JSON.stringify(result)}`);
-    return c.json({ clientId: result.clientId });
+    return answer(c, registerAnswer(await deps.node(c.env, keepAliveOf(c)).write({ register: true })));
   });
 
   // "/kv" and "/kv/" name no key; say so instead of a bare 404.
@@ -87,22 +81,14 @@ async function write<B extends object>(
   session: { clientId: string; serial: number } | undefined,
 ): Promise<Response> {
   const outcome: WriteOutcome = await deps.node(c.env, keepAliveOf(c)).write(session ? { cmd, session } : { cmd });
-  if (outcome.type !== 'ok') return refuse(c, outcomeRefusal(outcome));
-  const result = outcome.result;
-  if (!result.ok) return refuse(c, { error: result.error, message: result.message });
-  if (result.op === 'register') throw new Error(`write of op ${cmd.op} returned a register result`);
-  return success(c, cmd, result);
+  return answer(c, writeAnswer(cmd, outcome));
 }
 
-function success(c: Context, cmd: KvCommand, result: KvSuccess): Response {
-  if (result.op !== cmd.op) {
-    // The state machine answers the command it was given; anything else is a bug.
-    throw new Error(`write of op ${cmd.op} returned a result for op ${result.op}`);
-  }
-  if (result.op === 'cas' && !result.swapped) return refuse(c, { error: 'cas_mismatch', current: result.current });
-  return c.body(okBody, 200, jsonHeaders);
+function answer(c: Context, a: KvAnswer): Response {
+  if (!a.ok) return refuse(c, a.refusal);
+  return a.body === okWriteBody ? c.body(okBody, 200, jsonHeaders) : c.json(a.body);
 }
 
 /** Every successful write answers the same bytes; built once. */
-const okBody = JSON.stringify({ ok: true });
+const okBody = JSON.stringify(okWriteBody);
 const jsonHeaders = { 'Content-Type': 'application/json' };

@@ -107,30 +107,44 @@ const serialText = /^[1-9][0-9]*$/;
  * safe, and silently dropping the pair would make it unsafe.
  */
 export function parseSessionHeaders(headers: Headers): Parsed<Session | undefined> {
-  const clientId = headers.get('Client-Id');
-  const serialRaw = headers.get('Request-Serial');
+  return checkSession(headers.get('Client-Id'), headers.get('Request-Serial'), headerNames);
+}
+
+/** What the fields of a request identity are called where it arrived, so a refusal names what the client sent. */
+export interface SessionFieldNames {
+  clientId: string;
+  serial: string;
+  /** How a client registers, for the message that refuses an id it chose itself. */
+  register: string;
+}
+
+const headerNames: SessionFieldNames = { clientId: 'Client-Id', serial: 'Request-Serial', register: 'POST /sessions' };
+
+/** The checks of parseSessionHeaders on the raw id and serial text (null: absent), wherever they came from. */
+export function checkSession(clientId: string | null, serialRaw: string | null, names: SessionFieldNames): Parsed<Session | undefined> {
+  const { clientId: idName, serial: serialName } = names;
   if (clientId === null && serialRaw === null) return { ok: true, value: undefined };
-  if (clientId === null) return badRequest('Request-Serial was sent without Client-Id; send both or neither');
-  if (serialRaw === null) return badRequest('Client-Id was sent without Request-Serial; send both or neither');
+  if (clientId === null) return badRequest(`${serialName} was sent without ${idName}; send both or neither`);
+  if (serialRaw === null) return badRequest(`${idName} was sent without ${serialName}; send both or neither`);
   // The runtime joins a repeated header into one value with ", ", so a comma
   // is how a repeat shows; taking "a, b" as an id would start a session nobody named.
-  if (clientId.includes(',')) return badRequest('Client-Id was sent more than once (or contains a comma); send it once');
-  if (serialRaw.includes(',')) return badRequest('Request-Serial was sent more than once; send it once');
+  if (clientId.includes(',')) return badRequest(`${idName} was sent more than once (or contains a comma); send it once`);
+  if (serialRaw.includes(',')) return badRequest(`${serialName} was sent more than once; send it once`);
   if (clientId.length < 1 || clientId.length > MAX_CLIENT_ID_CHARS) {
-    return badRequest(`Client-Id must be 1..${MAX_CLIENT_ID_CHARS} characters`);
+    return badRequest(`${idName} must be 1..${MAX_CLIENT_ID_CHARS} characters`);
   }
   // Only an id the log handed out can be told apart from a new client once the
   // table has forgotten it, so only such ids make a late retry safe (docs/sessions.md).
   if (!isRegisteredId(clientId)) {
     return badRequest(
-      `Client-Id ${JSON.stringify(clientId)} is not a registered session: register one with POST /sessions and send ` +
+      `${idName} ${JSON.stringify(clientId)} is not a registered session: register one with ${names.register} and send ` +
         'the id it answers ("session-<n>"). Ids chosen by the client are refused because once the server forgets ' +
         'such a session it cannot tell a late retry from a new request',
     );
   }
   const serial = Number(serialRaw);
   if (!serialText.test(serialRaw) || !Number.isSafeInteger(serial)) {
-    return badRequest('Request-Serial must be a positive integer (decimal, at most 2^53-1)');
+    return badRequest(`${serialName} must be a positive integer (decimal, at most 2^53-1)`);
   }
   return { ok: true, value: { clientId, serial } };
 }
