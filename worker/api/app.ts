@@ -10,6 +10,7 @@ import { kvRoutes } from './kv-routes';
 import { observeRoutes } from './observe-routes';
 import { peerRoutes } from './peer-routes';
 import { seedRoutes } from './seed-routes';
+import { socketRoutes } from './socket-routes';
 import { statusRoutes } from './status-routes';
 
 export function createApp<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> {
@@ -17,6 +18,7 @@ export function createApp<B extends object>(deps: AppDeps<B>): Hono<AppEnv<B>> {
 
   app.route('/', kvRoutes(deps));
   app.route('/', seedRoutes(deps));
+  app.route('/', socketRoutes(deps));
   app.route('/', peerRoutes(deps));
   app.route('/', statusRoutes(deps));
   app.route('/', observeRoutes(deps));

@@ -42,8 +42,11 @@ export interface RefusalAnswer {
   headers?: Record<string, string>;
 }
 
-/** `method` and `url` are the request's: they name the method in a 405 and the leader's Location in a 307. */
-export function refusalAnswer(r: Refusal, method: string, url: string): RefusalAnswer {
+/**
+ * `method` and `url` are the request's: they name the method in a 405 and the
+ * leader's Location in a 307 (none without a URL, as on a client socket).
+ */
+export function refusalAnswer(r: Refusal, method: string, url?: string): RefusalAnswer {
   switch (r.error) {
     case 'bad_request':
       return { status: 400, body: { error: r.error, message: r.message } };
@@ -52,7 +55,11 @@ export function refusalAnswer(r: Refusal, method: string, url: string): RefusalA
     case 'not_found':
       return { status: 404, body: { error: r.error, key: r.key } };
     case 'not_leader':
-      return { status: 307, body: { error: r.error, leader: r.leader.url }, headers: { Location: leaderLocation(r.leader.url, url) } };
+      return {
+        status: 307,
+        body: { error: r.error, leader: r.leader.url },
+        ...(url === undefined ? {} : { headers: { Location: leaderLocation(r.leader.url, url) } }),
+      };
     case 'no_leader':
       return { status: 503, body: { error: r.error }, headers: { 'Retry-After': RETRY_AFTER_SECONDS } };
     case 'timeout':

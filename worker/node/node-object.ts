@@ -12,6 +12,9 @@ import { describeConfigErrors, parseNodeConfig } from './config';
 import type { NodeConfigResult, NodeSettings } from './config';
 import type { AdminOutcome, MembershipChange, NodeApi, ReadOutcome, StatusReport, WriteOutcome } from '../node-api';
 import { acceptPeerStream, answerClose, answerFrame } from '../adapters/peer-stream-server';
+import { acceptClientSocket, answerClientFrame, forgetClientSocket, isClientSocket } from '../adapters/client-socket-server';
+import type { ClientSocketNode } from '../adapters/client-socket-server';
+import { clientSocketPath } from '../api/client-socket';
 import type { AlarmTimers } from '../adapters/alarm-timers';
 import { encodeRequest } from '../kv/commands';
 import { requestWithDigest } from '../kv/sessions';
@@ -108,20 +111,33 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
     return live.host.receive(messages);
   }
 
-  /** A peer opening its stream; the Worker has checked the secret (adapters/peer-stream-server.ts). */
+  /**
+   * A socket upgrade the Worker forwarded: a client's (GET /v1/socket,
+   * adapters/client-socket-server.ts) or a peer's, whose secret the Worker
+   * has checked (adapters/peer-stream-server.ts).
+   */
   override async fetch(request: Request): Promise<Response> {
     this.requireLive();
+    if (new URL(request.url).pathname === clientSocketPath) return acceptClientSocket(this.ctx, request);
     return acceptPeerStream(this.ctx, request);
   }
 
-  /** A frame on a peer's stream: stepped as a POST's messages would be; the replies answer it. */
+  /** A client's frame of requests, or a frame on a peer's stream (stepped as a POST's messages would be). */
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    answerFrame(ws, data, (messages) => this.receiveNow(messages), this.live?.logger);
+    if (isClientSocket(this.ctx, ws)) answerClientFrame(ws, data, this.clientSocketNode, this.live?.logger);
+    else answerFrame(ws, data, (messages) => this.receiveNow(messages), this.live?.logger);
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    answerClose(ws, code);
+    if (isClientSocket(this.ctx, ws)) forgetClientSocket(ws, code);
+    else answerClose(ws, code);
   }
+
+  /** Client socket frames go straight to the batched paths the Worker's coalesced calls use. */
+  private readonly clientSocketNode: ClientSocketNode = {
+    writes: (reqs) => this.proposeWrites(reqs),
+    reads: (keys) => this.startReads(keys),
+  };
 
   async status(): Promise<StatusReport> {
     const live = this.requireLive();
