@@ -6,6 +6,7 @@
 // the same serial, all within one per-operation deadline. The Client-Id is a
 // session registered (POST /sessions) before the first write and again after
 // `session_expired`: the API takes no other (docs/sessions.md).
+import { LoadSession } from './load-session';
 
 export interface LoadClient {
   set(key: string, value: string): Promise<OpResult>;
@@ -32,18 +33,25 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export abstract class RetryingClient implements LoadClient {
   private leader: string;
-  private serial = 1;
   private next = 0;
-  /** A registration in flight, shared by the writes that wait for it. */
-  private registering: Promise<string | OpResult> | null = null;
+  private readonly session: LoadSession;
 
   /** `session`: a registered session to write in (tests); by default one is registered on the first write. */
   constructor(
     protected readonly nodes: string[],
     private readonly timeoutMs = 5000,
-    private session: string | null = null,
+    session: string | null = null,
   ) {
     this.leader = nodes[0] ?? '';
+    this.session = new LoadSession(async () => {
+      let id: string | undefined;
+      const r = await this.run('POST', '/sessions', {}, undefined, (a) => {
+        if (a.status !== 200) return false;
+        id = sessionId(a.body);
+        return true;
+      });
+      return r.ok ? { ok: true, id } : r;
+    }, session);
   }
 
   /** One exchange with the node at base (`http://host:port`); rejects on connection errors and timeouts. */
@@ -57,33 +65,13 @@ export abstract class RetryingClient implements LoadClient {
   ): Promise<Answer>;
 
   async set(key: string, value: string): Promise<OpResult> {
-    const session = this.session ?? (await this.register());
-    if (typeof session !== 'string') return session;
-    const serial = this.serial++;
-    const headers = { 'Client-Id': session, 'Request-Serial': String(serial) };
-    const r = await this.run('PUT', `/kv/${encodeURIComponent(key)}`, headers, value, (a) => a.status === 200);
-    if (!r.ok && r.error.code === 'session_expired' && this.session === session) this.session = null;
-    return r;
-  }
-
-  /** The new session's id, or why registering failed. A retried registration at worst opens a spare session. */
-  private register(): Promise<string | OpResult> {
-    this.registering ??= (async () => {
-      let id: string | undefined;
-      const r = await this.run('POST', '/sessions', {}, undefined, (a) => {
-        if (a.status !== 200) return false;
-        id = sessionId(a.body);
-        return true;
-      });
-      if (!r.ok) return r;
-      if (id === undefined) return { ok: false, error: { type: 'protocol', code: 'no_session_id' } };
-      this.session = id;
-      this.serial = 1;
-      return id;
-    })().finally(() => {
-      this.registering = null;
-    });
-    return this.registering;
+    const s = await this.session.next();
+    if (!('clientId' in s)) return s;
+    const headers = { 'Client-Id': s.clientId, 'Request-Serial': String(s.serial) };
+    return this.session.settled(
+      s.clientId,
+      await this.run('PUT', `/kv/${encodeURIComponent(key)}`, headers, value, (a) => a.status === 200),
+    );
   }
 
   get(key: string): Promise<OpResult> {
