@@ -19,6 +19,8 @@ export interface CompareOptions {
   /** The etcd binary. */
   etcdBin: string;
   v8Flags: string[] | undefined;
+  /** The load generator's client for raft-kv: raw HTTP/1.1 (as etcd's) or a client socket (docs/client-sockets.md). */
+  client: 'raw' | 'ws';
   jsonPath: string | null;
 }
 
@@ -40,6 +42,9 @@ both clusters' whole process trees after the load.
   --etcd-port P            etcd members on P..P+5, client and peer port each (default 23790)
   --etcd PATH              the etcd binary (default /usr/bin/etcd; install: apt-get install -y etcd-server)
   --v8-flags="F ..."       V8 flags for the raft-kv nodes' workerds (default: the launcher's)
+  --client raw|ws          raft-kv's load client: raw HTTP/1.1 on one socket per client (default; etcd's
+                           client is the same code), or ws: one client socket per client into the node's
+                           Durable Object (docs/client-sockets.md). The output names the one used.
   --json FILE              results file (default bench/results/compare-etcd-<timestamp>.json)`;
 
 function positiveInt(flag: string, text: string): number {
@@ -60,6 +65,7 @@ export function parseCompareOptions(argv: string[]): CompareOptions | 'help' {
     'etcd-port': { type: 'string' },
     etcd: { type: 'string' },
     'v8-flags': { type: 'string' },
+    client: { type: 'string' },
     json: { type: 'string' },
   });
   if (v.help) return 'help';
@@ -75,6 +81,7 @@ export function parseCompareOptions(argv: string[]): CompareOptions | 'help' {
     etcdPort: 23790,
     etcdBin: '/usr/bin/etcd',
     v8Flags: undefined,
+    client: 'raw',
     jsonPath: null,
   };
   if (v.rounds !== undefined) o.rounds = positiveInt('--rounds', v.rounds);
@@ -90,6 +97,10 @@ export function parseCompareOptions(argv: string[]): CompareOptions | 'help' {
     o.etcdBin = v.etcd;
   }
   if (v['v8-flags'] !== undefined) o.v8Flags = parseV8Flags('--v8-flags', v['v8-flags']);
+  if (v.client !== undefined) {
+    if (v.client !== 'raw' && v.client !== 'ws') throw new UsageError(`--client must be raw or ws, got "${v.client}"`);
+    o.client = v.client;
+  }
   if (v.json !== undefined) {
     if (v.json === '') throw new UsageError('--json needs a file name');
     o.jsonPath = v.json;

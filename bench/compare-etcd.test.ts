@@ -17,6 +17,12 @@ describe('parseCompareOptions', () => {
   it('has the defaults of the issue: 1 and 64 clients, 100-byte values, 1000 keys', () => {
     const o = parseCompareOptions(['--compare', 'etcd']);
     expect(o).toMatchObject({ rounds: 3, concurrency: [1, 64], valueSize: 100, keys: 1000, etcdBin: '/usr/bin/etcd', v8Flags: undefined });
+    expect(o).toMatchObject({ client: 'raw' });
+  });
+
+  it("--client picks raft-kv's load client: raw or ws, nothing else", () => {
+    expect(parseCompareOptions(['--compare', 'etcd', '--client', 'ws'])).toMatchObject({ client: 'ws' });
+    expect(() => parseCompareOptions(['--compare', 'etcd', '--client', 'http'])).toThrow(/--client must be raw or ws/);
   });
 
   it('reads every flag', () => {
@@ -41,6 +47,8 @@ describe('parseCompareOptions', () => {
       '--etcd',
       '/opt/etcd',
       '--v8-flags=',
+      '--client',
+      'ws',
       '--json',
       'x.json',
     ]);
@@ -55,6 +63,7 @@ describe('parseCompareOptions', () => {
       etcdPort: 24000,
       etcdBin: '/opt/etcd',
       v8Flags: [],
+      client: 'ws',
       jsonPath: 'x.json',
     });
     expect(parseCompareOptions(['--compare', 'etcd', '--help'])).toBe('help');

@@ -232,6 +232,7 @@ export async function compareEtcdMain(): Promise<void> {
   try {
     const [raft, etcd] = await Promise.all([startRaftKv(o, join(dataDir, 'raft-kv'), owned), startEtcd(o, join(dataDir, 'etcd'), owned)]);
     log(`raft-kv ${raft.map((m) => m.url).join(',')}; etcd ${etcd.join(',')} (leader first)`);
+    log(`load client: raft-kv --client ${o.client}; etcd raw HTTP/1.1 (its JSON gateway)`);
     const raftUrls = raft.map((m) => m.url);
     const failures = (await prefill(raftUrls, o.keys, o.valueSize)) + (await prefillEtcd(etcd, o.keys, o.valueSize));
     if (failures > 0) log(`warning: ${failures} prefill writes failed`);
@@ -248,7 +249,7 @@ export async function compareEtcdMain(): Promise<void> {
               mix,
               keys: o.keys,
               valueSize: o.valueSize,
-              client: 'raw' as const,
+              client: o.client,
               makeClients: system === 'etcd' ? etcdClients(etcd) : undefined,
             };
             if (o.warmupS > 0) await runLoad({ ...spec, durationMs: o.warmupS * 1000 });
@@ -284,6 +285,7 @@ export async function compareEtcdMain(): Promise<void> {
     const loadAfter = loadAvg();
     process.stdout.write(
       `\n${formatComparison(levels, { raftKv: raftMem, etcd: etcdMem })}\n` +
+        `raft-kv's load client: --client ${o.client}.\n` +
         `Load average (1, 5, 15 min) before: ${loadBefore}; after each round: ${loadDuring.join(' | ')}; after: ${loadAfter}.\n`,
     );
     const jsonPath = resolve(

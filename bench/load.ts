@@ -5,6 +5,7 @@
 import { RaftKvClient } from '../client/client';
 import { LeanHttpClient, leanAgent } from './clients/http-client';
 import { RawHttpClient } from './clients/raw-client';
+import { WsLoadClient } from './clients/ws-client';
 import type { LoadClient } from './clients/load-client';
 import type { ClientKind, Mix } from './options';
 import { SampleBuffer, summarize, type LatencySummary } from './stats';
@@ -76,8 +77,10 @@ export function makeClients(
       close: () => agent.destroy(),
     };
   }
-  if (kind === 'raw') {
-    const clients = Array.from({ length: count }, () => new RawHttpClient(urls, opTimeoutMs));
+  if (kind === 'raw' || kind === 'ws') {
+    const clients = Array.from({ length: count }, () =>
+      kind === 'raw' ? new RawHttpClient(urls, opTimeoutMs) : new WsLoadClient(urls, opTimeoutMs),
+    );
     return { clients, close: () => clients.forEach((c) => c.close()) };
   }
   return {

@@ -10,8 +10,12 @@ import { parseFlags, parseIntIn, parseNonNegative, parseOneOf, parsePort, parseP
 import { defaultV8Flags, parseV8Flags } from '../launcher/workerd-v8-flags';
 
 export type Mode = 'miniflare' | 'process' | 'wrangler';
-/** The load generator's client: the project's RaftKvClient (on fetch), a lean node:http one, or HTTP/1.1 by hand on node:net. */
-export type ClientKind = 'client' | 'http' | 'raw';
+/**
+ * The load generator's client: the project's RaftKvClient (on fetch), a lean node:http one, HTTP/1.1 by hand on
+ * node:net, or a client socket into the node's object (docs/client-sockets.md).
+ */
+export type ClientKind = 'client' | 'http' | 'raw' | 'ws';
+export const clientKinds = ['client', 'http', 'raw', 'ws'] as const;
 
 /** One workload: the share of each operation, summing to 1. */
 export interface Mix {
@@ -70,7 +74,9 @@ export const usage = `npm run bench -- [options]
   --client K               client (default): the project's RaftKvClient, one per worker (on Node's fetch);
                            http: a lean node:http keep-alive client (a third of fetch's CPU, no gzip);
                            raw: HTTP/1.1 written and parsed by hand on one node:net socket per client and node
-                           (the cheapest: use it to measure the cluster rather than the load generator)
+                           (the cheapest: use it to measure the cluster rather than the load generator);
+                           ws: one client socket per client and node (GET /v1/socket), requests as frames
+                           answered by the node's Durable Object with no Worker event (docs/client-sockets.md)
   --json FILE              results file (default bench/results/<timestamp>.json)
   --failover               also measure leader failover (needs a started cluster of 3+)
   --failover-trials N      failover trials (default 5)
@@ -194,7 +200,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     if (m.trim() === '') throw new UsageError('--mix needs a value such as write=1.0');
     for (const one of m.split(';')) if (one.trim() !== '') o.mixes.push(parseMix(one));
   }
-  if (v.client !== undefined) o.client = parseOneOf('--client', v.client, ['client', 'http', 'raw'] as const);
+  if (v.client !== undefined) o.client = parseOneOf('--client', v.client, clientKinds);
   if (v.json !== undefined) {
     if (v.json === '') throw new UsageError('--json needs a file name');
     o.jsonPath = v.json;
