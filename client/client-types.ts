@@ -7,6 +7,7 @@
 import type { StatusReport } from '../worker/node-api';
 import type { PeerStatus } from '../worker/raft/node';
 import type { Member, Role } from '../worker/raft/types';
+import type { WebSocketConstructor } from './client-socket';
 
 export type { Role };
 
@@ -44,6 +45,18 @@ export interface RaftKvClientOptions {
    * those calls fail with `unauthorized`; `members()` needs none.
    */
   adminToken?: string;
+  /**
+   * Send key-value requests (get, set, delete, cas, session registration) as
+   * frames on one WebSocket per node into the node itself (GET /v1/socket,
+   * docs/client-sockets.md) instead of one HTTP request each. `true` uses the
+   * platform's WebSocket; `{ webSocket }` a given constructor (Node 20 has
+   * none: pass the \`ws\` package's). When a node refuses the socket the
+   * client uses HTTP and tries the socket again after `retryAfterMs`
+   * (default 30000). Default: off. Call `close()` when done.
+   */
+  socket?: boolean | { webSocket?: WebSocketConstructor; retryAfterMs?: number };
+  /** Told about transport changes (a socket refused, HTTP used instead, the socket tried again). Default: nothing. */
+  debug?: (message: string) => void;
 }
 
 export interface RequestOptions {

@@ -22,6 +22,8 @@
 // Web-standard APIs only (fetch, URL, AbortController, crypto.randomUUID), so
 // this file also runs inside a Worker.
 import { attempt, errorCode, isRecord, normalizeNodeUrl } from './client-http';
+import { adminRefusal, checkMemberId, interpretOk, kvPath, nonNegative, parseClusterView, positive, refusal } from './client-answers';
+import { SocketTransport, type WebSocketConstructor } from './client-socket';
 import type { HttpRequest } from './client-http';
 import { backoffDelayMs, defaultBackoff, sleep } from './client-backoff';
 import type { BackoffPolicy } from './client-backoff';
@@ -79,6 +81,8 @@ export class RaftKvClient {
   /** A registration in flight, shared by the writes that wait for it. */
   private registering: Promise<{ ok: true; clientId: string } | Failure> | null = null;
   private knownLeader: string | null = null;
+  /** Key-value requests as frames on one socket per node (client-socket.ts), or null: HTTP only. */
+  private readonly sockets: SocketTransport | null;
   /** Where to start when no leader is known; advances so a dead first node is not always tried first. */
   private cursor = 0;
 
@@ -100,6 +104,12 @@ export class RaftKvClient {
     this.fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.random = options.random ?? Math.random;
     this.adminToken = options.adminToken ?? null;
+    this.sockets = socketTransport(options);
+  }
+
+  /** Closes the client's sockets (a later request opens them again). HTTP needs no closing. */
+  close(): void {
+    this.sockets?.close();
   }
 
   /** The node this client currently believes is the leader, or null. */
@@ -398,7 +408,10 @@ export class RaftKvClient {
       const remainingMs = deadline - Date.now();
       if (remainingMs <= 0) break;
       attempts++;
-      const a = await attempt(this.fetchFn, target, op.request, Math.min(this.attemptTimeoutMs, remainingMs));
+      const attemptMs = Math.min(this.attemptTimeoutMs, remainingMs);
+      const a =
+        (this.sockets === null ? null : await this.sockets.attempt(target, op.request, attemptMs)) ??
+        (await attempt(this.fetchFn, target, op.request, attemptMs));
       let retryAt: string | null = null;
       switch (a.kind) {
         case 'answer': {
@@ -470,79 +483,11 @@ export class RaftKvClient {
   }
 }
 
-function kvPath(key: string): string {
-  return `/kv/${encodeURIComponent(key)}`;
-}
-
-/** Answer of set/delete: 200 {ok:true}, else a refusal. */
-function interpretOk(status: number, body: unknown): { ok: true } | Failure | undefined {
-  if (status === 200 && isRecord(body) && body.ok === true) return { ok: true };
-  return refusal(status, body, true);
-}
-
-/** A definite refusal by the node (session or bad input), or undefined if the answer is not one. */
-function refusal(status: number, body: unknown, write: boolean): Failure | undefined {
-  const code = errorCode(body);
-  const message = isRecord(body) && typeof body.message === 'string' ? body.message : (code ?? `status ${status}`);
-  if (write && status === 409 && (code === 'serial_reused' || code === 'stale_serial' || code === 'session_expired')) {
-    return { ok: false, error: { type: 'session', code, message: `${code}: ${message}`, outcomeUnknown: false } };
-  }
-  if ((status === 400 || status === 413) && code !== undefined) {
-    return { ok: false, error: { type: 'bad_request', code, message: `rejected (${status}): ${message}`, outcomeUnknown: false } };
-  }
-  return undefined;
-}
-
-/** 401 and 409 membership_refused of the admin API, or undefined. */
-function adminRefusal(status: number, body: unknown): Failure | undefined {
-  const code = errorCode(body);
-  const message = isRecord(body) && typeof body.message === 'string' ? body.message : (code ?? `status ${status}`);
-  if (status === 401) {
-    return {
-      ok: false,
-      error: { type: 'unauthorized', code: code ?? 'unauthorized', message: `unauthorized: ${message}`, outcomeUnknown: false },
-    };
-  }
-  if (status === 409 && code === 'membership_refused') {
-    return { ok: false, error: { type: 'refused', code, message, outcomeUnknown: false } };
-  }
-  return undefined;
-}
-
-/** A GET /cluster answer, or undefined when it is not one. */
-function parseClusterView(
-  body: unknown,
-): { ok: true; leader: MemberRef | null; members: ClusterMember[]; configIndex: number } | undefined {
-  if (!isRecord(body) || !Array.isArray(body.members) || typeof body.configIndex !== 'number') return undefined;
-  const leader = body.leader;
-  if (leader !== null && !(isRecord(leader) && typeof leader.id === 'string' && typeof leader.url === 'string')) return undefined;
-  const members: ClusterMember[] = [];
-  for (const m of body.members as unknown[]) {
-    if (!isRecord(m) || typeof m.id !== 'string' || typeof m.url !== 'string') return undefined;
-    if (m.role !== 'voter' && m.role !== 'learner') return undefined;
-    const matchIndex = typeof m.matchIndex === 'number' ? m.matchIndex : null;
-    members.push({ id: m.id, url: m.url, role: m.role, matchIndex });
-  }
-  return {
-    ok: true,
-    leader: leader === null ? null : { id: leader.id as string, url: leader.url as string },
-    members,
-    configIndex: body.configIndex,
-  };
-}
-
-function checkMemberId(id: string): void {
-  if (typeof id !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(id)) {
-    throw new RangeError(`member id must be 1-64 letters, digits, "_", "." or "-", got ${JSON.stringify(id)}`);
-  }
-}
-
-function positive(name: string, n: number): number {
-  if (!(n > 0)) throw new RangeError(`${name} must be a positive number, got ${n}`);
-  return n;
-}
-
-function nonNegative(name: string, n: number): number {
-  if (!(n >= 0)) throw new RangeError(`${name} must be zero or more, got ${n}`);
-  return n;
+function socketTransport(options: RaftKvClientOptions): SocketTransport | null {
+  const o = options.socket;
+  if (o === undefined || o === false) return null;
+  const webSocket = (o === true ? undefined : o.webSocket) ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (webSocket === undefined) throw new TypeError('socket: this platform has no WebSocket; pass one as socket.webSocket');
+  const retryAfterMs = positive('socket.retryAfterMs', (o === true ? undefined : o.retryAfterMs) ?? 30_000);
+  return new SocketTransport({ webSocket, retryAfterMs, debug: options.debug ?? (() => {}) });
 }
