@@ -47,10 +47,16 @@ export function acceptClientSocket(ctx: DurableObjectState, request: Request): R
   return new Response(null, { status: 101, webSocket: pair[0] });
 }
 
+/** Sockets found to be peers' (untagged), so their frames skip the runtime's getTags too. */
+const peerSockets = new WeakSet<WebSocket>();
+
 /** Whether `ws` is a client's socket (else a peer's). Known sockets skip the runtime call. */
 export function isClientSocket(ctx: DurableObjectState, ws: WebSocket): boolean {
   if (states.has(ws)) return true;
-  return ctx.getTags(ws).includes(CLIENT_SOCKET_TAG);
+  if (peerSockets.has(ws)) return false;
+  const client = ctx.getTags(ws).includes(CLIENT_SOCKET_TAG);
+  if (!client) peerSockets.add(ws);
+  return client;
 }
 
 /** The socket closed: its pending answers have nowhere to go (the client counts them as unknown). */
