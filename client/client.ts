@@ -19,6 +19,10 @@
 // registers a new session. The server takes no Client-Id it did not hand out,
 // so neither does the client.
 //
+// Transport. Each attempt is one HTTP request, or with the `socket` option a
+// frame on the node's client socket (client-socket.ts; docs/client-sockets.md),
+// whose answer is read as the same HTTP answer, so everything above holds for both.
+//
 // Web-standard APIs only (fetch, URL, AbortController, crypto.randomUUID), so
 // this file also runs inside a Worker.
 import { attempt, errorCode, isRecord, normalizeNodeUrl } from './client-http';
