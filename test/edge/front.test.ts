@@ -32,6 +32,12 @@ describe('edge front', () => {
     expect(status).toMatchObject({ role: 'leader' });
   });
 
+  it('refuses a client socket with 404 naming HTTP as the way in (clients fall back to it)', async () => {
+    const res = await fetchSelf(`${baseOf('basic')}/v1/socket`, { headers: { Upgrade: 'websocket' } });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: 'not_found_route', message: expect.stringContaining('use the HTTP API') });
+  });
+
   it('refuses clusters it does not serve, and admin routes without the token', async () => {
     const unknown = await fetchSelf('http://edge.test/c/nope/kv/k');
     expect(unknown.status).toBe(404);

@@ -97,8 +97,10 @@ export class EdgeClusterApi implements NodeApi {
     return Promise.reject(new Error('the edge front takes no peer messages'));
   }
 
+  /** The only upgrade that reaches here is a client socket's (peer routes refuse first): not served on the edge, so HTTP. */
   fetch(_request: Request): Promise<Response> {
-    return Promise.reject(new Error('the edge front opens no peer streams'));
+    const message = 'client sockets (GET /v1/socket) are not served by the edge topology; use the HTTP API';
+    return Promise.resolve(Response.json({ error: 'not_found_route', message }, { status: 404 }));
   }
 
   /** Every member this isolate knows of: the initial ones and any seen in a configuration since. */
