@@ -28,14 +28,11 @@
 import { attempt, errorCode, isRecord, normalizeNodeUrl } from './client-http';
 import { adminRefusal, checkMemberId, interpretOk, kvPath, nonNegative, parseClusterView, positive, refusal } from './client-answers';
 import { SocketTransport, type WebSocketConstructor } from './client-socket';
-import type { HttpRequest } from './client-http';
-import { backoffDelayMs, defaultBackoff, sleep } from './client-backoff';
-import type { BackoffPolicy } from './client-backoff';
+import { RetryLoop, type Operation } from './client-retry';
+import { defaultBackoff } from './client-backoff';
 import { checkClientId, checkKey, checkSerial, checkValue, parseNodeStatus } from './client-checks';
 import type {
   CasResult,
-  ClientError,
-  ClientErrorType,
   ClusterMember,
   ClusterStatus,
   Failure,
@@ -53,42 +50,20 @@ import type {
 export type * from './client-types';
 export { normalizeNodeUrl } from './client-http';
 
-/** Consecutive redirects followed at once before they count as a failed attempt (leader changing hands). */
-const maxRedirectHops = 3;
-/** A hard bound on attempts per operation, whatever the deadline. */
-const maxAttempts = 1000;
-
-interface Operation<T> {
-  /** For messages: `set "k"`. */
-  name: string;
-  write: boolean;
-  serial?: number;
-  /** Writes: the session the serial belongs to. */
-  clientId?: string;
-  request: HttpRequest;
-  /** Read a definite answer: a result, a final failure, or undefined if it is not a valid answer. */
-  interpret(status: number, body: unknown): T | Failure | undefined;
-}
-
 export class RaftKvClient {
   readonly nodes: readonly string[];
   private readonly timeoutMs: number;
   private readonly attemptTimeoutMs: number;
-  private readonly retries: number;
-  private readonly backoff: BackoffPolicy;
   private readonly fetchFn: typeof fetch;
-  private readonly random: () => number;
   private readonly adminToken: string | null;
   private serialCounter: number;
   /** The session in use (given, or registered by this client), or null until the next write registers one. */
   private registered: string | null;
   /** A registration in flight, shared by the writes that wait for it. */
   private registering: Promise<{ ok: true; clientId: string } | Failure> | null = null;
-  private knownLeader: string | null = null;
   /** Key-value requests as frames on one socket per node (client-socket.ts), or null: HTTP only. */
   private readonly sockets: SocketTransport | null;
-  /** Where to start when no leader is known; advances so a dead first node is not always tried first. */
-  private cursor = 0;
+  private readonly loop: RetryLoop;
 
   constructor(options: RaftKvClientOptions) {
     if (options.nodes.length === 0) throw new RangeError('nodes: at least one node URL is required');
@@ -97,8 +72,8 @@ export class RaftKvClient {
     if (this.registered !== null) checkClientId(this.registered);
     this.timeoutMs = positive('timeoutMs', options.timeoutMs ?? 10_000);
     this.attemptTimeoutMs = positive('attemptTimeoutMs', options.attemptTimeoutMs ?? Math.max(1000, this.timeoutMs / 3));
-    this.retries = nonNegative('retries', options.retries ?? Number.POSITIVE_INFINITY);
-    this.backoff = {
+    const retries = nonNegative('retries', options.retries ?? Number.POSITIVE_INFINITY);
+    const backoff = {
       initialMs: positive('backoff.initialMs', options.backoff?.initialMs ?? defaultBackoff.initialMs),
       maxMs: positive('backoff.maxMs', options.backoff?.maxMs ?? defaultBackoff.maxMs),
     };
@@ -106,9 +81,18 @@ export class RaftKvClient {
     checkSerial(this.serialCounter);
     // Bound: a Worker's fetch must be called with the global as `this`.
     this.fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
-    this.random = options.random ?? Math.random;
     this.adminToken = options.adminToken ?? null;
     this.sockets = socketTransport(options);
+    this.loop = new RetryLoop({
+      nodes: this.nodes,
+      timeoutMs: this.timeoutMs,
+      attemptTimeoutMs: this.attemptTimeoutMs,
+      retries,
+      backoff,
+      fetchFn: this.fetchFn,
+      random: options.random ?? Math.random,
+      sockets: this.sockets,
+    });
   }
 
   /** Closes the client's sockets (a later request opens them again). HTTP needs no closing. */
@@ -118,7 +102,7 @@ export class RaftKvClient {
 
   /** The node this client currently believes is the leader, or null. */
   get leader(): string | null {
-    return this.knownLeader;
+    return this.loop.knownLeader;
   }
 
   /** The session writes use: the given `clientId` or the one registered (null before the first write or after `session_expired`). */
@@ -258,7 +242,7 @@ export class RaftKvClient {
     checkMemberId(id);
     const r = await this.admin(options, `transfer to ${id}`, 'POST', '/cluster/leader', JSON.stringify({ id }));
     if (!r.ok) return r;
-    this.knownLeader = null; // it moved on purpose; find it again
+    this.loop.knownLeader = null; // it moved on purpose; find it again
     return { ok: true, leader: id };
   }
 
@@ -371,119 +355,8 @@ export class RaftKvClient {
     return options.serial;
   }
 
-  private nextNode(current: string): string {
-    const i = this.nodes.indexOf(current);
-    if (i >= 0) return this.nodes[(i + 1) % this.nodes.length] ?? current;
-    const next = this.nodes[this.cursor % this.nodes.length] ?? current;
-    this.cursor++;
-    return next;
-  }
-
-  /** The retry loop shared by all operations. Bounded by the deadline, `retries` and `maxAttempts`. */
-  private async run<T extends { ok: true }>(options: RequestOptions, op: Operation<T>): Promise<T | Failure> {
-    const timeoutMs = positive('timeoutMs', options.timeoutMs ?? this.timeoutMs);
-    const retries = nonNegative('retries', options.retries ?? this.retries);
-    const pinned = options.followRedirects === false;
-    const started = Date.now();
-    const deadline = started + timeoutMs;
-    let target =
-      options.node !== undefined ? normalizeNodeUrl(options.node) : (this.knownLeader ?? this.nodes[this.cursor % this.nodes.length] ?? '');
-    let failures = 0;
-    let hops = 0;
-    let attempts = 0;
-    // Did any attempt of this write possibly reach a node that could apply it?
-    let reached = false;
-    let timedOut = false;
-    let lastMessage = 'no attempt was made';
-    let lastCode: string | undefined;
-    const fail = (type: ClientErrorType, message: string, extra: Partial<ClientError> = {}): Failure => ({
-      ok: false,
-      error: {
-        type,
-        message,
-        outcomeUnknown: op.write && reached,
-        ...(op.serial !== undefined ? { serial: op.serial } : {}),
-        ...(op.clientId !== undefined ? { clientId: op.clientId } : {}),
-        ...extra,
-      },
-    });
-
-    while (attempts < maxAttempts) {
-      const remainingMs = deadline - Date.now();
-      if (remainingMs <= 0) break;
-      attempts++;
-      const attemptMs = Math.min(this.attemptTimeoutMs, remainingMs);
-      const a =
-        (this.sockets === null ? null : await this.sockets.attempt(target, op.request, attemptMs)) ??
-        (await attempt(this.fetchFn, target, op.request, attemptMs));
-      let retryAt: string | null = null;
-      switch (a.kind) {
-        case 'answer': {
-          const result = op.interpret(a.status, a.body);
-          if (result === undefined) {
-            reached ||= op.write;
-            lastMessage = `${target}: unexpected answer ${a.status} to ${op.name}`;
-            break;
-          }
-          if (result.ok) {
-            this.knownLeader = target;
-            return result;
-          }
-          // A definite refusal. serial_reused proves this serial holds another command, so ours was never applied.
-          const err = result.error;
-          const unknown = op.write && reached && err.code !== 'serial_reused';
-          const serial = op.serial !== undefined ? { serial: op.serial } : {};
-          const session = op.clientId !== undefined ? { clientId: op.clientId } : {};
-          return { ok: false, error: { ...err, ...serial, ...session, outcomeUnknown: unknown, message: `${op.name}: ${err.message}` } };
-        }
-        case 'redirect':
-          lastCode = 'not_leader';
-          if (pinned) {
-            const who = a.leader === null ? 'no leader is known' : `the leader is ${a.leader}`;
-            return fail('not_leader', `${target} is not the leader; ${who}`, { code: 'not_leader', leader: a.leader });
-          }
-          if (a.leader !== null && hops < maxRedirectHops) {
-            hops++;
-            this.knownLeader = a.leader;
-            target = a.leader;
-            continue;
-          }
-          lastMessage =
-            a.leader === null
-              ? `${target} is not the leader and names no usable leader`
-              : `redirected ${hops + 1} times in a row (leader changing?)`;
-          retryAt = a.leader;
-          break;
-        case 'no_leader':
-          lastCode = 'no_leader';
-          lastMessage = `${target}: no leader elected`;
-          break;
-        case 'timeout':
-          lastCode = 'timeout';
-          timedOut = true;
-          reached ||= op.write;
-          lastMessage = a.message;
-          break;
-        case 'failed':
-          lastCode = undefined;
-          reached ||= op.write && a.reached;
-          lastMessage = a.message;
-          break;
-      }
-      // This attempt failed: forget a leader that did not answer, back off, move on.
-      hops = 0;
-      if (this.knownLeader === target) this.knownLeader = null;
-      failures++;
-      if (failures > retries) break;
-      if (!pinned) target = retryAt ?? this.nextNode(target);
-      const waitMs = Math.min(backoffDelayMs(failures, this.backoff, this.random), deadline - Date.now());
-      if (waitMs > 0) await sleep(waitMs);
-    }
-
-    const elapsedMs = Date.now() - started;
-    const summary = `${op.name} failed after ${attempts} attempt${attempts === 1 ? '' : 's'} in ${elapsedMs} ms: ${lastMessage}`;
-    const extra: Partial<ClientError> = lastCode !== undefined ? { code: lastCode } : {};
-    return fail(timedOut ? 'timeout' : 'unavailable', summary, extra);
+  private run<T extends { ok: true }>(options: RequestOptions, op: Operation<T>): Promise<T | Failure> {
+    return this.loop.run(options, op);
   }
 }
 
