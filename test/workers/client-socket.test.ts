@@ -202,6 +202,28 @@ describe('client socket: requests on the node', () => {
     c.ws.close();
   });
 
+  it('tells client sockets from peer streams: a peer frame on a client socket is refused as a client frame', async () => {
+    const stub = nodeNamed('socket-tags');
+    await electAlone(stub);
+    const c = await open(stub);
+    c.ws.send(JSON.stringify({ seq: 1, messages: [] }));
+    await c.until(() => c.frames.length === 1, 'the refusal');
+    expect(c.frames[0]).toEqual([
+      { id: null, status: 400, body: { error: 'bad_request', message: expect.stringContaining('every request needs "id"') } },
+    ]);
+    // A peer stream on the same object still answers peer frames under their number.
+    const res = await stub.fetch(`${base}/raft/stream`, { headers: { upgrade: 'websocket' } });
+    const peer = res.webSocket!;
+    peer.accept();
+    const replies: unknown[] = [];
+    peer.addEventListener('message', (ev) => replies.push(JSON.parse(String(ev.data))));
+    peer.send(JSON.stringify({ seq: 4, messages: [] }));
+    await c.until(() => replies.length === 1, 'the peer reply');
+    expect(replies).toEqual([{ seq: 4, messages: [] }]);
+    peer.close();
+    c.ws.close();
+  });
+
   it('refuses a frame it cannot attribute with an error frame, and closes on one it cannot parse', async () => {
     const stub = nodeNamed('socket-frames');
     await electAlone(stub);
