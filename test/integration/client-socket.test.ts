@@ -71,18 +71,19 @@ describe('client sockets on a cluster of processes', () => {
     }
   });
 
-  it('the leader killed with writes in flight: the client reconnects to the new leader, every acknowledged write is there once', async () => {
+  it('the leader killed with writes in flight: the clients reconnect to the new leader, every acknowledged write is there once', async () => {
     const urls = cluster.members.map((m) => m.url);
     const leader = await cluster.waitForLeader();
     const debug: string[] = [];
-    const c = client(urls, debug);
+    // A client (so a session) per writer, one write in flight each: a session remembers only its last
+    // 64 serials, so writers sharing one could see a retried serial judged too old (stale_serial).
+    const writers = Array.from({ length: 8 }, (_, w) => ({ key: `sock-count-${w}`, c: client(urls, debug) }));
     try {
       // A counter per writer, moved by cas from n to n+1: a retry applied a second time would find n+1 and fail.
-      const writers = Array.from({ length: 8 }, (_, w) => `sock-count-${w}`);
-      for (const key of writers) expect(await c.set(key, '0')).toEqual({ ok: true });
-      const acked = new Map(writers.map((k) => [k, 0]));
+      for (const { key, c } of writers) expect(await c.set(key, '0')).toEqual({ ok: true });
+      const acked = new Map(writers.map(({ key }) => [key, 0]));
       let stop = false;
-      const loops = writers.map(async (key) => {
+      const loops = writers.map(async ({ key, c }) => {
         while (!stop) {
           const n = acked.get(key)!;
           const r = await c.cas(key, String(n), String(n + 1));
@@ -99,10 +100,11 @@ describe('client sockets on a cluster of processes', () => {
       await new Promise((r) => setTimeout(r, 1000));
       stop = true;
       await Promise.all(loops);
-      expect(c.leader).toBe(next.url);
-      for (const key of writers) expect(await c.get(key)).toEqual({ ok: true, value: String(acked.get(key)) });
+      const reader = writers[0]!.c;
+      expect(reader.leader).toBe(next.url);
+      for (const { key } of writers) expect(await reader.get(key)).toEqual({ ok: true, value: String(acked.get(key)) });
     } finally {
-      c.close();
+      for (const { c } of writers) c.close();
       await cluster.restart(leader.id);
     }
   }, 90_000);
