@@ -1,66 +1,61 @@
-// One Raft node as one Miniflare instance: its own workerd process, its own
-// port, its own persist folder. Used by the in-process cluster and by
-// launcher/node-process.ts.
-import { Log, LogLevel, Miniflare } from 'miniflare';
+// One Raft node as one workerd process: its own port, its own persist folder.
+// Used by the in-process cluster and by launcher/node-process.ts. Miniflare
+// makes workerd's config in a short-lived process (launcher/workerd-launch.ts),
+// so the host that stays running never loads Miniflare's code.
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
-import { bundleWorker, readWorkerSettings } from './bundle';
+import { bundleWorker, readWorkerSettings, type WorkerSettings } from './bundle';
 import { nodeVars, type NodeSettings } from './node-config';
-import { pidListeningOn } from './procfs';
 import { coalesceRequestsVar, defaultV8Flags, useWorkerdV8Flags } from './workerd-v8-flags';
+import { exited, httpGet, listening, planWorkerd, spawnWorkerd, type LineSink, type PlainMiniflareOptions } from './workerd-launch';
 
-export type LineSink = (line: string) => void;
-
-/** Miniflare's own messages (warnings and errors only) go to the node's log. */
-class SinkLog extends Log {
-  constructor(private readonly sink: LineSink) {
-    super(LogLevel.WARN);
-  }
-  protected override log(message: string): void {
-    // Miniflare colours its messages; the sink wants plain text.
-    // eslint-disable-next-line no-control-regex
-    for (const line of message.split('\n')) this.sink(`[miniflare] ${line.replace(/\x1b\[[0-9;]*m/g, '')}`);
-  }
-}
-
-function forwardLines(stream: Readable, sink: LineSink): void {
-  // Always drain: a full pipe would block workerd.
-  const rl = createInterface({ input: stream, crlfDelay: Infinity });
-  rl.on('line', sink);
-  rl.on('error', () => {});
-}
+export type { LineSink };
 
 /** Where a node keeps its Durable Object storage, under its data folder. */
 export function persistDir(nodeDataDir: string): string {
   return join(nodeDataDir, 'do');
 }
 
-const exitSignals = ['SIGINT', 'SIGTERM'] as const;
-
-/**
- * Miniflare's constructor adds SIGINT/SIGTERM listeners that dispose and call
- * process.exit at once, which cuts short a program's own clean shutdown. When
- * the program already listens for a signal, drop the listener Miniflare just
- * added for it. (Miniflare's 'exit' hook stays, and so does the launcher's.)
- */
-function withoutForeignSignalExit<T>(construct: () => T): T {
-  const before = new Map(exitSignals.map((sig) => [sig, process.listeners(sig)]));
-  const made = construct();
-  for (const sig of exitSignals) {
-    const earlier = before.get(sig)!;
-    if (earlier.length === 0) continue;
-    for (const listener of process.listeners(sig)) {
-      if (!earlier.includes(listener)) process.removeListener(sig, listener as (...args: unknown[]) => void);
-    }
-  }
-  return made;
+/** The Miniflare options of one node (as JSON: Miniflare runs in another process, see workerd-launch.ts). */
+export function nodeMiniflareOptions(
+  s: NodeSettings,
+  bundleCode: string,
+  worker: WorkerSettings,
+  v8Flags: readonly string[],
+): PlainMiniflareOptions {
+  return {
+    // Miniflare's own entry socket stays private (a random loopback port); the
+    // node's port is a direct socket into the Worker, which skips Miniflare's
+    // entry worker: about half the CPU per request on this path.
+    host: '127.0.0.1',
+    port: 0,
+    unsafeDirectSockets: [{ host: s.host, port: s.port }],
+    cf: false,
+    // Without this, every outgoing fetch (each peer POST) passes through an
+    // extra Miniflare worker that strips a header we never send.
+    stripCfConnectingIp: false,
+    // The Worker uses no Cache API. Miniflare keeps a cache's files in a temporary
+    // folder that it deletes when its (short-lived) process exits, and workerd refuses
+    // to start without that folder.
+    cache: false,
+    name: 'raft-kv',
+    modules: [{ type: 'ESModule', path: 'index.js', contents: bundleCode }],
+    compatibilityDate: worker.compatibilityDate,
+    compatibilityFlags: worker.compatibilityFlags,
+    bindings: { ...nodeVars(s), COALESCE_REQUESTS: coalesceRequestsVar(v8Flags) },
+    durableObjects: { RAFT_NODE: { className: 'RaftNodeObject', useSQLite: true } },
+    durableObjectsPersist: persistDir(s.dataDir),
+  };
 }
 
 export class NodeInstance {
-  private mf: Miniflare | null = null;
+  private workerd: ChildProcess | null = null;
   private workerdPid: number | null = null;
+  /** Kills workerd if the host exits without stopping it (as Miniflare's exit hook did). */
+  private readonly onHostExit = (): void => {
+    this.workerd?.kill('SIGKILL');
+  };
 
   constructor(
     readonly settings: NodeSettings,
@@ -73,51 +68,26 @@ export class NodeInstance {
   }
 
   get running(): boolean {
-    return this.mf !== null;
+    return this.workerd !== null;
   }
 
-  /** Starts workerd, finds its pid, and wakes the Durable Object so its timers run. */
+  /** Starts workerd, and wakes the Durable Object so its timers run. */
   async start(wakeTimeoutMs = 15_000): Promise<void> {
-    if (this.mf) throw new Error(`node ${this.settings.id} is already running`);
+    if (this.workerd) throw new Error(`node ${this.settings.id} is already running`);
     const s = this.settings;
     const bundle = await bundleWorker();
     const worker = readWorkerSettings();
     mkdirSync(persistDir(s.dataDir), { recursive: true });
     const v8Flags = s.v8Flags ?? defaultV8Flags;
+    const plan = await planWorkerd(nodeMiniflareOptions(s, bundle.code, worker, v8Flags), this.sink);
     useWorkerdV8Flags(v8Flags);
-    const mf = withoutForeignSignalExit(
-      () =>
-        new Miniflare({
-          // Miniflare's own entry socket stays private (a random loopback port); the
-          // node's port is a direct socket into the Worker, which skips Miniflare's
-          // entry worker: about half the CPU per request on this path.
-          host: '127.0.0.1',
-          port: 0,
-          unsafeDirectSockets: [{ host: s.host, port: s.port }],
-          cf: false,
-          // Without this, every outgoing fetch (each peer POST) passes through an
-          // extra Miniflare worker that strips a header we never send.
-          stripCfConnectingIp: false,
-          log: new SinkLog(this.sink),
-          handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
-            forwardLines(stdout, this.sink);
-            forwardLines(stderr, this.sink);
-          },
-          name: 'raft-kv',
-          modules: [{ type: 'ESModule', path: 'index.js', contents: bundle.code }],
-          compatibilityDate: worker.compatibilityDate,
-          compatibilityFlags: worker.compatibilityFlags,
-          bindings: { ...nodeVars(s), COALESCE_REQUESTS: coalesceRequestsVar(v8Flags) },
-          durableObjects: { RAFT_NODE: { className: 'RaftNodeObject', useSQLite: true } },
-          durableObjectsPersist: persistDir(s.dataDir),
-        }),
-    );
-    this.mf = mf;
+    const child = spawnWorkerd(plan, this.sink);
+    this.workerd = child;
+    this.workerdPid = child.pid ?? null;
+    process.once('exit', this.onHostExit);
     try {
-      await mf.ready;
-      this.workerdPid = pidListeningOn(s.port);
-      if (this.workerdPid === null)
-        this.sink(`[launcher] warning: no workerd found listening on port ${s.port}; kill and pause will not work`);
+      if (this.workerdPid === null) throw new Error('workerd could not be started');
+      await listening(child, s.port, wakeTimeoutMs);
       await this.wake(wakeTimeoutMs);
     } catch (err) {
       await this.dispose();
@@ -132,14 +102,13 @@ export class NodeInstance {
   private async wake(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let lastError = '';
-    while (Date.now() < deadline) {
+    // Stops early once start() gave up on this workerd (it exited).
+    while (Date.now() < deadline && this.workerd !== null) {
       try {
-        const res = await fetch(`http://${this.settings.host}:${this.settings.port}/status`, {
-          signal: AbortSignal.timeout(Math.max(100, Math.min(3000, deadline - Date.now()))),
-        });
-        const body = await res.text();
-        if (res.ok) return;
-        lastError = `GET /status answered ${res.status}: ${body.slice(0, 300)}`;
+        const timeout = Math.max(100, Math.min(3000, deadline - Date.now()));
+        const res = await httpGet(this.settings.host, this.settings.port, '/status', timeout);
+        if (res.status >= 200 && res.status < 300) return;
+        lastError = `GET /status answered ${res.status}: ${res.body.slice(0, 300)}`;
         if (res.status >= 500) break; // the Worker refused its configuration or crashed
       } catch (err) {
         lastError = err instanceof Error ? err.message : String(err);
@@ -149,7 +118,7 @@ export class NodeInstance {
     throw new Error(`node ${this.settings.id} did not come up: ${lastError}`);
   }
 
-  /** Crash: SIGKILL workerd (no clean shutdown), then release Miniflare's handles. */
+  /** Crash: SIGKILL workerd (no clean shutdown), then let go of it. */
   async kill(): Promise<void> {
     const pid = this.workerdPid;
     if (pid !== null) {
@@ -175,35 +144,16 @@ export class NodeInstance {
     process.kill(this.workerdPid, sig);
   }
 
-  /** Clean stop. Safe to call twice. */
+  /** Stops workerd (SIGKILL, as Miniflare did: its storage is durable at every commit). Safe to call twice. */
   async dispose(): Promise<void> {
-    const mf = this.mf;
-    const pid = this.workerdPid;
-    this.mf = null;
+    const child = this.workerd;
+    this.workerd = null;
     this.workerdPid = null;
-    if (!mf) return;
-    // A stopped workerd cannot be shut down cleanly; let it run again first.
-    if (pid !== null) {
-      try {
-        process.kill(pid, 'SIGCONT');
-      } catch {
-        // gone
-      }
-    }
-    const disposed = await Promise.race([
-      mf.dispose().then(
-        () => true,
-        () => true,
-      ),
-      new Promise<boolean>((r) => setTimeout(() => r(false), 10_000)),
-    ]);
-    // Only if Miniflare hung: then the pid is surely still ours.
-    if (!disposed && pid !== null) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone, as expected
-      }
-    }
+    if (!child) return;
+    process.removeListener('exit', this.onHostExit);
+    // A stopped process still dies of SIGKILL, but wake it anyway so it is reaped at once.
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+    await Promise.race([exited(child), new Promise((r) => setTimeout(r, 10_000))]);
   }
 }
