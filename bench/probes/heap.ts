@@ -74,7 +74,7 @@ async function sample(label: string, nodes: ProfiledNode[], cdp: Map<string, { t
 async function main(): Promise<void> {
   const basePort = await findFreeBase(19400, 3, false);
   const dataDir = mkdtempSync(join(tmpdir(), 'raft-kv-heap-'));
-  const cluster = await startProfileCluster({ size: 3, basePort, dataDir, direct: false, logLevel: 'warn' });
+  const cluster = await startProfileCluster({ size: 3, basePort, dataDir, direct: true, logLevel: 'warn' });
   const cdp = new Map<string, { title: string; s: CdpSession }[]>();
   try {
     for (const n of cluster.nodes) cdp.set(n.member.id, await sessions(n));
