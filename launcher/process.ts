@@ -26,11 +26,10 @@ export function tsxScriptCommand(script: string): { command: string; prefixArgs:
  * V8 settings of a launcher host process (`npm start`, `npm run node`; the
  * package.json scripts pass the same). The host only starts and watches
  * workerd (requests go straight to workerd's socket), so it trades speed for
- * memory: a small young generation, no helper threads compiling and
- * collecting beside the main one, and V8's lite mode (no optimizing compiler,
- * feedback allocated lazily), since after the start it runs almost no code.
+ * memory: a small young generation, and no helper threads compiling and
+ * collecting beside the main one (they mostly cost memory for Miniflare's code).
  */
-export const hostNodeFlags: readonly string[] = ['--max-semi-space-size=1', '--single-threaded', '--lite-mode'];
+export const hostNodeFlags: readonly string[] = ['--max-semi-space-size=1', '--single-threaded'];
 
 /**
  * A launcher command as its npm script runs it (`npm start`: cluster, `npm run
