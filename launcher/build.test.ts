@@ -1,6 +1,7 @@
 // The launcher's JavaScript build (launcher/build.mjs, run.mjs): when it counts
 // as out of date, where the repository root is from a built file, and that the
 // npm scripts start the host the way process mode does.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +65,11 @@ describe('npm scripts', () => {
     expect(scripts.start).toBe(`${expected} cluster`);
     expect(prefixArgs).toEqual([...hostNodeFlags, join(repoRoot, 'launcher/run.mjs'), 'node-process']);
     expect(scripts.prepare).toBe('node launcher/build.mjs');
+  });
+
+  it("leave the host WebAssembly, which Node's fetch needs (npm start's host fetches /status)", () => {
+    const r = spawnSync(process.execPath, [...hostNodeFlags, '-e', 'process.stdout.write(typeof WebAssembly)'], { encoding: 'utf8' });
+    expect(r.stdout).toBe('object');
   });
 });
 
