@@ -113,10 +113,9 @@ describe('parseV8Flags', () => {
 });
 
 describe('coalesceRequestsVar', () => {
-  it('turns sharing calls on only for a workerd without TurboFan', () => {
+  it('turns sharing calls on whether TurboFan runs or not (test/integration/coalesce-turbofan.test.ts)', () => {
     expect(coalesceRequestsVar(defaultV8Flags)).toBe('on');
-    expect(coalesceRequestsVar(['--jitless'])).toBe('on');
-    expect(coalesceRequestsVar([])).toBe('off');
-    expect(coalesceRequestsVar(['--max-semi-space-size=1', '--no-parallel-scavenge'])).toBe('off');
+    expect(coalesceRequestsVar([])).toBe('on');
+    expect(coalesceRequestsVar(['--max-semi-space-size=1', '--no-parallel-scavenge'])).toBe('on');
   });
 });

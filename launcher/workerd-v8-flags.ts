@@ -15,15 +15,11 @@
 // - Scavenging that small a space on helper threads costs more in thread
 //   wake-ups than it saves when a few cores run several nodes: scavenging on
 //   the main thread lowers the CPU per write.
-// - Without TurboFan (V8's optimizing compiler; Maglev, the faster mid-tier
-//   compiler, still runs), the Worker may let concurrent requests share one
-//   call into the node (worker/front/coalesce.ts, COALESCE_REQUESTS). In this
-//   workerd, once TurboFan has optimized the request path, a promise one
-//   request settles for another sometimes resumes the waiting request in the
-//   settling request's context, and workerd then fails that response
-//   ("Cannot perform I/O on behalf of a different request"). Without
-//   TurboFan the same load runs clean. Sharing calls is worth more than
-//   TurboFan is.
+// - No TurboFan (V8's optimizing compiler; Maglev, the mid tier, still
+//   runs): the flag came in because shared calls into the node
+//   (worker/front/coalesce.ts) once failed under TurboFan; they no longer do
+//   (docs/turbofan-context.md), so it stays only as long as the measurements
+//   there favour it.
 //
 // The patch follows the Cap'n Proto encoding spec
 // (https://capnproto.org/encoding.html): the flags go into a new segment
@@ -43,11 +39,11 @@ export const defaultV8Flags: readonly string[] = ['--max-semi-space-size=1', '--
 
 /**
  * The Worker var COALESCE_REQUESTS for a workerd running with `flags`: "on"
- * only where TurboFan is off (see above), since with it on, shared calls fail
- * some responses under load.
+ * with any flags, TurboFan or not (worker/front/coalesce.ts makes every
+ * promise another request settles in a way TurboFan keeps tagged).
  */
-export function coalesceRequestsVar(flags: readonly string[]): 'on' | 'off' {
-  return flags.includes('--no-turbofan') || flags.includes('--jitless') ? 'on' : 'off';
+export function coalesceRequestsVar(_flags: readonly string[]): 'on' | 'off' {
+  return 'on';
 }
 
 /**

@@ -12,24 +12,28 @@
 //
 // The batch is sent by the request that opened the queue, with its own stub
 // (a stub belongs to the request that made it), and the others' promises are
-// settled from that request's context. workerd runs each continuation in the
-// context of the request that made the promise, but it cancels a request it
-// thinks can never finish: one whose only pending work is a promise another
-// request will settle. So every waiting request also holds a timer of its
-// own, its give-up deadline; if the sending request is cut short, the others
-// answer with that outcome (for a write: unknown, which a client with a
-// session retries safely) instead of hanging.
+// settled from that request's context. workerd tags each promise with the
+// request that made it and, when another request settles it, runs its
+// continuations back in the owner's context. It cancels a request it
+// thinks can never finish, though: one whose only pending work is a promise
+// another request will settle. So every waiting request also holds a timer
+// of its own, its give-up deadline; if the sending request is cut short, the
+// others answer with that outcome (for a write: unknown, which a client with
+// a session retries safely) instead of hanging.
+//
+// Every promise another request settles is made by pendingPromise(), never
+// by `new Promise(...)`: in the workerd this project pins, code TurboFan has
+// optimized builds the promise of `new Promise` inline without that tag, so
+// once the request path was hot a waiting request resumed in the settling
+// request's context and workerd failed its response ("Cannot perform I/O on
+// behalf of a different request"; docs/turbofan-context.md,
+// bench/probes/turbofan-context). Promise.withResolvers() is a builtin call
+// that tags its promise however hot its caller is.
 //
 // A request that finds nothing in flight goes at once, alone: one client
 // pays no extra macrotask.
 //
-// Off unless COALESCE_REQUESTS is "on". In the workerd this project pins,
-// once TurboFan has optimized the request path, a promise settled from
-// another request's context sometimes resumes its request in the settling
-// one, and workerd fails that response ("Cannot perform I/O on behalf of a
-// different request"). The launcher therefore runs workerd without TurboFan
-// and turns this on only then (launcher/workerd-v8-flags.ts); a load test in
-// test/integration/launcher.test.ts fails if the symptom comes back.
+// Off unless COALESCE_REQUESTS is "on"; the launchers turn it on.
 
 export interface CoalesceOptions<O> {
   /** Most inputs in one batch; more start the next one. */
@@ -108,22 +112,20 @@ export class Coalescer<I, O> {
       keepAlive?.(sent.catch(() => {}));
       return sent.then((outs) => outs[0]!);
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const answer = new Promise<O>((resolve, reject) => {
-      timer = setTimeout(() => resolve(this.options.gaveUp()), this.options.waitLimitMs);
-      const settle = (r: Settled<O>): void => {
-        if (r.ok) resolve(r.value);
-        else reject(r.error);
-      };
-      let queue = this.queue;
-      if (queue === null || queue.waiters.length >= this.options.maxBatch) {
-        const opened: Queue<I, O> = { waiters: [], openedAt: now };
-        this.queue = queue = opened;
-        const flushed = this.scheduleFlush(opened, send, now);
-        keepAlive?.(flushed);
-      }
-      queue.waiters.push({ input, settle });
-    });
+    const { promise: answer, resolve, reject } = pendingPromise<O>();
+    const timer = setTimeout(() => resolve(this.options.gaveUp()), this.options.waitLimitMs);
+    const settle = (r: Settled<O>): void => {
+      if (r.ok) resolve(r.value);
+      else reject(r.error);
+    };
+    let queue = this.queue;
+    if (queue === null || queue.waiters.length >= this.options.maxBatch) {
+      const opened: Queue<I, O> = { waiters: [], openedAt: now };
+      this.queue = queue = opened;
+      const flushed = this.scheduleFlush(opened, send, now);
+      keepAlive?.(flushed);
+    }
+    queue.waiters.push({ input, settle });
     // The timer belongs to this request: clear it here, in this request's own
     // context, not from the sender's `settle`, where the id means nothing.
     return answer.finally(() => clearTimeout(timer));
@@ -151,11 +153,10 @@ export class Coalescer<I, O> {
    * its stub is valid), settled by whichever request's batch returns first.
    */
   private scheduleFlush(queue: Queue<I, O>, send: SendBatch<I, O>, now: number): Promise<void> {
-    const turn =
-      this.inflightCount(now) < this.maxInflight
-        ? new Promise<void>((resolve) => setTimeout(resolve, 0))
-        : new Promise<void>((resolve) => this.slotWaiters.push(resolve));
-    return turn.then(() => this.flush(queue, send));
+    const turn = pendingPromise<void>();
+    if (this.inflightCount(now) < this.maxInflight) setTimeout(() => turn.resolve(), 0);
+    else this.slotWaiters.push(() => turn.resolve());
+    return turn.promise.then(() => this.flush(queue, send));
   }
 
   /** Sends the queue's batch and hands out its answers; settles (never rejects) once they are handed out. */
@@ -183,4 +184,28 @@ export class Coalescer<I, O> {
       this.slotWaiters.shift()?.();
     }
   }
+}
+
+interface Pending<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (reason: unknown) => void;
+}
+
+/**
+ * A promise to be settled from outside, made with Promise.withResolvers()
+ * wherever the runtime has it (workerd does; the top of this file says why
+ * it must not be `new Promise`). Node before 22 lacks it; there requests have
+ * no contexts and the plain form does as well.
+ */
+function pendingPromise<T>(): Pending<T> {
+  const withResolvers = (Promise as unknown as { withResolvers?: () => Pending<T> }).withResolvers;
+  if (withResolvers !== undefined) return withResolvers.call(Promise);
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
