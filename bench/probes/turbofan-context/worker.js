@@ -1,3 +1,4 @@
+/* global Response, setTimeout, clearTimeout */
 // The smallest Worker that shows a waiting request resuming in another
 // request's context (bench/probes/turbofan-context/README.md). Requests that
 // arrive while one is "in flight" wait for it; the request in flight settles
