@@ -86,6 +86,25 @@ function readAll(reader: SnapshotReader, maxBytes: number): string[] {
   }
 }
 
+/** The saved results back in the layout of schema versions 1 and 2: a slot per serial % window, and the saving entry's index (0 if unknown). */
+function savedToSlots(sql: SqlStorage): void {
+  sql.exec(`CREATE TABLE kv_session_saved_slots (
+       client_id TEXT NOT NULL,
+       slot INTEGER NOT NULL,
+       serial INTEGER NOT NULL,
+       digest TEXT NOT NULL,
+       result TEXT NOT NULL,
+       idx INTEGER NOT NULL,
+       PRIMARY KEY (client_id, slot)
+     ) WITHOUT ROWID`);
+  sql.exec(
+    'INSERT INTO kv_session_saved_slots SELECT client_id, serial % ?, serial, digest, result, max(id, 0) FROM kv_session_saved',
+    limits.window,
+  );
+  sql.exec('DROP TABLE kv_session_saved');
+  sql.exec('ALTER TABLE kv_session_saved_slots RENAME TO kv_session_saved');
+}
+
 function open(state: DurableObjectState): { raft: SqlRaftStorage; machine: SqlKvMachine } {
   const raft = new SqlRaftStorage(state.storage);
   raft.migrate();
@@ -382,6 +401,7 @@ describe('SqlKvMachine', () => {
       sql.exec('ALTER TABLE kv_data_v1 RENAME TO kv_data');
       sql.exec('DROP TABLE kv_snap_data');
       sql.exec('CREATE TABLE kv_snap_data (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID');
+      savedToSlots(sql);
       sql.exec('UPDATE kv_schema SET version = 1');
       const ddl = () =>
         sql
@@ -391,9 +411,75 @@ describe('SqlKvMachine', () => {
       expect(ddl().every((d) => d.includes('WITHOUT ROWID'))).toBe(true);
       const again = open(state).machine;
       expect(ddl().some((d) => d.includes('WITHOUT ROWID'))).toBe(false);
-      expect(sql.exec<{ version: number }>('SELECT version FROM kv_schema').one().version).toBe(2);
+      expect(sql.exec<{ version: number }>('SELECT version FROM kv_schema').one().version).toBe(3);
       expect(again.kv.snapshot()).toBe(bytes);
       expect(readAll(again.openSnapshot(), 97).join('')).toBe(bytes);
+    });
+  });
+
+  it('moves the saved results of a version-2 database out of their slots, and serves and goes on from them', async () => {
+    await runInDurableObject(nodeNamed('kv-schema-v2'), (_obj: RaftNodeObject, state) => {
+      const sql = state.storage.sql;
+      const entries = workload(21, 1200).map((r, i) => entryOf(i + 1, r));
+      const memory = new KvStateMachine({ sessionLimits: limits });
+      const half = 700;
+      const { raft, machine } = open(state);
+      expect(feed(machine, entries.slice(0, half), 4)).toEqual(entries.slice(0, half).map((e) => memory.apply(e)));
+      const bytes = memory.snapshot();
+      savedToSlots(sql);
+      sql.exec('UPDATE kv_schema SET version = 2');
+      // A slot a jump left behind in version 2: a serial below its session's window, never read.
+      const free = sql
+        .exec<{ client_id: string; highest: number; slot: number }>(
+          `WITH RECURSIVE slots(slot) AS (SELECT 0 UNION ALL SELECT slot + 1 FROM slots WHERE slot + 1 < ?)
+           SELECT h.client_id, h.highest, slots.slot FROM (SELECT client_id, max(serial) AS highest FROM kv_session_saved GROUP BY client_id) h
+           JOIN slots WHERE NOT EXISTS (SELECT 1 FROM kv_session_saved v WHERE v.client_id = h.client_id AND v.slot = slots.slot)
+           LIMIT 1`,
+          limits.window,
+        )
+        .toArray()[0];
+      expect(free).toBeDefined();
+      let old = free!.highest - limits.window;
+      while (old % limits.window !== free!.slot) old--;
+      sql.exec(
+        'INSERT INTO kv_session_saved VALUES (?, ?, ?, ?, ?, ?)',
+        free!.client_id,
+        free!.slot,
+        old,
+        'A'.repeat(22),
+        '{"ok":true,"op":"set"}',
+        1,
+      );
+
+      const again = new SqlKvMachine(state.storage, raft, { sessionLimits: limits });
+      expect(sql.exec<{ version: number }>('SELECT version FROM kv_schema').one().version).toBe(3);
+      expect(again.appliedIndex).toBe(half);
+      expect(again.kv.snapshot()).toBe(bytes);
+      expect(readAll(again.openSnapshot(), 97).join('')).toBe(bytes);
+      const held = again.kv.sessions.dump().reduce((n, r) => n + r.saved.length, 0);
+      expect(sql.exec<{ n: number }>('SELECT count(*) AS n FROM kv_session_saved').one().n).toBe(held); // the left-behind row went
+      const rest = entries.slice(half);
+      expect(feed(again, rest, 8)).toEqual(rest.map((e) => memory.apply(e)));
+      expect(new SqlKvMachine(state.storage, raft, { sessionLimits: limits }).kv.snapshot()).toBe(memory.snapshot());
+    });
+  });
+
+  it('keeps saved results in the order of the entries that saved them, so a flush appends them together', async () => {
+    await runInDurableObject(nodeNamed('kv-saved-order'), (_obj: RaftNodeObject, state) => {
+      const sql = state.storage.sql;
+      const raft = new SqlRaftStorage(state.storage);
+      raft.migrate();
+      const machine = new SqlKvMachine(state.storage, raft, { sessionLimits: { maxSessions: 100, window: 6 } });
+      // 30 sessions taking turns, as many clients at once do: by (session, serial) their rows would interleave.
+      const requests = Array.from({ length: 600 }, (_, i) => ({ clientId: `c${(i * 7) % 30}`, serial: 1 + Math.floor(i / 30) }));
+      const entries = requests.map((session, i) => entryOf(i + 1, { cmd: { op: 'set', key: `k${i % 50}`, value: 'v' }, session }));
+      feed(machine, entries, 2);
+      const stored = sql
+        .exec<{ client_id: string; serial: number }>('SELECT client_id, serial FROM kv_session_saved ORDER BY rowid')
+        .toArray()
+        .map((r) => `${r.client_id}/${r.serial}`);
+      // Each session's newest 6, in the order they were applied; the older ones were deleted.
+      expect(stored).toEqual(requests.slice(600 - 30 * 6).map((r) => `${r.clientId}/${r.serial}`));
     });
   });
 

@@ -61,7 +61,7 @@ export class SqlKvMachine implements KvMachine {
     const from = migrateKv(storage);
     this.data = new SqlKvData(this.sql);
     this.kv = new KvStateMachine({ sessionLimits: options.sessionLimits, data: this.data });
-    this.journal = new SqlSessionJournal(this.sql, this.kv.limits.window);
+    this.journal = new SqlSessionJournal(this.sql);
     this.applied = readApplied(this.sql);
     clearSnapshotCopy(this.sql); // nothing is being sent at a start: a copy left from before is garbage
     if (from === 0) this.importLegacySnapshot();
@@ -156,7 +156,7 @@ export class SqlKvMachine implements KvMachine {
       parser.end();
       pairs.flush();
       const loaded = SessionTable.load(records, this.kv.limits); // validates every record
-      writeSessions(sql, loaded.dump(), this.kv.limits.window);
+      writeSessions(sql, loaded.dump());
       writeApplied(sql, index);
       table = loaded;
     });
@@ -168,6 +168,7 @@ export class SqlKvMachine implements KvMachine {
   }
 
   private adopt(table: SessionTable): void {
+    this.journal.load(table);
     table.journal = this.journal;
     this.kv.replaceSessions(table);
   }

@@ -63,6 +63,27 @@ const migrations: readonly (readonly string[])[] = [
     `DROP TABLE kv_snap_data`,
     `CREATE TABLE kv_snap_data (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
   ],
+  // Saved results keyed by the log index of the entry that saved them, not by
+  // (session, slot): a flush's new rows then fill the last page or two instead
+  // of a page per session, and the rows leaving the windows (saved a window of
+  // requests earlier) lie near each other too. The rows' newest serial and index
+  // move into the session rows first, since the copied rows get ids of their own.
+  [
+    `UPDATE kv_sessions SET
+       highest = max(highest, coalesce((SELECT max(v.serial) FROM kv_session_saved v WHERE v.client_id = kv_sessions.client_id), 0)),
+       last_index = max(last_index, coalesce((SELECT max(v.idx) FROM kv_session_saved v WHERE v.client_id = kv_sessions.client_id), 0))`,
+    `CREATE TABLE kv_session_saved_v3 (
+       id INTEGER PRIMARY KEY,
+       client_id TEXT NOT NULL,
+       serial INTEGER NOT NULL,
+       digest TEXT NOT NULL,
+       result TEXT NOT NULL
+     )`,
+    `INSERT INTO kv_session_saved_v3 (id, client_id, serial, digest, result)
+       SELECT -row_number() OVER (ORDER BY client_id, slot), client_id, serial, digest, result FROM kv_session_saved`,
+    `DROP TABLE kv_session_saved`,
+    `ALTER TABLE kv_session_saved_v3 RENAME TO kv_session_saved`,
+  ],
 ];
 
 /** Create or upgrade the tables; returns the version found (0: none, a fresh database or one from before them). */
@@ -240,8 +261,8 @@ export function* pagesOf(sql: SqlStorage, table: 'kv_data' | 'kv_snap_data', pag
 /**
  * Collects what changed in the session table while one Ready's entries are
  * applied, and writes only that: evicted sessions go, opened ones get a row,
- * new saved results go to their slots, and a session whose last use saved no
- * result (a refusal) gets its row updated.
+ * new saved results are inserted and those that left their window deleted,
+ * and a session whose last use saved no result (a refusal) gets its row updated.
  */
 export class SqlSessionJournal implements SessionJournal {
   private readonly openedIds = new Set<string>();
@@ -250,11 +271,14 @@ export class SqlSessionJournal implements SessionJournal {
   /** Per session, serial -> index of the entry that saved it, and the index of its last save. */
   private readonly savedSerials = new Map<string, Map<number, Index>>();
   private readonly lastSave = new Map<string, Index>();
+  /**
+   * The stored saved-result rows, per session: serial -> row id. Rows are
+   * found by id (the table has no index by session, which every insert
+   * would have to write into), so the ids of a session's rows are kept here.
+   */
+  private readonly rows = new Map<string, Map<number, number>>();
 
-  constructor(
-    private readonly sql: SqlStorage,
-    private readonly window: number,
-  ) {}
+  constructor(private readonly sql: SqlStorage) {}
 
   opened(clientId: string): void {
     this.openedIds.add(clientId);
@@ -286,14 +310,41 @@ export class SqlSessionJournal implements SessionJournal {
     this.lastSave.clear();
   }
 
+  /**
+   * Learn the stored rows' ids, with nothing pending; deletes the rows `table`
+   * does not hold (a slot a jump left behind in a database from before
+   * version 3), so every stored row is one the table holds.
+   */
+  load(table: SessionTable): void {
+    this.discard();
+    this.rows.clear();
+    const stale: number[] = [];
+    for (const r of this.sql.exec<{ id: number; client_id: string; serial: number }>(
+      'SELECT id, client_id, serial FROM kv_session_saved',
+    )) {
+      if (table.peek(r.client_id)?.saved.has(r.serial) !== true) {
+        stale.push(r.id);
+        continue;
+      }
+      let ids = this.rows.get(r.client_id);
+      if (ids === undefined) this.rows.set(r.client_id, (ids = new Map<number, number>()));
+      ids.set(r.serial, r.id);
+    }
+    execIn(this.sql, 'DELETE FROM kv_session_saved WHERE id IN', stale);
+  }
+
   /** Write the changes as `table` now holds them; returns the number of statements. */
   flush(table: SessionTable): number {
     const sql = this.sql;
     let statements = 0;
+    const deletes: number[] = [];
     // Evicted first: a session evicted and opened again in the same batch is written afresh below.
     const evicted = [...this.evictedIds];
+    for (const id of evicted) {
+      for (const rowId of this.rows.get(id)?.values() ?? []) deletes.push(rowId);
+      this.rows.delete(id);
+    }
     statements += execIn(sql, 'DELETE FROM kv_sessions WHERE client_id IN', evicted);
-    statements += execIn(sql, 'DELETE FROM kv_session_saved WHERE client_id IN', evicted);
     const rows = new RowWriter(
       sql,
       'INSERT INTO kv_sessions (client_id, highest, last_index)',
@@ -311,15 +362,27 @@ export class SqlSessionJournal implements SessionJournal {
       rows.add(id, s.highest, s.lastIndex);
     }
     rows.flush();
-    const saved = new RowWriter(sql, 'INSERT OR REPLACE INTO kv_session_saved (client_id, slot, serial, digest, result, idx)', 6);
+    // A row's id is the index of the entry that saved it: one entry saves at most one result.
+    const saved = new RowWriter(sql, 'INSERT INTO kv_session_saved (id, client_id, serial, digest, result)', 5);
     for (const [id, serials] of this.savedSerials) {
       const s = table.peek(id);
       if (s === undefined) continue;
+      let ids = this.rows.get(id);
+      if (ids === undefined) this.rows.set(id, (ids = new Map<number, number>()));
+      // Only a session that saved something moved its window.
+      for (const [serial, rowId] of ids) {
+        if (s.saved.has(serial)) continue;
+        deletes.push(rowId);
+        ids.delete(serial);
+      }
       for (const [serial, index] of serials) {
         const r = s.saved.get(serial);
-        if (r !== undefined) saved.add(id, serial % this.window, serial, r.digest, resultJson(r.result), index);
+        if (r === undefined) continue;
+        saved.add(index, id, serial, r.digest, resultJson(r.result));
+        ids.set(serial, index);
       }
     }
+    statements += execIn(sql, 'DELETE FROM kv_session_saved WHERE id IN', deletes);
     saved.flush();
     this.discard();
     return statements + rows.statements + saved.statements;
@@ -328,13 +391,15 @@ export class SqlSessionJournal implements SessionJournal {
 
 /**
  * The sessions as they stand (client_id, highest, last_index): a row's values,
- * or its newest saved result's where that is later.
+ * or its newest saved result's where that is later (a row id that is an entry's
+ * index; rows copied in by a snapshot or a migration have ids below zero).
  */
 const currentSessions = `SELECT s.client_id AS client_id,
-    max(s.highest, coalesce(max(v.serial), 0)) AS highest,
-    max(s.last_index, coalesce(max(v.idx), 0)) AS last_index
-  FROM kv_sessions s LEFT JOIN kv_session_saved v ON v.client_id = s.client_id
-  GROUP BY s.client_id`;
+    max(s.highest, coalesce(v.highest, 0)) AS highest,
+    max(s.last_index, coalesce(v.last_index, 0)) AS last_index
+  FROM kv_sessions s LEFT JOIN (
+    SELECT client_id, max(serial) AS highest, max(id) AS last_index FROM kv_session_saved GROUP BY client_id
+  ) v ON v.client_id = s.client_id`;
 
 /** Copy the session table as it stands into the snapshot tables (emptied before), saved results by serial. */
 export function copySessions(sql: SqlStorage, window: number): void {
@@ -348,12 +413,14 @@ export function copySessions(sql: SqlStorage, window: number): void {
 }
 
 /** Write a whole session table (after `DELETE`s). */
-export function writeSessions(sql: SqlStorage, records: readonly SessionRecord[], window: number): void {
+export function writeSessions(sql: SqlStorage, records: readonly SessionRecord[]): void {
   const rows = new RowWriter(sql, 'INSERT INTO kv_sessions (client_id, highest, last_index)', 3);
-  const saved = new RowWriter(sql, 'INSERT INTO kv_session_saved (client_id, slot, serial, digest, result, idx)', 6);
+  const saved = new RowWriter(sql, 'INSERT INTO kv_session_saved (id, client_id, serial, digest, result)', 5);
+  // Ids below zero: no entry index, and out of the way of the rows entries will save.
+  let id = 0;
   for (const r of records) {
     rows.add(r.clientId, r.highest, r.lastIndex);
-    for (const [serial, digest, result] of r.saved) saved.add(r.clientId, serial % window, serial, digest, resultJson(result), 0);
+    for (const [serial, digest, result] of r.saved) saved.add(--id, r.clientId, serial, digest, resultJson(result));
   }
   rows.flush();
   saved.flush();
