@@ -119,6 +119,19 @@ describe('RawHttpClient', () => {
     ]);
   });
 
+  it('writes with a client-named id to a server from before registered sessions (404 on POST /sessions)', async () => {
+    const s = await httpServer((r, _, res) =>
+      r.url === '/sessions' ? json(res, 404, { error: 'not_found' }) : json(res, 200, { ok: true }),
+    );
+    const c = client([s.url], 2000, null);
+    expect(await c.set('a', '1')).toEqual({ ok: true });
+    expect(await c.set('b', '2')).toEqual({ ok: true });
+    const puts = s.seen.filter((r) => r.method === 'PUT');
+    expect(puts.map((r) => r.headers['request-serial'])).toEqual(['1', '2']);
+    expect(puts[0]!.headers['client-id']).toMatch(/^bench-[0-9a-f-]{36}$/);
+    expect(puts[1]!.headers['client-id']).toBe(puts[0]!.headers['client-id']);
+  });
+
   it('a failed registration fails the write, which is never sent', async () => {
     const s = await httpServer((_, __, res) => json(res, 200, { ok: true })); // no clientId in the answer
     expect(await client([s.url], 2000, null).set('k', 'v')).toEqual({ ok: false, error: { type: 'protocol', code: 'no_session_id' } });
