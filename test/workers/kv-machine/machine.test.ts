@@ -1,0 +1,156 @@
+/// <reference types="@cloudflare/vitest-pool-workers/types" />
+// The Durable Object's key-value machine in SQLite (node/kv-machine.ts)
+// against the in-memory one the simulator uses: same results, same snapshot
+// bytes, state that survives a restart without replay, and how it writes.
+import { runInDurableObject } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { SqlRaftStorage } from '../../../worker/adapters/sql-storage';
+import { SqlKvMachine } from '../../../worker/node/kv-machine';
+import type { RaftNodeObject } from '../../../worker/node/node-object';
+import { KvStateMachine } from '../../../worker/kv/store';
+import { entryOf, feed, limits, open, readAll, workload } from './fixture';
+import { nodeNamed } from '../nodes';
+
+describe('SqlKvMachine', () => {
+  it('gives the same results and the same snapshot bytes as the in-memory machine, and keeps them across a restart', async () => {
+    await runInDurableObject(nodeNamed('kv-same'), (_obj: RaftNodeObject, state) => {
+      const entries = workload(11, 1500).map((r, i) => entryOf(i + 1, r));
+      const memory = new KvStateMachine({ sessionLimits: limits });
+      const { raft, machine } = open(state);
+      const half = 900;
+      const expected = entries.slice(0, half).map((e) => memory.apply(e));
+      expect(feed(machine, entries.slice(0, half), 5)).toEqual(expected);
+      const bytes = memory.snapshot();
+      expect(machine.kv.snapshot()).toBe(bytes);
+      expect(machine.kv.sessionCount()).toBe(limits.maxSessions); // eviction happened
+      // Chunks cut anywhere, read in order or not, are slices of the same bytes.
+      for (const max of [1000, 97, bytes.length, bytes.length + 1]) {
+        const reader = machine.openSnapshot();
+        expect(reader.index).toBe(half);
+        expect(readAll(reader, max).join('')).toBe(bytes);
+        const chunks = readAll(reader, max);
+        for (const c of chunks) {
+          expect(c.length).toBeLessThanOrEqual(max);
+          expect(c.length).toBeGreaterThanOrEqual(c === chunks[chunks.length - 1] ? 1 : max - 1); // one less only to keep a pair whole
+          expect(() => encodeURIComponent(c)).not.toThrow(); // no lone surrogate
+        }
+        const n = Math.floor(chunks.length / 2);
+        expect(reader.chunk(n, max).data).toBe(chunks[n]);
+        expect(reader.chunk(0, max).data).toBe(chunks[0]);
+      }
+
+      // A restart: a new machine on the same database, at the same index, with nothing to replay.
+      const again = new SqlKvMachine(state.storage, raft, { sessionLimits: limits });
+      expect(again.appliedIndex).toBe(half);
+      expect(again.kv.snapshot()).toBe(bytes);
+      const rest = entries.slice(half);
+      expect(feed(again, rest, 9)).toEqual(rest.map((e) => memory.apply(e)));
+      expect(again.kv.snapshot()).toBe(memory.snapshot());
+      expect(again.query('missing')).toBeNull();
+      // Every row the journal wrote is exactly the table in memory.
+      const third = new SqlKvMachine(state.storage, raft, { sessionLimits: limits });
+      expect(third.kv.snapshot()).toBe(memory.snapshot());
+    });
+  });
+
+  it('a flush and the log write after it share one transaction: one savepoint, and a throw undoes both', async () => {
+    await runInDurableObject(nodeNamed('kv-one-transaction'), (_obj: RaftNodeObject, state) => {
+      let transactions = 0;
+      // The storage with its transactions counted.
+      const counted = new Proxy(state.storage, {
+        get(target, prop) {
+          if (prop === 'transactionSync') {
+            return <T>(work: () => T): T => {
+              transactions++;
+              return target.transactionSync(work);
+            };
+          }
+          const v: unknown = Reflect.get(target, prop);
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      const raft = new SqlRaftStorage(counted);
+      raft.migrate();
+      const machine = new SqlKvMachine(counted, raft, { sessionLimits: limits });
+      const entries = Array.from({ length: 90 }, (_, i) =>
+        entryOf(i + 1, {
+          cmd: { op: 'set', key: `k${i}`, value: `v${i}` },
+          session: { clientId: `c${i % 3}`, serial: 1 + Math.floor(i / 3) },
+        }),
+      );
+      const applied = () => state.storage.sql.exec<{ applied: number }>('SELECT applied FROM kv_meta').one().applied;
+      const lastLog = () => state.storage.sql.exec<{ idx: number | null }>('SELECT max(idx) AS idx FROM raft_log').one().idx;
+      raft.save({ term: 1, vote: 'n1', commit: 0 }, entries.slice(0, 30));
+      for (const e of entries.slice(0, 30)) machine.apply(e);
+
+      transactions = 0;
+      raft.atomically(() => {
+        machine.flushApplied();
+        raft.save(null, entries.slice(30, 60)); // two INSERTs: a transaction of its own if alone
+      });
+      expect(transactions).toBe(1);
+      expect(applied()).toBe(30);
+      expect(lastLog()).toBe(60);
+
+      for (const e of entries.slice(30, 60)) machine.apply(e);
+      expect(() =>
+        raft.atomically(() => {
+          machine.flushApplied();
+          raft.save(null, entries.slice(60, 90));
+          throw new Error('disk full');
+        }),
+      ).toThrow('disk full');
+      expect(applied()).toBe(30); // neither the flush nor the log write stayed
+      expect(lastLog()).toBe(60);
+      expect(state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM kv_data WHERE key = 'k45'").one().n).toBe(0);
+    });
+  });
+
+  it('writes one Ready of entries in a few statements, not one per entry', async () => {
+    await runInDurableObject(nodeNamed('kv-batched'), (_obj: RaftNodeObject, state) => {
+      const { machine } = open(state);
+      const batch = Array.from({ length: 40 }, (_, i) =>
+        entryOf(i + 1, { cmd: { op: 'set', key: `k${i}`, value: 'v' }, session: { clientId: `c${i % 8}`, serial: 1 + Math.floor(i / 8) } }),
+      );
+      for (const e of batch) machine.apply(e);
+      const before = machine.statements;
+      machine.flushApplied();
+      // Keys, session rows, saved results, the windows' floors, the applied index.
+      expect(machine.statements - before).toBeLessThanOrEqual(6);
+      expect(machine.query('k39')).toBe('v');
+    });
+  });
+
+  it('keeps a 1 KiB value in about its own size on disk, not in an overflow page of its own', async () => {
+    await runInDurableObject(nodeNamed('kv-large-values'), (_obj: RaftNodeObject, state) => {
+      const { machine } = open(state);
+      const before = state.storage.sql.databaseSize;
+      const sets = Array.from({ length: 2000 }, (_, i) =>
+        entryOf(i + 1, { cmd: { op: 'set', key: `bench-${i}`, value: 'v'.repeat(1024) } }),
+      );
+      feed(machine, sets, 6);
+      const perRow = (state.storage.sql.databaseSize - before) / 2000;
+      expect(perRow).toBeLessThan(2048); // more than 4 KiB each in a WITHOUT ROWID table
+      expect(machine.query('bench-1999')).toBe('v'.repeat(1024));
+    });
+  });
+
+  it('keeps saved results in the order of the entries that saved them, so a flush appends them together', async () => {
+    await runInDurableObject(nodeNamed('kv-saved-order'), (_obj: RaftNodeObject, state) => {
+      const sql = state.storage.sql;
+      const raft = new SqlRaftStorage(state.storage);
+      raft.migrate();
+      const machine = new SqlKvMachine(state.storage, raft, { sessionLimits: { maxSessions: 100, window: 6 } });
+      // 30 sessions taking turns, as many clients at once do: by (session, serial) their rows would interleave.
+      const requests = Array.from({ length: 600 }, (_, i) => ({ clientId: `c${(i * 7) % 30}`, serial: 1 + Math.floor(i / 30) }));
+      const entries = requests.map((session, i) => entryOf(i + 1, { cmd: { op: 'set', key: `k${i % 50}`, value: 'v' }, session }));
+      feed(machine, entries, 2);
+      const stored = sql
+        .exec<{ client_id: string; serial: number }>('SELECT client_id, serial FROM kv_session_saved ORDER BY rowid')
+        .toArray()
+        .map((r) => `${r.client_id}/${r.serial}`);
+      // Each session's newest 6, in the order they were applied; the older ones were deleted.
+      expect(stored).toEqual(requests.slice(600 - 30 * 6).map((r) => `${r.clientId}/${r.serial}`));
+    });
+  });
+});
