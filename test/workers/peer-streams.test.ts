@@ -241,9 +241,12 @@ describe('peer streams: the receiving node', () => {
     ws.addEventListener('message', (ev) => answers.push(JSON.parse(String(ev.data))));
     ws.addEventListener('close', (ev) => (closed = { code: ev.code, reason: ev.reason }));
 
-    // Every frame is answered, in order, under its own number. (This node runs
-    // alone, so it drops a message from "n2" and has no reply to give; the
-    // cluster tests see real replies come back on streams.)
+    // Every frame is answered once, under its own number. The order is not
+    // promised: an answer waits in the output gate for what its messages made
+    // the node write, so a later frame's answer can leave first, and the
+    // sender matches answers by number. (This node runs alone, so it drops a
+    // message from "n2" and has no reply to give; the cluster tests see real
+    // replies come back on streams.)
     const preVote: Message = {
       type: 'vote',
       from: 'n2',
@@ -258,7 +261,7 @@ describe('peer streams: the receiving node', () => {
     ws.send(JSON.stringify({ seq: 7, messages: [preVote] }));
     ws.send(JSON.stringify({ seq: 8, messages: [] }));
     await until(() => answers.length === 2, 'the answers');
-    expect(answers).toEqual([
+    expect([...answers].sort((a, b) => a.seq - b.seq)).toEqual([
       { seq: 7, messages: [] },
       { seq: 8, messages: [] },
     ]);
