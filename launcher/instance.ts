@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorker, readWorkerSettings, type WorkerSettings } from './bundle';
 import { nodeVars, type NodeSettings } from './node-config';
-import { coalesceRequestsVar, defaultV8Flags, useWorkerdV8Flags } from './workerd-v8-flags';
+import { defaultV8Flags, useWorkerdV8Flags } from './workerd-v8-flags';
 import { exited, httpGet, listening, planWorkerd, spawnWorkerd, type LineSink, type PlainMiniflareOptions } from './workerd-launch';
 
 export type { LineSink };
@@ -18,12 +18,7 @@ export function persistDir(nodeDataDir: string): string {
 }
 
 /** The Miniflare options of one node (as JSON: Miniflare runs in another process, see workerd-launch.ts). */
-export function nodeMiniflareOptions(
-  s: NodeSettings,
-  bundleCode: string,
-  worker: WorkerSettings,
-  v8Flags: readonly string[],
-): PlainMiniflareOptions {
+export function nodeMiniflareOptions(s: NodeSettings, bundleCode: string, worker: WorkerSettings): PlainMiniflareOptions {
   return {
     // Miniflare's own entry socket stays private (a random loopback port); the
     // node's port is a direct socket into the Worker, which skips Miniflare's
@@ -43,7 +38,8 @@ export function nodeMiniflareOptions(
     modules: [{ type: 'ESModule', path: 'index.js', contents: bundleCode }],
     compatibilityDate: worker.compatibilityDate,
     compatibilityFlags: worker.compatibilityFlags,
-    bindings: { ...nodeVars(s), COALESCE_REQUESTS: coalesceRequestsVar(v8Flags) },
+    // Shared calls are on whatever the V8 flags (docs/turbofan-context.md).
+    bindings: { ...nodeVars(s), COALESCE_REQUESTS: 'on' },
     durableObjects: { RAFT_NODE: { className: 'RaftNodeObject', useSQLite: true } },
     durableObjectsPersist: persistDir(s.dataDir),
   };
@@ -79,7 +75,7 @@ export class NodeInstance {
     const worker = readWorkerSettings();
     mkdirSync(persistDir(s.dataDir), { recursive: true });
     const v8Flags = s.v8Flags ?? defaultV8Flags;
-    const plan = await planWorkerd(nodeMiniflareOptions(s, bundle.code, worker, v8Flags), this.sink);
+    const plan = await planWorkerd(nodeMiniflareOptions(s, bundle.code, worker), this.sink);
     useWorkerdV8Flags(v8Flags);
     const child = spawnWorkerd(plan, this.sink);
     this.workerd = child;

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { launcherEntries, repoRoot } from './build.mjs';
 import { parsePlan, planWorkerd } from './workerd-launch';
 import { nodeMiniflareOptions } from './instance';
-import { defaultV8Flags, readV8Flags } from './workerd-v8-flags';
+import { readV8Flags } from './workerd-v8-flags';
 
 describe('the launcher host', () => {
   it('imports no Miniflare in the commands npm start and npm run node run', async () => {
@@ -49,7 +49,7 @@ describe('planWorkerd', () => {
     };
     const worker = { compatibilityDate: '2025-01-01', compatibilityFlags: [] };
     const code = 'export default { fetch: () => new Response("ok") };';
-    const plan = await planWorkerd(nodeMiniflareOptions(settings, code, worker, defaultV8Flags), (line) => warnings.push(line));
+    const plan = await planWorkerd(nodeMiniflareOptions(settings, code, worker), (line) => warnings.push(line));
     expect(plan.command).toMatch(/workerd$/);
     expect(existsSync(plan.command)).toBe(true);
     expect(plan.args[0]).toBe('serve');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coalesceRequestsVar, defaultV8Flags, parseV8Flags, readV8Flags, withV8Flags } from './workerd-v8-flags';
+import { parseV8Flags, readV8Flags, withV8Flags } from './workerd-v8-flags';
 
 // Cap'n Proto messages built by hand, shaped like workerd's Config: a root
 // struct with one data word and five pointers (v8Flags is pointer 2).
@@ -109,13 +109,5 @@ describe('parseV8Flags', () => {
   it('refuses words that are not flags', () => {
     expect(() => parseV8Flags('--v8-flags', '--a b')).toThrow('--v8-flags: "b" is not a V8 flag');
     expect(() => parseV8Flags('V8_FLAGS', '--=1')).toThrow(/V8_FLAGS/);
-  });
-});
-
-describe('coalesceRequestsVar', () => {
-  it('turns sharing calls on whether TurboFan runs or not (test/integration/coalesce-turbofan.test.ts)', () => {
-    expect(coalesceRequestsVar(defaultV8Flags)).toBe('on');
-    expect(coalesceRequestsVar([])).toBe('on');
-    expect(coalesceRequestsVar(['--max-semi-space-size=1', '--no-parallel-scavenge'])).toBe('on');
   });
 });

@@ -38,15 +38,6 @@ const v8FlagsPointerIndex = 2;
 export const defaultV8Flags: readonly string[] = ['--max-semi-space-size=1', '--no-parallel-scavenge', '--no-turbofan'];
 
 /**
- * The Worker var COALESCE_REQUESTS for a workerd running with `flags`: "on"
- * with any flags, TurboFan or not (worker/front/coalesce.ts makes every
- * promise another request settles in a way TurboFan keeps tagged).
- */
-export function coalesceRequestsVar(_flags: readonly string[]): 'on' | 'off' {
-  return 'on';
-}
-
-/**
  * "--a --b=1" -> ['--a', '--b=1']; "" -> [] (no flags). Each flag must look
  * like a V8 flag; workerd itself refuses to start with one V8 does not know,
  * and says which.

@@ -10,7 +10,7 @@ import { bundleWorker, readWorkerSettings, workerEntryPath } from '../../launche
 import { nodeVars, type Member } from '../../launcher/node-config';
 import { pidListeningOn } from '../../launcher/procfs';
 import { generateSecret } from '../../launcher/secret';
-import { coalesceRequestsVar, defaultV8Flags, useWorkerdV8Flags } from '../../launcher/workerd-v8-flags';
+import { defaultV8Flags, useWorkerdV8Flags } from '../../launcher/workerd-v8-flags';
 
 export interface ProfileClusterOptions {
   size: number;
@@ -75,7 +75,7 @@ export async function startProfileCluster(
         compatibilityDate: settings.compatibilityDate,
         compatibilityFlags: settings.compatibilityFlags,
         bindings: {
-          COALESCE_REQUESTS: o.coalesce === false ? 'off' : coalesceRequestsVar(v8Flags),
+          COALESCE_REQUESTS: o.coalesce === false ? 'off' : 'on',
           ...nodeVars({
             id: m.id,
             host: '127.0.0.1',

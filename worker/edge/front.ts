@@ -14,9 +14,10 @@
 //   POST [/c/<cluster>]/edge/members/<id>/reset    reset one member's object (ctx.abort),
 //   POST [/c/<cluster>]/edge/leader/reset          or the leader's: failover drills; ADMIN_TOKEN
 //
-// No call sharing between requests here (COALESCE_REQUESTS is forced off in
-// the members and never used by this front): its safety depends on a V8 flag
-// that Cloudflare's runtime does not set (worker/front/coalesce.ts).
+// No call sharing between requests here (COALESCE_REQUESTS is off in the
+// members and this front routes each request on its own): shared calls no
+// longer need a V8 flag (docs/turbofan-context.md), but none is built into
+// the edge routing yet (docs/deploy-cloudflare.md).
 import { createApp } from '../api/app';
 import { checkPeerAuth } from '../api/peer-auth';
 import { isLogLevel, jsonLogger, type Logger } from '../raft/logger';
