@@ -17,7 +17,8 @@
 // (`stale_serial`), and any request of a session it has evicted
 // (`session_expired`, never applied); after `session_expired` the next write
 // registers a new session. The server takes no Client-Id it did not hand out,
-// so neither does the client.
+// so neither does the client. At most 64 writes of a session are in flight at
+// once, so that none falls out of the server's window (serial-window.ts).
 //
 // Transport. Each attempt is one HTTP request, or with the `socket` option a
 // frame on the node's client socket (client-socket.ts; docs/client-sockets.md),
@@ -29,6 +30,7 @@ import { attempt, errorCode, isRecord, normalizeNodeUrl } from './client-http';
 import { adminRefusal, checkMemberId, interpretOk, kvPath, nonNegative, parseClusterView, positive, refusal } from './client-answers';
 import { SocketTransport, type WebSocketConstructor } from './client-socket';
 import { RetryLoop, type Operation } from './client-retry';
+import { SerialWindow, SESSION_WINDOW } from './serial-window';
 import { defaultBackoff } from './client-backoff';
 import { checkClientId, checkKey, checkSerial, checkValue, parseNodeStatus } from './client-checks';
 import type {
@@ -64,6 +66,8 @@ export class RaftKvClient {
   /** Key-value requests as frames on one socket per node (client-socket.ts), or null: HTTP only. */
   private readonly sockets: SocketTransport | null;
   private readonly loop: RetryLoop;
+  /** The current session's writes in flight (serial-window.ts). */
+  private window = new SerialWindow();
 
   constructor(options: RaftKvClientOptions) {
     if (options.nodes.length === 0) throw new RangeError('nodes: at least one node URL is required');
@@ -307,16 +311,41 @@ export class RaftKvClient {
       clientId = session.clientId;
     }
     // An explicit clientId that is not the current session retries an old write: the counter is not its.
-    const serial = clientId === this.clientId ? this.takeSerial(options) : (options.serial ?? 1);
-    const result = await this.run<T>(options, {
-      name,
-      write: true,
-      serial,
-      clientId,
-      ...build({ 'Client-Id': clientId, 'Request-Serial': String(serial) }),
-    });
-    if (!result.ok && result.error.code === 'session_expired' && this.registered === clientId) this.registered = null;
-    return result;
+    const own = clientId === this.clientId;
+    const serial = own ? this.takeSerial(options) : (options.serial ?? 1);
+    // The session's writes in flight stay within the server's window (serial-window.ts).
+    const window = own ? this.window : null;
+    window?.take(serial);
+    try {
+      const timeoutMs = positive('timeoutMs', options.timeoutMs ?? this.timeoutMs);
+      const deadline = Date.now() + timeoutMs;
+      if (window !== null && !(await window.wait(serial, deadline))) {
+        return {
+          ok: false,
+          error: {
+            type: 'timeout',
+            message: `${name}: still waiting for earlier writes of session ${clientId} (at most ${SESSION_WINDOW} in flight) at the deadline`,
+            outcomeUnknown: false,
+            serial,
+            clientId,
+          },
+        };
+      }
+      const result = await this.run<T>(
+        { ...options, timeoutMs: Math.max(1, deadline - Date.now()) },
+        {
+          name,
+          write: true,
+          serial,
+          clientId,
+          ...build({ 'Client-Id': clientId, 'Request-Serial': String(serial) }),
+        },
+      );
+      if (!result.ok && result.error.code === 'session_expired' && this.registered === clientId) this.registered = null;
+      return result;
+    } finally {
+      window?.finish(serial);
+    }
   }
 
   private session(options: RequestOptions): Promise<{ ok: true; clientId: string } | Failure> {
@@ -344,6 +373,7 @@ export class RaftKvClient {
     if (r.ok) {
       this.registered = r.clientId;
       this.serialCounter = 1; // serials count from 1 in each session
+      this.window = new SerialWindow();
     }
     return r;
   }
