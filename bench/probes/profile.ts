@@ -112,7 +112,7 @@ function parseArgs(argv: string[]): ProfileOptions {
   if (v['base-port'] !== undefined) o.basePort = parsePort('--base-port', v['base-port']);
   if (v.out !== undefined) o.out = resolve(v.out);
   if (v.keys !== undefined) o.keys = count('--keys', v.keys);
-  if (v.client !== undefined) o.client = parseOneOf('--client', v.client, ['client', 'http', 'raw'] as const);
+  if (v.client !== undefined) o.client = parseOneOf('--client', v.client, ['client', 'http', 'raw', 'ws'] as const);
   return o;
 }
 
