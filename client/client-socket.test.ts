@@ -5,7 +5,7 @@
 // with writes in flight (retried in the same session and serial).
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket as WsWebSocket, WebSocketServer } from 'ws';
 import { RaftKvClient } from './client';
 import { frameOf, type WebSocketConstructor } from './client-socket';
@@ -195,6 +195,21 @@ describe('RaftKvClient over client sockets', () => {
     expect(c.leader).toBe(leader.url);
     expect(leader.frames.flat().map((r) => r.op)).toEqual(['register', 'put']);
     expect(follower.http).toEqual([]);
+  });
+
+  it('closes a follower’s socket once it redirects with nothing else in flight, and opens it again when needed', async () => {
+    const leader = await fakeNode();
+    const follower = await fakeNode();
+    follower.redirectTo = leader.url;
+    const debug: string[] = [];
+    const c = socketClient([follower.url, leader.url], debug);
+    expect(await c.set('k', 'v')).toEqual({ ok: true });
+    await vi.waitFor(() => expect([...follower.sockets].map((s) => s.readyState)).toEqual([WsWebSocket.CLOSED]));
+    expect(debug).toContain(`${follower.url}: not the leader; its client socket closed`);
+    // The follower becomes the leader: a request pinned to it opens a new socket there.
+    follower.redirectTo = null;
+    expect(await c.get('k', { node: follower.url })).toEqual({ ok: true, value: null });
+    expect(follower.upgrades).toBe(2);
   });
 
   it('a socket lost with writes in flight: each is retried on a new socket with its session and serial (outcome was unknown)', async () => {

@@ -70,7 +70,15 @@ export class SocketTransport {
       return null;
     }
     if (socket.inFlight >= maxInFlight) return null;
-    return socket.send(frame, req.path, timeoutMs);
+    const a = await socket.send(frame, req.path, timeoutMs);
+    if (a.kind === 'redirect' && socket.inFlight === 0 && this.sockets.get(base) === socket) {
+      // A follower: the client goes to the leader from now on, so this socket
+      // would sit idle; it is opened again if a request comes back here.
+      this.sockets.delete(base);
+      socket.close();
+      this.options.debug(`${base}: not the leader; its client socket closed`);
+    }
+    return a;
   }
 
   close(): void {

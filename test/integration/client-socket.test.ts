@@ -61,7 +61,8 @@ describe('client sockets on a cluster of processes', () => {
       ]);
       expect(await c.delete('sock-a')).toEqual({ ok: true });
       expect(httpPaths).toEqual([]);
-      expect(debug).toEqual([]);
+      // No fallback to HTTP; the follower's socket, no longer needed, was closed.
+      expect(debug).toEqual([expect.stringMatching(/: not the leader; its client socket closed$/)]);
       // What the socket wrote, HTTP reads.
       expect(await c.set('sock-b', 'via socket')).toEqual({ ok: true });
       const res = await fetch(`${leader.url}/kv/sock-b`);
