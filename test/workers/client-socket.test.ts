@@ -233,14 +233,17 @@ describe('client socket: requests on the node', () => {
     c.ws.send(JSON.stringify(Array.from({ length: MAX_FRAME_REQUESTS + 1 }, (_, i) => ({ id: i, op: 'get', key: 'k' }))));
     c.ws.send('x'.repeat(1024 * 1024 + 1));
     await c.until(() => c.answers().length === 4, 'four frame refusals');
-    expect(c.answers().map((a) => [a.id, a.status])).toEqual([
+    // One refusal each; the output gate may let them out in another order.
+    const refusals = c.answers();
+    expect(refusals.map((a) => [a.id, a.status]).sort()).toEqual([
       [null, 400],
       [null, 400],
       [null, 400],
       [null, 413],
     ]);
-    expect(c.answers()[0]!.body.message).toContain('"id"');
-    expect(c.answers()[2]!.body.message).toContain(`the limit is ${MAX_FRAME_REQUESTS}`);
+    const messages = refusals.map((a) => String(a.body.message));
+    expect(messages.filter((m) => m.includes('"id"'))).toHaveLength(1);
+    expect(messages.filter((m) => m.includes(`the limit is ${MAX_FRAME_REQUESTS}`))).toHaveLength(1);
     // Still open and serving after those.
     expect(await c.ask({ id: 1, op: 'get', key: 'k' })).toMatchObject([{ id: 1, status: 404 }]);
     c.ws.send('{not json');
