@@ -14,6 +14,8 @@ import type { ClientError, ClientErrorType, Failure, RequestOptions } from './cl
 const maxRedirectHops = 3;
 /** A hard bound on attempts per operation, whatever the deadline. */
 const maxAttempts = 1000;
+/** A retry is not started with less time than this left before the deadline. */
+const minRetryMs = 10;
 
 export interface Operation<T> {
   /** For messages: `set "k"`. */
@@ -87,7 +89,9 @@ export class RetryLoop {
 
     while (attempts < maxAttempts) {
       const remainingMs = deadline - Date.now();
-      if (remainingMs <= 0) break;
+      // A retry with only a sliver of time left could only time out, which
+      // would say less than the failure before it (a refused connection, say).
+      if (remainingMs <= 0 || (attempts > 0 && remainingMs < minRetryMs)) break;
       attempts++;
       const attemptMs = Math.min(this.s.attemptTimeoutMs, remainingMs);
       const a =
