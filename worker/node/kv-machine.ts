@@ -20,18 +20,9 @@ import { SnapshotParser, headerLine, pairLine, recordLine, sessionLine } from '.
 import { KvStateMachine } from '../kv/store';
 import type { SnapshotPoint } from '../raft/log';
 import type { Entry, Index } from '../raft/types';
-import {
-  RowWriter,
-  SqlKvData,
-  copySessions,
-  SqlSessionJournal,
-  migrateKv,
-  readApplied,
-  readSessions,
-  sortPairs,
-  writeApplied,
-  writeSessions,
-} from './sql-kv';
+import { SqlKvData, migrateKv, readApplied, sortPairs, writeApplied } from './sql-kv';
+import { RowWriter } from './sql-rows';
+import { copySessions, readSessions, SqlSessionJournal, writeSessions } from './sql-sessions';
 
 export type KvMachine = HostStateMachine<KvResult, string, string | null>;
 
