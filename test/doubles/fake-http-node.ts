@@ -111,3 +111,22 @@ export function leaderScript(store = new Map<string, string>()): Script {
 export function redirectTo(leaderUrl: string, path: string): Reply {
   return { status: 307, headers: { location: leaderUrl + path }, json: { error: 'not_leader', leader: leaderUrl } };
 }
+
+/**
+ * For a test file: `node(script)` starts a fake node that is closed after the
+ * test. Pass vitest's `afterEach` (this file does not import vitest).
+ */
+export function fakeNodesPerTest(afterEach: (fn: () => Promise<void>) => void): (script: Script) => Promise<FakeNode> {
+  const started: FakeNode[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((n) => n.close()));
+  });
+  return async (script) => {
+    const n = await startFakeNode(script);
+    started.push(n);
+    return n;
+  };
+}
+
+/** Short client backoffs, so retries in tests take milliseconds. */
+export const fastBackoff = { backoff: { initialMs: 5, maxMs: 40 } };
