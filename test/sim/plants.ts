@@ -1,7 +1,8 @@
 // Host-level bugs the simulator can plant on purpose, to show its checkers
 // notice them (plants.test.ts). SimNode plants the ones that need no host of
 // their own; the ordering bugs need PlantedHost.
-import { NodeHost, type HostOptions } from '../../worker/host/node-host';
+import { NodeHost } from '../../worker/host/node-host';
+import type { HostOptions } from '../../worker/host/host-options';
 import type { KvResult } from '../../worker/kv/commands';
 import type { Ready } from '../../worker/raft/ready';
 

@@ -11,7 +11,8 @@
 // (plants.ts) that break the host on purpose to show the checkers notice.
 import { AlarmTimers } from '../../worker/adapters/alarm-timers';
 import type { HostTransport } from '../../worker/host/ports';
-import { NodeHost, type HostOptions, type ReadRequest, type WriteRequest } from '../../worker/host/node-host';
+import { NodeHost } from '../../worker/host/node-host';
+import type { HostOptions, ReadRequest, WriteRequest } from '../../worker/host/host-options';
 import type { AdminOutcome, ReadOutcome, WriteOutcome } from '../../worker/host/pending-requests';
 import type { Membership, MembershipChange } from '../../worker/raft/membership';
 import type { KvResult } from '../../worker/kv/commands';

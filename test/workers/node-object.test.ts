@@ -13,7 +13,7 @@ import { defaultConfig } from '../../worker/raft/config';
 import type { Entry } from '../../worker/raft/types';
 import { decodeRequest, encodeCommand, encodeRequest } from '../../worker/kv/commands';
 import { fingerprint } from '../../worker/kv/sessions';
-import { applyFlushEntries } from '../../worker/host/node-host';
+import { applyFlushEntries } from '../../worker/host/applied-effects';
 import { electAlone, nodeFromLongLog, nodeNamed, set } from './nodes';
 
 describe('alarm multiplexing', () => {

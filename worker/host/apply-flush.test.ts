@@ -8,7 +8,7 @@
 // stored applied index.
 import { describe, expect, it } from 'vitest';
 import { TestCluster } from '../../test/fixtures/raft-cluster';
-import { applyFlushEntries, applyFlushMs } from './node-host';
+import { applyFlushEntries, applyFlushMs } from './applied-effects';
 
 /** A 3-node cluster whose leader has committed and applied `a`; its writes so far are forgotten. */
 function committedA() {

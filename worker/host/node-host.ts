@@ -11,7 +11,6 @@
 // messages and replies until those writes are durable. One exception: a
 // leader's new entries are written one macrotask after their AppendEntries
 // leave, and before the next core call (held-writes.ts).
-import type { Logger } from '../raft/logger';
 import type { Message } from '../raft/messages';
 import type { NodeStatus, Proposal, RaftNode } from '../raft/node';
 import type { Ready } from '../raft/ready';
@@ -20,62 +19,12 @@ import { mayWriteAfterSending, type HeldWrite } from './held-writes';
 import { MacrotaskBatch } from './macrotask-batch';
 import { AdminRequests } from './admin-requests';
 import { SnapshotSender } from './snapshot-sender';
-import { PendingRequests, type AdminOutcome, type ReadOutcome, type WriteOutcome } from './pending-requests';
+import { PendingRequests, type AdminOutcome } from './pending-requests';
 import { allMembers, type Membership, type MembershipChange } from '../raft/membership';
-import type { Clock, HostStateMachine, HostStorage, HostTimers, HostTransport, Scheduler } from './ports';
-
-export interface HostOptions<Result, Query, Answer> {
-  core: RaftNode;
-  storage: HostStorage;
-  transport: HostTransport;
-  timers: HostTimers;
-  /** Runs work in the next macrotask (group commit, held writes, the next batch of committed entries). */
-  schedule: Scheduler;
-  clock: Clock;
-  machine: HostStateMachine<Result, Query, Answer>;
-  /** A client request not settled by then is answered `timeout`. */
-  requestTimeoutMs: number;
-  /** Write a leader's new entries after its AppendEntries leave (held-writes.ts). */
-  holdLeaderWrites: boolean;
-  logger: Logger;
-  /** The logger's context: the host keeps its term and role current. */
-  logContext?: { term: Term; role: Role };
-  /**
-   * A throw from the core, the state machine or storage: a bug or a broken
-   * disk. The host has stopped; the owner must not use it again (the Durable
-   * Object resets itself and reloads from storage).
-   */
-  fatal: (err: unknown) => void;
-  /** Compact the log after this many entries are applied since the last compaction (§7). */
-  snapshotEvery: number;
-  /** Keep this many applied entries in the log when compacting, so slightly slow followers catch up from it. */
-  logRetain: number;
-  /** Largest chunk of a snapshot sent in one message. */
-  snapshotChunkBytes: number;
-  /** Called after each Ready is carried out (test checkers, metrics). */
-  afterReady?: (ready: Ready) => void;
-}
-
-export interface WriteRequest<Result> {
-  data: string;
-  reply: (o: WriteOutcome<Result>) => void;
-}
-
-export interface ReadRequest<Query, Answer> {
-  query: Query;
-  reply: (o: ReadOutcome<Answer>) => void;
-}
+import { UnflushedEffects } from './applied-effects';
+import type { HostOptions, ReadRequest, ReplyCapture, WriteRequest } from './host-options';
 
 const tickTimer = 'tick';
-/**
- * Applied effects wait in memory for a log write to ride with (flushApplied)
- * until they are this old or this many entries; then the next log write
- * carries them, or the next tick if the node writes nothing. Each flush
- * rewrites the table pages its keys and sessions fall on, so a flush that
- * covers more entries costs fewer pages per entry.
- */
-export const applyFlushMs = 50;
-export const applyFlushEntries = 1000;
 /** The timer that holds a waiting request's deadline. */
 export const requestTimer = (ref: number): string => `request:${ref}`;
 
@@ -100,9 +49,8 @@ export class NodeHost<Result, Query, Answer> {
   /** Where the log was last compacted (or a snapshot installed); a compaction is scheduled. */
   private compactedAt: Index;
   private compactionScheduled = false;
-  /** When the oldest applied entry whose effects the machine has not written yet was applied; null if none. */
-  private unflushedSince: number | null = null;
-  private unflushedEntries = 0;
+  /** Applied entries whose effects the machine has not written yet (applied-effects.ts). */
+  private readonly effects: UnflushedEffects;
   /** Membership changes and transfers waiting for their outcome; `at` once a change is in the log. */
   private readonly admin: AdminRequests;
   /** The snapshot followers are being sent, shared by all of them while it stays usable. */
@@ -127,6 +75,7 @@ export class NodeHost<Result, Query, Answer> {
 
   constructor(private readonly o: HostOptions<Result, Query, Answer>) {
     const status = o.core.status(o.clock());
+    this.effects = new UnflushedEffects(o.clock, () => o.machine.flushApplied?.());
     this.currentTerm = status.term;
     this.self = status.id;
     this.followMembership(o.core.membership());
@@ -148,7 +97,7 @@ export class NodeHost<Result, Query, Answer> {
       clock: o.clock,
       chunkBytes: o.snapshotChunkBytes,
       open: () => {
-        this.flushApplied();
+        this.effects.flush();
         return o.machine.openSnapshot();
       },
       run: (call) => this.run(call),
@@ -345,7 +294,7 @@ export class NodeHost<Result, Query, Answer> {
     } else {
       this.writeHeld();
       // A snapshot replaces the state: what is applied before it is written first, as it stood.
-      const flush = this.writesStorage(ready) && (ready.installSnapshot !== null || this.flushDue());
+      const flush = this.writesStorage(ready) && (ready.installSnapshot !== null || this.effects.due());
       this.together(flush, () => this.persist(ready, flush));
     }
     const wasLeader = this.currentRole === 'leader';
@@ -371,10 +320,7 @@ export class NodeHost<Result, Query, Answer> {
     //    with no peers, a proposal commits in the very Ready that reports it.
     for (const p of ready.proposed) if (!this.admin.proposed(p)) this.pending.proposed(p, this.applied);
     for (const entry of ready.committed) this.apply(entry);
-    if (ready.committed.length > 0) {
-      this.unflushedSince ??= o.clock();
-      this.unflushedEntries += ready.committed.length;
-    }
+    this.effects.applied(ready.committed.length);
     // 4. Serve reads whose index is now applied (thesis §6.4).
     const answer = (q: Query): Answer => o.machine.query(q);
     for (const r of ready.reads) this.pending.readReady(r, this.applied, answer);
@@ -393,7 +339,7 @@ export class NodeHost<Result, Query, Answer> {
     if (!Number.isFinite(ready.deadline)) throw new Error(`core returned deadline ${ready.deadline}`);
     o.timers.set(tickTimer, ready.deadline, () =>
       this.whileRunning(() => {
-        if (this.flushDue()) this.guard(() => this.flushApplied());
+        if (this.effects.due()) this.guard(() => this.effects.flush());
         this.run((core, now) => core.tick(now));
       }),
     );
@@ -420,7 +366,7 @@ export class NodeHost<Result, Query, Answer> {
   /** Step 1 of a Ready: everything it asks to store, in one go (atomic in the Durable Object's event). */
   private persist(ready: Ready, flush: boolean): void {
     const { storage, machine } = this.o;
-    if (flush) this.flushApplied();
+    if (flush) this.effects.flush();
     if (ready.snapshotChunk) machine.stageSnapshot(ready.snapshotChunk);
     const installed = ready.installSnapshot;
     if (installed) {
@@ -449,7 +395,7 @@ export class NodeHost<Result, Query, Answer> {
       if (upTo <= this.compactedAt) return;
       const term = o.core.termAt(this.applied);
       this.guard(() => {
-        this.flushApplied();
+        this.effects.flush();
         o.machine.checkpoint({ index: this.applied, term });
       });
       this.compactedAt = upTo;
@@ -474,9 +420,9 @@ export class NodeHost<Result, Query, Answer> {
 
   private saveAll(writes: readonly HeldWrite[]): void {
     if (writes.length === 0) return;
-    const flush = this.flushDue();
+    const flush = this.effects.due();
     this.together(flush, () => {
-      if (flush) this.flushApplied();
+      if (flush) this.effects.flush();
       for (const w of writes) this.o.storage.save(w.hardState, w.entries);
     });
   }
@@ -495,29 +441,8 @@ export class NodeHost<Result, Query, Answer> {
   /** Log writes that carry the machine's applied effects along go out as one transaction (HostStorage.atomically). */
   private together(flush: boolean, work: () => void): void {
     const { storage } = this.o;
-    if (flush && this.unflushedSince !== null && storage.atomically !== undefined) storage.atomically(work);
+    if (flush && this.effects.waiting && storage.atomically !== undefined) storage.atomically(work);
     else work();
-  }
-
-  /** Applied effects have waited long enough, or are many enough, to be written (applyFlushMs). */
-  private flushDue(): boolean {
-    const since = this.unflushedSince;
-    return since !== null && (this.o.clock() - since >= applyFlushMs || this.unflushedEntries >= applyFlushEntries);
-  }
-
-  /**
-   * Write the effects of the entries applied so far (a machine that keeps its
-   * state on disk). Called just before a log write once due (applyFlushMs), so
-   * both go out in the same durable write: an event that only applies entries writes nothing, and the
-   * answers it releases wait for no storage flush of their own. Nothing is lost
-   * by waiting: every applied entry is in the stored log, and a restart applies
-   * again whatever comes after the machine's stored applied index.
-   */
-  private flushApplied(): void {
-    if (this.unflushedSince === null) return;
-    this.unflushedSince = null;
-    this.unflushedEntries = 0;
-    this.o.machine.flushApplied?.();
   }
 
   /** Keep role, leader and term current, and log what the core does not (it logs role changes itself). */
@@ -587,10 +512,4 @@ export class NodeHost<Result, Query, Answer> {
       throw err;
     }
   }
-}
-
-/** Messages for these peers are returned to the caller instead of going out through the transport. */
-export interface ReplyCapture {
-  to: ReadonlySet<NodeId>;
-  out: Message[];
 }
