@@ -47,6 +47,42 @@ describe('single-server membership changes (thesis §4.1)', () => {
     expect(c.commands(leader)).toContain('three-of-four');
   });
 
+  it('§4.2.1: a learner is caught up only if what it lacks fits in one message, bytes counted', () => {
+    // One voter: promoting its learner makes a majority of two, so a lagging learner would
+    // stall every commit. A message carries two of these 30-byte commands, however high the
+    // entry limit.
+    const c = new TestCluster(1, { maxEntriesPerMessage: 512, maxBytesPerMessage: 64 });
+    const leader = c.elect();
+    c.addNode(2);
+    c.proposeChange(leader, { type: 'add', member: member(2), role: 'learner' });
+    c.advance(50);
+    const cmd = (i: number) => `w${i}`.padEnd(30, '.');
+    c.isolate('n2');
+    for (let i = 0; i < 40; i++) c.propose(leader, cmd(i));
+    c.advance(50);
+    const far = c.proposeChange(leader, { type: 'promote', id: 'n2' });
+    expect(c.get(leader).admin).toContainEqual({ ref: far, ok: false, reason: expect.stringMatching(/has not caught up/) });
+    c.heal();
+    c.advance(50);
+    c.isolate('n2');
+    for (let i = 40; i < 43; i++) c.propose(leader, cmd(i));
+    const three = c.proposeChange(leader, { type: 'promote', id: 'n2' }); // three behind: two messages
+    expect(c.get(leader).admin).toContainEqual({ ref: three, ok: false, reason: expect.stringMatching(/has not caught up/) });
+    c.heal();
+    c.advance(50);
+    c.isolate('n2');
+    for (let i = 43; i < 45; i++) c.propose(leader, cmd(i));
+    const two = c.proposeChange(leader, { type: 'promote', id: 'n2' }); // two behind: one message
+    expect(c.get(leader).admin.map((a) => a.ref)).not.toContain(two);
+    c.heal();
+    c.advance(50);
+    expect(c.get(leader).proposed.map((p) => p.ref)).toContain(two);
+    expect(ids(c.get(leader).node.membership()).voters).toEqual(['n1', 'n2']);
+    c.propose(leader, 'both-voters');
+    c.advance(50);
+    expect(c.commands('n2')).toContain('both-voters');
+  });
+
   it('refuses a second change while one is uncommitted, and a change before the term has a committed entry', () => {
     const c = new TestCluster(3);
     const leader = c.elect();

@@ -23,12 +23,31 @@ export function proposeChange(c: Core, ref: number, change: MembershipChange, no
   const next = applyChange(c.membership.current, change);
   if (!next.ok) return refuse(next.reason);
   const pr = change.type === 'promote' ? c.progress.get(change.id) : undefined;
-  if (pr !== undefined && pr.match + c.cfg.maxEntriesPerMessage < c.log.lastIndex) {
+  if (pr !== undefined && !fitsInOneMessage(c, pr)) {
     return refuse(`learner ${pr.member.id} has not caught up (it holds ${pr.match} of ${c.log.lastIndex})`);
   }
   const e = c.appendEntry('config', encodeMembership(next.membership));
   c.out.proposed.push({ ref, index: e.index, term: e.term });
   for (const p of c.progress.values()) sendAppend(c, p, now, false);
+}
+
+/**
+ * Thesis §4.2.1: a server made a voter before it holds the log stalls commits
+ * until it catches up, whenever the new majority needs it (the learner of a
+ * one-voter cluster, say). So a learner counts as caught up only when all it
+ * lacks fits in the next AppendEntries, under the byte limit as well as the
+ * entry limit, as sendAppend cuts it: then it holds the log one round trip
+ * later, whether the leader is probing it or pipelining. Entries alone are
+ * not enough: under a small byte limit a message carries an entry or two,
+ * and a learner hundreds of entries behind needs hundreds of round trips.
+ */
+function fitsInOneMessage(c: Core, pr: Progress): boolean {
+  const last = c.log.lastIndex;
+  const lag = last - pr.match;
+  if (lag <= 0) return true;
+  // Behind the compaction point it needs a snapshot first.
+  if (pr.state === 'snapshot' || pr.match + 1 < c.log.firstIndex || lag > c.cfg.maxEntriesPerMessage) return false;
+  return c.log.sliceLimited(pr.match + 1, last, lag, c.cfg.maxBytesPerMessage).length === lag;
 }
 
 /**
