@@ -1,0 +1,182 @@
+// The requests a host is waiting to answer: client writes and reads
+// (pending-requests.ts), membership changes and leadership transfers
+// (admin-requests.ts). Each is numbered and given a deadline here, then handed
+// to the core: writes by group commit, reads by ReadIndex. The host passes on
+// what each Ready reports about them (where a proposal landed, an applied
+// entry, a confirmed read, a failure, leadership lost), in the Ready's order.
+import type { Proposal, RaftNode } from '../raft/node';
+import type { AdminResult, Failed, Proposed, Ready, ReadReady } from '../raft/ready';
+import type { Entry, Index, Member, NodeId } from '../raft/types';
+import type { MembershipChange } from '../raft/membership';
+import { AdminRequests } from './admin-requests';
+import type { HostOptions, ReadRequest, WriteRequest } from './host-options';
+import { MacrotaskBatch } from './macrotask-batch';
+import { PendingRequests, type AdminOutcome } from './pending-requests';
+
+/** The timer that holds a waiting request's deadline. */
+export const requestTimer = (ref: number): string => `request:${ref}`;
+
+export interface RequestParts<Result, Query, Answer> extends Pick<
+  HostOptions<Result, Query, Answer>,
+  'timers' | 'clock' | 'schedule' | 'transport' | 'logger' | 'machine' | 'requestTimeoutMs'
+> {
+  /** The other members of the configuration in force (NodeHost's). */
+  peers: () => readonly Member[];
+  /** Whether another voter must confirm this node's reads (with none, the core confirms them in the call that asks). */
+  otherVoters: () => boolean;
+  /** Whether the host still runs: batched work is dropped once it stopped. */
+  running: () => boolean;
+  /** Runs a call into the core and carries out its Ready (NodeHost.run). */
+  run: (call: (core: RaftNode, now: number) => Ready) => void;
+}
+
+export class Requests<Result, Query, Answer> {
+  private nextRef = 1;
+  /** Membership changes and transfers waiting for their outcome; `at` once a change is in the log. */
+  private readonly admin: AdminRequests;
+  private readonly pending: PendingRequests<Result, Query, Answer>;
+  /**
+   * Group commit: writes arriving together are proposed together, one macrotask
+   * later, so they share one durable write and one AppendEntries per peer
+   * instead of one of each per write.
+   */
+  private readonly proposals: MacrotaskBatch<Proposal>;
+  /**
+   * A node with no peers confirms a read in the very call that asks for it, so
+   * each read would be answered within the event that brought it and, under
+   * saturation, the runtime keeps serving the connections whose next request
+   * is already in. Answering from a macrotask, as writes are, lets every waiting
+   * request in first. With peers, the heartbeat round does the same.
+   */
+  private readonly soloReads: MacrotaskBatch<number>;
+
+  constructor(private readonly p: RequestParts<Result, Query, Answer>) {
+    this.pending = new PendingRequests(
+      (ref) => p.timers.clear(requestTimer(ref)),
+      (msg, fields) => p.logger.log('error', msg, fields),
+    );
+    this.admin = new AdminRequests((ref) => p.timers.clear(requestTimer(ref)));
+    this.proposals = new MacrotaskBatch(
+      (batch) => this.whileRunning(() => p.run((core, now) => core.proposeBatch(batch, now))),
+      p.schedule,
+    );
+    this.soloReads = new MacrotaskBatch((refs) => this.whileRunning(() => p.run((core, now) => core.readBatch(refs, now))), p.schedule);
+  }
+
+  /** Client requests waiting for an answer. */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  propose(writes: readonly WriteRequest<Result>[]): void {
+    if (writes.length === 0) return;
+    const batch: Proposal[] = [];
+    for (const w of writes) {
+      const ref = this.nextRef++;
+      this.pending.addWrite(ref, w.reply);
+      this.armDeadline(ref, () => this.pending.expire(ref));
+      batch.push({ ref, data: w.data });
+    }
+    if (this.proposals.size === 0 && this.proposeAtOnce()) {
+      this.p.run((core, now) => core.proposeBatch(batch, now));
+    } else {
+      for (const p of batch) this.proposals.add(p);
+    }
+  }
+
+  read(reads: readonly ReadRequest<Query, Answer>[]): void {
+    if (reads.length === 0) return;
+    const refs: number[] = [];
+    for (const r of reads) {
+      const ref = this.nextRef++;
+      this.pending.addRead(ref, r.query, r.reply);
+      this.armDeadline(ref, () => this.pending.expire(ref));
+      refs.push(ref);
+    }
+    if (this.p.otherVoters()) {
+      this.p.run((core, now) => core.readBatch(refs, now));
+    } else {
+      for (const ref of refs) this.soloReads.add(ref);
+    }
+  }
+
+  changeMembership(change: MembershipChange, reply: (o: AdminOutcome) => void): void {
+    const ref = this.adminRequest(reply);
+    this.p.run((core, now) => core.proposeChange(ref, change, now));
+  }
+
+  transferLeadership(target: NodeId, reply: (o: AdminOutcome) => void): void {
+    const ref = this.adminRequest(reply);
+    this.p.run((core, now) => core.transferLeadership(ref, target, now));
+  }
+
+  /** The host stopped: writes and reads waiting for the next macrotask are dropped, never proposed. */
+  drop(): void {
+    this.proposals.take();
+    this.soloReads.take();
+  }
+
+  /** Ready step 3, before its entries are applied: where each proposal landed. */
+  proposed(proposed: readonly Proposed[], applied: Index): void {
+    for (const p of proposed) if (!this.admin.proposed(p)) this.pending.proposed(p, applied);
+  }
+
+  /** An entry was applied: a config entry may settle a membership change, any other a write. */
+  applied(entry: Entry, result: Result | null): void {
+    if (entry.kind === 'config') this.admin.applied(entry);
+    else this.pending.applied(entry, result);
+  }
+
+  /** Ready step 4: reads confirmed in this Ready, then, if entries were applied, those now caught up. */
+  serveReads(reads: readonly ReadReady[], applied: Index, appliedMore: boolean): void {
+    const answer = (q: Query): Answer => this.p.machine.query(q);
+    for (const r of reads) this.pending.readReady(r, applied, answer);
+    if (appliedMore) this.pending.serveReads(applied, answer);
+  }
+
+  /** Ready step 5: the requests that failed, and the transfers the core decided. */
+  settle(failed: readonly Failed[], adminResults: readonly AdminResult[]): void {
+    for (const f of failed) {
+      if (this.admin.has(f.ref)) this.admin.failed(f);
+      else this.pending.failed(f);
+    }
+    for (const r of adminResults) this.admin.result(r);
+  }
+
+  /** This node stopped leading: what it proposed may or may not commit, so it is answered timeout. */
+  leadershipLost(): void {
+    this.pending.leadershipLost();
+    this.admin.leadershipLost();
+  }
+
+  private adminRequest(reply: (o: AdminOutcome) => void): number {
+    const ref = this.nextRef++;
+    this.admin.add(ref, reply);
+    this.armDeadline(ref, () => this.admin.expire(ref));
+    return ref;
+  }
+
+  private armDeadline(ref: number, expire: () => void): void {
+    this.p.timers.set(requestTimer(ref), this.p.clock() + this.p.requestTimeoutMs, expire);
+  }
+
+  /**
+   * Whether to propose now rather than one macrotask later. Now when nothing
+   * is in flight to any peer: the writes go out at once, for latency. Now also
+   * when no peer has a free slot: nothing would leave before a slot frees
+   * anyway, so waiting would only cost one more event. Only in between, when a
+   * message would leave at once to a peer that is already busy, do the writes
+   * wait for the others of the same macrotask, to share its messages.
+   */
+  private proposeAtOnce(): boolean {
+    const peers = this.p.peers();
+    const { transport } = this.p;
+    if (peers.length === 0) return false;
+    const loads = peers.map((p) => transport.load(p.id));
+    return loads.every((l) => l === 'idle') || loads.every((l) => l === 'full');
+  }
+
+  private whileRunning(work: () => void): void {
+    if (this.p.running()) work();
+  }
+}
