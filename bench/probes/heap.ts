@@ -4,7 +4,7 @@
 // a forced GC in every isolate, and an idle minute: is what the leader gained
 // live JS, garbage V8 keeps, or memory outside the JS heaps?
 //
-//   npx tsx bench/probes/heap.ts --seconds 120 --clients 64
+//   npx tsx bench/probes/heap.ts --seconds 120 --clients 64 [--v8-flags="--max-semi-space-size=1 ..."]
 import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { keyName, makeClients, makeValue } from '../load';
 import { findFreeBase } from '../ports';
 import { CdpSession, listTargets } from './cdp';
 import { startProfileCluster, type ProfiledNode } from './profile-cluster';
+import { parseV8Flags } from '../../launcher/workerd-v8-flags';
 
 const { values } = parseArgs({
   options: {
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '64' },
     every: { type: 'string', default: '10' },
     idle: { type: 'string', default: '60' },
+    'v8-flags': { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
@@ -74,7 +76,8 @@ async function sample(label: string, nodes: ProfiledNode[], cdp: Map<string, { t
 async function main(): Promise<void> {
   const basePort = await findFreeBase(19400, 3, false);
   const dataDir = mkdtempSync(join(tmpdir(), 'raft-kv-heap-'));
-  const cluster = await startProfileCluster({ size: 3, basePort, dataDir, direct: true, logLevel: 'warn' });
+  const v8Flags = values['v8-flags'] === undefined ? undefined : parseV8Flags('--v8-flags', values['v8-flags']);
+  const cluster = await startProfileCluster({ size: 3, basePort, dataDir, direct: true, logLevel: 'warn', v8Flags });
   const cdp = new Map<string, { title: string; s: CdpSession }[]>();
   try {
     for (const n of cluster.nodes) cdp.set(n.member.id, await sessions(n));
