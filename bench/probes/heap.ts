@@ -48,6 +48,13 @@ async function sessions(n: ProfiledNode): Promise<{ title: string; s: CdpSession
   return Promise.all(targets.map(async (t) => ({ title: t.title, s: await CdpSession.connect(t.webSocketDebuggerUrl) })));
 }
 
+interface HeapUsage {
+  usedSize: number;
+  totalSize: number;
+  embedderHeapUsedSize?: number;
+  backingStorageSize?: number;
+}
+
 async function sample(label: string, nodes: ProfiledNode[], cdp: Map<string, { title: string; s: CdpSession }[]>): Promise<void> {
   const parts: string[] = [];
   for (const n of nodes) {
@@ -60,8 +67,12 @@ async function sample(label: string, nodes: ProfiledNode[], cdp: Map<string, { t
     const heaps: string[] = [];
     for (const { title, s } of cdp.get(n.member.id) ?? []) {
       try {
-        const h = await s.send<{ usedSize: number; totalSize: number }>('Runtime.getHeapUsage', {}, 5000);
-        heaps.push(`${title.slice(0, 24)} ${(h.usedSize / 2 ** 20).toFixed(0)}/${(h.totalSize / 2 ** 20).toFixed(0)}`);
+        const h = await s.send<HeapUsage>('Runtime.getHeapUsage', {}, 5000);
+        const mib = (n: number | undefined): string => (n === undefined ? '?' : (n / 2 ** 20).toFixed(0));
+        // Newer V8s also report the embedder's (workerd's C++ objects') heap and array buffer backing stores.
+        const extra =
+          h.embedderHeapUsedSize === undefined ? '' : ` (embedder ${mib(h.embedderHeapUsedSize)}, buffers ${mib(h.backingStorageSize)})`;
+        heaps.push(`${title.slice(0, 24)} ${mib(h.usedSize)}/${mib(h.totalSize)}${extra}`);
       } catch (err) {
         heaps.push(`${title.slice(0, 24)} ? (${(err as Error).message})`);
       }
