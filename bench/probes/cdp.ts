@@ -19,11 +19,21 @@ export async function listTargets(inspectorPort: number): Promise<InspectorTarge
 export class CdpSession {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly listeners = new Map<string, (params: unknown) => void>();
 
   private constructor(private readonly ws: WebSocket) {
     ws.addEventListener('message', (ev) => {
-      const msg = JSON.parse(String(ev.data)) as { id?: number; result?: unknown; error?: { message: string } };
-      if (msg.id === undefined) return; // an event; not needed here
+      const msg = JSON.parse(String(ev.data)) as {
+        id?: number;
+        method?: string;
+        params?: unknown;
+        result?: unknown;
+        error?: { message: string };
+      };
+      if (msg.id === undefined) {
+        if (msg.method !== undefined) this.listeners.get(msg.method)?.(msg.params);
+        return;
+      }
       const w = this.waiting.get(msg.id);
       if (!w) return;
       this.waiting.delete(msg.id);
@@ -70,6 +80,12 @@ export class CdpSession {
       });
       this.ws.send(JSON.stringify({ id, method, params }));
     });
+  }
+
+  /** Calls `handler` with the params of each event `method` (one handler per method; null removes it). */
+  on(method: string, handler: ((params: unknown) => void) | null): void {
+    if (handler === null) this.listeners.delete(method);
+    else this.listeners.set(method, handler);
   }
 
   close(): void {
