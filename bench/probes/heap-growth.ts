@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fetchStatus, waitForAgreedLeader } from '../../launcher/status';
-import { keyName, makeClients, makeValue } from '../load';
 import { findFreeBase } from '../ports';
 import { CdpSession, listTargets } from './cdp';
+import { startWriteLoad } from './write-load';
 import { startProfileCluster, type ProfiledNode } from './profile-cluster';
 
 const { values } = parseArgs({
@@ -103,33 +103,18 @@ async function main(): Promise<void> {
     for (const n of cluster.nodes) sessions.push(await workerSession(n));
     const members = cluster.nodes.map((n) => n.member);
     await waitForAgreedLeader(members, 3, 30_000);
-    const { clients, close } = makeClients(
+    const load = startWriteLoad(
       members.map((m) => m.url),
       clientCount,
-      10_000,
       'heap-growth',
-      'raw',
-    );
-    let stop = false;
-    let writes = 0;
-    const load = Promise.all(
-      clients.map(async (c, w) => {
-        let n = 0;
-        while (!stop) {
-          const r = await c.set(keyName((w * 7919 + n) % 10_000), makeValue(100, w, n++));
-          if (r.ok) writes++;
-        }
-      }),
     );
     await sleep(firstS * 1000);
-    const w1 = writes;
+    const w1 = load.writes();
     const first = await Promise.all(sessions.map((s) => snapshotKinds(s)));
     await sleep(Math.max(0, secondS - firstS) * 1000);
-    const w2 = writes;
+    const w2 = load.writes();
     const second = await Promise.all(sessions.map((s) => snapshotKinds(s)));
-    stop = true;
-    await load;
-    close();
+    await load.stop();
     for (const [i, n] of cluster.nodes.entries()) {
       const role = await fetchStatus(n.member.url, 2000)
         .then((s) => s.role)

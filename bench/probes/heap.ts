@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { waitForAgreedLeader, fetchStatus } from '../../launcher/status';
-import { keyName, makeClients, makeValue } from '../load';
 import { findFreeBase } from '../ports';
 import { CdpSession, listTargets } from './cdp';
+import { startWriteLoad } from './write-load';
 import { startProfileCluster, type ProfiledNode } from './profile-cluster';
 import { parseV8Flags } from '../../launcher/workerd-v8-flags';
 
@@ -95,34 +95,20 @@ async function main(): Promise<void> {
     const members = cluster.nodes.map((n) => n.member);
     await waitForAgreedLeader(members, 3, 30_000);
     await sample('idle, after the election', cluster.nodes, cdp);
-    const { clients, close } = makeClients(
+    const load = startWriteLoad(
       members.map((m) => m.url),
       clientCount,
-      10_000,
       'heap',
-      'raw',
-    );
-    let stop = false;
-    let writes = 0;
-    const load = Promise.all(
-      clients.map(async (c, w) => {
-        let n = 0;
-        while (!stop) {
-          const r = await c.set(keyName((w * 7919 + n) % 10_000), makeValue(100, w, n++));
-          if (r.ok) writes++;
-        }
-      }),
     );
     const t0 = Date.now();
     while (Date.now() - t0 < seconds * 1000) {
       await sleep(everyS * 1000);
-      await sample(`${Math.round((Date.now() - t0) / 1000)} s of load, ${writes} writes`, cluster.nodes, cdp);
+      await sample(`${Math.round((Date.now() - t0) / 1000)} s of load, ${load.writes()} writes`, cluster.nodes, cdp);
     }
-    stop = true;
-    await load;
-    close();
+    await load.stop();
     await sample('load over', cluster.nodes, cdp);
-    for (const list of cdp.values()) for (const { s } of list) await s.send('HeapProfiler.collectGarbage', {}, 30_000).catch(() => {});
+    // In parallel: an idle isolate may answer only when it next runs something, so waits overlap instead of adding up.
+    await Promise.all([...cdp.values()].flat().map(({ s }) => s.send('HeapProfiler.collectGarbage', {}, 30_000).catch(() => {})));
     await sample('after a forced GC in every isolate', cluster.nodes, cdp);
     await sleep(idleS * 1000);
     await sample(`after ${idleS} s idle`, cluster.nodes, cdp);
