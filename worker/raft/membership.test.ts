@@ -57,22 +57,21 @@ describe('single-server membership changes (thesis §4.1)', () => {
     c.proposeChange(leader, { type: 'add', member: member(2), role: 'learner' });
     c.advance(50);
     const cmd = (i: number) => `w${i}`.padEnd(30, '.');
-    c.isolate('n2');
-    for (let i = 0; i < 40; i++) c.propose(leader, cmd(i));
-    c.advance(50);
-    const far = c.proposeChange(leader, { type: 'promote', id: 'n2' });
+    // Cut n2 off, write commands from..to-1 without it, then ask to promote it.
+    const promoteBehind = (from: number, to: number): number => {
+      c.isolate('n2');
+      for (let i = from; i < to; i++) c.propose(leader, cmd(i));
+      return c.proposeChange(leader, { type: 'promote', id: 'n2' });
+    };
+    const far = promoteBehind(0, 40);
     expect(c.get(leader).admin).toContainEqual({ ref: far, ok: false, reason: expect.stringMatching(/has not caught up/) });
     c.heal();
     c.advance(50);
-    c.isolate('n2');
-    for (let i = 40; i < 43; i++) c.propose(leader, cmd(i));
-    const three = c.proposeChange(leader, { type: 'promote', id: 'n2' }); // three behind: two messages
+    const three = promoteBehind(40, 43); // three behind: two messages
     expect(c.get(leader).admin).toContainEqual({ ref: three, ok: false, reason: expect.stringMatching(/has not caught up/) });
     c.heal();
     c.advance(50);
-    c.isolate('n2');
-    for (let i = 43; i < 45; i++) c.propose(leader, cmd(i));
-    const two = c.proposeChange(leader, { type: 'promote', id: 'n2' }); // two behind: one message
+    const two = promoteBehind(43, 45); // two behind: one message
     expect(c.get(leader).admin.map((a) => a.ref)).not.toContain(two);
     c.heal();
     c.advance(50);
