@@ -15,6 +15,7 @@ export default defineConfig({
           include: [
             'worker/*.test.ts',
             'worker/host/**/*.test.ts',
+            'worker/adapters/**/*.test.ts',
             'worker/front/**/*.test.ts',
             'worker/edge/**/*.test.ts',
             'worker/raft/**/*.test.ts',

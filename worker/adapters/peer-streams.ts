@@ -31,6 +31,7 @@
 import type { Logger } from '../raft/logger';
 import type { Message } from '../raft/messages';
 import type { Member, NodeId } from '../raft/types';
+import { Deadlines } from './deadlines';
 
 export const raftStreamPath = '/raft/stream';
 
@@ -72,6 +73,8 @@ interface Stream {
   retryMs: number;
   nextSeq: number;
   waiting: Map<number, (outcome: StreamExchange) => void>;
+  /** The time limits of the frames in `waiting`, by sequence number. */
+  deadlines: Deadlines<number>;
   /** When the open socket last answered a frame (any frame, even one given up on), or opened. */
   lastHeard: number;
 }
@@ -98,7 +101,8 @@ export class PeerStreams {
     if (!fitsInFrame(frame)) return null;
     s.nextSeq++;
     return new Promise<StreamExchange>((resolve) => {
-      const timer = setTimeout(() => {
+      // The limit is one of the stream's Deadlines, not a timer of its own (deadlines.ts says why).
+      s.deadlines.add(seq, this.opts.timeoutMs, () => {
         const waiter = s.waiting.get(seq);
         if (waiter === undefined) return;
         // This frame fails alone (Raft resends what matters, §5.3). Only a socket that
@@ -110,9 +114,9 @@ export class PeerStreams {
         if (s.ws === ws && silentMs >= DEAD_AFTER_TIMEOUTS * this.opts.timeoutMs) {
           this.closed(peer, s, ws, `no frame answered for ${silentMs} ms`);
         }
-      }, this.opts.timeoutMs);
+      });
       s.waiting.set(seq, (outcome) => {
-        clearTimeout(timer);
+        s.deadlines.cancel(seq);
         resolve(outcome);
       });
       try {
@@ -132,7 +136,16 @@ export class PeerStreams {
   private streamOf(peer: NodeId): Stream {
     let s = this.streams.get(peer);
     if (s === undefined) {
-      s = { ws: null, connecting: false, retryAt: 0, retryMs: RETRY_MIN_MS, nextSeq: 1, waiting: new Map(), lastHeard: 0 };
+      s = {
+        ws: null,
+        connecting: false,
+        retryAt: 0,
+        retryMs: RETRY_MIN_MS,
+        nextSeq: 1,
+        waiting: new Map(),
+        deadlines: new Deadlines(this.opts.now),
+        lastHeard: 0,
+      };
       this.streams.set(peer, s);
     }
     return s;
