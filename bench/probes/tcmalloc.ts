@@ -100,7 +100,8 @@ export function sizeClasses(pbtxt: string): SizeClass[] {
   const re = /freelist \{ sizeclass: (\d+) bytes: (\d+) num_spans_requested: (\d+) num_spans_returned: (\d+) obj_capacity: (\d+)/g;
   for (let m = re.exec(pbtxt); m !== null; m = re.exec(pbtxt)) {
     const [size, freeBytes, capacity] = [Number(m[1]), Number(m[2]), Number(m[5])];
-    out.push({ size, freeBytes, usedBytes: capacity * size - freeBytes, liveSpans: Number(m[3]) - Number(m[4]) });
+    // Large classes report free objects in caches with no span counted; they hold nothing in use.
+    out.push({ size, freeBytes, usedBytes: Math.max(0, capacity * size - freeBytes), liveSpans: Number(m[3]) - Number(m[4]) });
   }
   return out;
 }
