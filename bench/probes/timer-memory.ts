@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     const mib = () => Math.round(rssKiB(pid) / 1024);
     console.log(`timers in the ${where}, mode ${mode}, V8 flags "${flags.join(' ')}"`);
     console.log(`0 timers: workerd RSS ${mib()} MiB`);
-    for (let done = 0; done < total; ) {
+    for (let done = 0; done < total;) {
       const res = await fetch(`http://127.0.0.1:${port}/?n=${batch}&mode=${mode}&where=${where}`);
       if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
       await res.text();

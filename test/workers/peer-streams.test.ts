@@ -3,7 +3,7 @@
 // WebSockets: the transport's side against a peer played by the test through
 // a WebSocketPair, and the node's side through the Worker's GET /raft/stream.
 import { SELF } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FetchTransport } from '../../worker/adapters/fetch-transport';
 import { MAX_FRAME_BYTES } from '../../worker/adapters/peer-streams';
 import { parseFrame } from '../../worker/adapters/peer-stream-server';
@@ -103,6 +103,29 @@ describe('peer streams: the sending side', () => {
     ]);
     expect(t.delivered).toEqual(['n2:1', 'n2:2', 'n2:3', 'n2:4']);
     expect(t.transport.inflightTo('n2')).toBe(0);
+  });
+
+  it('times frames without a timer each: answered frames clear no timer', async () => {
+    // Regression: in a Durable Object, workerd keeps memory for every timer cleared
+    // before it fires (bench/probes/timer-memory.ts); a timer per frame made a leader grow.
+    const t = streamedTransport();
+    t.transport.send([heartbeat('n2', 1)]);
+    await t.settle();
+    expect(t.transport.streamOpen('n2')).toBe(true);
+    const spies = [vi.spyOn(globalThis, 'setTimeout'), vi.spyOn(globalThis, 'clearTimeout')];
+    try {
+      for (let round = 2; round <= 51; round++) {
+        t.transport.send([heartbeat('n2', round)]);
+        await until(() => t.delivered.length === round, `answer ${round}`);
+      }
+      expect(t.frames).toHaveLength(50);
+      // (The test's own waits start short timers that fire; a frame's limit is 1,000 ms.)
+      const limits = spies[0]!.mock.calls.filter((c) => Number(c[1]) >= 500);
+      expect(spies[1]!.mock.calls).toHaveLength(0);
+      expect(limits.length).toBeLessThanOrEqual(1);
+    } finally {
+      for (const s of spies) s.mockRestore();
+    }
   });
 
   it('keeps an open socket past the upgrade time limit', async () => {

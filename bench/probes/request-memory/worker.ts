@@ -56,7 +56,11 @@ export default {
     if (path === '/rpc') return Response.json(await stub.answer(body));
     if (path === '/shared')
       return Response.json(
-        await shared.call(body, (bodies) => stub.answerBatch(bodies), (work) => ctx.waitUntil(work)),
+        await shared.call(
+          body,
+          (bodies) => stub.answerBatch(bodies),
+          (work) => ctx.waitUntil(work),
+        ),
       );
     return Response.json({ ok: true, length: body.length, count: 0 });
   },
