@@ -17,6 +17,7 @@ import type { Member, NodeId } from '../raft/types';
 import type { HostTransport, PeerLoad } from '../host/ports';
 import { LogThrottle } from '../logging';
 import { PeerStreams, describeError, isRecord } from './peer-streams';
+import { Deadlines } from './deadlines';
 import { isMessage } from '../api/message-schemas';
 import { noRoutes, routed, type PeerRoutes } from './peer-routes';
 import { peerMessagesProblem } from '../api/peer-checks';
@@ -59,9 +60,16 @@ export class FetchTransport implements HostTransport {
   private readonly throttle: LogThrottle;
   private readonly fetchFn: typeof fetch;
   private readonly streams: PeerStreams | null;
+  /**
+   * Time limits of the exchanges in flight, under one timer (deadlines.ts says why not
+   * AbortSignal.timeout or a timer per call: memory, and workerd's cap of 10,000 timers).
+   */
+  protected readonly deadlines: Deadlines<number>;
+  private nextExchange = 1;
 
   constructor(private readonly opts: TransportOptions) {
     this.peers = this.route(opts.peers);
+    this.deadlines = new Deadlines(opts.now);
     this.throttle = new LogThrottle(opts.warnIntervalMs);
     this.fetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
     this.streams = opts.streams
@@ -196,6 +204,7 @@ export class FetchTransport implements HostTransport {
       const answer = await viaStream;
       return answer.type === 'ok' ? { type: 'ok', ...this.parseReplies(answer.body, peer.id) } : answer;
     }
+    const abort = this.timeLimit(this.opts.timeoutMs);
     try {
       const body = JSON.stringify({ messages: batch });
       this.opts.sent?.(peer.id, body.length);
@@ -203,7 +212,7 @@ export class FetchTransport implements HostTransport {
         method: 'POST',
         headers: { authorization: `Bearer ${this.opts.secret}`, 'content-type': 'application/json' },
         body,
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
+        signal: abort.signal,
       });
       if (!res.ok) {
         await res.body?.cancel();
@@ -213,7 +222,17 @@ export class FetchTransport implements HostTransport {
       return { type: 'ok', ...this.parseReplies(await res.json(), peer.id) };
     } catch (err) {
       return { type: 'failed', reason: describeError(err) };
+    } finally {
+      abort.done();
     }
+  }
+
+  /** A signal that aborts with a TimeoutError after `ms`, as AbortSignal.timeout's does, unless done() comes first. */
+  protected timeLimit(ms: number): { signal: AbortSignal; done: () => void } {
+    const id = this.nextExchange++;
+    const controller = new AbortController();
+    this.deadlines.add(id, ms, () => controller.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError')));
+    return { signal: controller.signal, done: () => void this.deadlines.cancel(id) };
   }
 
   /**

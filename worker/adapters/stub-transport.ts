@@ -12,7 +12,6 @@ import type { Message } from '../raft/messages';
 import type { Member, NodeId } from '../raft/types';
 import { FetchTransport, type TransportOptions } from './fetch-transport';
 import { describeError } from './peer-streams';
-import { Deadlines } from './deadlines';
 import type { LinkFaults } from '../edge/link-faults';
 
 /** Who a batch is for: the peer's cluster and id, so an object meeting its first message knows who it is. */
@@ -36,12 +35,9 @@ export interface StubTransportOptions extends Omit<TransportOptions, 'secret' | 
 
 export class StubTransport extends FetchTransport {
   private readonly stubs = new Map<NodeId, PeerStub>();
-  private readonly deadlines: Deadlines<number>;
-  private nextCall = 1;
 
   constructor(private readonly stubOpts: StubTransportOptions) {
     super({ ...stubOpts, secret: '', streams: false });
-    this.deadlines = new Deadlines(stubOpts.now);
   }
 
   protected override async exchange(
@@ -56,12 +52,11 @@ export class StubTransport extends FetchTransport {
       stub = this.stubOpts.stubOf(peer.id);
       this.stubs.set(peer.id, stub);
     }
-    const call = this.nextCall++;
+    // The limit is one of the transport's deadlines, not a timer of its own (deadlines.ts says why).
+    const limit = this.timeLimit(this.stubOpts.timeoutMs);
     try {
-      // The limit is one of the transport's Deadlines, not a timer of its own (deadlines.ts says why).
-      const { timeoutMs } = this.stubOpts;
       const timeout = new Promise<never>((_, reject) => {
-        this.deadlines.add(call, timeoutMs, () => reject(new Error(`no answer within ${timeoutMs} ms`)));
+        limit.signal.addEventListener('abort', () => reject(limit.signal.reason));
       });
       const replies = await Promise.race([stub.deliver({ cluster: this.stubOpts.cluster, id: peer.id }, batch), timeout]);
       if (fault?.kind === 'dropReply') return { type: 'failed', reason: 'reply dropped (injected fault)' };
@@ -71,7 +66,7 @@ export class StubTransport extends FetchTransport {
       this.stubs.delete(peer.id);
       return { type: 'failed', reason: describeError(err) };
     } finally {
-      this.deadlines.cancel(call);
+      limit.done();
     }
   }
 }
