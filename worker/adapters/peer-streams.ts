@@ -66,6 +66,9 @@ const RETRY_MAX_MS = 4000;
 /** A socket with no answer for this many frame time limits is taken for dead and closed. */
 export const DEAD_AFTER_TIMEOUTS = 3;
 
+/** The upgrade's key among a stream's deadlines (frames are numbered from 1; one upgrade runs at a time). */
+const upgradeKey = 0;
+
 interface Stream {
   ws: WebSocket | null;
   connecting: boolean;
@@ -154,7 +157,7 @@ export class PeerStreams {
   private connect(peer: Member, s: Stream): void {
     if (s.connecting || this.opts.now() < s.retryAt) return;
     s.connecting = true;
-    const attempt = this.open(peer)
+    const attempt = this.open(peer, s)
       .then((ws) => {
         s.ws = ws;
         s.retryMs = RETRY_MIN_MS;
@@ -174,11 +177,13 @@ export class PeerStreams {
     this.opts.track(attempt);
   }
 
-  private async open(peer: Member): Promise<WebSocket> {
+  private async open(peer: Member, s: Stream): Promise<WebSocket> {
     // The limit covers the handshake only: aborting the request later would
     // also cut the socket it became (AbortSignal.timeout would, after timeoutMs).
+    // It is one of the stream's deadlines, under a key no frame has: a peer that
+    // stays down is retried every few seconds for as long as it is down.
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(new DOMException('upgrade timed out', 'TimeoutError')), this.opts.timeoutMs);
+    s.deadlines.add(upgradeKey, this.opts.timeoutMs, () => abort.abort(new DOMException('upgrade timed out', 'TimeoutError')));
     let res: Response;
     try {
       res = await this.opts.fetch(`${peer.url}${raftStreamPath}`, {
@@ -186,7 +191,7 @@ export class PeerStreams {
         signal: abort.signal,
       });
     } finally {
-      clearTimeout(timer);
+      s.deadlines.cancel(upgradeKey);
     }
     const ws = res.webSocket;
     if (ws === null) {
