@@ -11,7 +11,7 @@
 //         so each message is an event of the object (worker/adapters/peer-streams.ts).
 // The two alternate, and each round prints the mean round trip and the CPU of
 // each workerd per round trip.
-import { Log, LogLevel, Miniflare } from 'miniflare';
+import type { Miniflare } from 'miniflare';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { parseFlags, parseIntIn } from '../../common/args';
 import { pidListeningOn } from '../../launcher/procfs';
 import { cpuMs } from '../procstat';
 import { defaultV8Flags, parseV8Flags, useWorkerdV8Flags } from '../../launcher/workerd-v8-flags';
+import { probeWorkerd } from './probe-workerd';
 
 const worker = `
 import { DurableObject } from 'cloudflare:workers';
@@ -113,17 +114,7 @@ async function main(): Promise<void> {
   const start = (port: number): Miniflare => {
     const persist = mkdtempSync(join(tmpdir(), 'raft-kv-peer-hop-'));
     dirs.push(persist);
-    return new Miniflare({
-      host: '127.0.0.1',
-      port: 0,
-      unsafeDirectSockets: [{ host: '127.0.0.1', port }],
-      cf: false,
-      log: new Log(LogLevel.WARN),
-      modules: [{ type: 'ESModule', path: 'index.js', contents: worker }],
-      compatibilityDate: '2026-04-26',
-      durableObjects: { PEER: { className: 'Peer', useSQLite: true } },
-      durableObjectsPersist: persist,
-    });
+    return probeWorkerd({ port, code: worker, durableObjects: { PEER: { className: 'Peer', useSQLite: true } }, persist });
   };
   const a = start(19901);
   const b = start(19902);

@@ -13,10 +13,9 @@
 // per timer for as long as the object lives; the others keep nothing, and in
 // a Worker nothing is kept (docs/launcher-memory.md). (workerd also refuses a
 // 10,001st timer pending at once in one context: "max active timeouts".)
-import { Log, LogLevel, Miniflare } from 'miniflare';
 import { parseFlags, parseIntIn, UsageError } from '../../common/args';
 import { pidListeningOn, rssKiB } from '../../launcher/procfs';
-import { defaultV8Flags, parseV8Flags, useWorkerdV8Flags } from '../../launcher/workerd-v8-flags';
+import { probeWorkerd, useProbeV8Flags } from './probe-workerd';
 
 const worker = `
 import { DurableObject } from 'cloudflare:workers';
@@ -56,18 +55,8 @@ async function main(): Promise<void> {
   if (where !== 'object' && where !== 'worker') throw new UsageError('--where: object or worker');
   if (!['clear', 'fire', 'none'].includes(mode)) throw new UsageError('--mode: clear, fire or none');
   const total = parseIntIn('--timers', v.timers ?? '500000', batch, 1e10);
-  const flags = v['v8-flags'] === undefined ? [...defaultV8Flags] : parseV8Flags('--v8-flags', v['v8-flags']);
-  useWorkerdV8Flags(flags);
-  const mf = new Miniflare({
-    host: '127.0.0.1',
-    port: 0,
-    unsafeDirectSockets: [{ host: '127.0.0.1', port }],
-    cf: false,
-    log: new Log(LogLevel.WARN),
-    modules: [{ type: 'ESModule', path: 'index.js', contents: worker }],
-    compatibilityDate: '2026-04-26',
-    durableObjects: { T: { className: 'T', useSQLite: true } },
-  });
+  const flags = useProbeV8Flags(v['v8-flags']);
+  const mf = probeWorkerd({ port, code: worker, durableObjects: { T: { className: 'T', useSQLite: true } } });
   try {
     await mf.ready;
     const pid = pidListeningOn(port);

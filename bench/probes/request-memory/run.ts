@@ -9,11 +9,10 @@
 // grow with the number of HTTP requests it serves, with no Raft and no state
 // of ours, as a leader's does (docs/launcher-memory.md)? Compare the modes and
 // run each more than once.
-import { Miniflare } from 'miniflare';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseFlags, parseIntIn, UsageError } from '../../../common/args';
-import { defaultV8Flags, parseV8Flags, useWorkerdV8Flags } from '../../../launcher/workerd-v8-flags';
+import { probeWorkerd, useProbeV8Flags } from '../probe-workerd';
 import { commandLine, processTree, rssKiB } from '../../../launcher/procfs';
 import { RawConnection } from '../../clients/raw-client';
 import { bundleWorker } from '../../../launcher/bundle';
@@ -44,23 +43,10 @@ async function main(): Promise<void> {
   const total = parseIntIn('--requests', v.requests ?? '3000000', 1_000, 1e10);
   const every = parseIntIn('--every', v.every ?? '250000', 1_000, 1e10);
   const concurrency = parseIntIn('--concurrency', v.concurrency ?? '64', 1, 1024);
-  const flags = v['v8-flags'] === undefined ? [...defaultV8Flags] : parseV8Flags('--v8-flags', v['v8-flags']);
-  useWorkerdV8Flags(flags);
+  const flags = useProbeV8Flags(v['v8-flags']);
   const { code } = await bundleWorker(fileURLToPath(new URL('./worker.ts', import.meta.url)));
   const port = await freePort();
-  // As a node is configured (launcher/instance.ts): the clients' port is a
-  // direct socket into the Worker, not Miniflare's entry worker.
-  const mf = new Miniflare({
-    modules: [{ type: 'ESModule', path: 'index.js', contents: code }],
-    compatibilityDate: '2026-04-26',
-    durableObjects: { ECHO: 'Echo' },
-    host: '127.0.0.1',
-    port: 0,
-    unsafeDirectSockets: [{ host: '127.0.0.1', port }],
-    cf: false,
-    stripCfConnectingIp: false,
-    cache: false,
-  });
+  const mf = probeWorkerd({ port, code, durableObjects: { ECHO: { className: 'Echo' } } });
   try {
     await mf.ready;
     const base = new URL(`http://127.0.0.1:${port}`);
