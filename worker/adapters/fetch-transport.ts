@@ -64,7 +64,7 @@ export class FetchTransport implements HostTransport {
    * Time limits of the exchanges in flight, under one timer (deadlines.ts says why not
    * AbortSignal.timeout or a timer per call: memory, and workerd's cap of 10,000 timers).
    */
-  protected readonly deadlines: Deadlines<number>;
+  private readonly deadlines: Deadlines<number>;
   private nextExchange = 1;
 
   constructor(private readonly opts: TransportOptions) {
