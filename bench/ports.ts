@@ -1,14 +1,10 @@
 // Free ports on 127.0.0.1. Other programs (and other benchmark or test runs)
 // may hold ports in the default range, so a started cluster moves to the
 // first block where every port it needs is free.
-import { createServer } from 'node:net';
+import { portIsFree } from '../launcher/port-free';
 
 export function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
-  });
+  return portIsFree(port);
 }
 
 /** The ports a cluster of `size` nodes starting at `base` uses (wrangler also needs inspector ports at +100). */

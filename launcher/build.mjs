@@ -20,7 +20,12 @@ const manifestPath = join(distDir, 'launcher.json');
 const formatVersion = 1;
 
 /** The commands built, by output name. */
-export const launcherEntries = { cluster: 'launcher/cluster.ts', 'node-process': 'launcher/node-process.ts' };
+export const launcherEntries = {
+  cluster: 'launcher/cluster.ts',
+  'node-process': 'launcher/node-process.ts',
+  'node-exec': 'launcher/node-exec.ts',
+  'node-wake': 'launcher/node-wake.ts',
+};
 /** The Worker's entry (launcher/bundle.ts's default). */
 export const workerEntry = 'worker/front/index.ts';
 

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
-import { createServer } from 'node:net';
+import { portIsFree } from './port-free';
 import { createInterface } from 'node:readline';
 import { repoRoot } from './bundle';
 import { parseFlagMap, parseIntIn, parseOnOff, parsePort, parsePositive, UsageError } from '../common/args';
@@ -235,14 +235,6 @@ async function main(): Promise<void> {
     stopping = true;
     await stopAll(1);
   }
-}
-
-function portIsFree(port: number, host: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
-  });
 }
 
 function signalGroup(pgid: number, sig: NodeJS.Signals): void {

@@ -7,12 +7,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { repoRoot } from './bundle';
 import { parseFlagMap, parseIntIn, parsePort, UsageError } from '../common/args';
 import { waitGroupGone } from './process';
 import { loadOrCreateSecret } from './secret';
+import { portIsFree } from './port-free';
 
 /** Keeps wrangler dev quiet, offline and non-interactive (as launcher/dev-cluster.ts, which runs on import). */
 const wranglerEnv: Record<string, string> = {
@@ -108,14 +108,6 @@ async function waitForLeader(base: string, timeoutMs: number): Promise<MembersRe
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`no leader within ${timeoutMs} ms (last: ${last})`);
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 function signalGroup(pgid: number, sig: NodeJS.Signals): void {

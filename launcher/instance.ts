@@ -8,7 +8,16 @@ import { join } from 'node:path';
 import { bundleWorker, readWorkerSettings, type WorkerSettings } from './bundle';
 import { nodeVars, type NodeSettings } from './node-config';
 import { defaultV8Flags, useWorkerdV8Flags } from './workerd-v8-flags';
-import { exited, httpGet, listening, planWorkerd, spawnWorkerd, type LineSink, type PlainMiniflareOptions } from './workerd-launch';
+import {
+  exited,
+  httpGet,
+  listening,
+  planWorkerd,
+  spawnWorkerd,
+  type LineSink,
+  type PlainMiniflareOptions,
+  type WorkerdPlan,
+} from './workerd-launch';
 
 export type { LineSink };
 
@@ -45,6 +54,52 @@ export function nodeMiniflareOptions(s: NodeSettings, bundleCode: string, worker
   };
 }
 
+/** What workerd runs for this node: its command, arguments and config (without V8 flags). */
+export async function planNode(s: NodeSettings, sink: LineSink): Promise<WorkerdPlan> {
+  const bundle = await bundleWorker();
+  const worker = readWorkerSettings();
+  mkdirSync(persistDir(s.dataDir), { recursive: true });
+  return planWorkerd(nodeMiniflareOptions(s, bundle.code, worker), sink);
+}
+
+/**
+ * A Durable Object exists only once something reaches it; until then its
+ * alarms (election timer) never fire. One /status request brings it up.
+ * Retries until `timeoutMs` has passed or `alive()` says workerd is gone.
+ */
+export async function wakeNode(s: Pick<NodeSettings, 'id' | 'host' | 'port'>, timeoutMs: number, alive: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  while (Date.now() < deadline && alive()) {
+    try {
+      const timeout = Math.max(100, Math.min(3000, deadline - Date.now()));
+      const res = await httpGet(s.host, s.port, '/status', timeout);
+      if (res.status >= 200 && res.status < 300) return;
+      lastError = `GET /status answered ${res.status}: ${res.body.slice(0, 300)}`;
+      if (res.status >= 500) break; // the Worker refused its configuration or crashed
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`node ${s.id} did not come up: ${lastError}`);
+}
+
+/** What a node prints once it serves: where it listens, and how to add it when it joins. */
+export function readyLines(s: NodeSettings): string[] {
+  const where = s.url === `http://${s.host}:${s.port}` ? s.url : `http://${s.host}:${s.port} (advertised as ${s.url})`;
+  const lines = [`node ${s.id} listening on ${where}`];
+  if (s.join !== undefined) {
+    // Starting a node never changes the cluster: an operator adds it (docs/membership.md).
+    lines.push(
+      `node ${s.id} waits to join the cluster of ${s.join}; add it, then promote it once caught up:`,
+      `  npm run client -- --nodes ${s.join} add ${s.id} ${s.url}`,
+      `  npm run client -- --nodes ${s.join} promote ${s.id}`,
+    );
+  }
+  return lines;
+}
+
 export class NodeInstance {
   private workerd: ChildProcess | null = null;
   private workerdPid: number | null = null;
@@ -71,12 +126,8 @@ export class NodeInstance {
   async start(wakeTimeoutMs = 15_000): Promise<void> {
     if (this.workerd) throw new Error(`node ${this.settings.id} is already running`);
     const s = this.settings;
-    const bundle = await bundleWorker();
-    const worker = readWorkerSettings();
-    mkdirSync(persistDir(s.dataDir), { recursive: true });
-    const v8Flags = s.v8Flags ?? defaultV8Flags;
-    const plan = await planWorkerd(nodeMiniflareOptions(s, bundle.code, worker), this.sink);
-    useWorkerdV8Flags(v8Flags);
+    const plan = await planNode(s, this.sink);
+    useWorkerdV8Flags(s.v8Flags ?? defaultV8Flags);
     const child = spawnWorkerd(plan, this.sink);
     this.workerd = child;
     this.workerdPid = child.pid ?? null;
@@ -96,22 +147,8 @@ export class NodeInstance {
    * alarms (election timer) never fire. One /status request brings it up.
    */
   private async wake(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let lastError = '';
     // Stops early once start() gave up on this workerd (it exited).
-    while (Date.now() < deadline && this.workerd !== null) {
-      try {
-        const timeout = Math.max(100, Math.min(3000, deadline - Date.now()));
-        const res = await httpGet(this.settings.host, this.settings.port, '/status', timeout);
-        if (res.status >= 200 && res.status < 300) return;
-        lastError = `GET /status answered ${res.status}: ${res.body.slice(0, 300)}`;
-        if (res.status >= 500) break; // the Worker refused its configuration or crashed
-      } catch (err) {
-        lastError = err instanceof Error ? err.message : String(err);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`node ${this.settings.id} did not come up: ${lastError}`);
+    await wakeNode(this.settings, timeoutMs, () => this.workerd !== null);
   }
 
   /** Crash: SIGKILL workerd (no clean shutdown), then let go of it. */

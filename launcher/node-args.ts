@@ -13,6 +13,7 @@ import {
   type NodeSettings,
 } from './node-config';
 import { defaultV8Flags, parseV8Flags } from './workerd-v8-flags';
+import { loadOrCreateSecret } from './secret';
 
 export const nodeUsage = `usage: npm run node -- --id n1 --port 8787 --peers n2=http://127.0.0.1:8788,n3=http://127.0.0.1:8789 --data .data/n1 [options]
    or: PORT=8787 OTHER_PORTS=8788,8789 PERSISTENCE_FILE_PATH=.data/n1 LOG_LEVEL=info npm run server
@@ -230,4 +231,28 @@ function resolvePeers(flag: string | undefined, env: NodeJS.ProcessEnv): Member[
     return wrap('OTHER_PORTS', list.join(','));
   }
   throw new UsageError('missing --peers id=url,... (or PEERS, or OTHER_PORTS); use --peers= for a single-node cluster');
+}
+
+/**
+ * A node command's settings from its argv, with the cluster secret loaded (or
+ * created). Prints the usage and returns null for --help; a usage error ends
+ * the process with code 2, naming `who`.
+ */
+export async function nodeSettingsFromArgs(argv: string[], who: string): Promise<NodeSettings | null> {
+  let args;
+  try {
+    args = parseNodeArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${who}: ${err.message} (see --help)\n`);
+    process.exit(2);
+  }
+  if (args.help) {
+    process.stdout.write(`${nodeUsage}\n`);
+    return null;
+  }
+  if ('value' in args.secret) return { ...args.settings, secret: args.secret.value };
+  const loaded = await loadOrCreateSecret(args.secret.file);
+  process.stderr.write(`${who}: cluster secret ${loaded.created ? 'created in' : 'read from'} ${args.secret.file}\n`);
+  return { ...args.settings, secret: loaded.secret };
 }

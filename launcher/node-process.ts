@@ -1,13 +1,13 @@
-// One Raft node as its own OS process (`npm run node -- ...`, or the seed's
-// `PORT=... OTHER_PORTS=... PERSISTENCE_FILE_PATH=... npm run server`).
-// It runs one Miniflare instance (one workerd child), prints
-// "node <id> listening on <url>", and stays up until SIGTERM or SIGINT.
-// Kill its process group with SIGKILL and run the same command again: the
-// node comes back with its data (Durable Object storage under --data).
-import { UsageError } from '../common/args';
-import { nodeUsage, parseNodeArgs } from './node-args';
+// One Raft node as its own OS process, watched by a Node host: the nodes the
+// launcher starts itself (`npm start -- --mode process`, the fault test) and
+// any caller that needs the host's extras (exit when the parent is gone,
+// SIGTERM turned into exit code 0). `npm run node` and `npm run server` use
+// launcher/node.sh instead, which leaves only workerd running. It runs one
+// workerd child, prints "node <id> listening on <url>", and stays up until
+// SIGTERM or SIGINT. Kill its process group with SIGKILL and run the same
+// command again: the node comes back with its data (storage under --data).
+import { nodeSettingsFromArgs } from './node-args';
 import { isAlive } from './procfs';
-import { loadOrCreateSecret } from './secret';
 
 /** Set by the launcher: exit when the process that started us is gone (no orphans). */
 const exitWithParentVar = 'RAFT_KV_EXIT_WITH_PARENT';
@@ -18,28 +18,10 @@ function fail(message: string, code: number): never {
 }
 
 async function main(): Promise<void> {
-  let args;
-  try {
-    args = parseNodeArgs(process.argv.slice(2));
-  } catch (err) {
-    if (err instanceof UsageError) fail(`${err.message} (see --help)`, 2);
-    throw err;
-  }
-  if (args.help) {
-    process.stdout.write(`${nodeUsage}\n`);
-    return;
-  }
-  let secret: string;
-  if ('value' in args.secret) {
-    secret = args.secret.value;
-  } else {
-    const loaded = await loadOrCreateSecret(args.secret.file);
-    secret = loaded.secret;
-    process.stderr.write(`node-process: cluster secret ${loaded.created ? 'created in' : 'read from'} ${args.secret.file}\n`);
-  }
-  const settings = { ...args.settings, secret };
+  const settings = await nodeSettingsFromArgs(process.argv.slice(2), 'node-process');
+  if (settings === null) return;
   // Loaded only now: Miniflare takes seconds to import, and argument errors should be instant.
-  const { NodeInstance } = await import('./instance');
+  const { NodeInstance, readyLines } = await import('./instance');
   const node = new NodeInstance(settings, (line) => process.stdout.write(`${line}\n`));
 
   let stopping = false;
@@ -64,19 +46,7 @@ async function main(): Promise<void> {
     fail(`node ${settings.id} failed to start: ${(err as Error).message}`, 1);
   }
   if (stopping) return;
-  const where =
-    settings.url === `http://${settings.host}:${settings.port}`
-      ? settings.url
-      : `http://${settings.host}:${settings.port} (advertised as ${settings.url})`;
-  process.stdout.write(`node ${settings.id} listening on ${where}\n`);
-  if (settings.join !== undefined) {
-    // Starting a node never changes the cluster: an operator adds it (docs/membership.md).
-    process.stdout.write(
-      `node ${settings.id} waits to join the cluster of ${settings.join}; add it, then promote it once caught up:\n` +
-        `  npm run client -- --nodes ${settings.join} add ${settings.id} ${settings.url}\n` +
-        `  npm run client -- --nodes ${settings.join} promote ${settings.id}\n`,
-    );
-  }
+  for (const line of readyLines(settings)) process.stdout.write(`${line}\n`);
 
   const parentPid = process.ppid;
   const watchParent = process.env[exitWithParentVar] === '1';
