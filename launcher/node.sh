@@ -5,7 +5,7 @@
 # Node process stays resident beside it. Flags: npm run node -- --help.
 here=$(dirname "$0")
 plan=$(mktemp -d "${TMPDIR:-/tmp}/raft-kv-node.XXXXXX") || exit 1
-RAFT_KV_EXEC_PLAN=$plan RAFT_KV_EXEC_PID=$$ node --max-semi-space-size=1 --single-threaded "$here/run.mjs" node-exec "$@"
+RAFT_KV_EXEC_PLAN=$plan RAFT_KV_EXEC_PID=$$ node --max-semi-space-size=1 --single-threaded --optimize-for-size "$here/run.mjs" node-exec "$@"
 code=$?
 if [ "$code" -ne 0 ] || [ ! -f "$plan/exec.sh" ]; then
   rm -rf "$plan"

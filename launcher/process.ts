@@ -23,13 +23,15 @@ export function tsxScriptCommand(script: string): { command: string; prefixArgs:
 }
 
 /**
- * V8 settings of a launcher host process (`npm start`, `npm run node`; the
- * package.json scripts pass the same). The host only starts and watches
- * workerd (requests go straight to workerd's socket), so it trades speed for
- * memory: a small young generation, and no helper threads compiling and
- * collecting beside the main one (they mostly cost memory for Miniflare's code).
+ * V8 settings of a launcher host process (`npm start`, and the short-lived
+ * preparing step of `npm run node`; package.json and launcher/node.sh pass the
+ * same). The host only starts and watches workerd (requests go straight to
+ * workerd's socket), so it trades speed for memory: a small young generation,
+ * no helper threads compiling and collecting beside the main one, and V8's
+ * size-over-speed mode (npm start's host 61-64 MiB RSS against 68-76 without,
+ * docs/benchmarks.md).
  */
-export const hostNodeFlags: readonly string[] = ['--max-semi-space-size=1', '--single-threaded'];
+export const hostNodeFlags: readonly string[] = ['--max-semi-space-size=1', '--single-threaded', '--optimize-for-size'];
 
 /**
  * A launcher command as its npm script runs it (`npm start`: cluster, `npm run

@@ -1,13 +1,40 @@
 // Reading /status from nodes and deciding who leads, for the launchers.
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import type { StatusReport } from '../worker/node-api';
 import type { Member } from './node-config';
 
 /** GET <url>/status; throws on a network error, a timeout or a non-200 answer. */
 export async function fetchStatus(url: string, timeoutMs = 1000): Promise<StatusReport> {
-  const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(timeoutMs) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`GET ${url}/status answered ${res.status}: ${text.slice(0, 200)}`);
+  const { status, text } = await getText(`${url}/status`, timeoutMs);
+  if (status !== 200) throw new Error(`GET ${url}/status answered ${status}: ${text.slice(0, 200)}`);
   return JSON.parse(text) as StatusReport;
+}
+
+/**
+ * One GET by node:http(s), not fetch: the first fetch loads undici and
+ * compiles its WebAssembly HTTP parser, ~15 MiB that would then stay in every
+ * launcher host that polls /status (npm start's).
+ */
+function getText(url: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+  const target = new URL(url);
+  const get = target.protocol === 'https:' ? httpsGet : httpGet;
+  return new Promise((resolve, reject) => {
+    const req = get(target, { agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('error', reject);
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)), timeoutMs);
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
 }
 
 /**
