@@ -3,8 +3,8 @@
 // node back with its data. Also the seed's environment form and SIGTERM.
 // These nodes run with --peer-streams off, so this file covers a cluster
 // whose peers talk by POST only (launcher.test.ts covers streams).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster, type StatusReport } from '../../launcher/start-cluster';
 import { waitGroupGone } from '../../launcher/process';
 import { repoRoot } from '../../launcher/bundle';
+import { readV8Flags } from '../../launcher/workerd-v8-flags';
 import { commandLine, processGroupMembers, processState } from '../../launcher/procfs';
 
 async function put(url: string, key: string, value: string): Promise<number> {
@@ -202,5 +203,39 @@ describe("the single-node command (seed's environment form)", () => {
     expect(await exited).not.toBeNull();
     expect(await waitGroupGone(pgid2, 5000)).toBe(true);
     child = null;
+  });
+
+  it("prepares workerd's config with the V8 flags and an exec line for node.sh", () => {
+    const plan = mkdtempSync(join(tmpdir(), 'raft-kv-plan-'));
+    try {
+      const gone = spawnSync('true').pid!; // an exited pid: the background waker stops at once
+      const r = spawnSync(
+        process.execPath,
+        [
+          join(repoRoot, 'launcher/run.mjs'),
+          'node-exec',
+          '--id',
+          'x1',
+          '--port',
+          '18729',
+          '--peers=',
+          '--data',
+          join(dir, 'x1'),
+          '--v8-flags=--max-semi-space-size=2',
+        ],
+        {
+          cwd: repoRoot,
+          encoding: 'utf8',
+          env: { ...process.env, RAFT_KV_EXEC_PLAN: plan, RAFT_KV_EXEC_PID: String(gone) },
+        },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      expect(readV8Flags(readFileSync(join(plan, 'config.bin')))).toEqual(['--max-semi-space-size=2']);
+      const script = readFileSync(join(plan, 'exec.sh'), 'utf8');
+      expect(script).toMatch(/^exec '.*\/workerd' 'serve' '--binary' .*'-'$/m);
+      expect(script).not.toContain('--control-fd');
+    } finally {
+      rmSync(plan, { recursive: true, force: true });
+    }
   });
 });
