@@ -64,7 +64,9 @@ describe('npm scripts', () => {
     // npm run node / server: a shell that prepares with the same host flags, then becomes workerd.
     expect(scripts.node).toBe('exec sh launcher/node.sh');
     expect(scripts.server).toBe('exec sh launcher/node.sh');
-    expect(readFileSync(join(repoRoot, 'launcher/node.sh'), 'utf8')).toContain(`node ${hostNodeFlags.join(' ')} "$here/run.mjs" node-exec "$@"`);
+    expect(readFileSync(join(repoRoot, 'launcher/node.sh'), 'utf8')).toContain(
+      `node ${hostNodeFlags.join(' ')} "$here/run.mjs" node-exec "$@"`,
+    );
     expect(prefixArgs).toEqual([...hostNodeFlags, join(repoRoot, 'launcher/run.mjs'), 'node-process']);
     expect(scripts.prepare).toBe('node launcher/build.mjs');
   });
