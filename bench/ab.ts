@@ -49,7 +49,7 @@ export const abUsage = `npx tsx bench/ab.ts --a DIR [--b DIR] [options]
   --duration S       seconds measured per load (default 3)
   --warmup S         seconds of unmeasured load before each (default 1)
   --mix write=1      workload (default write=1)
-  --client K         raw (default), http or client
+  --client K         raw (default), http, client or ws (client sockets; both checkouts must serve them)
   --nodes N          nodes per cluster (default 3)
 
 Example: git worktree add /tmp/base main && ln -s "$PWD/node_modules" /tmp/base/node_modules
@@ -94,7 +94,7 @@ export function parseAbArgs(argv: string[]): { options: AbOptions; levels: numbe
   if (v.duration !== undefined) o.durationMs = parsePositive('--duration', v.duration) * 1000;
   if (v.warmup !== undefined) o.warmupMs = parseNonNegative('--warmup', v.warmup) * 1000;
   if (v.mix !== undefined) o.mix = parseMix(v.mix);
-  if (v.client !== undefined) o.client = parseOneOf('--client', v.client, ['raw', 'http', 'client'] as const);
+  if (v.client !== undefined) o.client = parseOneOf('--client', v.client, ['raw', 'http', 'client', 'ws'] as const);
   if (v.nodes !== undefined) o.nodes = Math.floor(parsePositive('--nodes', v.nodes));
   if (o.dirs.A === '') throw new UsageError('--a DIR is required');
   return { options: o, levels };
