@@ -135,20 +135,12 @@ export class NodeInstance {
     try {
       if (this.workerdPid === null) throw new Error('workerd could not be started');
       await listening(child, s.port, wakeTimeoutMs);
-      await this.wake(wakeTimeoutMs);
+      // Stops early once this workerd is let go of (it exited).
+      await wakeNode(s, wakeTimeoutMs, () => this.workerd !== null);
     } catch (err) {
       await this.dispose();
       throw err;
     }
-  }
-
-  /**
-   * A Durable Object exists only once something reaches it; until then its
-   * alarms (election timer) never fire. One /status request brings it up.
-   */
-  private async wake(timeoutMs: number): Promise<void> {
-    // Stops early once start() gave up on this workerd (it exited).
-    await wakeNode(this.settings, timeoutMs, () => this.workerd !== null);
   }
 
   /** Crash: SIGKILL workerd (no clean shutdown), then let go of it. */
