@@ -24,6 +24,16 @@ import { DurabilitySampler } from '../metrics/durability';
  */
 const snapshotChunkBytes = 128 * 1024;
 
+/**
+ * Frames (or POSTs) open to one peer at a time. With two, a leader under load
+ * found both busy so often that its AppendEntries piled up in the held batch
+ * (at 64 clients: about 10 entries per message, 2.2 messages per frame), and
+ * the follower steps, stores and answers each message on its own. With four,
+ * about 20 entries per message and one message per frame, and the leader's
+ * CPU per write fell by a fifth (docs/benchmarks.md).
+ */
+const PEER_FRAMES_IN_FLIGHT = 4;
+
 /** The host of a key-value node: writes answer a KvResult, reads take a key and answer its value. */
 export type KvHost = NodeHost<KvResult, string, string | null>;
 
@@ -86,7 +96,7 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
     routes: settings.peerRoutes,
     secret: settings.clusterSecret,
     timeoutMs: settings.peerRequestTimeoutMs,
-    maxInflightPerPeer: 2,
+    maxInflightPerPeer: PEER_FRAMES_IN_FLIGHT,
     warnIntervalMs: 5000,
     logger,
     deliver: (replies) => {
