@@ -17,7 +17,7 @@ describe('PendingRequests', () => {
   }
   const cmd = (index: number, term: number) => ({ index, term, kind: 'command' as const, data: '' });
   const okSet = { ok: true, op: 'set' } as const;
-  const store = (key: string) => (key === 'k' ? 'v' : null);
+  const store = (keys: readonly string[]) => keys.map((key) => (key === 'k' ? 'v' : null));
 
   it('a write succeeds only if its own index and term are applied (§5.3)', () => {
     const h = harness();
@@ -36,12 +36,40 @@ describe('PendingRequests', () => {
   it('reads wait for their confirmed index to be applied (thesis §6.4)', () => {
     const h = harness();
     h.read(7, 'k');
-    h.p.serveReads(10, store);
+    h.p.serveReads([], 10, true, store);
     expect(h.out.size).toBe(0); // no confirmed index yet
-    h.p.readReady({ ref: 7, index: 12 }, 10, store);
+    h.p.serveReads([{ ref: 7, index: 12 }], 10, false, store);
     expect(h.out.size).toBe(0);
-    h.p.serveReads(12, store);
+    h.p.serveReads([], 12, true, store);
     expect(h.out.get(7)).toEqual({ type: 'ok', value: 'v' });
+  });
+
+  it('answers every read due in a Ready with one lookup: those confirmed now and those confirmed before', () => {
+    const h = harness();
+    h.read(1, 'k');
+    h.read(2, 'x');
+    h.read(3, 'k');
+    h.p.serveReads([{ ref: 1, index: 5 }], 4, false, store); // waits for index 5
+    const calls: (readonly string[])[] = [];
+    const counted = (keys: readonly string[]) => (calls.push(keys), store(keys));
+    h.p.serveReads(
+      [
+        { ref: 2, index: 5 },
+        { ref: 3, index: 6 },
+      ],
+      5,
+      true,
+      counted,
+    );
+    expect(calls).toEqual([['x', 'k']]);
+    expect(h.out.get(1)).toEqual({ type: 'ok', value: 'v' });
+    expect(h.out.get(2)).toEqual({ type: 'ok', value: null });
+    expect(h.out.has(3)).toBe(false);
+    h.p.serveReads([], 6, true, counted);
+    expect(calls).toEqual([['x', 'k'], ['k']]);
+    expect(h.out.get(3)).toEqual({ type: 'ok', value: 'v' });
+    h.p.serveReads([], 7, true, counted); // nothing waits: no lookup
+    expect(calls.length).toBe(2);
   });
 
   it('losing leadership times out writes but keeps confirmed reads; failures carry the leader hint', () => {
@@ -49,13 +77,13 @@ describe('PendingRequests', () => {
     h.write(1);
     h.p.proposed({ ref: 1, index: 3, term: 1 }, 2);
     h.read(2, 'k');
-    h.p.readReady({ ref: 2, index: 3 }, 2, store);
+    h.p.serveReads([{ ref: 2, index: 3 }], 2, false, store);
     h.read(3, 'k');
     h.p.leadershipLost();
     expect(h.out.get(1)).toEqual({ type: 'timeout' });
     h.p.failed({ ref: 3, kind: 'read', reason: 'leadershipLost', leader: { id: 'n2', url: 'http://n2' } });
     expect(h.out.get(3)).toEqual({ type: 'notLeader', leader: { id: 'n2', url: 'http://n2' } });
-    h.p.serveReads(3, store);
+    h.p.serveReads([], 3, true, store);
     expect(h.out.get(2)).toEqual({ type: 'ok', value: 'v' });
   });
 

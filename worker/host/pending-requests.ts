@@ -88,24 +88,35 @@ export class PendingRequests<Result, Query, Answer> {
     }
   }
 
-  /** A read's index is confirmed; serve it now if the state machine has caught up. */
-  readReady(r: ReadReady, appliedIndex: Index, answer: (q: Query) => Answer): void {
-    const read = this.reads.get(r.ref);
-    if (read === undefined) return;
-    if (r.index <= appliedIndex) {
-      this.finishRead(r.ref, { type: 'ok', value: answer(read.query) });
-      return;
+  /**
+   * Reads confirmed in a Ready (their ReadIndex, thesis §6.4), then, when
+   * `appliedMore`, the ones confirmed earlier: each whose index is applied is
+   * answered. The answers come from one call of `answer` for all of them, so a
+   * machine can look up many keys at once.
+   */
+  serveReads(
+    confirmed: readonly ReadReady[],
+    appliedIndex: Index,
+    appliedMore: boolean,
+    answer: (queries: readonly Query[]) => readonly Answer[],
+  ): void {
+    const due: number[] = [];
+    for (const r of confirmed) {
+      const read = this.reads.get(r.ref);
+      if (read === undefined || read.index !== null) continue;
+      if (r.index <= appliedIndex) {
+        due.push(r.ref);
+      } else {
+        read.index = r.index;
+        this.confirmed++;
+      }
     }
-    read.index = r.index;
-    this.confirmed++;
-  }
-
-  /** After applying: serve every confirmed read whose index is now applied. */
-  serveReads(appliedIndex: Index, answer: (q: Query) => Answer): void {
-    if (this.confirmed === 0) return;
-    for (const [ref, read] of this.reads) {
-      if (read.index !== null && read.index <= appliedIndex) this.finishRead(ref, { type: 'ok', value: answer(read.query) });
+    if (appliedMore && this.confirmed > 0) {
+      for (const [ref, read] of this.reads) if (read.index !== null && read.index <= appliedIndex) due.push(ref);
     }
+    if (due.length === 0) return;
+    const values = answer(due.map((ref) => this.reads.get(ref)!.query));
+    due.forEach((ref, i) => this.finishRead(ref, { type: 'ok', value: values[i] as Answer }));
   }
 
   failed(f: Failed): void {

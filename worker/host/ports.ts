@@ -81,6 +81,8 @@ export interface HostStateMachine<Result, Query, Answer> {
   flushApplied?(): void;
   /** Answer a read from the state as applied so far. */
   query(query: Query): Answer;
+  /** Answer several reads at once, in order (optional: one lookup for all, where that is cheaper than one each). */
+  queryMany?(queries: readonly Query[]): Answer[];
   /**
    * The state as of the last applied entry, which stays readable while later
    * entries are applied (a copy, or copy-on-write), until the next call.

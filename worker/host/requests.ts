@@ -129,9 +129,10 @@ export class Requests<Result, Query, Answer> {
 
   /** Ready step 4: reads confirmed in this Ready, then, if entries were applied, those now caught up. */
   serveReads(reads: readonly ReadReady[], applied: Index, appliedMore: boolean): void {
-    const answer = (q: Query): Answer => this.p.machine.query(q);
-    for (const r of reads) this.pending.readReady(r, applied, answer);
-    if (appliedMore) this.pending.serveReads(applied, answer);
+    const { machine } = this.p;
+    this.pending.serveReads(reads, applied, appliedMore, (queries) =>
+      machine.queryMany !== undefined ? machine.queryMany(queries) : queries.map((q) => machine.query(q)),
+    );
   }
 
   /** Ready step 5: the requests that failed, and the transfers the core decided. */

@@ -89,6 +89,10 @@ export class SqlKvMachine implements KvMachine {
     return this.data.get(key);
   }
 
+  queryMany(keys: readonly string[]): (string | null)[] {
+    return this.data.getMany(keys);
+  }
+
   openSnapshot(): SnapshotReader {
     this.requireFlushed();
     const sql = this.sql;

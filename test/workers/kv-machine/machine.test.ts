@@ -53,6 +53,26 @@ describe('SqlKvMachine', () => {
     });
   });
 
+  it('answers many reads at once as it answers each: flushed, unflushed and missing keys, repeats, several statements', async () => {
+    await runInDurableObject(nodeNamed('kv-query-many'), (_obj: RaftNodeObject, state) => {
+      const { machine } = open(state);
+      const sets = Array.from({ length: 150 }, (_, i) => entryOf(i + 1, { cmd: { op: 'set', key: `k${i}`, value: `v${i}` } }));
+      feed(machine, sets, 3);
+      // Applied but not flushed yet: a new value, a delete, a new key.
+      machine.apply(entryOf(151, { cmd: { op: 'set', key: 'k1', value: 'new' } }));
+      machine.apply(entryOf(152, { cmd: { op: 'delete', key: 'k2' } }));
+      machine.apply(entryOf(153, { cmd: { op: 'set', key: 'fresh', value: 'f' } }));
+      expect(machine.queryMany(['k1', 'k2', 'fresh', 'missing', 'k3', 'k1'])).toEqual(['new', null, 'f', null, 'v3', 'new']);
+      for (const n of [1, 2, 3, 5, 17, 64, 65, 100, 101, 150, 230]) {
+        const keys = Array.from({ length: n }, (_, i) => (i % 11 === 10 ? 'missing' : `k${(i * 7) % 150}`));
+        expect(machine.queryMany(keys)).toEqual(keys.map((k) => machine.query(k)));
+      }
+      machine.flushApplied();
+      const keys = ['k1', 'k2', 'fresh', 'k149', 'k0'];
+      expect(machine.queryMany(keys)).toEqual(['new', null, 'f', 'v149', 'v0']);
+    });
+  });
+
   it('a flush and the log write after it share one transaction: one savepoint, and a throw undoes both', async () => {
     await runInDurableObject(nodeNamed('kv-one-transaction'), (_obj: RaftNodeObject, state) => {
       let transactions = 0;
