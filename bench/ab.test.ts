@@ -50,7 +50,15 @@ describe('interleaved A/B', () => {
     const parsed = parseAbArgs(['--a', '/tmp/base', '--concurrency', '1,64', '--rounds', '4', '--mix', 'read=1', '--duration', '2']);
     if (parsed === 'help') throw new Error('unexpected help');
     expect(parsed.levels).toEqual([1, 64]);
-    expect(parsed.options).toMatchObject({ dirs: { A: '/tmp/base' }, rounds: 4, durationMs: 2000, mix: { write: 0, read: 1 } });
+    expect(parsed.options).toMatchObject({
+      dirs: { A: '/tmp/base' },
+      rounds: 4,
+      durationMs: 2000,
+      mix: { write: 0, read: 1 },
+      fresh: false,
+    });
+    const fresh = parseAbArgs(['--a', '/tmp/base', '--fresh']);
+    expect(fresh !== 'help' && fresh.options.fresh).toBe(true);
     const args = parseAbArgs([
       '--a',
       '.',

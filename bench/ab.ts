@@ -6,6 +6,10 @@
 // hit both sides alike: a change smaller than the run-to-run noise of separate
 // runs (docs/benchmarks.md) shows here. Prints each round, then medians and
 // B/A ratios of throughput, latency and the CPU the nodes spent per operation.
+// With --fresh both clusters start anew for every round: one cluster start can
+// run 30 % faster or slower than the next with the same code (which node leads,
+// where the scheduler puts its thread), and a pair of clusters kept for all
+// rounds carries that luck into every one of them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +40,8 @@ export interface AbOptions {
   valueSize: number;
   /** Nodes per cluster. */
   nodes: number;
+  /** Start both clusters anew for each round (all levels of a round share them). */
+  fresh: boolean;
 }
 
 export const abUsage = `npx tsx bench/ab.ts --a DIR [--b DIR] [options]
@@ -51,6 +57,8 @@ export const abUsage = `npx tsx bench/ab.ts --a DIR [--b DIR] [options]
   --mix write=1      workload (default write=1)
   --client K         raw (default), http, client or ws (client sockets; both checkouts must serve them)
   --nodes N          nodes per cluster (default 3)
+  --fresh            start both clusters anew for every round, so no one cluster's luck
+                     (its leader, where its threads run) weighs on every round of its side
 
 Example: git worktree add /tmp/base main && ln -s "$PWD/node_modules" /tmp/base/node_modules
          npx tsx bench/ab.ts --a /tmp/base --concurrency 1,64`;
@@ -69,6 +77,7 @@ export function parseAbArgs(argv: string[]): { options: AbOptions; levels: numbe
     keys: 1000,
     valueSize: 100,
     nodes: 3,
+    fresh: false,
   };
   let levels = [1];
   const { values: v } = parseFlags(argv, {
@@ -83,6 +92,7 @@ export function parseAbArgs(argv: string[]): { options: AbOptions; levels: numbe
     mix: { type: 'string' },
     client: { type: 'string' },
     nodes: { type: 'string' },
+    fresh: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (v.help) return 'help';
@@ -96,6 +106,7 @@ export function parseAbArgs(argv: string[]): { options: AbOptions; levels: numbe
   if (v.mix !== undefined) o.mix = parseMix(v.mix);
   if (v.client !== undefined) o.client = parseOneOf('--client', v.client, ['raw', 'http', 'client', 'ws'] as const);
   if (v.nodes !== undefined) o.nodes = Math.floor(parsePositive('--nodes', v.nodes));
+  o.fresh = v.fresh === true;
   if (o.dirs.A === '') throw new UsageError('--a DIR is required');
   return { options: o, levels };
 }
@@ -208,31 +219,47 @@ async function measure(c: SideCluster, o: AbOptions, concurrency: number, round:
 
 /** Runs the comparison for each level; returns the samples, level by level. */
 export async function runAb(o: AbOptions, levels: number[], log: (line: string) => void): Promise<Map<number, Sample[]>> {
+  const out = new Map<number, Sample[]>(levels.map((l) => [l, []]));
+  const measureRound = async (sides: Record<Side, SideCluster>, concurrency: number, round: number): Promise<void> => {
+    for (const side of roundOrder(round)) {
+      const s = await measure(sides[side], o, concurrency, round);
+      out.get(concurrency)?.push(s);
+      log(
+        `c=${concurrency} round ${round} ${side}: ${s.opsPerSec.toFixed(0)} ops/s, p50 ${s.p50Ms.toFixed(2)} ms, ` +
+          `p99 ${s.p99Ms.toFixed(1)} ms, cpu ${Number.isFinite(s.cpuMsPerOp) ? s.cpuMsPerOp.toFixed(3) : '-'} ms/op`,
+      );
+    }
+  };
+  if (!o.fresh) {
+    await withClusters(o, log, async (sides) => {
+      for (const concurrency of levels) for (let round = 1; round <= o.rounds; round++) await measureRound(sides, concurrency, round);
+    });
+    return out;
+  }
+  for (let round = 1; round <= o.rounds; round++) {
+    await withClusters(o, round === 1 ? log : () => {}, async (sides) => {
+      log(`round ${round}: both clusters started anew`);
+      for (const concurrency of levels) await measureRound(sides, concurrency, round);
+    });
+  }
+  return out;
+}
+
+/** Starts both sides' clusters (filled with the keys when the load reads), runs `work`, and stops both. */
+async function withClusters(
+  o: AbOptions,
+  log: (line: string) => void,
+  work: (sides: Record<Side, SideCluster>) => Promise<void>,
+): Promise<void> {
   const baseA = await findFreeBase(18800, o.nodes, false);
   const a = await startSide('A', o.dirs.A, o.nodes, baseA, o.clusterArgs.A);
   let b: SideCluster | null = null;
   try {
     b = await startSide('B', o.dirs.B, o.nodes, await findFreeBase(baseA + 100, o.nodes, false), o.clusterArgs.B);
-    const sides: Record<Side, SideCluster> = { A: a, B: b };
     const shown = (s: Side): string => [o.dirs[s], ...o.clusterArgs[s]].join(' ');
-    log(`A: ${shown('A')} (${a.urls[0]}...)\nB: ${shown('B')} (${b.urls[0]}...)`);
+    log(`A: ${shown('A')} (${a.urls[0]}...)\nB: ${shown('B')} (${b.urls[0]}...)${o.fresh ? '\nclusters start anew each round' : ''}`);
     if (o.mix.read > 0) await Promise.all([a, b].map((c) => prefill(c.urls, o.keys, o.valueSize)));
-    const out = new Map<number, Sample[]>();
-    for (const concurrency of levels) {
-      const samples: Sample[] = [];
-      for (let round = 1; round <= o.rounds; round++) {
-        for (const side of roundOrder(round)) {
-          const s = await measure(sides[side], o, concurrency, round);
-          samples.push(s);
-          log(
-            `c=${concurrency} round ${round} ${side}: ${s.opsPerSec.toFixed(0)} ops/s, p50 ${s.p50Ms.toFixed(2)} ms, ` +
-              `p99 ${s.p99Ms.toFixed(1)} ms, cpu ${Number.isFinite(s.cpuMsPerOp) ? s.cpuMsPerOp.toFixed(3) : '-'} ms/op`,
-          );
-        }
-      }
-      out.set(concurrency, samples);
-    }
-    return out;
+    await work({ A: a, B: b });
   } finally {
     await Promise.all([a.stop(), b?.stop()]);
   }

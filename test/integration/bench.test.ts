@@ -91,6 +91,20 @@ describe('npm run bench', () => {
     expect(left).toEqual([]);
   }, 120_000);
 
+  it('bench/ab.ts --fresh starts both clusters anew for each round and stops them each time', async () => {
+    const parsed = parseAbArgs(['--a', repoRoot, '--rounds', '2', '--concurrency', '2', '--duration', '1', '--warmup', '0', '--fresh']);
+    if (parsed === 'help') throw new Error('unexpected help');
+    const lines: string[] = [];
+    const results = await runAb(parsed.options, parsed.levels, (line) => lines.push(line));
+    expect(results.get(2)!.map((s) => `${s.round}${s.side}`)).toEqual(['1A', '1B', '2B', '2A']);
+    for (const s of results.get(2)!) expect(s.cpuMsPerOp).toBeGreaterThan(0);
+    expect(lines.filter((l) => /^round \d: both clusters started anew$/.test(l))).toHaveLength(2);
+    const left = processTree(process.pid)
+      .map(commandLine)
+      .filter((cmd) => /cluster\.ts|workerd/.test(cmd));
+    expect(left).toEqual([]);
+  }, 120_000);
+
   it('refuses contradictory flags with a readable message', () => {
     expect(() => parseOptions(['--start', '--nodes', 'http://127.0.0.1:1'])).toThrow(/exclude each other/);
     expect(() => parseOptions(['--mix', 'write=x'])).toThrow(/--mix/);
