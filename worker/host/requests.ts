@@ -42,13 +42,15 @@ export class Requests<Result, Query, Answer> {
    */
   private readonly proposals: MacrotaskBatch<Proposal>;
   /**
-   * A node with no peers confirms a read in the very call that asks for it, so
-   * each read would be answered within the event that brought it and, under
-   * saturation, the runtime keeps serving the connections whose next request
-   * is already in. Answering from a macrotask, as writes are, lets every waiting
-   * request in first. With peers, the heartbeat round does the same.
+   * Reads wait here for one macrotask, as writes do, and go to the core
+   * together: one ReadIndex round (a heartbeat to each peer) for all of them.
+   * Not when nothing is in flight to any peer (the round starts at once, for
+   * latency) or when no peer has a free slot (proposeAtOnce). A node with no
+   * peers always waits: it confirms a read in the very call that asks, so under
+   * saturation the runtime would keep serving the connections whose next
+   * request is already in; the macrotask lets every waiting request in first.
    */
-  private readonly soloReads: MacrotaskBatch<number>;
+  private readonly readBatch: MacrotaskBatch<number>;
 
   constructor(private readonly p: RequestParts<Result, Query, Answer>) {
     this.pending = new PendingRequests(
@@ -60,7 +62,7 @@ export class Requests<Result, Query, Answer> {
       (batch) => this.whileRunning(() => p.run((core, now) => core.proposeBatch(batch, now))),
       p.schedule,
     );
-    this.soloReads = new MacrotaskBatch((refs) => this.whileRunning(() => p.run((core, now) => core.readBatch(refs, now))), p.schedule);
+    this.readBatch = new MacrotaskBatch((refs) => this.whileRunning(() => p.run((core, now) => core.readBatch(refs, now))), p.schedule);
   }
 
   /** Client requests waiting for an answer. */
@@ -93,10 +95,10 @@ export class Requests<Result, Query, Answer> {
       this.armDeadline(ref, () => this.pending.expire(ref));
       refs.push(ref);
     }
-    if (this.p.otherVoters()) {
+    if (this.p.otherVoters() && this.readBatch.size === 0 && this.proposeAtOnce()) {
       this.p.run((core, now) => core.readBatch(refs, now));
     } else {
-      for (const ref of refs) this.soloReads.add(ref);
+      for (const ref of refs) this.readBatch.add(ref);
     }
   }
 
@@ -113,7 +115,7 @@ export class Requests<Result, Query, Answer> {
   /** The host stopped: writes and reads waiting for the next macrotask are dropped, never proposed. */
   drop(): void {
     this.proposals.take();
-    this.soloReads.take();
+    this.readBatch.take();
   }
 
   /** Ready step 3, before its entries are applied: where each proposal landed. */
