@@ -21,6 +21,8 @@ export interface CompareOptions {
   v8Flags: string[] | undefined;
   /** The load generator's client for raft-kv: raw HTTP/1.1 (as etcd's) or a client socket (docs/client-sockets.md). */
   client: 'raw' | 'ws';
+  /** Start both clusters anew (empty data) for every round. */
+  fresh: boolean;
   jsonPath: string | null;
 }
 
@@ -45,6 +47,10 @@ both clusters' whole process trees after the load.
   --client raw|ws          raft-kv's load client: raw HTTP/1.1 on one socket per client (default; etcd's
                            client is the same code), or ws: one client socket per client into the node's
                            Durable Object (docs/client-sockets.md). The output names the one used.
+  --fresh                  start both clusters anew, on empty data, for every round: one start of the
+                           same cluster can run 30 % faster or slower than the next, and without this
+                           all rounds share one start's luck (memory is then read after one round's
+                           load, where etcd, whose memory grows with its history, is lower)
   --json FILE              results file (default bench/results/compare-etcd-<timestamp>.json)`;
 
 function positiveInt(flag: string, text: string): number {
@@ -66,6 +72,7 @@ export function parseCompareOptions(argv: string[]): CompareOptions | 'help' {
     etcd: { type: 'string' },
     'v8-flags': { type: 'string' },
     client: { type: 'string' },
+    fresh: { type: 'boolean' },
     json: { type: 'string' },
   });
   if (v.help) return 'help';
@@ -82,6 +89,7 @@ export function parseCompareOptions(argv: string[]): CompareOptions | 'help' {
     etcdBin: '/usr/bin/etcd',
     v8Flags: undefined,
     client: 'raw',
+    fresh: v.fresh === true,
     jsonPath: null,
   };
   if (v.rounds !== undefined) o.rounds = positiveInt('--rounds', v.rounds);

@@ -17,7 +17,7 @@ describe('parseCompareOptions', () => {
   it('has the defaults of the issue: 1 and 64 clients, 100-byte values, 1000 keys', () => {
     const o = parseCompareOptions(['--compare', 'etcd']);
     expect(o).toMatchObject({ rounds: 3, concurrency: [1, 64], valueSize: 100, keys: 1000, etcdBin: '/usr/bin/etcd', v8Flags: undefined });
-    expect(o).toMatchObject({ client: 'raw' });
+    expect(o).toMatchObject({ client: 'raw', fresh: false });
   });
 
   it("--client picks raft-kv's load client: raw or ws, nothing else", () => {
@@ -49,6 +49,7 @@ describe('parseCompareOptions', () => {
       '--v8-flags=',
       '--client',
       'ws',
+      '--fresh',
       '--json',
       'x.json',
     ]);
@@ -64,6 +65,7 @@ describe('parseCompareOptions', () => {
       etcdBin: '/opt/etcd',
       v8Flags: [],
       client: 'ws',
+      fresh: true,
       jsonPath: 'x.json',
     });
     expect(parseCompareOptions(['--compare', 'etcd', '--help'])).toBe('help');

@@ -230,16 +230,29 @@ export async function compareEtcdMain(): Promise<void> {
   const loadBefore = loadAvg();
   log(`load average before: ${loadBefore} (1, 5, 15 min)`);
   try {
-    const [raft, etcd] = await Promise.all([startRaftKv(o, join(dataDir, 'raft-kv'), owned), startEtcd(o, join(dataDir, 'etcd'), owned)]);
-    log(`raft-kv ${raft.map((m) => m.url).join(',')}; etcd ${etcd.join(',')} (leader first)`);
     log(`load client: raft-kv --client ${o.client}; etcd raw HTTP/1.1 (its JSON gateway)`);
-    const raftUrls = raft.map((m) => m.url);
-    const failures = (await prefill(raftUrls, o.keys, o.valueSize)) + (await prefillEtcd(etcd, o.keys, o.valueSize));
-    if (failures > 0) log(`warning: ${failures} prefill writes failed`);
+    // Both clusters, started on empty data under `dir` and filled with the keys.
+    const startBoth = async (dir: string): Promise<{ raftUrls: string[]; etcd: string[] }> => {
+      const [raft, etcd] = await Promise.all([startRaftKv(o, join(dir, 'raft-kv'), owned), startEtcd(o, join(dir, 'etcd'), owned)]);
+      log(`raft-kv ${raft.map((m) => m.url).join(',')}; etcd ${etcd.join(',')} (leader first)`);
+      const raftUrls = raft.map((m) => m.url);
+      const failures = (await prefill(raftUrls, o.keys, o.valueSize)) + (await prefillEtcd(etcd, o.keys, o.valueSize));
+      if (failures > 0) log(`warning: ${failures} prefill writes failed`);
+      return { raftUrls, etcd };
+    };
+    let clusters = await startBoth(join(dataDir, 'round-1'));
 
     const samples: CompareSample[] = [];
     const loadDuring: string[] = [];
     for (let round = 1; round <= o.rounds; round++) {
+      if (o.fresh && round > 1) {
+        await Promise.allSettled(owned.map(stopOwned));
+        owned.length = 0;
+        rmSync(join(dataDir, `round-${round - 1}`), { recursive: true, force: true });
+        log(`round ${round}: both clusters start anew`);
+        clusters = await startBoth(join(dataDir, `round-${round}`));
+      }
+      const { raftUrls, etcd } = clusters;
       for (const system of systemOrder(round)) {
         for (const concurrency of o.concurrency) {
           for (const { op, mix } of mixes) {
