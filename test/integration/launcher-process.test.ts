@@ -96,7 +96,14 @@ describe('process-mode cluster', () => {
     const states = cluster.pids(follower.id).map((p) => statState(p));
     expect(states.every((st) => st === 'T')).toBe(true);
     await cluster.resume(follower.id);
-    expect(await put(leader.url, 'p3', 'three')).toBe(200);
+    // With 150 ms election timeouts a loaded machine can hold an election meanwhile (503 no_leader
+    // until it ends), so the write goes to whoever leads now, as a client retrying would.
+    const status = await eventually(
+      async () => put((await cluster.waitForLeader(5_000)).url, 'p3', 'three'),
+      (st) => st === 200,
+      10_000,
+    );
+    expect(status).toBe(200);
   });
 });
 
