@@ -45,7 +45,7 @@ export class Requests<Result, Query, Answer> {
    * Reads wait here for one macrotask, as writes do, and go to the core
    * together: one ReadIndex round (a heartbeat to each peer) for all of them.
    * Not when nothing is in flight to any peer (the round starts at once, for
-   * latency) or when no peer has a free slot (proposeAtOnce). A node with no
+   * latency) or when no peer has a free slot (sendAtOnce). A node with no
    * peers always waits: it confirms a read in the very call that asks, so under
    * saturation the runtime would keep serving the connections whose next
    * request is already in; the macrotask lets every waiting request in first.
@@ -79,7 +79,7 @@ export class Requests<Result, Query, Answer> {
       this.armDeadline(ref, () => this.pending.expire(ref));
       batch.push({ ref, data: w.data });
     }
-    if (this.proposals.size === 0 && this.proposeAtOnce()) {
+    if (this.proposals.size === 0 && this.sendAtOnce()) {
       this.p.run((core, now) => core.proposeBatch(batch, now));
     } else {
       for (const p of batch) this.proposals.add(p);
@@ -95,7 +95,7 @@ export class Requests<Result, Query, Answer> {
       this.armDeadline(ref, () => this.pending.expire(ref));
       refs.push(ref);
     }
-    if (this.p.otherVoters() && this.readBatch.size === 0 && this.proposeAtOnce()) {
+    if (this.p.otherVoters() && this.readBatch.size === 0 && this.sendAtOnce()) {
       this.p.run((core, now) => core.readBatch(refs, now));
     } else {
       for (const ref of refs) this.readBatch.add(ref);
@@ -164,14 +164,15 @@ export class Requests<Result, Query, Answer> {
   }
 
   /**
-   * Whether to propose now rather than one macrotask later. Now when nothing
-   * is in flight to any peer: the writes go out at once, for latency. Now also
-   * when no peer has a free slot: nothing would leave before a slot frees
-   * anyway, so waiting would only cost one more event. Only in between, when a
-   * message would leave at once to a peer that is already busy, do the writes
-   * wait for the others of the same macrotask, to share its messages.
+   * Whether to hand writes or reads to the core now rather than one macrotask
+   * later. Now when nothing is in flight to any peer: the AppendEntries or the
+   * ReadIndex heartbeats go out at once, for latency. Now also when no peer has
+   * a free slot: nothing would leave before a slot frees anyway, so waiting
+   * would only cost one more event. Only in between, when a message would leave
+   * at once to a peer that is already busy, do they wait for the others of the
+   * same macrotask, to share its messages.
    */
-  private proposeAtOnce(): boolean {
+  private sendAtOnce(): boolean {
     const peers = this.p.peers();
     const { transport } = this.p;
     if (peers.length === 0) return false;
