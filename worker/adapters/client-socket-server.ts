@@ -1,7 +1,6 @@
 // The node's side of a client socket (docs/client-sockets.md): the Durable
-// Object accepts the upgrade itself with the hibernation API, as it does for
-// peers (peer-stream-server.ts), so each frame is one object event with no
-// Worker event and no RPC. A frame's writes are proposed together and its
+// Object accepts the upgrade itself and listens on the socket, so each frame
+// is one object event with no Worker event and no RPC. A frame's writes are proposed together and its
 // reads share one ReadIndex round. Answers are sent as they settle, those of
 // one turn in one frame; the output gate holds them until the storage writes
 // before them are durable, so an acknowledged write is on a majority's disk.
@@ -10,9 +9,6 @@ import { readAnswer, registerAnswer, writeAnswer, type KvAnswer } from '../api/k
 import type { KvRequest } from '../kv/commands';
 import type { ReadOutcome, WriteOutcome } from '../node-api';
 import type { Logger } from '../raft/logger';
-
-/** The tag client sockets are accepted with; peer sockets have none. */
-export const CLIENT_SOCKET_TAG = 'client';
 
 /** What a client socket needs of the node: batched writes and reads, or a throw when it is not running. */
 export interface ClientSocketNode {
@@ -30,37 +26,35 @@ interface SocketState {
 }
 
 /**
- * Per socket, for as long as the object stays in memory. After it hibernates
- * nothing is in flight (a pending answer keeps the object awake), so a fresh
- * state is right. Keyed by the socket object the runtime hands back.
+ * Per socket, for as long as it is open. Keyed by the socket, so that
+ * answerClientFrame can also serve a socket it is handed directly (tests).
  */
 const states = new WeakMap<WebSocket, SocketState>();
 
-/** Accept a client socket in the object itself, tagged apart from peer sockets. */
-export function acceptClientSocket(ctx: DurableObjectState, request: Request): Response {
+/**
+ * Accept a client socket in the object itself. Not with the hibernation API
+ * (ctx.acceptWebSocket), as peer sockets are: a hibernatable socket's every
+ * frame is a new event for the runtime to set up, which costs workerd about
+ * a sixth more CPU per frame than a listener on a socket the object accepted
+ * (bench/probes/socket-echo). A node never hibernates anyway: its timers keep
+ * it awake. The output gate holds this socket's sends as it does any other's.
+ */
+export function acceptClientSocket(request: Request, node: ClientSocketNode, logger?: Logger): Response {
   if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
     return Response.json({ error: 'upgrade_required', message: 'expected a WebSocket upgrade' }, { status: 426 });
   }
   const pair = new WebSocketPair();
-  ctx.acceptWebSocket(pair[1], [CLIENT_SOCKET_TAG]);
-  states.set(pair[1], { inFlight: new Set(), outbox: null });
+  const ws = pair[1];
+  ws.accept();
+  states.set(ws, { inFlight: new Set(), outbox: null });
+  ws.addEventListener('message', (ev) => answerClientFrame(ws, ev.data as string | ArrayBuffer, node, logger));
+  ws.addEventListener('close', (ev) => forget(ws, ev.code));
+  ws.addEventListener('error', () => forget(ws, 1011));
   return new Response(null, { status: 101, webSocket: pair[0] });
 }
 
-/** Sockets found to be peers' (untagged), so their frames skip the runtime's getTags too. */
-const peerSockets = new WeakSet<WebSocket>();
-
-/** Whether `ws` is a client's socket (else a peer's). Known sockets skip the runtime call. */
-export function isClientSocket(ctx: DurableObjectState, ws: WebSocket): boolean {
-  if (states.has(ws)) return true;
-  if (peerSockets.has(ws)) return false;
-  const client = ctx.getTags(ws).includes(CLIENT_SOCKET_TAG);
-  if (!client) peerSockets.add(ws);
-  return client;
-}
-
 /** The socket closed: its pending answers have nowhere to go (the client counts them as unknown). */
-export function forgetClientSocket(ws: WebSocket, code: number): void {
+function forget(ws: WebSocket, code: number): void {
   states.delete(ws);
   try {
     ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closing');

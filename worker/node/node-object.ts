@@ -12,7 +12,7 @@ import { describeConfigErrors, parseNodeConfig } from './config';
 import type { NodeConfigResult, NodeSettings } from './config';
 import type { AdminOutcome, MembershipChange, NodeApi, ReadOutcome, StatusReport, WriteOutcome } from '../node-api';
 import { acceptPeerStream, answerClose, answerFrame } from '../adapters/peer-stream-server';
-import { acceptClientSocket, answerClientFrame, forgetClientSocket, isClientSocket } from '../adapters/client-socket-server';
+import { acceptClientSocket } from '../adapters/client-socket-server';
 import type { ClientSocketNode } from '../adapters/client-socket-server';
 import { clientSocketPath } from '../api/client-socket';
 import type { AlarmTimers } from '../adapters/alarm-timers';
@@ -118,19 +118,17 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
    */
   override async fetch(request: Request): Promise<Response> {
     this.requireLive();
-    if (new URL(request.url).pathname === clientSocketPath) return acceptClientSocket(this.ctx, request);
+    if (new URL(request.url).pathname === clientSocketPath) return acceptClientSocket(request, this.clientSocketNode, this.live?.logger);
     return acceptPeerStream(this.ctx, request);
   }
 
-  /** A client's frame of requests, or a frame on a peer's stream (stepped as a POST's messages would be). */
+  /** A frame on a peer's stream, stepped as a POST's messages would be (client sockets have listeners of their own). */
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    if (isClientSocket(this.ctx, ws)) answerClientFrame(ws, data, this.clientSocketNode, this.live?.logger);
-    else answerFrame(ws, data, (messages) => this.receiveNow(messages), this.live?.logger);
+    answerFrame(ws, data, (messages) => this.receiveNow(messages), this.live?.logger);
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    if (isClientSocket(this.ctx, ws)) forgetClientSocket(ws, code);
-    else answerClose(ws, code);
+    answerClose(ws, code);
   }
 
   /** Client socket frames go straight to the batched paths the Worker's coalesced calls use. */
