@@ -33,7 +33,7 @@ const states = new WeakMap<WebSocket, SocketState>();
 
 /**
  * Accept a client socket in the object itself. Not with the hibernation API
- * (ctx.acceptWebSocket), as peer sockets are: a hibernatable socket's every
+ * (ctx.acceptWebSocket), nor are peer streams: a hibernatable socket's every
  * frame is a new event for the runtime to set up, which costs workerd about
  * a sixth more CPU per frame than a listener on a socket the object accepted
  * (bench/probes/socket-echo). A node never hibernates anyway: its timers keep

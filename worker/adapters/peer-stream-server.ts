@@ -1,7 +1,7 @@
 // The receiving side of a peer stream (peer-streams.ts is the sending side):
 // what the Durable Object does when a peer opens a stream and sends frames.
-// node/node-object.ts forwards its fetch(), webSocketMessage() and webSocketClose()
-// here. The Worker has already checked the cluster secret at the upgrade
+// node/node-object.ts forwards the upgrade here, and the socket's listeners
+// answer its frames. The Worker has already checked the cluster secret at the upgrade
 // (api/peer-routes.ts), so the socket is authenticated; each frame is still
 // checked like a POST body, because a peer may run other code.
 import type { Logger } from '../raft/logger';
@@ -10,13 +10,23 @@ import { isPeerRequest } from '../api/message-schemas';
 import { peerMessagesProblem } from '../api/peer-checks';
 import { isRecord } from './peer-streams';
 
-/** Accept the upgrade in the object itself (the hibernation API), so frames skip the Worker. */
-export function acceptPeerStream(ctx: DurableObjectState, request: Request): Response {
+/**
+ * Accept the upgrade in the object itself, so frames skip the Worker, and
+ * answer each frame as it comes. Not with the hibernation API: each frame
+ * would be a runtime event of its own, which costs workerd more CPU than a
+ * listener (client-socket-server.ts says how much), and a node never
+ * hibernates anyway.
+ */
+export function acceptPeerStream(request: Request, receive: (messages: Message[]) => Message[], logger?: Logger): Response {
   if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
     return Response.json({ error: 'upgrade_required', message: 'expected a WebSocket upgrade' }, { status: 426 });
   }
   const pair = new WebSocketPair();
-  ctx.acceptWebSocket(pair[1]);
+  const ws = pair[1];
+  ws.accept();
+  ws.addEventListener('message', (ev) => answerFrame(ws, ev.data as string | ArrayBuffer, receive, logger));
+  ws.addEventListener('close', (ev) => answerClose(ws, ev.code));
+  ws.addEventListener('error', () => answerClose(ws, 1011));
   return new Response(null, { status: 101, webSocket: pair[0] });
 }
 
@@ -54,7 +64,7 @@ export function answerFrame(
 }
 
 /** The peer went away or closed its stream: answer the close (workerd reports 1006 for a dropped connection). */
-export function answerClose(ws: WebSocket, code: number): void {
+function answerClose(ws: WebSocket, code: number): void {
   try {
     ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closing');
   } catch {

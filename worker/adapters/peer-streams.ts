@@ -5,7 +5,7 @@
 // WebSocket goes through the peer's Worker only once, at the upgrade
 // (`GET /raft/stream`, authenticated with the cluster secret like a POST);
 // from then on each frame is an event of the peer's Durable Object itself
-// (node/node-object.ts webSocketMessage). Measured between two workerds on this
+// (adapters/peer-stream-server.ts listens). Measured between two workerds on this
 // project's machine, a round trip with a durable write at the far end took
 // 0.69 ms over a socket against 1.37 ms as a POST, at half the CPU on both
 // sides (bench/README.md, "Peer streams").

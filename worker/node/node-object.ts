@@ -11,7 +11,7 @@ import type { Env } from '../env';
 import { describeConfigErrors, parseNodeConfig } from './config';
 import type { NodeConfigResult, NodeSettings } from './config';
 import type { AdminOutcome, MembershipChange, NodeApi, ReadOutcome, StatusReport, WriteOutcome } from '../node-api';
-import { acceptPeerStream, answerClose, answerFrame } from '../adapters/peer-stream-server';
+import { acceptPeerStream } from '../adapters/peer-stream-server';
 import { acceptClientSocket } from '../adapters/client-socket-server';
 import type { ClientSocketNode } from '../adapters/client-socket-server';
 import { clientSocketPath } from '../api/client-socket';
@@ -119,16 +119,8 @@ export class RaftNodeObject extends DurableObject<Env> implements NodeApi {
   override async fetch(request: Request): Promise<Response> {
     this.requireLive();
     if (new URL(request.url).pathname === clientSocketPath) return acceptClientSocket(request, this.clientSocketNode, this.live?.logger);
-    return acceptPeerStream(this.ctx, request);
-  }
-
-  /** A frame on a peer's stream, stepped as a POST's messages would be (client sockets have listeners of their own). */
-  override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    answerFrame(ws, data, (messages) => this.receiveNow(messages), this.live?.logger);
-  }
-
-  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    answerClose(ws, code);
+    // A frame's messages are stepped as a POST's would be.
+    return acceptPeerStream(request, (messages) => this.receiveNow(messages), this.live?.logger);
   }
 
   /** Client socket frames go straight to the batched paths the Worker's coalesced calls use. */
