@@ -1,5 +1,5 @@
 // `npx tsx bench/probes/socket-echo/run.ts [--clients 64] [--seconds 4]
-//   [--rounds 2] [--v8-flags="..."] [--port 18992]`
+//   [--rounds 2] [--modes hibernation,listener] [--v8-flags="..."] [--port 18992]`
 //
 // What one client-socket frame costs workerd with no Raft: a Worker hands
 // GET / upgrades to one Durable Object, which answers each frame (a get
@@ -7,11 +7,14 @@
 // socket, alternating each round: `hibernation` (ctx.acceptWebSocket and the
 // webSocketMessage handler, one runtime event per frame) and `listener`
 // (ws.accept() and a message listener). `--clients` sockets each keep one
-// request in flight; prints frames/s and workerd CPU per frame.
-import { parseFlags, parseIntIn, parsePort, parsePositive } from '../../../common/args';
+// request in flight; prints frames/s, workerd CPU per frame and workerd's
+// anonymous memory (RssAnon) after each measurement. With one mode and many
+// rounds it shows whether that memory grows with the frames a socket carries
+// (each round opens new sockets).
+import { parseFlags, parseIntIn, parseOneOf, parsePort, parsePositive } from '../../../common/args';
 import WebSocket from 'ws';
 import { pidListeningOn } from '../../../launcher/procfs';
-import { cpuMs } from '../../procstat';
+import { cpuMs, statusKiB } from '../../procstat';
 import { probeWorkerd, useProbeV8Flags } from '../probe-workerd';
 
 const worker = `
@@ -64,7 +67,7 @@ async function measure(port: number, pid: number, mode: Mode, clients: number, s
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const frames = answered - n0;
-  const line = `${mode.padEnd(11)} ${(frames / ((performance.now() - t0) / 1000)).toFixed(0).padStart(7)} frames/s, workerd ${((((cpuMs(pid) ?? 0) - cpu0) * 1000) / frames).toFixed(1)} us CPU per frame`;
+  const line = `${mode.padEnd(11)} ${(frames / ((performance.now() - t0) / 1000)).toFixed(0).padStart(7)} frames/s, workerd ${((((cpuMs(pid) ?? 0) - cpu0) * 1000) / frames).toFixed(1)} us CPU per frame, RssAnon ${(statusKiB(pid, 'RssAnon') / 1024).toFixed(0)} MiB`;
   stopped = true;
   for (const ws of sockets) ws.terminate();
   await new Promise((r) => setTimeout(r, 300));
@@ -78,11 +81,13 @@ async function main(): Promise<void> {
     rounds: { type: 'string' },
     'v8-flags': { type: 'string' },
     port: { type: 'string' },
+    modes: { type: 'string' },
   });
   const clients = v.clients === undefined ? 64 : parseIntIn('--clients', v.clients, 1, 1024);
   const seconds = v.seconds === undefined ? 4 : parsePositive('--seconds', v.seconds);
   const rounds = v.rounds === undefined ? 2 : parseIntIn('--rounds', v.rounds, 1, 100);
   const port = v.port === undefined ? 18992 : parsePort('--port', v.port);
+  const modes = (v.modes ?? 'hibernation,listener').split(',').map((m) => parseOneOf('--modes', m, ['hibernation', 'listener'] as const));
   const flags = useProbeV8Flags(v['v8-flags']);
   const mf = probeWorkerd({ port, code: worker, durableObjects: { ECHO: { className: 'Echo', useSQLite: true } } });
   try {
@@ -91,8 +96,7 @@ async function main(): Promise<void> {
     if (pid === null) throw new Error(`no process listens on port ${port}`);
     console.log(`one workerd (V8 flags: ${flags.join(' ') || 'none'}), ${clients} sockets, one request in flight each`);
     for (let r = 1; r <= rounds; r++) {
-      for (const mode of ['hibernation', 'listener'] as const)
-        console.log(`round ${r} ${await measure(port, pid, mode, clients, seconds)}`);
+      for (const mode of modes) console.log(`round ${r} ${await measure(port, pid, mode, clients, seconds)}`);
     }
   } finally {
     await mf.dispose();
