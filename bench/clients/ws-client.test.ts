@@ -25,7 +25,7 @@ afterEach(async () => {
 /** A node: `answer` gets each request and the socket; it answers with [status, body] or not at all (undefined). */
 async function node(
   answer: (r: Req, ws: WebSocket) => [number, unknown] | undefined,
-): Promise<{ url: string; seen: Req[]; paths: string[] }> {
+): Promise<{ url: string; seen: Req[]; paths: string[]; clients: () => number }> {
   const seen: Req[] = [];
   const paths: string[] = [];
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -44,7 +44,8 @@ async function node(
     });
   });
   await new Promise<void>((r) => server.once('listening', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, paths };
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, seen, paths, clients: () => [...server.clients].filter((ws) => ws.readyState === ws.OPEN).length };
 }
 
 const client = (urls: string[], timeoutMs = 2000) => {
@@ -97,6 +98,9 @@ describe('WsLoadClient', () => {
     expect(await c.set('k', 'v')).toEqual({ ok: true });
     expect(follower.seen.map((r) => r.op)).toEqual(['register']);
     expect(leader.seen.map((r) => r.op)).toEqual(['register', 'put']);
+    // The follower's socket was closed once it redirected; the leader's stays open.
+    expect(follower.clients()).toBe(0);
+    expect(leader.clients()).toBe(1);
   });
 
   it('a socket lost with a write in flight: the write is retried with the same session and serial on a new socket', async () => {

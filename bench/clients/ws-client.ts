@@ -15,7 +15,7 @@ const socketPath = '/v1/socket';
 export class WsLoadClient extends RetryingClient {
   private readonly connections = new Map<string, WsConnection>();
 
-  protected override send(
+  protected override async send(
     base: string,
     method: string,
     path: string,
@@ -28,7 +28,15 @@ export class WsLoadClient extends RetryingClient {
       conn = new WsConnection(base);
       this.connections.set(base, conn);
     }
-    return conn.request(frameRequest(method, path, headers, body), timeoutMs);
+    const answer = await conn.request(frameRequest(method, path, headers, body), timeoutMs);
+    // A follower: from now on this client goes to the leader, so the socket is
+    // closed, as the client library does (client/client-socket.ts). An idle
+    // socket costs the node memory for as long as it stays open.
+    if (answer.location !== undefined && conn.idle && this.connections.get(base) === conn) {
+      this.connections.delete(base);
+      conn.close();
+    }
+    return answer;
   }
 
   /** Closes every socket; a later request reconnects. */
@@ -92,6 +100,11 @@ export class WsConnection {
     // The socket may have failed to open: its close already failed this request.
     if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ id, ...req }));
     return answer;
+  }
+
+  /** No request waits for its answer on this socket. */
+  get idle(): boolean {
+    return this.pending.size === 0;
   }
 
   close(): void {
