@@ -1,6 +1,7 @@
 // The key-value state machine of a Durable Object node, kept in its SQLite
-// (sql-kv.ts): memory holds only the session table (bounded by its limits)
-// and the changes applied since the last flush, whatever the size of the data.
+// (sql-kv.ts): memory holds only the session table (bounded by its limits), a
+// bounded cache of what reads found, and the changes applied since the last
+// flush, whatever the size of the data.
 // The host flushes them, with the applied index in one transaction, just
 // before a later log write (the same durable write; host/storage-writes.ts says when),
 // so a restart resumes from the stored applied index and applies again only

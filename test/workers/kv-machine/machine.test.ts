@@ -6,6 +6,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { SqlRaftStorage } from '../../../worker/adapters/sql-storage';
 import { SqlKvMachine } from '../../../worker/node/kv-machine';
+import { migrateKv, SqlKvData } from '../../../worker/node/sql-kv';
 import type { RaftNodeObject } from '../../../worker/node/node-object';
 import { KvStateMachine } from '../../../worker/kv/store';
 import { entryOf, feed, limits, open, readAll, workload } from './fixture';
@@ -70,6 +71,53 @@ describe('SqlKvMachine', () => {
       machine.flushApplied();
       const keys = ['k1', 'k2', 'fresh', 'k149', 'k0'];
       expect(machine.queryMany(keys)).toEqual(['new', null, 'f', 'v149', 'v0']);
+    });
+  });
+
+  it('keeps what reads found in a bounded cache that flushes and replacements keep true to the table', async () => {
+    await runInDurableObject(nodeNamed('kv-read-cache'), (_obj: RaftNodeObject, state) => {
+      migrateKv(state.storage);
+      const sql = state.storage.sql;
+      let selects = 0;
+      const counted = {
+        exec: (query: string, ...bindings: unknown[]) => {
+          if (query.startsWith('SELECT')) selects++;
+          return sql.exec(query, ...bindings);
+        },
+      } as unknown as SqlStorage;
+      const data = new SqlKvData(counted, { entries: 4, chars: 256 });
+      for (const k of ['a', 'b', 'c']) data.set(k, `${k}1`);
+      data.flush();
+      expect(data.getMany(['a', 'b', 'missing'])).toEqual(['a1', 'b1', null]);
+      selects = 0;
+      expect([data.get('a'), data.get('missing'), ...data.getMany(['b', 'a'])]).toEqual(['a1', null, 'b1', 'a1']);
+      expect(selects).toBe(0); // all from the cache, the absent key too
+      // A flush updates what the cache holds; a key it does not hold stays out.
+      data.set('a', 'a2');
+      data.delete('b');
+      data.set('c', 'c2');
+      expect(data.getMany(['a', 'b'])).toEqual(['a2', null]); // unflushed writes come first
+      data.flush();
+      selects = 0;
+      expect(data.getMany(['a', 'b', 'missing'])).toEqual(['a2', null, null]);
+      expect(selects).toBe(0);
+      expect(data.get('c')).toBe('c2');
+      // Bounded: at most 4 keys, and a value of a sixteenth of the characters or more is never kept.
+      for (const k of ['d', 'e', 'f', 'g']) data.set(k, k);
+      data.set('big', 'x'.repeat(20));
+      data.flush();
+      expect(data.getMany(['d', 'e', 'f', 'g', 'big', 'a'])).toEqual(['d', 'e', 'f', 'g', 'x'.repeat(20), 'a2']);
+      expect(data.cachedKeys).toBe(4);
+      selects = 0;
+      expect(data.get('big')).toBe('x'.repeat(20));
+      expect(selects).toBe(1);
+      // Something else rewrote the table (a snapshot installed): discard forgets what reads found.
+      sql.exec("UPDATE kv_data SET value = 'z' WHERE key = 'a'");
+      data.discard();
+      expect(data.cachedKeys).toBe(0);
+      expect(data.get('a')).toBe('z');
+      data.replace([['only', '1']]);
+      expect(data.getMany(['only', 'a', 'z'])).toEqual(['1', null, null]);
     });
   });
 
