@@ -99,6 +99,7 @@ describe('WsLoadClient', () => {
     expect(follower.seen.map((r) => r.op)).toEqual(['register']);
     expect(leader.seen.map((r) => r.op)).toEqual(['register', 'put']);
     // The follower's socket was closed once it redirected; the leader's stays open.
+    for (let i = 0; i < 100 && follower.clients() > 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(follower.clients()).toBe(0);
     expect(leader.clients()).toBe(1);
   });
