@@ -1,7 +1,7 @@
 // The node's side of a client socket (docs/client-sockets.md): the Durable
 // Object accepts the upgrade itself and listens on the socket, so each frame
-// is one object event with no Worker event and no RPC. A frame's writes are proposed together and its
-// reads share one ReadIndex round. Answers are sent as they settle, those of
+// is one object event with no Worker event and no RPC. A frame's writes are
+// proposed together and its reads share one ReadIndex round. Answers are sent as they settle, those of
 // one turn in one frame; the output gate holds them until the storage writes
 // before them are durable, so an acknowledged write is on a majority's disk.
 import { clientAnswer, MAX_IN_FLIGHT, parseClientFrame, type ClientAnswer, type ClientRequest } from '../api/client-socket';

@@ -1,9 +1,9 @@
 // The receiving side of a peer stream (peer-streams.ts is the sending side):
 // what the Durable Object does when a peer opens a stream and sends frames.
 // node/node-object.ts forwards the upgrade here, and the socket's listeners
-// answer its frames. The Worker has already checked the cluster secret at the upgrade
-// (api/peer-routes.ts), so the socket is authenticated; each frame is still
-// checked like a POST body, because a peer may run other code.
+// answer its frames. The Worker has already checked the cluster secret at the
+// upgrade (api/peer-routes.ts), so the socket is authenticated; each frame is
+// still checked like a POST body, because a peer may run other code.
 import type { Logger } from '../raft/logger';
 import type { Message } from '../raft/messages';
 import { isPeerRequest } from '../api/message-schemas';

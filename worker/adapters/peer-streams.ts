@@ -5,10 +5,10 @@
 // WebSocket goes through the peer's Worker only once, at the upgrade
 // (`GET /raft/stream`, authenticated with the cluster secret like a POST);
 // from then on each frame is an event of the peer's Durable Object itself
-// (adapters/peer-stream-server.ts listens). Measured between two workerds on this
-// project's machine, a round trip with a durable write at the far end took
-// 0.69 ms over a socket against 1.37 ms as a POST, at half the CPU on both
-// sides (bench/README.md, "Peer streams").
+// (adapters/peer-stream-server.ts listens). Measured between two workerds on
+// this project's machine, a round trip with a durable write at the far end
+// took 0.69 ms over a socket against 1.37 ms as a POST, at half the CPU on
+// both sides (bench/README.md, "Peer streams").
 //
 // A frame carries what a POST body carries, plus a sequence number:
 // `{"seq": n, "messages": [...]}`. The peer answers every frame with exactly
