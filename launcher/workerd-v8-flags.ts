@@ -20,6 +20,9 @@
 //   (worker/front/coalesce.ts) once failed under TurboFan; they no longer do
 //   (docs/turbofan-context.md), so it stays only as long as the measurements
 //   there favour it.
+// - `gc` exposed to the Worker: a node that falls quiet after a burst runs
+//   one full collection itself, which gives back the heap the burst grew
+//   (worker/node/idle-collect.ts). Nothing else calls it.
 //
 // The patch follows the Cap'n Proto encoding spec
 // (https://capnproto.org/encoding.html): the flags go into a new segment
@@ -35,7 +38,7 @@ import { UsageError } from '../common/args';
 const v8FlagsPointerIndex = 2;
 
 /** The flags the launcher gives every node unless told otherwise. */
-export const defaultV8Flags: readonly string[] = ['--max-semi-space-size=1', '--no-parallel-scavenge', '--no-turbofan'];
+export const defaultV8Flags: readonly string[] = ['--max-semi-space-size=1', '--no-parallel-scavenge', '--no-turbofan', '--expose-gc'];
 
 /**
  * "--a --b=1" -> ['--a', '--b=1']; "" -> [] (no flags). Each flag must look

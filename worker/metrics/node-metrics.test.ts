@@ -183,7 +183,10 @@ describe('NodeMetrics', () => {
     m.onReady(ready({ compacted: { index: 3, term: 2, membership: three } }), 10);
     m.onReady(ready({ messages: [chunk('n3'), chunk('n3')] }), 20);
     m.onReady(ready({ installSnapshot: { index: 9, term: 2, keepLog: false, membership: three } }), 30);
+    expect(valueOf(scrape(m), 'raftkv_idle_collections_total')).toBe('0');
+    m.onIdleCollect();
     const f = scrape(m);
+    expect(valueOf(f, 'raftkv_idle_collections_total')).toBe('1');
     expect(valueOf(f, 'raftkv_log_compactions_total')).toBe('1');
     expect(valueOf(f, 'raftkv_snapshots_installed_total')).toBe('1');
     expect(valueOf(f, 'raftkv_snapshot_chunks_sent_total', { peer: 'n3' })).toBe('2');

@@ -117,6 +117,10 @@ export class NodeMetrics {
     'raftkv_log_compactions_total',
     'Times this node took a snapshot and compacted its log (section 7).',
   );
+  private readonly idleCollections = this.reg.counter(
+    'raftkv_idle_collections_total',
+    'Full garbage collections this node ran when it fell quiet after a burst of work (needs --expose-gc).',
+  );
   private readonly snapshotsInstalled = this.reg.counter(
     'raftkv_snapshots_installed_total',
     'Snapshots this node installed from a leader (section 7).',
@@ -166,6 +170,7 @@ export class NodeMetrics {
     this.writeSeconds.touch();
     this.readSeconds.touch();
     this.storageSeconds.touch();
+    this.idleCollections.touch();
   }
 
   /** Every Ready the host carries out: elections, leader and term changes, and what it sends. */
@@ -230,6 +235,10 @@ export class NodeMetrics {
     this.reads.inc({ outcome });
     this.readSeconds.observe(ms / 1000);
     if (outcome !== 'notLeader') this.recent.record('read', ms, now);
+  }
+
+  onIdleCollect(): void {
+    this.idleCollections.inc();
   }
 
   onStorageWrite(ms: number): void {

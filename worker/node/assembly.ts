@@ -16,6 +16,7 @@ import { RaftNode } from '../raft/node';
 import { allMembers } from '../raft/membership';
 import type { Logger } from '../raft/logger';
 import { NodeMetrics } from '../metrics/node-metrics';
+import { exposedGc, IdleCollector } from '../adapters/idle-collect';
 import { DurabilitySampler } from '../metrics/durability';
 
 /**
@@ -88,6 +89,14 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
     hooks.now,
     (ms) => metrics.onStorageWrite(ms),
   );
+  const gc = exposedGc();
+  const idle =
+    gc === null
+      ? null
+      : new IdleCollector(() => {
+          gc();
+          metrics.onIdleCollect();
+        }, hooks.now());
   // The host exists only once the transport does, so replies reach it through this late binding.
   let host: KvHost | null = null;
   const transportOptions: TransportOptions = {
@@ -130,6 +139,7 @@ export async function assembleNode(ctx: DurableObjectState, settings: NodeSettin
     fatal: hooks.fatal,
     afterReady: (ready) => {
       metrics.onReady(ready, hooks.now());
+      idle?.observe(ready.entries.length + ready.committed.length + ready.reads.length, hooks.now());
       if (ready.hardState !== null || ready.entries.length > 0) durability.wrote();
     },
   });
