@@ -22,7 +22,7 @@
 //   there favour it.
 // - `gc` exposed to the Worker: a node that falls quiet after a burst runs
 //   one full collection itself, which gives back the heap the burst grew
-//   (worker/node/idle-collect.ts). Nothing else calls it.
+//   (worker/adapters/idle-collect.ts). Nothing else calls it.
 //
 // The patch follows the Cap'n Proto encoding spec
 // (https://capnproto.org/encoding.html): the flags go into a new segment

@@ -5,7 +5,7 @@
 // node allocates too little to reach its next collection for a long time, so
 // the memory a burst took stays with the process. When the launcher gives
 // workerd `--expose-gc`, the node calls that collection itself once the work
-// stops: one pause of a few milliseconds while nothing waits on it. Without
+// stops: one pause of tens of milliseconds while nothing waits on it. Without
 // the flag (Cloudflare, wrangler dev) there is no `gc` and this does nothing.
 //
 // Work is what the host's Ready carries: entries to store, entries to apply,
