@@ -1,8 +1,9 @@
 // Many named deadlines on the one alarm a Durable Object has. The core's tick
-// deadline (election timeout §5.2, heartbeats §5.2, check-quorum thesis §6.2)
-// and the deadline of every waiting client request all live here; the storage
-// alarm is armed for the earliest, and alarm() fires every timer that is due
-// and arms the next one.
+// deadline (election timeout §5.2, heartbeats §5.2, check-quorum thesis §6.2),
+// the oldest waiting client request's (host/deadline-queue.ts) and those of
+// membership changes and transfers all live here; the storage alarm is armed
+// for the earliest, and alarm() fires every timer that is due and arms the
+// next one.
 //
 // setAlarm is a storage write, so it is skipped whenever the alarm is already
 // armed at or before the earliest deadline: an alarm that comes early finds

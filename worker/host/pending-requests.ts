@@ -40,7 +40,7 @@ export class PendingRequests<Result, Query, Answer> {
   /** Reads with a confirmed index not yet applied; serveReads looks only at these. */
   private confirmed = 0;
 
-  /** `settled(ref)` runs once per request when it resolves (to drop its deadline timer). */
+  /** `settled(ref)` runs once per request when it resolves (to drop its deadline). */
   constructor(
     private readonly settled: (ref: number) => void,
     private readonly invariantBroken: (msg: string, fields: Record<string, unknown>) => void,
@@ -56,6 +56,11 @@ export class PendingRequests<Result, Query, Answer> {
 
   get size(): number {
     return this.writes.size + this.reads.size;
+  }
+
+  /** Whether request `ref` is still waiting for its outcome. */
+  waiting(ref: number): boolean {
+    return this.writes.has(ref) || this.reads.has(ref);
   }
 
   /** Remember where a proposal landed. Called before the same Ready's entries are applied. */

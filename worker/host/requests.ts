@@ -10,11 +10,14 @@ import type { Entry, Index, Member, NodeId } from '../raft/types';
 import type { MembershipChange } from '../raft/membership';
 import { AdminRequests } from './admin-requests';
 import type { HostOptions, ReadRequest, WriteRequest } from './host-options';
+import { DeadlineQueue } from './deadline-queue';
 import { MacrotaskBatch } from './macrotask-batch';
 import { PendingRequests, type AdminOutcome } from './pending-requests';
 
-/** The timer that holds a waiting request's deadline. */
+/** The timer that holds a membership change's or transfer's deadline. */
 export const requestTimer = (ref: number): string => `request:${ref}`;
+/** The timer of the oldest client request's deadline (deadline-queue.ts). */
+export const clientDeadlineTimer = 'requests';
 
 export interface RequestParts<Result, Query, Answer> extends Pick<
   HostOptions<Result, Query, Answer>,
@@ -35,6 +38,8 @@ export class Requests<Result, Query, Answer> {
   /** Membership changes and transfers waiting for their outcome; `at` once a change is in the log. */
   private readonly admin: AdminRequests;
   private readonly pending: PendingRequests<Result, Query, Answer>;
+  /** Client writes' and reads' deadlines, oldest first, on one timer. */
+  private readonly deadlines: DeadlineQueue;
   /**
    * Group commit: writes arriving together are proposed together, one macrotask
    * later, so they share one durable write and one AppendEntries per peer
@@ -54,8 +59,15 @@ export class Requests<Result, Query, Answer> {
 
   constructor(private readonly p: RequestParts<Result, Query, Answer>) {
     this.pending = new PendingRequests(
-      (ref) => p.timers.clear(requestTimer(ref)),
+      () => this.deadlines.settled(),
       (msg, fields) => p.logger.log('error', msg, fields),
+    );
+    this.deadlines = new DeadlineQueue(
+      p.timers,
+      clientDeadlineTimer,
+      p.clock,
+      (ref) => this.pending.waiting(ref),
+      (ref) => this.pending.expire(ref),
     );
     this.admin = new AdminRequests((ref) => p.timers.clear(requestTimer(ref)));
     this.proposals = new MacrotaskBatch(
@@ -76,7 +88,7 @@ export class Requests<Result, Query, Answer> {
     for (const w of writes) {
       const ref = this.nextRef++;
       this.pending.addWrite(ref, w.reply);
-      this.armDeadline(ref, () => this.pending.expire(ref));
+      this.deadlines.add(ref, this.deadline());
       batch.push({ ref, data: w.data });
     }
     if (this.proposals.size === 0 && this.sendAtOnce()) {
@@ -92,7 +104,7 @@ export class Requests<Result, Query, Answer> {
     for (const r of reads) {
       const ref = this.nextRef++;
       this.pending.addRead(ref, r.query, r.reply);
-      this.armDeadline(ref, () => this.pending.expire(ref));
+      this.deadlines.add(ref, this.deadline());
       refs.push(ref);
     }
     if (this.p.otherVoters() && this.readBatch.size === 0 && this.sendAtOnce()) {
@@ -155,12 +167,13 @@ export class Requests<Result, Query, Answer> {
   private adminRequest(reply: (o: AdminOutcome) => void): number {
     const ref = this.nextRef++;
     this.admin.add(ref, reply);
-    this.armDeadline(ref, () => this.admin.expire(ref));
+    this.p.timers.set(requestTimer(ref), this.deadline(), () => this.admin.expire(ref));
     return ref;
   }
 
-  private armDeadline(ref: number, expire: () => void): void {
-    this.p.timers.set(requestTimer(ref), this.p.clock() + this.p.requestTimeoutMs, expire);
+  /** When a request made now times out. */
+  private deadline(): number {
+    return this.p.clock() + this.p.requestTimeoutMs;
   }
 
   /**
