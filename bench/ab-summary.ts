@@ -30,6 +30,13 @@ export interface Comparison {
   ratio: { opsPerSec: number; p50Ms: number; p99Ms: number; cpuMsPerOp: number };
   /** Rounds in which B had more throughput / a lower p50 than A (of the rounds both sides finished). */
   bFaster: { opsPerSec: number; p50Ms: number; of: number };
+  /**
+   * B over A within each round both sides finished, and their geometric
+   * mean. The two sides of a round run back to back, so the machine's slow
+   * and fast phases, and how lucky each round's clusters were, cancel out
+   * more than across the medians of separate rounds.
+   */
+  paired: { opsPerSec: number[]; cpuMsPerOp: number[]; opsPerSecMean: number; cpuMsPerOpMean: number };
 }
 
 /**
@@ -56,12 +63,16 @@ export function compare(samples: Sample[]): Comparison {
   let opsWins = 0;
   let p50Wins = 0;
   let of = 0;
+  const opsRatios: number[] = [];
+  const cpuRatios: number[] = [];
   const rounds = new Set(samples.map((s) => s.round));
   for (const round of rounds) {
     const sa = samples.find((s) => s.round === round && s.side === 'A');
     const sb = samples.find((s) => s.round === round && s.side === 'B');
     if (sa === undefined || sb === undefined) continue;
     of++;
+    opsRatios.push(sb.opsPerSec / sa.opsPerSec);
+    cpuRatios.push(sb.cpuMsPerOp / sa.cpuMsPerOp);
     if (sb.opsPerSec > sa.opsPerSec) opsWins++;
     if (sb.p50Ms < sa.p50Ms) p50Wins++;
   }
@@ -75,7 +86,19 @@ export function compare(samples: Sample[]): Comparison {
       cpuMsPerOp: b.cpuMsPerOp / a.cpuMsPerOp,
     },
     bFaster: { opsPerSec: opsWins, p50Ms: p50Wins, of },
+    paired: {
+      opsPerSec: opsRatios,
+      cpuMsPerOp: cpuRatios,
+      opsPerSecMean: geometricMean(opsRatios),
+      cpuMsPerOpMean: geometricMean(cpuRatios),
+    },
   };
+}
+
+/** NaN for no values (or any that is not a positive number). */
+function geometricMean(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  return Math.exp(values.reduce((sum, v) => sum + Math.log(v), 0) / values.length);
 }
 
 export function formatComparison(c: Comparison): string {
@@ -91,5 +114,7 @@ export function formatComparison(c: Comparison): string {
     row('B   ', c.b),
     `B vs A: ops/s ${pct(c.ratio.opsPerSec)}, p50 ${pct(c.ratio.p50Ms)}, p99 ${pct(c.ratio.p99Ms)}, cpu/op ${pct(c.ratio.cpuMsPerOp)}`,
     `B ahead in ${c.bFaster.opsPerSec} of ${c.bFaster.of} rounds on ops/s, ${c.bFaster.p50Ms} of ${c.bFaster.of} on p50`,
+    `B / A round by round: ops/s ${c.paired.opsPerSec.map((r) => r.toFixed(2)).join(' ')} (geometric mean ${pct(c.paired.opsPerSecMean)}), ` +
+      `cpu/op geometric mean ${pct(c.paired.cpuMsPerOpMean)}`,
   ].join('\n');
 }

@@ -38,11 +38,19 @@ describe('interleaved A/B', () => {
     expect(c.ratio.cpuMsPerOp).toBeCloseTo(0.75);
     expect(c.bFaster).toEqual({ opsPerSec: 2, p50Ms: 2, of: 3 });
     expect(formatComparison(c)).toContain('B vs A: ops/s +20.0%, p50 -25.0%, p99 -25.0%, cpu/op -25.0%');
+    // Round by round: 1.2, 1.125, 0.833...; their geometric mean is the cube root of the product (1.125).
+    expect(c.paired.opsPerSec.map((r) => +r.toFixed(3))).toEqual([1.2, 1.125, 0.833]);
+    expect(c.paired.opsPerSecMean).toBeCloseTo(Math.cbrt(1.2 * 1.125 * (250 / 300)));
+    expect(c.paired.cpuMsPerOpMean).toBeCloseTo(0.75);
+    expect(formatComparison(c)).toContain(
+      'B / A round by round: ops/s 1.20 1.13 0.83 (geometric mean +4.0%), cpu/op geometric mean -25.0%',
+    );
   });
 
   it('leaves a round out of the head-to-head count when one side is missing', () => {
     const c = compare([sample('A', 1, 100, 4), sample('B', 1, 90, 5), sample('A', 2, 100, 4)]);
     expect(c.bFaster).toEqual({ opsPerSec: 0, p50Ms: 0, of: 1 });
+    expect(c.paired.opsPerSec).toEqual([0.9]);
     expect(c.a.rounds).toBe(2);
   });
 
